@@ -1,0 +1,219 @@
+//! Validation of a bound input against the model: JSON types first, then every constraint
+//! (`required`, length, range, pattern, enum), reported with AWS's wording:
+//! `1 validation error detected: Value at 'name' failed to satisfy constraint: Member must ...`.
+//! Lengths count Unicode scalar values; sensitive values are never echoed.
+
+use crate::error::ApiError;
+use crate::model::{Model, Shape, ShapeKind};
+use serde_json::Value;
+
+/// The name AWS uses for a member in messages: its model name with a lower-case first letter.
+pub fn wire_path(member: &str) -> String {
+    let mut cs = member.chars();
+    match cs.next() {
+        Some(first) => first.to_lowercase().chain(cs).collect(),
+        None => String::new(),
+    }
+}
+
+/// Checks `value` against the structure shape `shape_name`.
+pub fn validate(model: &Model, shape_name: &str, value: &Value) -> Result<(), ApiError> {
+    let mut v = Validator { model, type_error: None, violations: Vec::new() };
+    v.structure(model.shape(shape_name), value, "");
+    if let Some(e) = v.type_error {
+        return Err(ApiError::bad_request(e));
+    }
+    match v.violations.len() {
+        0 => Ok(()),
+        1 => Err(ApiError::bad_request(format!("1 validation error detected: {}", v.violations[0]))),
+        n => Err(ApiError::bad_request(format!("{n} validation errors detected: {}", v.violations.join("; ")))),
+    }
+}
+
+struct Validator<'m> {
+    model: &'m Model,
+    type_error: Option<String>,
+    violations: Vec<String>,
+}
+
+fn join(prefix: &str, name: &str) -> String {
+    if prefix.is_empty() { name.to_string() } else { format!("{prefix}.{name}") }
+}
+
+impl Validator<'_> {
+    fn type_mismatch(&mut self, path: &str, expected: &str) {
+        if self.type_error.is_none() {
+            self.type_error = Some(format!("Invalid type for '{path}': expected {expected}"));
+        }
+    }
+
+    fn violation(&mut self, shape: &Shape, value: &Value, path: &str, constraint: String) {
+        let shown = match value {
+            Value::Null => "Value null".to_string(),
+            _ if shape.sensitive => "Value".to_string(),
+            Value::String(s) => format!("Value '{s}'"),
+            Value::Number(n) => format!("Value '{n}'"),
+            _ => "Value".to_string(),
+        };
+        self.violations.push(format!("{shown} at '{path}' failed to satisfy constraint: {constraint}"));
+    }
+
+    fn structure(&mut self, shape: &Shape, value: &Value, path: &str) {
+        let Some(obj) = value.as_object() else {
+            return self.type_mismatch(if path.is_empty() { "body" } else { path }, "a structure (JSON object)");
+        };
+        for member in &shape.members {
+            let target = self.model.shape(&member.shape);
+            let mpath = join(path, &wire_path(&member.name));
+            match obj.get(&member.name) {
+                None | Some(Value::Null) => {
+                    if shape.required.iter().any(|r| *r == member.name) {
+                        self.violation(target, &Value::Null, &mpath, "Member must not be null".into());
+                    }
+                }
+                Some(v) => self.value(target, v, &mpath),
+            }
+        }
+    }
+
+    fn value(&mut self, shape: &Shape, value: &Value, path: &str) {
+        match shape.kind {
+            ShapeKind::Structure => self.structure(shape, value, path),
+            ShapeKind::String => {
+                let Some(s) = value.as_str() else { return self.type_mismatch(path, "a string") };
+                let len = s.chars().count() as i64;
+                if let Some(max) = shape.max.filter(|m| len > *m) {
+                    self.violation(shape, value, path, format!("Member must have length less than or equal to {max}"));
+                }
+                if let Some(min) = shape.min.filter(|m| len < *m) {
+                    self.violation(shape, value, path, format!("Member must have length greater than or equal to {min}"));
+                }
+                if let (Some(re), Some(p)) = (&shape.regex, &shape.pattern) {
+                    if !re.is_match(s) {
+                        self.violation(shape, value, path, format!("Member must satisfy regular expression pattern: {p}"));
+                    }
+                }
+                if let Some(values) = &shape.enum_values {
+                    if !values.iter().any(|v| v == s) {
+                        self.violation(shape, value, path, format!("Member must satisfy enum value set: [{}]", values.join(", ")));
+                    }
+                }
+            }
+            ShapeKind::Integer | ShapeKind::Long => {
+                let n = match value {
+                    Value::Number(n) if n.is_i64() || n.is_u64() => n.as_i64().map(i128::from).unwrap_or(i128::MAX),
+                    _ => return self.type_mismatch(path, "an integer"),
+                };
+                let max = shape.max.map(i128::from);
+                let min = shape.min.map(i128::from);
+                if let Some(max) = max.filter(|m| n > *m) {
+                    self.violation(shape, value, path, format!("Member must have value less than or equal to {max}"));
+                } else if let Some(min) = min.filter(|m| n < *m) {
+                    self.violation(shape, value, path, format!("Member must have value greater than or equal to {min}"));
+                } else {
+                    let (lo, hi) = if shape.kind == ShapeKind::Integer { (i32::MIN as i128, i32::MAX as i128) } else { (i64::MIN as i128, i64::MAX as i128) };
+                    if n < lo || n > hi {
+                        self.type_mismatch(path, "an integer in range");
+                    }
+                }
+            }
+            ShapeKind::Boolean => {
+                if !value.is_boolean() {
+                    self.type_mismatch(path, "a boolean");
+                }
+            }
+            ShapeKind::Timestamp => {
+                if !value.is_number() {
+                    self.type_mismatch(path, "a timestamp (epoch seconds)");
+                }
+            }
+            ShapeKind::List => {
+                let Some(items) = value.as_array() else { return self.type_mismatch(path, "a list (JSON array)") };
+                let len = items.len() as i64;
+                if let Some(max) = shape.max.filter(|m| len > *m) {
+                    self.violation(shape, value, path, format!("Member must have length less than or equal to {max}"));
+                }
+                if let Some(min) = shape.min.filter(|m| len < *m) {
+                    self.violation(shape, value, path, format!("Member must have length greater than or equal to {min}"));
+                }
+                if let Some(member) = &shape.list_member {
+                    let member = self.model.shape(member);
+                    for (i, item) in items.iter().enumerate() {
+                        let ipath = format!("{path}.{}.member", i + 1);
+                        if item.is_null() {
+                            self.type_mismatch(&ipath, "a value, not null");
+                        } else {
+                            self.value(member, item, &ipath);
+                        }
+                    }
+                }
+            }
+            ShapeKind::Map => {
+                if !value.is_object() {
+                    self.type_mismatch(path, "a map (JSON object)");
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::model;
+    use serde_json::json;
+
+    fn check(shape: &str, v: Value) -> Result<(), String> {
+        validate(model(), shape, &v).map_err(|e| e.message)
+    }
+
+    #[test]
+    fn missing_required_members_are_not_null_violations() {
+        let e = check("CreateAppInstanceRequest", json!({})).unwrap_err();
+        assert_eq!(
+            e,
+            "2 validation errors detected: Value null at 'name' failed to satisfy constraint: Member must not be null; \
+             Value null at 'clientRequestToken' failed to satisfy constraint: Member must not be null"
+        );
+    }
+
+    #[test]
+    fn length_counts_scalar_values_and_hides_sensitive_values() {
+        let ok = "é".repeat(256);
+        assert!(check("CreateAppInstanceRequest", json!({"Name": ok, "ClientRequestToken": "tok-1"})).is_ok());
+        let e = check("CreateAppInstanceRequest", json!({"Name": "é".repeat(257), "ClientRequestToken": "tok-1"})).unwrap_err();
+        assert_eq!(e, "1 validation error detected: Value at 'name' failed to satisfy constraint: Member must have length less than or equal to 256");
+    }
+
+    #[test]
+    fn non_sensitive_values_are_echoed_and_enums_listed() {
+        let e = check(
+            "UpdateAppInstanceUserEndpointRequest",
+            json!({"AppInstanceUserArn": "arn:aws:chime:us-east-1:111122223333:app-instance/a/user/b", "EndpointId": "e", "AllowMessages": "SOME"}),
+        )
+        .unwrap_err();
+        assert_eq!(e, "1 validation error detected: Value 'SOME' at 'allowMessages' failed to satisfy constraint: Member must satisfy enum value set: [ALL, NONE]");
+    }
+
+    #[test]
+    fn wrong_json_types_are_reported_before_constraints() {
+        let e = check("CreateAppInstanceRequest", json!({"Name": 5})).unwrap_err();
+        assert_eq!(e, "Invalid type for 'name': expected a string");
+        let e = check("ListAppInstancesRequest", json!({"MaxResults": 1.5})).unwrap_err();
+        assert_eq!(e, "Invalid type for 'maxResults': expected an integer");
+    }
+
+    #[test]
+    fn nested_paths_name_the_list_position() {
+        let e = check("TagResourceRequest", json!({"ResourceARN": "arn:aws:chime:us-east-1:1:app-instance/x", "Tags": [{"Key": "k"}]})).unwrap_err();
+        assert_eq!(e, "1 validation error detected: Value null at 'tags.1.member.value' failed to satisfy constraint: Member must not be null");
+    }
+
+    #[test]
+    fn ranges_are_checked() {
+        let e = check("ListAppInstancesRequest", json!({"MaxResults": 51})).unwrap_err();
+        assert_eq!(e, "1 validation error detected: Value '51' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 50");
+        let e = check("ListAppInstancesRequest", json!({"MaxResults": 99999999999i64})).unwrap_err();
+        assert!(e.contains("less than or equal to 50"), "{e}");
+    }
+}
