@@ -1,1 +1,294 @@
+//! The embedded SQLite store, Carillon's default.
+//!
+//! - WAL journal with `synchronous=FULL`: a commit is on stable storage before it is answered.
+//! - One writer thread owns the only writing connection. It takes every write transaction waiting
+//!   in its queue, runs each inside its own SAVEPOINT of one physical transaction, commits once (one
+//!   fsync for the whole group) and only then answers each of them: group commit. A closure that
+//!   fails is rolled back to its savepoint without touching the others.
+//! - Reads run on a small pool of read-only connections, each in its own snapshot transaction.
+//! - A lock file beside the database keeps a second server off the same file.
 
+mod migrate;
+mod tx;
+
+use carillon_store::{BoxFuture, Store, StoreError, StoreResult, TxAbort, TxFn, TxValue};
+use rusqlite::{Connection, OpenFlags};
+use std::fs::File;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use tokio::sync::oneshot;
+use tx::SqliteTx;
+
+/// The most transactions one group commit takes.
+const MAX_GROUP: usize = 512;
+
+type Reply = oneshot::Sender<Result<TxValue, TxAbort>>;
+
+enum Job {
+    Run(TxFn, Reply),
+    Close(oneshot::Sender<()>),
+}
+
+/// Where the database lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    File(PathBuf),
+    Memory,
+}
+
+/// The SQLite store. Cheap to clone; all clones share one writer thread.
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    writer: Mutex<Option<mpsc::Sender<Job>>>,
+    readers: Mutex<Vec<Connection>>,
+    location: Location,
+    /// Held for as long as the store is open; its lock keeps other servers away.
+    lock: Mutex<Option<File>>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database, takes its lock and applies pending migrations.
+    pub fn open(location: Location) -> StoreResult<SqliteStore> {
+        let lock = match &location {
+            Location::File(path) => Some(take_lock(path)?),
+            Location::Memory => None,
+        };
+        let mut conn = open_connection(&location, false)?;
+        migrate::apply(&mut conn)?;
+        let (tx, rx) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("carillon-sqlite-writer".into())
+            .spawn(move || writer_loop(conn, rx))
+            .map_err(|e| StoreError::Internal(format!("cannot start the writer thread: {e}")))?;
+        Ok(SqliteStore {
+            inner: Arc::new(Inner { writer: Mutex::new(Some(tx)), readers: Mutex::new(Vec::new()), location, lock: Mutex::new(lock) }),
+        })
+    }
+
+    fn submit(&self, f: TxFn) -> BoxFuture<'_, Result<TxValue, TxAbort>> {
+        let (reply, answer) = oneshot::channel();
+        let sent = match self.inner.writer.lock() {
+            Ok(guard) => guard.as_ref().map(|w| w.send(Job::Run(f, reply)).is_ok()).unwrap_or(false),
+            Err(_) => false,
+        };
+        Box::pin(async move {
+            if !sent {
+                return Err(TxAbort::Store(StoreError::Unavailable("the store is closed".into())));
+            }
+            answer.await.unwrap_or_else(|_| Err(TxAbort::Store(StoreError::Unavailable("the store is closed".into()))))
+        })
+    }
+
+    fn take_reader(&self) -> StoreResult<Connection> {
+        if let Some(conn) = self.inner.readers.lock().ok().and_then(|mut r| r.pop()) {
+            return Ok(conn);
+        }
+        open_connection(&self.inner.location, true)
+    }
+}
+
+impl Store for SqliteStore {
+    fn write(&self, f: TxFn) -> BoxFuture<'_, Result<TxValue, TxAbort>> {
+        self.submit(f)
+    }
+
+    fn read(&self, mut f: TxFn) -> BoxFuture<'_, Result<TxValue, TxAbort>> {
+        if self.inner.location == Location::Memory {
+            // One connection holds an in-memory database: reads queue with the writes.
+            return self.submit(f);
+        }
+        let store = self.clone();
+        Box::pin(async move {
+            let task = tokio::task::spawn_blocking(move || {
+                let conn = store.take_reader().map_err(TxAbort::Store)?;
+                conn.execute_batch("BEGIN").map_err(|e| TxAbort::Store(tx::map_err(e)))?;
+                let out = catch_unwind(AssertUnwindSafe(|| f(&mut SqliteTx::new(&conn, false))))
+                    .unwrap_or_else(|_| Err(TxAbort::Store(StoreError::Internal("a read transaction panicked".into()))));
+                if conn.execute_batch("COMMIT").is_ok() {
+                    if let Ok(mut readers) = store.inner.readers.lock() {
+                        readers.push(conn);
+                    }
+                }
+                out
+            });
+            task.await.unwrap_or_else(|_| Err(TxAbort::Store(StoreError::Internal("a read task failed".into()))))
+        })
+    }
+
+    fn check(&self) -> BoxFuture<'_, StoreResult<()>> {
+        Box::pin(async move {
+            let probe: TxFn = Box::new(|tx| tx.token_secret().map(|_| Box::new(()) as TxValue).map_err(TxAbort::Store));
+            match self.read(probe).await {
+                Ok(_) => Ok(()),
+                Err(TxAbort::Store(e)) => Err(e),
+                Err(TxAbort::Caller(_)) => Err(StoreError::Internal("health probe failed".into())),
+            }
+        })
+    }
+
+    fn close(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            let writer = self.inner.writer.lock().ok().and_then(|mut w| w.take());
+            if let Some(writer) = writer {
+                let (done, wait) = oneshot::channel();
+                if writer.send(Job::Close(done)).is_ok() {
+                    let _ = wait.await;
+                }
+            }
+            if let Ok(mut readers) = self.inner.readers.lock() {
+                readers.clear();
+            }
+            if let Ok(mut lock) = self.inner.lock.lock() {
+                lock.take();
+            }
+        })
+    }
+
+    fn kind(&self) -> &'static str {
+        "sqlite"
+    }
+}
+
+fn take_lock(path: &Path) -> StoreResult<File> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::Unavailable(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    let mut lock_path = path.as_os_str().to_owned();
+    lock_path.push(".lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", Path::new(&lock_path).display())))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            Err(StoreError::Unavailable(format!("the database {} is in use by another carillon server", path.display())))
+        }
+        Err(std::fs::TryLockError::Error(e)) => Err(StoreError::Unavailable(format!("cannot lock {}: {e}", path.display()))),
+    }
+}
+
+fn open_connection(location: &Location, read_only: bool) -> StoreResult<Connection> {
+    let conn = match location {
+        Location::Memory => Connection::open_in_memory(),
+        Location::File(path) => {
+            let flags = if read_only {
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            } else {
+                OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            };
+            Connection::open_with_flags(path, flags)
+        }
+    }
+    .map_err(|e| StoreError::Unavailable(format!("cannot open the database: {e}")))?;
+    conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(tx::map_err)?;
+    conn.set_prepared_statement_cache_capacity(128);
+    if let Location::File(_) = location {
+        if !read_only {
+            let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0)).map_err(tx::map_err)?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                return Err(StoreError::Unavailable(format!("the database cannot use WAL (journal mode {mode})")));
+            }
+        }
+        conn.execute_batch("PRAGMA synchronous=FULL;").map_err(tx::map_err)?;
+    }
+    if read_only {
+        conn.execute_batch("PRAGMA query_only=ON;").map_err(tx::map_err)?;
+    }
+    Ok(conn)
+}
+
+fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>) {
+    let mut batch: Vec<(TxFn, Reply)> = Vec::new();
+    let mut closing: Option<oneshot::Sender<()>> = None;
+    while closing.is_none() {
+        let Ok(first) = rx.recv() else { break };
+        let mut next = Some(first);
+        while let Some(job) = next.take() {
+            match job {
+                Job::Run(f, reply) => batch.push((f, reply)),
+                Job::Close(done) => closing = Some(done),
+            }
+            if closing.is_none() && batch.len() < MAX_GROUP {
+                next = rx.try_recv().ok();
+            }
+        }
+        run_group(&conn, &mut batch);
+    }
+    drop(conn);
+    if let Some(done) = closing {
+        let _ = done.send(());
+    }
+}
+
+/// Runs a group of write transactions inside one physical transaction and answers them after its
+/// commit. If SQLite drops the physical transaction midway (disk full, I/O error), everything run so
+/// far is answered with that error and the rest start over in a new transaction.
+fn run_group(conn: &Connection, batch: &mut Vec<(TxFn, Reply)>) {
+    let mut done: Vec<(Reply, Result<TxValue, TxAbort>)> = Vec::with_capacity(batch.len());
+    let mut open = false;
+    for (mut f, reply) in batch.drain(..) {
+        if !open {
+            if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+                let _ = reply.send(Err(TxAbort::Store(tx::map_err(e))));
+                continue;
+            }
+            open = true;
+        }
+        if let Err(e) = conn.execute_batch("SAVEPOINT job") {
+            let _ = reply.send(Err(TxAbort::Store(tx::map_err(e))));
+            continue;
+        }
+        let out = catch_unwind(AssertUnwindSafe(|| f(&mut SqliteTx::new(conn, true))))
+            .unwrap_or_else(|_| Err(TxAbort::Store(StoreError::Internal("a write transaction panicked".into()))));
+        if conn.is_autocommit() {
+            // The physical transaction is gone: nothing of this group is committed.
+            let lost = || TxAbort::Store(StoreError::Unavailable("the database could not complete the write".into()));
+            for (r, _) in done.drain(..) {
+                let _ = r.send(Err(lost()));
+            }
+            let _ = reply.send(match out {
+                Err(TxAbort::Caller(e)) => Err(TxAbort::Caller(e)),
+                _ => Err(lost()),
+            });
+            open = false;
+            continue;
+        }
+        let end = if out.is_ok() { conn.execute_batch("RELEASE job") } else { conn.execute_batch("ROLLBACK TO job; RELEASE job") };
+        match end {
+            Ok(()) => done.push((reply, out)),
+            Err(e) => {
+                let _ = conn.execute_batch("ROLLBACK TO job; RELEASE job");
+                let _ = reply.send(Err(TxAbort::Store(tx::map_err(e))));
+            }
+        }
+    }
+    if !open {
+        return;
+    }
+    match conn.execute_batch("COMMIT") {
+        Ok(()) => {
+            for (reply, out) in done {
+                let _ = reply.send(out);
+            }
+        }
+        Err(e) => {
+            let err = tx::map_err(e);
+            let _ = conn.execute_batch("ROLLBACK");
+            for (reply, out) in done {
+                let _ = reply.send(match out {
+                    Err(TxAbort::Caller(c)) => Err(TxAbort::Caller(c)),
+                    _ => Err(TxAbort::Store(err.clone())),
+                });
+            }
+        }
+    }
+}

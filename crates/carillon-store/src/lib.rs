@@ -1,1 +1,187 @@
+//! The storage trait Carillon's service runs on.
+//!
+//! A backend offers transactions, not business rules: [`Store::write`] runs a closure over a
+//! [`Tx`] as one atomic, durable transaction and [`Store::read`] runs one over a consistent
+//! snapshot. The rules of SPEC (quotas, uniqueness, idempotency, cascades) are written once, in the
+//! service, as such closures, and hold on every backend.
+//!
+//! The write path takes closures so that a backend may run many of them inside one physical
+//! transaction and answer them all after one fsync (group commit), and may run one again when its
+//! database asks for a retry (PostgreSQL serialization failures): closures are `FnMut` and must
+//! have no effect outside the `Tx`.
 
+mod records;
+
+pub use records::*;
+
+use std::any::Any;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+
+/// Why a store operation failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreError {
+    /// The database cannot be reached, is full, or is read-only: the request may succeed later.
+    Unavailable(String),
+    /// A uniqueness rule of the schema refused the write (a concurrent writer got there first).
+    Conflict(String),
+    /// Anything else; a bug or a corrupt database.
+    Internal(String),
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreError::Unavailable(m) => write!(f, "store unavailable: {m}"),
+            StoreError::Conflict(m) => write!(f, "store conflict: {m}"),
+            StoreError::Internal(m) => write!(f, "store failure: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A value handed out of a transaction closure.
+pub type TxValue = Box<dyn Any + Send>;
+
+/// How a transaction closure ended without a value: the store failed, or the closure itself
+/// chose to abort with its own error (and everything it wrote is rolled back).
+pub enum TxAbort {
+    Store(StoreError),
+    Caller(TxValue),
+}
+
+/// A transaction closure, as backends receive it.
+pub type TxFn = Box<dyn FnMut(&mut dyn Tx) -> Result<TxValue, TxAbort> + Send>;
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A storage backend.
+pub trait Store: Send + Sync + 'static {
+    /// Runs `f` as one atomic transaction; resolves only once its effects are durable.
+    fn write(&self, f: TxFn) -> BoxFuture<'_, Result<TxValue, TxAbort>>;
+    /// Runs `f` over a consistent snapshot; writes through its `Tx` fail.
+    fn read(&self, f: TxFn) -> BoxFuture<'_, Result<TxValue, TxAbort>>;
+    /// Whether the store is usable now (for the health endpoint).
+    fn check(&self) -> BoxFuture<'_, StoreResult<()>>;
+    /// Finishes pending writes and releases the database. Later calls fail with `Unavailable`.
+    fn close(&self) -> BoxFuture<'_, ()>;
+    /// A short name for logs: `sqlite` or `postgres`.
+    fn kind(&self) -> &'static str;
+}
+
+/// Runs `f` in a durable write transaction of `store`. An `Err` from `f` rolls back what it wrote.
+pub async fn write<R, E, F>(store: &dyn Store, f: F) -> Result<R, E>
+where
+    R: Send + 'static,
+    E: From<StoreError> + Send + 'static,
+    F: FnMut(&mut dyn Tx) -> Result<R, E> + Send + 'static,
+{
+    let out = store.write(erase(f)).await;
+    unerase(out)
+}
+
+/// Runs `f` in a read transaction of `store`.
+pub async fn read<R, E, F>(store: &dyn Store, f: F) -> Result<R, E>
+where
+    R: Send + 'static,
+    E: From<StoreError> + Send + 'static,
+    F: FnMut(&mut dyn Tx) -> Result<R, E> + Send + 'static,
+{
+    let out = store.read(erase(f)).await;
+    unerase(out)
+}
+
+fn erase<R, E, F>(mut f: F) -> TxFn
+where
+    R: Send + 'static,
+    E: Send + 'static,
+    F: FnMut(&mut dyn Tx) -> Result<R, E> + Send + 'static,
+{
+    Box::new(move |tx: &mut dyn Tx| match f(tx) {
+        Ok(r) => Ok(Box::new(r) as TxValue),
+        Err(e) => Err(TxAbort::Caller(Box::new(e))),
+    })
+}
+
+fn unerase<R: 'static, E: From<StoreError> + 'static>(out: Result<TxValue, TxAbort>) -> Result<R, E> {
+    let mismatch = || E::from(StoreError::Internal("transaction result of an unexpected type".into()));
+    match out {
+        Ok(v) => v.downcast::<R>().map(|b| *b).map_err(|_| mismatch()),
+        Err(TxAbort::Caller(e)) => Err(e.downcast::<E>().map(|b| *b).map_err(|_| mismatch())?),
+        Err(TxAbort::Store(e)) => Err(E::from(e)),
+    }
+}
+
+/// The operations a transaction offers. Every method acts on the one transaction it belongs to.
+/// Lists are seek-based: they return up to `limit` records with `seq > after`, by `seq`.
+pub trait Tx {
+    // AppInstances
+    fn insert_app_instance(&mut self, r: &AppInstanceRecord) -> StoreResult<()>;
+    fn get_app_instance(&mut self, arn: &str) -> StoreResult<Option<AppInstanceRecord>>;
+    /// Writes name, metadata, updated_ms and the retention settings of an existing AppInstance.
+    fn update_app_instance(&mut self, r: &AppInstanceRecord) -> StoreResult<()>;
+    /// Deletes the AppInstance and everything in it: users, bots, admins, endpoints, tags,
+    /// idempotency records. Returns whether it existed.
+    fn delete_app_instance(&mut self, arn: &str) -> StoreResult<bool>;
+    fn count_app_instances(&mut self, account: &str, region: &str) -> StoreResult<u64>;
+    fn list_app_instances(&mut self, account: &str, region: &str, after: i64, limit: usize) -> StoreResult<Vec<AppInstanceRecord>>;
+
+    // AppInstanceUsers
+    fn insert_user(&mut self, r: &UserRecord) -> StoreResult<()>;
+    fn get_user(&mut self, arn: &str) -> StoreResult<Option<UserRecord>>;
+    /// Writes name, metadata, updated_ms and the expiration settings of an existing user.
+    fn update_user(&mut self, r: &UserRecord) -> StoreResult<()>;
+    /// Deletes the user with its endpoints, admin role, tags and idempotency records.
+    fn delete_user(&mut self, arn: &str) -> StoreResult<bool>;
+    fn count_users(&mut self, app_instance_arn: &str) -> StoreResult<u64>;
+    fn list_users(&mut self, app_instance_arn: &str, after: i64, limit: usize) -> StoreResult<Vec<UserRecord>>;
+    /// ARNs of users whose expiry time is at or before `now_ms`, oldest expiry first.
+    fn expired_users(&mut self, now_ms: i64, limit: usize) -> StoreResult<Vec<String>>;
+
+    // AppInstanceBots
+    fn insert_bot(&mut self, r: &BotRecord) -> StoreResult<()>;
+    fn get_bot(&mut self, arn: &str) -> StoreResult<Option<BotRecord>>;
+    /// Writes name, metadata, configuration and updated_ms of an existing bot.
+    fn update_bot(&mut self, r: &BotRecord) -> StoreResult<()>;
+    /// Deletes the bot with its admin role, tags and idempotency records.
+    fn delete_bot(&mut self, arn: &str) -> StoreResult<bool>;
+    fn count_bots(&mut self, app_instance_arn: &str) -> StoreResult<u64>;
+    fn list_bots(&mut self, app_instance_arn: &str, after: i64, limit: usize) -> StoreResult<Vec<BotRecord>>;
+
+    // AppInstanceAdmins
+    fn insert_admin(&mut self, r: &AdminRecord) -> StoreResult<()>;
+    fn get_admin(&mut self, app_instance_arn: &str, member_arn: &str) -> StoreResult<Option<AdminRecord>>;
+    fn delete_admin(&mut self, app_instance_arn: &str, member_arn: &str) -> StoreResult<bool>;
+    fn count_admins(&mut self, app_instance_arn: &str) -> StoreResult<u64>;
+    fn list_admins(&mut self, app_instance_arn: &str, after: i64, limit: usize) -> StoreResult<Vec<AdminRecord>>;
+
+    // AppInstanceUserEndpoints
+    fn insert_endpoint(&mut self, r: &EndpointRecord) -> StoreResult<()>;
+    fn get_endpoint(&mut self, user_arn: &str, endpoint_id: &str) -> StoreResult<Option<EndpointRecord>>;
+    /// Writes name, allow_messages, status, status_reason and updated_ms of an existing endpoint.
+    fn update_endpoint(&mut self, r: &EndpointRecord) -> StoreResult<()>;
+    fn delete_endpoint(&mut self, user_arn: &str, endpoint_id: &str) -> StoreResult<bool>;
+    fn count_endpoints(&mut self, user_arn: &str) -> StoreResult<u64>;
+    fn list_endpoints(&mut self, user_arn: &str, after: i64, limit: usize) -> StoreResult<Vec<EndpointRecord>>;
+    /// The EndpointId of the user's endpoint with that device token, if any.
+    fn endpoint_with_device_token(&mut self, user_arn: &str, device_token: &str) -> StoreResult<Option<String>>;
+
+    // Tags
+    /// The resource's tags, in the order their keys were first set.
+    fn get_tags(&mut self, resource_arn: &str) -> StoreResult<Vec<Tag>>;
+    /// Sets each tag, replacing the value of a key already there (which keeps its place).
+    fn put_tags(&mut self, resource_arn: &str, app_instance_arn: &str, tags: &[Tag]) -> StoreResult<()>;
+    fn delete_tags(&mut self, resource_arn: &str, keys: &[String]) -> StoreResult<()>;
+
+    // Idempotency
+    fn get_idempotency(&mut self, key: &IdempotencyKey) -> StoreResult<Option<IdempotencyRecord>>;
+    fn put_idempotency(&mut self, key: &IdempotencyKey, r: &IdempotencyRecord) -> StoreResult<()>;
+
+    // Server-wide values
+    /// The secret that signs pagination tokens, made once per database and shared by every node.
+    fn token_secret(&mut self) -> StoreResult<Vec<u8>>;
+}

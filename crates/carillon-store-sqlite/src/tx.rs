@@ -1,0 +1,428 @@
+//! [`Tx`] on one SQLite connection inside an open transaction.
+
+use carillon_store::*;
+use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, params};
+
+pub struct SqliteTx<'c> {
+    conn: &'c Connection,
+    writable: bool,
+}
+
+impl<'c> SqliteTx<'c> {
+    pub fn new(conn: &'c Connection, writable: bool) -> Self {
+        SqliteTx { conn, writable }
+    }
+
+    fn exec(&self, sql: &str, params: impl rusqlite::Params) -> StoreResult<usize> {
+        if !self.writable {
+            return Err(StoreError::Internal("write inside a read transaction".into()));
+        }
+        self.conn.prepare_cached(sql).and_then(|mut s| s.execute(params)).map_err(map_err)
+    }
+
+    fn one<T>(&self, sql: &str, params: impl rusqlite::Params, f: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>) -> StoreResult<Option<T>> {
+        self.conn.prepare_cached(sql).and_then(|mut s| s.query_row(params, f).optional()).map_err(map_err)
+    }
+
+    fn many<T>(&self, sql: &str, params: impl rusqlite::Params, f: impl FnMut(&Row<'_>) -> rusqlite::Result<T>) -> StoreResult<Vec<T>> {
+        let mut stmt = self.conn.prepare_cached(sql).map_err(map_err)?;
+        let rows = stmt.query_map(params, f).map_err(map_err)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(map_err)
+    }
+
+    fn count(&self, sql: &str, params: impl rusqlite::Params) -> StoreResult<u64> {
+        Ok(self.one(sql, params, |r| r.get::<_, i64>(0))?.unwrap_or(0) as u64)
+    }
+}
+
+/// Maps SQLite's errors onto the store's: a full, read-only or unreachable database is
+/// `Unavailable`, a uniqueness violation `Conflict`, anything else `Internal`.
+pub fn map_err(e: rusqlite::Error) -> StoreError {
+    match &e {
+        rusqlite::Error::SqliteFailure(f, _) => match f.code {
+            ErrorCode::ConstraintViolation => StoreError::Conflict(e.to_string()),
+            ErrorCode::DiskFull
+            | ErrorCode::SystemIoFailure
+            | ErrorCode::ReadOnly
+            | ErrorCode::CannotOpen
+            | ErrorCode::DatabaseBusy
+            | ErrorCode::DatabaseLocked
+            | ErrorCode::OutOfMemory
+            | ErrorCode::PermissionDenied
+            | ErrorCode::FileLockingProtocolFailed => StoreError::Unavailable(e.to_string()),
+            _ => StoreError::Internal(e.to_string()),
+        },
+        _ => StoreError::Internal(e.to_string()),
+    }
+}
+
+const APP_INSTANCE_COLS: &str = "seq, arn, account, region, name, metadata, created_ms, updated_ms, retention_days, retention_set_ms";
+fn app_instance(r: &Row<'_>) -> rusqlite::Result<AppInstanceRecord> {
+    Ok(AppInstanceRecord {
+        seq: r.get(0)?,
+        arn: r.get(1)?,
+        account: r.get(2)?,
+        region: r.get(3)?,
+        name: r.get(4)?,
+        metadata: r.get(5)?,
+        created_ms: r.get(6)?,
+        updated_ms: r.get(7)?,
+        retention_days: r.get(8)?,
+        retention_set_ms: r.get(9)?,
+    })
+}
+
+const USER_COLS: &str =
+    "seq, arn, app_instance_arn, user_id, name, metadata, created_ms, updated_ms, expiration_days, expiration_criterion, expires_at_ms";
+fn user(r: &Row<'_>) -> rusqlite::Result<UserRecord> {
+    Ok(UserRecord {
+        seq: r.get(0)?,
+        arn: r.get(1)?,
+        app_instance_arn: r.get(2)?,
+        user_id: r.get(3)?,
+        name: r.get(4)?,
+        metadata: r.get(5)?,
+        created_ms: r.get(6)?,
+        updated_ms: r.get(7)?,
+        expiration_days: r.get(8)?,
+        expiration_criterion: r.get(9)?,
+        expires_at_ms: r.get(10)?,
+    })
+}
+
+const BOT_COLS: &str = "seq, arn, app_instance_arn, name, metadata, configuration, created_ms, updated_ms";
+fn bot(r: &Row<'_>) -> rusqlite::Result<BotRecord> {
+    Ok(BotRecord {
+        seq: r.get(0)?,
+        arn: r.get(1)?,
+        app_instance_arn: r.get(2)?,
+        name: r.get(3)?,
+        metadata: r.get(4)?,
+        configuration: r.get(5)?,
+        created_ms: r.get(6)?,
+        updated_ms: r.get(7)?,
+    })
+}
+
+const ADMIN_COLS: &str = "seq, app_instance_arn, member_arn, created_ms";
+fn admin(r: &Row<'_>) -> rusqlite::Result<AdminRecord> {
+    Ok(AdminRecord { seq: r.get(0)?, app_instance_arn: r.get(1)?, member_arn: r.get(2)?, created_ms: r.get(3)? })
+}
+
+const ENDPOINT_COLS: &str = "seq, user_arn, endpoint_id, app_instance_arn, name, endpoint_type, resource_arn, device_token, \
+                             voip_device_token, allow_messages, status, status_reason, created_ms, updated_ms";
+fn endpoint(r: &Row<'_>) -> rusqlite::Result<EndpointRecord> {
+    Ok(EndpointRecord {
+        seq: r.get(0)?,
+        user_arn: r.get(1)?,
+        endpoint_id: r.get(2)?,
+        app_instance_arn: r.get(3)?,
+        name: r.get(4)?,
+        endpoint_type: r.get(5)?,
+        resource_arn: r.get(6)?,
+        device_token: r.get(7)?,
+        voip_device_token: r.get(8)?,
+        allow_messages: r.get(9)?,
+        status: r.get(10)?,
+        status_reason: r.get(11)?,
+        created_ms: r.get(12)?,
+        updated_ms: r.get(13)?,
+    })
+}
+
+fn limit(n: usize) -> i64 {
+    n.min(i64::MAX as usize) as i64
+}
+
+impl Tx for SqliteTx<'_> {
+    fn insert_app_instance(&mut self, r: &AppInstanceRecord) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO app_instances (arn, account, region, name, metadata, created_ms, updated_ms, retention_days, retention_set_ms) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![r.arn, r.account, r.region, r.name, r.metadata, r.created_ms, r.updated_ms, r.retention_days, r.retention_set_ms],
+        )?;
+        Ok(())
+    }
+
+    fn get_app_instance(&mut self, arn: &str) -> StoreResult<Option<AppInstanceRecord>> {
+        self.one(&format!("SELECT {APP_INSTANCE_COLS} FROM app_instances WHERE arn = ?1"), [arn], app_instance)
+    }
+
+    fn update_app_instance(&mut self, r: &AppInstanceRecord) -> StoreResult<()> {
+        self.exec(
+            "UPDATE app_instances SET name = ?2, metadata = ?3, updated_ms = ?4, retention_days = ?5, retention_set_ms = ?6 WHERE arn = ?1",
+            params![r.arn, r.name, r.metadata, r.updated_ms, r.retention_days, r.retention_set_ms],
+        )?;
+        Ok(())
+    }
+
+    fn delete_app_instance(&mut self, arn: &str) -> StoreResult<bool> {
+        self.exec("DELETE FROM endpoints WHERE app_instance_arn = ?1", [arn])?;
+        self.exec("DELETE FROM admins WHERE app_instance_arn = ?1", [arn])?;
+        self.exec("DELETE FROM tags WHERE app_instance_arn = ?1", [arn])?;
+        self.exec("DELETE FROM idempotency WHERE app_instance_arn = ?1", [arn])?;
+        self.exec("DELETE FROM users WHERE app_instance_arn = ?1", [arn])?;
+        self.exec("DELETE FROM bots WHERE app_instance_arn = ?1", [arn])?;
+        Ok(self.exec("DELETE FROM app_instances WHERE arn = ?1", [arn])? > 0)
+    }
+
+    fn count_app_instances(&mut self, account: &str, region: &str) -> StoreResult<u64> {
+        self.count("SELECT COUNT(*) FROM app_instances WHERE account = ?1 AND region = ?2", [account, region])
+    }
+
+    fn list_app_instances(&mut self, account: &str, region: &str, after: i64, n: usize) -> StoreResult<Vec<AppInstanceRecord>> {
+        self.many(
+            &format!("SELECT {APP_INSTANCE_COLS} FROM app_instances WHERE account = ?1 AND region = ?2 AND seq > ?3 ORDER BY seq LIMIT ?4"),
+            params![account, region, after, limit(n)],
+            app_instance,
+        )
+    }
+
+    fn insert_user(&mut self, r: &UserRecord) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO users (arn, app_instance_arn, user_id, name, metadata, created_ms, updated_ms, expiration_days, \
+             expiration_criterion, expires_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![
+                r.arn,
+                r.app_instance_arn,
+                r.user_id,
+                r.name,
+                r.metadata,
+                r.created_ms,
+                r.updated_ms,
+                r.expiration_days,
+                r.expiration_criterion,
+                r.expires_at_ms
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn get_user(&mut self, arn: &str) -> StoreResult<Option<UserRecord>> {
+        self.one(&format!("SELECT {USER_COLS} FROM users WHERE arn = ?1"), [arn], user)
+    }
+
+    fn update_user(&mut self, r: &UserRecord) -> StoreResult<()> {
+        self.exec(
+            "UPDATE users SET name = ?2, metadata = ?3, updated_ms = ?4, expiration_days = ?5, expiration_criterion = ?6, \
+             expires_at_ms = ?7 WHERE arn = ?1",
+            params![r.arn, r.name, r.metadata, r.updated_ms, r.expiration_days, r.expiration_criterion, r.expires_at_ms],
+        )?;
+        Ok(())
+    }
+
+    fn delete_user(&mut self, arn: &str) -> StoreResult<bool> {
+        self.exec("DELETE FROM endpoints WHERE user_arn = ?1", [arn])?;
+        self.exec("DELETE FROM admins WHERE member_arn = ?1", [arn])?;
+        self.exec("DELETE FROM tags WHERE resource_arn = ?1", [arn])?;
+        self.exec("DELETE FROM idempotency WHERE resource_arn = ?1", [arn])?;
+        Ok(self.exec("DELETE FROM users WHERE arn = ?1", [arn])? > 0)
+    }
+
+    fn count_users(&mut self, app_instance_arn: &str) -> StoreResult<u64> {
+        self.count("SELECT COUNT(*) FROM users WHERE app_instance_arn = ?1", [app_instance_arn])
+    }
+
+    fn list_users(&mut self, app_instance_arn: &str, after: i64, n: usize) -> StoreResult<Vec<UserRecord>> {
+        self.many(
+            &format!("SELECT {USER_COLS} FROM users WHERE app_instance_arn = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"),
+            params![app_instance_arn, after, limit(n)],
+            user,
+        )
+    }
+
+    fn expired_users(&mut self, now_ms: i64, n: usize) -> StoreResult<Vec<String>> {
+        self.many(
+            "SELECT arn FROM users WHERE expires_at_ms IS NOT NULL AND expires_at_ms <= ?1 ORDER BY expires_at_ms LIMIT ?2",
+            params![now_ms, limit(n)],
+            |r| r.get(0),
+        )
+    }
+
+    fn insert_bot(&mut self, r: &BotRecord) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO bots (arn, app_instance_arn, name, metadata, configuration, created_ms, updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![r.arn, r.app_instance_arn, r.name, r.metadata, r.configuration, r.created_ms, r.updated_ms],
+        )?;
+        Ok(())
+    }
+
+    fn get_bot(&mut self, arn: &str) -> StoreResult<Option<BotRecord>> {
+        self.one(&format!("SELECT {BOT_COLS} FROM bots WHERE arn = ?1"), [arn], bot)
+    }
+
+    fn update_bot(&mut self, r: &BotRecord) -> StoreResult<()> {
+        self.exec(
+            "UPDATE bots SET name = ?2, metadata = ?3, configuration = ?4, updated_ms = ?5 WHERE arn = ?1",
+            params![r.arn, r.name, r.metadata, r.configuration, r.updated_ms],
+        )?;
+        Ok(())
+    }
+
+    fn delete_bot(&mut self, arn: &str) -> StoreResult<bool> {
+        self.exec("DELETE FROM admins WHERE member_arn = ?1", [arn])?;
+        self.exec("DELETE FROM tags WHERE resource_arn = ?1", [arn])?;
+        self.exec("DELETE FROM idempotency WHERE resource_arn = ?1", [arn])?;
+        Ok(self.exec("DELETE FROM bots WHERE arn = ?1", [arn])? > 0)
+    }
+
+    fn count_bots(&mut self, app_instance_arn: &str) -> StoreResult<u64> {
+        self.count("SELECT COUNT(*) FROM bots WHERE app_instance_arn = ?1", [app_instance_arn])
+    }
+
+    fn list_bots(&mut self, app_instance_arn: &str, after: i64, n: usize) -> StoreResult<Vec<BotRecord>> {
+        self.many(
+            &format!("SELECT {BOT_COLS} FROM bots WHERE app_instance_arn = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"),
+            params![app_instance_arn, after, limit(n)],
+            bot,
+        )
+    }
+
+    fn insert_admin(&mut self, r: &AdminRecord) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO admins (app_instance_arn, member_arn, created_ms) VALUES (?1, ?2, ?3)",
+            params![r.app_instance_arn, r.member_arn, r.created_ms],
+        )?;
+        Ok(())
+    }
+
+    fn get_admin(&mut self, app_instance_arn: &str, member_arn: &str) -> StoreResult<Option<AdminRecord>> {
+        self.one(
+            &format!("SELECT {ADMIN_COLS} FROM admins WHERE app_instance_arn = ?1 AND member_arn = ?2"),
+            [app_instance_arn, member_arn],
+            admin,
+        )
+    }
+
+    fn delete_admin(&mut self, app_instance_arn: &str, member_arn: &str) -> StoreResult<bool> {
+        Ok(self.exec("DELETE FROM admins WHERE app_instance_arn = ?1 AND member_arn = ?2", [app_instance_arn, member_arn])? > 0)
+    }
+
+    fn count_admins(&mut self, app_instance_arn: &str) -> StoreResult<u64> {
+        self.count("SELECT COUNT(*) FROM admins WHERE app_instance_arn = ?1", [app_instance_arn])
+    }
+
+    fn list_admins(&mut self, app_instance_arn: &str, after: i64, n: usize) -> StoreResult<Vec<AdminRecord>> {
+        self.many(
+            &format!("SELECT {ADMIN_COLS} FROM admins WHERE app_instance_arn = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"),
+            params![app_instance_arn, after, limit(n)],
+            admin,
+        )
+    }
+
+    fn insert_endpoint(&mut self, r: &EndpointRecord) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO endpoints (user_arn, endpoint_id, app_instance_arn, name, endpoint_type, resource_arn, device_token, \
+             voip_device_token, allow_messages, status, status_reason, created_ms, updated_ms) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            params![
+                r.user_arn,
+                r.endpoint_id,
+                r.app_instance_arn,
+                r.name,
+                r.endpoint_type,
+                r.resource_arn,
+                r.device_token,
+                r.voip_device_token,
+                r.allow_messages,
+                r.status,
+                r.status_reason,
+                r.created_ms,
+                r.updated_ms
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn get_endpoint(&mut self, user_arn: &str, endpoint_id: &str) -> StoreResult<Option<EndpointRecord>> {
+        self.one(
+            &format!("SELECT {ENDPOINT_COLS} FROM endpoints WHERE user_arn = ?1 AND endpoint_id = ?2"),
+            [user_arn, endpoint_id],
+            endpoint,
+        )
+    }
+
+    fn update_endpoint(&mut self, r: &EndpointRecord) -> StoreResult<()> {
+        self.exec(
+            "UPDATE endpoints SET name = ?3, allow_messages = ?4, status = ?5, status_reason = ?6, updated_ms = ?7 \
+             WHERE user_arn = ?1 AND endpoint_id = ?2",
+            params![r.user_arn, r.endpoint_id, r.name, r.allow_messages, r.status, r.status_reason, r.updated_ms],
+        )?;
+        Ok(())
+    }
+
+    fn delete_endpoint(&mut self, user_arn: &str, endpoint_id: &str) -> StoreResult<bool> {
+        Ok(self.exec("DELETE FROM endpoints WHERE user_arn = ?1 AND endpoint_id = ?2", [user_arn, endpoint_id])? > 0)
+    }
+
+    fn count_endpoints(&mut self, user_arn: &str) -> StoreResult<u64> {
+        self.count("SELECT COUNT(*) FROM endpoints WHERE user_arn = ?1", [user_arn])
+    }
+
+    fn list_endpoints(&mut self, user_arn: &str, after: i64, n: usize) -> StoreResult<Vec<EndpointRecord>> {
+        self.many(
+            &format!("SELECT {ENDPOINT_COLS} FROM endpoints WHERE user_arn = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"),
+            params![user_arn, after, limit(n)],
+            endpoint,
+        )
+    }
+
+    fn endpoint_with_device_token(&mut self, user_arn: &str, device_token: &str) -> StoreResult<Option<String>> {
+        self.one("SELECT endpoint_id FROM endpoints WHERE user_arn = ?1 AND device_token = ?2", [user_arn, device_token], |r| r.get(0))
+    }
+
+    fn get_tags(&mut self, resource_arn: &str) -> StoreResult<Vec<Tag>> {
+        self.many("SELECT key, value FROM tags WHERE resource_arn = ?1 ORDER BY seq", [resource_arn], |r| {
+            Ok(Tag { key: r.get(0)?, value: r.get(1)? })
+        })
+    }
+
+    fn put_tags(&mut self, resource_arn: &str, app_instance_arn: &str, tags: &[Tag]) -> StoreResult<()> {
+        for t in tags {
+            self.exec(
+                "INSERT INTO tags (resource_arn, app_instance_arn, key, value) VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT (resource_arn, key) DO UPDATE SET value = excluded.value",
+                params![resource_arn, app_instance_arn, t.key, t.value],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn delete_tags(&mut self, resource_arn: &str, keys: &[String]) -> StoreResult<()> {
+        for k in keys {
+            self.exec("DELETE FROM tags WHERE resource_arn = ?1 AND key = ?2", [resource_arn, k.as_str()])?;
+        }
+        Ok(())
+    }
+
+    fn get_idempotency(&mut self, key: &IdempotencyKey) -> StoreResult<Option<IdempotencyRecord>> {
+        self.one(
+            "SELECT fingerprint, resource_arn, app_instance_arn, response, created_ms FROM idempotency \
+             WHERE account = ?1 AND region = ?2 AND operation = ?3 AND token = ?4",
+            params![key.account, key.region, key.operation, key.token],
+            |r| {
+                Ok(IdempotencyRecord {
+                    fingerprint: r.get(0)?,
+                    resource_arn: r.get(1)?,
+                    app_instance_arn: r.get(2)?,
+                    response: r.get(3)?,
+                    created_ms: r.get(4)?,
+                })
+            },
+        )
+    }
+
+    fn put_idempotency(&mut self, key: &IdempotencyKey, r: &IdempotencyRecord) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO idempotency (account, region, operation, token, fingerprint, resource_arn, app_instance_arn, response, created_ms) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![key.account, key.region, key.operation, key.token, r.fingerprint, r.resource_arn, r.app_instance_arn, r.response, r.created_ms],
+        )?;
+        Ok(())
+    }
+
+    fn token_secret(&mut self) -> StoreResult<Vec<u8>> {
+        self.one("SELECT value FROM meta WHERE key = 'token_secret'", [], |r| r.get(0))?
+            .ok_or_else(|| StoreError::Internal("the database has no token secret".into()))
+    }
+}
