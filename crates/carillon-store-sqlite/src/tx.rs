@@ -415,7 +415,10 @@ impl Tx for SqliteTx<'_> {
     fn put_idempotency(&mut self, key: &IdempotencyKey, r: &IdempotencyRecord) -> StoreResult<()> {
         self.exec(
             "INSERT INTO idempotency (account, region, operation, token, fingerprint, resource_arn, app_instance_arn, response, created_ms) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
+             ON CONFLICT (account, region, operation, token) DO UPDATE SET fingerprint = excluded.fingerprint, \
+             resource_arn = excluded.resource_arn, app_instance_arn = excluded.app_instance_arn, response = excluded.response, \
+             created_ms = excluded.created_ms",
             params![key.account, key.region, key.operation, key.token, r.fingerprint, r.resource_arn, r.app_instance_arn, r.response, r.created_ms],
         )?;
         Ok(())

@@ -179,6 +179,7 @@ pub trait Tx {
 
     // Idempotency
     fn get_idempotency(&mut self, key: &IdempotencyKey) -> StoreResult<Option<IdempotencyRecord>>;
+    /// Records the answer for `key`, replacing a record already there (one whose resource is gone).
     fn put_idempotency(&mut self, key: &IdempotencyKey, r: &IdempotencyRecord) -> StoreResult<()>;
 
     // Server-wide values

@@ -1,0 +1,159 @@
+//! AppInstances and their retention settings.
+
+use crate::failure::TxResult;
+use crate::{Service, arn, idempotency, next_update, pagination, tags};
+use carillon_api::shapes::*;
+use carillon_api::{ApiError, RequestContext, Timestamp};
+use carillon_store::{AppInstanceRecord, Tx};
+
+const RETENTION_GRACE_MS: i64 = 30 * 24 * 3600 * 1000;
+
+pub(crate) fn get(tx: &mut dyn Tx, arn: &str) -> TxResult<AppInstanceRecord> {
+    tx.get_app_instance(arn)?.ok_or_else(|| ApiError::not_found(format!("The AppInstance {arn} does not exist.")).into())
+}
+
+pub async fn create(svc: &Service, ctx: &RequestContext, input: CreateAppInstanceRequest) -> Result<CreateAppInstanceResponse, ApiError> {
+    tags::check_tags(input.tags.as_deref())?;
+    let key = idempotency::key(ctx, "CreateAppInstance", &input.client_request_token);
+    let fp = idempotency::fingerprint(&input);
+    let tag_records = tags::to_records(input.tags.as_deref());
+    let quota = svc.quotas.clone();
+    let now = svc.clock.now_ms();
+    let ctx = ctx.clone();
+    svc.write(move |tx| {
+        let replayed = idempotency::replay(tx, &key, &fp, |tx, a: &CreateAppInstanceResponse| {
+            Ok(tx.get_app_instance(a.app_instance_arn.as_deref().unwrap_or_default())?.is_some())
+        })?;
+        if let Some(answer) = replayed {
+            return Ok(answer);
+        }
+        if tx.count_app_instances(&ctx.account, &ctx.region)? >= quota.app_instances_per_account {
+            return Err(ApiError::limit_exceeded(format!(
+                "The account can have at most {} AppInstances in this region.",
+                quota.app_instances_per_account
+            ))
+            .into());
+        }
+        let arn = arn::app_instance_arn(&ctx, &uuid::Uuid::new_v4().to_string());
+        tx.insert_app_instance(&AppInstanceRecord {
+            seq: 0,
+            arn: arn.clone(),
+            account: ctx.account.clone(),
+            region: ctx.region.clone(),
+            name: input.name.clone(),
+            metadata: input.metadata.clone(),
+            created_ms: now,
+            updated_ms: now,
+            retention_days: None,
+            retention_set_ms: None,
+        })?;
+        tags::put(tx, &arn, &arn, &tag_records, quota.tags_per_resource)?;
+        let answer = CreateAppInstanceResponse { app_instance_arn: Some(arn.clone()) };
+        idempotency::remember(tx, &key, &fp, &arn, &arn, &answer, now)?;
+        Ok(answer)
+    })
+    .await
+}
+
+pub async fn describe(svc: &Service, ctx: &RequestContext, input: DescribeAppInstanceRequest) -> Result<DescribeAppInstanceResponse, ApiError> {
+    arn::check_owner(ctx, &input.app_instance_arn)?;
+    let r = svc.read(move |tx| get(tx, &input.app_instance_arn)).await?;
+    Ok(DescribeAppInstanceResponse {
+        app_instance: Some(AppInstance {
+            app_instance_arn: Some(r.arn),
+            name: Some(r.name),
+            created_timestamp: Some(Timestamp(r.created_ms)),
+            last_updated_timestamp: Some(Timestamp(r.updated_ms)),
+            metadata: r.metadata,
+        }),
+    })
+}
+
+pub async fn update(svc: &Service, ctx: &RequestContext, input: UpdateAppInstanceRequest) -> Result<UpdateAppInstanceResponse, ApiError> {
+    arn::check_owner(ctx, &input.app_instance_arn)?;
+    let now = svc.clock.now_ms();
+    svc.write(move |tx| {
+        let mut r = get(tx, &input.app_instance_arn)?;
+        r.name = input.name.clone();
+        r.metadata = Some(input.metadata.clone());
+        r.updated_ms = next_update(now, r.updated_ms);
+        tx.update_app_instance(&r)?;
+        Ok(UpdateAppInstanceResponse { app_instance_arn: Some(r.arn) })
+    })
+    .await
+}
+
+pub async fn delete(svc: &Service, ctx: &RequestContext, input: DeleteAppInstanceRequest) -> Result<(), ApiError> {
+    arn::check_owner(ctx, &input.app_instance_arn)?;
+    svc.write(move |tx| {
+        if tx.delete_app_instance(&input.app_instance_arn)? {
+            Ok(())
+        } else {
+            Err(ApiError::not_found(format!("The AppInstance {} does not exist.", input.app_instance_arn)).into())
+        }
+    })
+    .await
+}
+
+pub async fn list(svc: &Service, ctx: &RequestContext, input: ListAppInstancesRequest) -> Result<ListAppInstancesResponse, ApiError> {
+    const OP: &str = "ListAppInstances";
+    let after = svc.pager.decode(input.next_token.as_deref(), OP, "", ctx)?;
+    let limit = pagination::page_size(input.max_results);
+    let (account, region) = (ctx.account.clone(), ctx.region.clone());
+    let mut rows = svc.read(move |tx| Ok(tx.list_app_instances(&account, &region, after, limit + 1)?)).await?;
+    let next_token = (rows.len() > limit).then(|| {
+        rows.truncate(limit);
+        svc.pager.encode(OP, "", ctx, rows[limit - 1].seq)
+    });
+    Ok(ListAppInstancesResponse {
+        app_instances: Some(
+            rows.into_iter().map(|r| AppInstanceSummary { app_instance_arn: Some(r.arn), name: Some(r.name), metadata: r.metadata }).collect(),
+        ),
+        next_token,
+    })
+}
+
+fn retention_settings(days: Option<i32>) -> AppInstanceRetentionSettings {
+    AppInstanceRetentionSettings { channel_retention_settings: Some(ChannelRetentionSettings { retention_days: days }) }
+}
+
+pub async fn put_retention(
+    svc: &Service,
+    ctx: &RequestContext,
+    input: PutAppInstanceRetentionSettingsRequest,
+) -> Result<PutAppInstanceRetentionSettingsResponse, ApiError> {
+    arn::check_owner(ctx, &input.app_instance_arn)?;
+    let now = svc.clock.now_ms();
+    let days = input.app_instance_retention_settings.channel_retention_settings.as_ref().and_then(|c| c.retention_days);
+    svc.write(move |tx| {
+        let mut r = get(tx, &input.app_instance_arn)?;
+        r.retention_days = days;
+        r.retention_set_ms = Some(now);
+        tx.update_app_instance(&r)?;
+        Ok(())
+    })
+    .await?;
+    Ok(PutAppInstanceRetentionSettingsResponse {
+        app_instance_retention_settings: Some(retention_settings(days)),
+        initiate_deletion_timestamp: Some(Timestamp(now + RETENTION_GRACE_MS)),
+    })
+}
+
+pub async fn get_retention(
+    svc: &Service,
+    ctx: &RequestContext,
+    input: GetAppInstanceRetentionSettingsRequest,
+) -> Result<GetAppInstanceRetentionSettingsResponse, ApiError> {
+    arn::check_owner(ctx, &input.app_instance_arn)?;
+    let r = svc.read(move |tx| get(tx, &input.app_instance_arn)).await?;
+    Ok(match r.retention_set_ms {
+        None => GetAppInstanceRetentionSettingsResponse {
+            app_instance_retention_settings: Some(AppInstanceRetentionSettings { channel_retention_settings: None }),
+            initiate_deletion_timestamp: None,
+        },
+        Some(set) => GetAppInstanceRetentionSettingsResponse {
+            app_instance_retention_settings: Some(retention_settings(r.retention_days)),
+            initiate_deletion_timestamp: Some(Timestamp(set + RETENTION_GRACE_MS)),
+        },
+    })
+}

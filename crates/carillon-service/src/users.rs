@@ -1,0 +1,188 @@
+//! AppInstanceUsers, their expiration settings and the sweep that deletes expired ones.
+
+use crate::failure::TxResult;
+use crate::{Service, app_instances, arn, idempotency, next_update, pagination, tags};
+use carillon_api::shapes::*;
+use carillon_api::{ApiError, RequestContext, Timestamp};
+use carillon_store::{Tx, UserRecord};
+
+const DAY_MS: i64 = 24 * 3600 * 1000;
+
+pub(crate) fn get(tx: &mut dyn Tx, arn: &str) -> TxResult<UserRecord> {
+    tx.get_user(arn)?.ok_or_else(|| ApiError::not_found(format!("The AppInstanceUser {arn} does not exist.")).into())
+}
+
+fn expiry(created_ms: i64, settings: Option<&ExpirationSettings>) -> (Option<i32>, Option<String>, Option<i64>) {
+    match settings {
+        Some(s) => (Some(s.expiration_days), Some(s.expiration_criterion.as_str().to_string()), Some(created_ms + s.expiration_days as i64 * DAY_MS)),
+        None => (None, None, None),
+    }
+}
+
+fn settings_of(r: &UserRecord) -> Option<ExpirationSettings> {
+    let days = r.expiration_days?;
+    let criterion = ExpirationCriterion::parse(r.expiration_criterion.as_deref()?)?;
+    Some(ExpirationSettings { expiration_days: days, expiration_criterion: criterion })
+}
+
+pub async fn create(svc: &Service, ctx: &RequestContext, input: CreateAppInstanceUserRequest) -> Result<CreateAppInstanceUserResponse, ApiError> {
+    arn::check_owner(ctx, &input.app_instance_arn)?;
+    tags::check_tags(input.tags.as_deref())?;
+    let key = idempotency::key(ctx, "CreateAppInstanceUser", &input.client_request_token);
+    let fp = idempotency::fingerprint(&input);
+    let tag_records = tags::to_records(input.tags.as_deref());
+    let quota = svc.quotas.clone();
+    let now = svc.clock.now_ms();
+    svc.write(move |tx| {
+        let replayed = idempotency::replay(tx, &key, &fp, |tx, a: &CreateAppInstanceUserResponse| {
+            Ok(tx.get_user(a.app_instance_user_arn.as_deref().unwrap_or_default())?.is_some())
+        })?;
+        if let Some(answer) = replayed {
+            return Ok(answer);
+        }
+        let instance = app_instances::get(tx, &input.app_instance_arn)?;
+        let user_arn = arn::user_arn(&instance.arn, &input.app_instance_user_id);
+        if tx.get_user(&user_arn)?.is_some() {
+            return Err(ApiError::conflict(format!("The AppInstanceUser {user_arn} already exists.")).into());
+        }
+        if tx.count_users(&instance.arn)? >= quota.users_per_app_instance {
+            return Err(ApiError::limit_exceeded(format!("An AppInstance can have at most {} users.", quota.users_per_app_instance)).into());
+        }
+        let (expiration_days, expiration_criterion, expires_at_ms) = expiry(now, input.expiration_settings.as_ref());
+        tx.insert_user(&UserRecord {
+            seq: 0,
+            arn: user_arn.clone(),
+            app_instance_arn: instance.arn.clone(),
+            user_id: input.app_instance_user_id.clone(),
+            name: input.name.clone(),
+            metadata: input.metadata.clone(),
+            created_ms: now,
+            updated_ms: now,
+            expiration_days,
+            expiration_criterion,
+            expires_at_ms,
+        })?;
+        tags::put(tx, &user_arn, &instance.arn, &tag_records, quota.tags_per_resource)?;
+        let answer = CreateAppInstanceUserResponse { app_instance_user_arn: Some(user_arn.clone()) };
+        idempotency::remember(tx, &key, &fp, &user_arn, &instance.arn, &answer, now)?;
+        Ok(answer)
+    })
+    .await
+}
+
+pub async fn describe(svc: &Service, ctx: &RequestContext, input: DescribeAppInstanceUserRequest) -> Result<DescribeAppInstanceUserResponse, ApiError> {
+    arn::check_owner(ctx, &input.app_instance_user_arn)?;
+    let r = svc.read(move |tx| get(tx, &input.app_instance_user_arn)).await?;
+    Ok(DescribeAppInstanceUserResponse {
+        app_instance_user: Some(AppInstanceUser {
+            expiration_settings: settings_of(&r),
+            app_instance_user_arn: Some(r.arn),
+            name: Some(r.name),
+            metadata: r.metadata,
+            created_timestamp: Some(Timestamp(r.created_ms)),
+            last_updated_timestamp: Some(Timestamp(r.updated_ms)),
+        }),
+    })
+}
+
+pub async fn update(svc: &Service, ctx: &RequestContext, input: UpdateAppInstanceUserRequest) -> Result<UpdateAppInstanceUserResponse, ApiError> {
+    arn::check_owner(ctx, &input.app_instance_user_arn)?;
+    let now = svc.clock.now_ms();
+    svc.write(move |tx| {
+        let mut r = get(tx, &input.app_instance_user_arn)?;
+        r.name = input.name.clone();
+        r.metadata = Some(input.metadata.clone());
+        r.updated_ms = next_update(now, r.updated_ms);
+        tx.update_user(&r)?;
+        Ok(UpdateAppInstanceUserResponse { app_instance_user_arn: Some(r.arn) })
+    })
+    .await
+}
+
+pub async fn delete(svc: &Service, ctx: &RequestContext, input: DeleteAppInstanceUserRequest) -> Result<(), ApiError> {
+    arn::check_owner(ctx, &input.app_instance_user_arn)?;
+    svc.write(move |tx| {
+        if tx.delete_user(&input.app_instance_user_arn)? {
+            Ok(())
+        } else {
+            Err(ApiError::not_found(format!("The AppInstanceUser {} does not exist.", input.app_instance_user_arn)).into())
+        }
+    })
+    .await
+}
+
+pub async fn list(svc: &Service, ctx: &RequestContext, input: ListAppInstanceUsersRequest) -> Result<ListAppInstanceUsersResponse, ApiError> {
+    const OP: &str = "ListAppInstanceUsers";
+    arn::check_owner(ctx, &input.app_instance_arn)?;
+    let after = svc.pager.decode(input.next_token.as_deref(), OP, &input.app_instance_arn, ctx)?;
+    let limit = pagination::page_size(input.max_results);
+    let instance = input.app_instance_arn.clone();
+    let mut rows = svc
+        .read(move |tx| {
+            app_instances::get(tx, &instance)?;
+            Ok(tx.list_users(&instance, after, limit + 1)?)
+        })
+        .await?;
+    let next_token = (rows.len() > limit).then(|| {
+        rows.truncate(limit);
+        svc.pager.encode(OP, &input.app_instance_arn, ctx, rows[limit - 1].seq)
+    });
+    Ok(ListAppInstanceUsersResponse {
+        app_instance_arn: Some(input.app_instance_arn),
+        app_instance_users: Some(
+            rows.into_iter()
+                .map(|r| AppInstanceUserSummary { app_instance_user_arn: Some(r.arn), name: Some(r.name), metadata: r.metadata })
+                .collect(),
+        ),
+        next_token,
+    })
+}
+
+pub async fn put_expiration(
+    svc: &Service,
+    ctx: &RequestContext,
+    input: PutAppInstanceUserExpirationSettingsRequest,
+) -> Result<PutAppInstanceUserExpirationSettingsResponse, ApiError> {
+    arn::check_owner(ctx, &input.app_instance_user_arn)?;
+    let now = svc.clock.now_ms();
+    svc.write(move |tx| {
+        let mut r = get(tx, &input.app_instance_user_arn)?;
+        let (days, criterion, expires_at) = expiry(r.created_ms, input.expiration_settings.as_ref());
+        r.expiration_days = days;
+        r.expiration_criterion = criterion;
+        r.expires_at_ms = expires_at;
+        r.updated_ms = next_update(now, r.updated_ms);
+        tx.update_user(&r)?;
+        Ok(PutAppInstanceUserExpirationSettingsResponse { expiration_settings: settings_of(&r), app_instance_user_arn: Some(r.arn) })
+    })
+    .await
+}
+
+/// Deletes the users whose expiry has passed, a batch per transaction, each checked again inside
+/// the transaction that deletes it.
+pub async fn sweep_expired(svc: &Service) -> Result<usize, ApiError> {
+    const BATCH: usize = 100;
+    let mut deleted = 0;
+    loop {
+        let now = svc.clock.now_ms();
+        let arns = svc.read(move |tx| Ok(tx.expired_users(now, BATCH)?)).await?;
+        if arns.is_empty() {
+            return Ok(deleted);
+        }
+        let n = arns.len();
+        deleted += svc
+            .write(move |tx| {
+                let mut count = 0;
+                for arn in &arns {
+                    if tx.get_user(arn)?.and_then(|u| u.expires_at_ms).is_some_and(|at| at <= now) && tx.delete_user(arn)? {
+                        count += 1;
+                    }
+                }
+                Ok(count)
+            })
+            .await?;
+        if n < BATCH {
+            return Ok(deleted);
+        }
+    }
+}
