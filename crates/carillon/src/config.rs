@@ -1,0 +1,230 @@
+//! `carillon serve`'s options, each also read from an environment variable. A bad value is one
+//! line on stderr and a non-zero exit, before anything listens.
+
+use carillon_service::Quotas;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+pub const USAGE: &str = "\
+usage: carillon serve [OPTIONS]
+
+Runs the Amazon Chime SDK Identity API server in the foreground; SIGINT or SIGTERM stop it cleanly.
+
+options (each also read from the environment variable in brackets):
+  --listen ADDR:PORT                 where to listen, port 0 picks a free one [CARILLON_LISTEN] (127.0.0.1:4590)
+  --database URL                     sqlite://PATH, sqlite::memory: or postgres://... [CARILLON_DATABASE]
+                                     (sqlite://$XDG_DATA_HOME/carillon/carillon.db, else ~/.local/share/carillon/carillon.db)
+  --auth open|sigv4                  open: no signature checked; sigv4: every request signed [CARILLON_AUTH] (open)
+  --credentials FILE                 lines ACCESS_KEY_ID:SECRET_ACCESS_KEY:ACCOUNT_ID [CARILLON_CREDENTIALS]
+  --expiration-sweep-interval SECS   how often expired users are deleted [CARILLON_EXPIRATION_SWEEP_INTERVAL] (60)
+  --clock-offset SECS                moves the service's clock forward (tests) [CARILLON_CLOCK_OFFSET] (0)
+  --threads N                        worker threads [CARILLON_THREADS] (number of CPUs)
+  --quiet                            no per-request log lines [CARILLON_QUIET=1]
+  --quota-app-instances N            AppInstances per account and region [CARILLON_QUOTA_APP_INSTANCES] (100)
+  --quota-users N                    users per AppInstance [CARILLON_QUOTA_USERS] (100000)
+  --quota-admins N                   admins per AppInstance [CARILLON_QUOTA_ADMINS] (100)
+  --quota-endpoints N                endpoints per user [CARILLON_QUOTA_ENDPOINTS] (10)
+  --quota-bots N                     bots per AppInstance [CARILLON_QUOTA_BOTS] (100)
+  --quota-tags N                     tags per resource [CARILLON_QUOTA_TAGS] (50)
+";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMode {
+    Open,
+    Sigv4,
+}
+
+/// Where the store lives.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Database {
+    SqliteFile(PathBuf),
+    SqliteMemory,
+    Postgres(String),
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Database::SqliteFile(p) => write!(f, "sqlite://{}", p.display()),
+            Database::SqliteMemory => f.write_str("sqlite::memory:"),
+            Database::Postgres(url) => write!(f, "{}", redact_password(url)),
+        }
+    }
+}
+
+/// `postgres://user:secret@host/db` -> `postgres://user:***@host/db`.
+pub fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
+    let Some((userinfo, host)) = rest.split_once('@') else { return url.to_string() };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_string(),
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub database: Database,
+    pub auth: AuthMode,
+    pub credentials: Option<PathBuf>,
+    pub sweep_interval_secs: u64,
+    pub clock_offset_secs: i64,
+    pub threads: Option<usize>,
+    pub quiet: bool,
+    pub quotas: Quotas,
+}
+
+fn default_database() -> Database {
+    let base = std::env::var_os("XDG_DATA_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").filter(|v| !v.is_empty()).map(|h| PathBuf::from(h).join(".local/share")));
+    match base {
+        Some(b) => Database::SqliteFile(b.join("carillon").join("carillon.db")),
+        None => Database::SqliteFile(PathBuf::from("carillon.db")),
+    }
+}
+
+pub fn parse_database(url: &str) -> Result<Database, String> {
+    if url == "sqlite::memory:" || url == "sqlite://:memory:" {
+        Ok(Database::SqliteMemory)
+    } else if let Some(path) = url.strip_prefix("sqlite://") {
+        if path.is_empty() {
+            return Err("--database sqlite:// needs a path, e.g. sqlite://./carillon.db".into());
+        }
+        Ok(Database::SqliteFile(PathBuf::from(path)))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Database::Postgres(url.to_string()))
+    } else {
+        Err(format!("--database must be sqlite://PATH, sqlite::memory: or postgres://..., not {}", redact_password(url)))
+    }
+}
+
+/// The options, each paired with its environment variable and whether it takes a value.
+const OPTIONS: &[(&str, &str, bool)] = &[
+    ("--listen", "CARILLON_LISTEN", true),
+    ("--database", "CARILLON_DATABASE", true),
+    ("--auth", "CARILLON_AUTH", true),
+    ("--credentials", "CARILLON_CREDENTIALS", true),
+    ("--expiration-sweep-interval", "CARILLON_EXPIRATION_SWEEP_INTERVAL", true),
+    ("--clock-offset", "CARILLON_CLOCK_OFFSET", true),
+    ("--threads", "CARILLON_THREADS", true),
+    ("--quiet", "CARILLON_QUIET", false),
+    ("--quota-app-instances", "CARILLON_QUOTA_APP_INSTANCES", true),
+    ("--quota-users", "CARILLON_QUOTA_USERS", true),
+    ("--quota-admins", "CARILLON_QUOTA_ADMINS", true),
+    ("--quota-endpoints", "CARILLON_QUOTA_ENDPOINTS", true),
+    ("--quota-bots", "CARILLON_QUOTA_BOTS", true),
+    ("--quota-tags", "CARILLON_QUOTA_TAGS", true),
+];
+
+fn number<T: std::str::FromStr>(option: &str, value: &str) -> Result<T, String> {
+    value.trim().parse().map_err(|_| format!("{option} takes a number, not '{value}'"))
+}
+
+/// Parses the arguments after `serve`, with `env` giving environment values.
+pub fn parse(args: &[String], env: impl Fn(&str) -> Option<String>) -> Result<Config, String> {
+    let mut given: Vec<(&'static str, String)> = Vec::new();
+    let mut i = 0;
+    while i < args.len() {
+        let arg = &args[i];
+        let (name, inline) = match arg.split_once('=') {
+            Some((n, v)) if n.starts_with("--") => (n, Some(v.to_string())),
+            _ => (arg.as_str(), None),
+        };
+        let Some(&(opt, _, takes_value)) = OPTIONS.iter().find(|(o, _, _)| *o == name) else {
+            return Err(format!("unknown option '{arg}' (see carillon --help)"));
+        };
+        let value = if takes_value {
+            match inline {
+                Some(v) => v,
+                None => {
+                    i += 1;
+                    args.get(i).cloned().ok_or_else(|| format!("{opt} needs a value"))?
+                }
+            }
+        } else {
+            "1".to_string()
+        };
+        given.push((opt, value));
+        i += 1;
+    }
+    let get = |opt: &str| -> Option<String> {
+        given.iter().rev().find(|(o, _)| *o == opt).map(|(_, v)| v.clone()).or_else(|| {
+            let var = OPTIONS.iter().find(|(o, _, _)| *o == opt).map(|(_, v, _)| *v)?;
+            env(var).filter(|v| !v.is_empty())
+        })
+    };
+    let listen = get("--listen").unwrap_or_else(|| "127.0.0.1:4590".into());
+    let listen: SocketAddr = listen.parse().map_err(|_| format!("--listen takes ADDR:PORT, not '{listen}'"))?;
+    let database = match get("--database") {
+        Some(url) => parse_database(&url)?,
+        None => default_database(),
+    };
+    let auth = match get("--auth").as_deref() {
+        None | Some("open") => AuthMode::Open,
+        Some("sigv4") => AuthMode::Sigv4,
+        Some(other) => return Err(format!("--auth takes open or sigv4, not '{other}'")),
+    };
+    let credentials = get("--credentials").map(PathBuf::from);
+    if auth == AuthMode::Sigv4 && credentials.is_none() {
+        return Err("--auth sigv4 needs --credentials FILE".into());
+    }
+    let sweep_interval_secs: u64 = get("--expiration-sweep-interval").map(|v| number("--expiration-sweep-interval", &v)).transpose()?.unwrap_or(60);
+    if sweep_interval_secs == 0 {
+        return Err("--expiration-sweep-interval must be at least 1 second".into());
+    }
+    let clock_offset_secs = get("--clock-offset").map(|v| number("--clock-offset", &v)).transpose()?.unwrap_or(0);
+    let threads = get("--threads").map(|v| number::<usize>("--threads", &v)).transpose()?;
+    if threads == Some(0) {
+        return Err("--threads must be at least 1".into());
+    }
+    let quiet = get("--quiet").is_some_and(|v| v != "0" && !v.eq_ignore_ascii_case("false"));
+    let d = Quotas::default();
+    let quota = |opt: &str, default: u64| -> Result<u64, String> { get(opt).map(|v| number(opt, &v)).transpose().map(|v| v.unwrap_or(default)) };
+    let quotas = Quotas {
+        app_instances_per_account: quota("--quota-app-instances", d.app_instances_per_account)?,
+        users_per_app_instance: quota("--quota-users", d.users_per_app_instance)?,
+        admins_per_app_instance: quota("--quota-admins", d.admins_per_app_instance)?,
+        endpoints_per_user: quota("--quota-endpoints", d.endpoints_per_user)?,
+        bots_per_app_instance: quota("--quota-bots", d.bots_per_app_instance)?,
+        tags_per_resource: quota("--quota-tags", d.tags_per_resource)?,
+    };
+    Ok(Config { listen, database, auth, credentials, sweep_interval_secs, clock_offset_secs, threads, quiet, quotas })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn options_beat_environment_and_defaults_apply() {
+        let env = |k: &str| (k == "CARILLON_LISTEN").then(|| "127.0.0.1:9".to_string());
+        let c = parse(&args(&["--database", "sqlite::memory:"]), env).unwrap();
+        assert_eq!(c.listen.port(), 9);
+        assert_eq!(c.database, Database::SqliteMemory);
+        let c = parse(&args(&["--listen=127.0.0.1:0", "--quota-endpoints", "3"]), env).unwrap();
+        assert_eq!(c.listen.port(), 0);
+        assert_eq!(c.quotas.endpoints_per_user, 3);
+        assert_eq!(c.auth, AuthMode::Open);
+    }
+
+    #[test]
+    fn bad_options_are_one_line_errors() {
+        for bad in [&["--nope"][..], &["--listen"], &["--listen", "x"], &["--auth", "basic"], &["--database", "mysql://x"], &["--auth", "sigv4"]] {
+            let e = parse(&args(bad), |_| None).unwrap_err();
+            assert!(!e.contains('\n'), "{e}");
+        }
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(redact_password("postgres://u:pw@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(format!("{:?}", parse_database("postgres://u:pw@h/db").unwrap()), "postgres://u:***@h/db");
+    }
+}

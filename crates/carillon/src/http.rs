@@ -1,0 +1,161 @@
+//! The HTTP front: every request gets an `x-amzn-RequestId` and one log line; paths under
+//! `/_carillon/` are the server's control plane, every other path is the API: authenticate, route,
+//! bind and validate, dispatch, serialize. Every failure leaves as a JSON error in protocol shape.
+
+use crate::auth::{self, Accounts};
+use bytes::Bytes;
+use carillon_api::bind::MAX_BODY_BYTES;
+use carillon_api::{ApiError, ErrorKind, RequestContext, model, route};
+use carillon_service::Service;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
+use hyper::{Request, Response, StatusCode};
+use std::convert::Infallible;
+use std::io::Write as _;
+use std::sync::Arc;
+use std::time::Instant;
+
+pub struct App {
+    pub service: Service,
+    pub accounts: Accounts,
+    pub quiet: bool,
+}
+
+type Reply = Response<Full<Bytes>>;
+
+pub async fn handle(app: Arc<App>, req: Request<Incoming>) -> Result<Reply, Infallible> {
+    let started = Instant::now();
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let method = req.method().as_str().to_owned();
+    let path = req.uri().path().to_owned();
+    let (mut response, operation) = if path.starts_with("/_carillon/") {
+        (control(&app, req).await, "-")
+    } else {
+        match api(&app, req, &request_id).await {
+            Ok((resp, op)) => (resp, op),
+            Err((e, op)) => (error_response(&e), op),
+        }
+    };
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert("x-amzn-RequestId", v);
+    }
+    if !app.quiet {
+        let line = format!(
+            "{request_id} {method} {} {} {operation} {}us\n",
+            route::printable(&path),
+            response.status().as_u16(),
+            started.elapsed().as_micros()
+        );
+        let _ = std::io::stderr().lock().write_all(line.as_bytes());
+    }
+    Ok(response)
+}
+
+fn json_response(status: u16, body: Vec<u8>) -> Reply {
+    let mut r = Response::new(Full::new(Bytes::from(body)));
+    *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r
+}
+
+pub fn error_response(e: &ApiError) -> Reply {
+    let mut r = json_response(e.status(), e.body());
+    r.headers_mut().insert("x-amzn-ErrorType", HeaderValue::from_static(e.kind.type_name()));
+    r
+}
+
+/// Reads the whole body, refusing one over `MAX_BODY_BYTES` without reading it.
+async fn read_body(req: Request<Incoming>) -> Result<(hyper::http::request::Parts, Bytes), ApiError> {
+    let too_large = || ApiError::bad_request(format!("The request body is larger than {MAX_BODY_BYTES} bytes."));
+    let declared = req.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return Err(too_large());
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = Limited::new(body, MAX_BODY_BYTES).collect().await.map_err(|_| too_large())?.to_bytes();
+    Ok((parts, bytes))
+}
+
+async fn api(app: &App, req: Request<Incoming>, request_id: &str) -> Result<(Reply, &'static str), (ApiError, &'static str)> {
+    let (parts, body) = read_body(req).await.map_err(|e| (e, "-"))?;
+    let query = route::parse_query(parts.uri.query()).map_err(|e| (e, "-"))?;
+    let authorization = parts.headers.get(hyper::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let (account, region) = match auth::claimed_scope(authorization, &query) {
+        Some((key, region)) => (app.accounts.account_for(key), region.to_string()),
+        None => (auth::DEFAULT_ACCOUNT.to_string(), auth::DEFAULT_REGION.to_string()),
+    };
+    let ctx = RequestContext { account, region, request_id: request_id.to_string() };
+    let m = model::model();
+    let found = route::route(m, parts.method.as_str(), parts.uri.path(), &query).map_err(|e| (e, "-"))?;
+    let op_def = found.operation;
+    let operation = carillon_api::Operation::from_name(&op_def.name).ok_or_else(|| (ApiError::internal("unrouted operation"), "-"))?;
+    let name = operation.name();
+    let input = carillon_api::bind::bind(m, op_def, &found.labels, &query, &body).map_err(|e| (e, name))?;
+    let out = carillon_api::dispatch(&app.service, &ctx, operation, input).await.map_err(|e| (e, name))?;
+    let status = op_def.success_status;
+    if status == 204 {
+        let mut r = Response::new(Full::new(Bytes::new()));
+        *r.status_mut() = StatusCode::NO_CONTENT;
+        return Ok((r, name));
+    }
+    Ok((json_response(status, out), name))
+}
+
+/// The server's own control plane, under `/_carillon/`.
+async fn control(app: &App, req: Request<Incoming>) -> Reply {
+    let method = req.method().as_str().to_owned();
+    let path = req.uri().path().to_owned();
+    let (_, body) = match read_body(req).await {
+        Ok(b) => b,
+        Err(e) => return error_response(&e),
+    };
+    let body: serde_json::Value = if body.is_empty() {
+        serde_json::json!({})
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(v) => v,
+            Err(e) => return error_response(&ApiError::bad_request(format!("Could not parse request body into json: {e}"))),
+        }
+    };
+    let ok = |v: serde_json::Value| json_response(200, serde_json::to_vec(&v).unwrap_or_default());
+    match (method.as_str(), path.as_str()) {
+        ("GET", "/_carillon/health") => match app.service.store().check().await {
+            Ok(()) => ok(serde_json::json!({"status": "ok", "store": app.service.store().kind()})),
+            Err(_) => json_response(503, br#"{"status":"unavailable"}"#.to_vec()),
+        },
+        ("POST", "/_carillon/expiration-sweep") => match app.service.sweep_expired_users().await {
+            Ok(n) => ok(serde_json::json!({"deleted": n})),
+            Err(e) => error_response(&e),
+        },
+        ("GET", "/_carillon/clock") => ok(serde_json::json!({"offset_seconds": app.service.clock().offset_ms() / 1000})),
+        ("PUT", "/_carillon/clock") => match body.get("offset_seconds").and_then(|v| v.as_i64()) {
+            Some(s) if s.checked_mul(1000).is_some() => {
+                app.service.clock().set_offset_ms(s * 1000);
+                ok(serde_json::json!({"offset_seconds": s}))
+            }
+            _ => error_response(&ApiError::bad_request("Body must be {\"offset_seconds\": INTEGER}.")),
+        },
+        ("PUT", "/_carillon/endpoint-state") => {
+            use carillon_api::shapes::{EndpointStatus, EndpointStatusReason};
+            let s = |k: &str| body.get(k).and_then(|v| v.as_str());
+            let (Some(user), Some(id), Some(status)) = (s("AppInstanceUserArn"), s("EndpointId"), s("Status").and_then(EndpointStatus::parse)) else {
+                return error_response(&ApiError::bad_request(
+                    "Body must hold AppInstanceUserArn, EndpointId, Status (ACTIVE or INACTIVE) and, for INACTIVE, StatusReason.",
+                ));
+            };
+            let reason = match s("StatusReason") {
+                Some(r) => match EndpointStatusReason::parse(r) {
+                    Some(r) => Some(r),
+                    None => return error_response(&ApiError::bad_request("StatusReason is INVALID_DEVICE_TOKEN or INVALID_PINPOINT_ARN.")),
+                },
+                None => None,
+            };
+            match app.service.set_endpoint_state(user, id, status, reason).await {
+                Ok(()) => ok(serde_json::json!({})),
+                Err(e) => error_response(&e),
+            }
+        }
+        _ => error_response(&ApiError::new(ErrorKind::UnknownOperation, format!("No control-plane operation matches {method} {}", route::printable(&path)))),
+    }
+}

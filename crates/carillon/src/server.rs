@@ -1,0 +1,119 @@
+//! Start-up, the accept loop, the expiration sweep and graceful shutdown.
+
+use crate::auth::Accounts;
+use crate::config::{Config, Database};
+use crate::http::{App, handle};
+use carillon_service::{Clock, Service};
+use carillon_store::Store;
+use carillon_store_sqlite::{Location, SqliteStore};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+/// How long in-flight requests get to finish after SIGINT or SIGTERM.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+async fn open_store(database: &Database) -> Result<Arc<dyn Store>, String> {
+    match database {
+        Database::SqliteFile(path) => SqliteStore::open(Location::File(path.clone())).map(|s| Arc::new(s) as Arc<dyn Store>),
+        Database::SqliteMemory => SqliteStore::open(Location::Memory).map(|s| Arc::new(s) as Arc<dyn Store>),
+        Database::Postgres(_) => return Err("PostgreSQL support is not available in this build".into()),
+    }
+    .map_err(|e| format!("cannot open the database {database:?}: {e}"))
+}
+
+fn load_accounts(config: &Config) -> Result<Accounts, String> {
+    let Some(path) = &config.credentials else { return Ok(Accounts::default()) };
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read the credentials file {}: {e}", path.display()))?;
+    let mut pairs = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let mut parts = line.splitn(3, ':');
+        let (Some(key), Some(_secret), Some(account)) = (parts.next(), parts.next(), parts.next()) else {
+            return Err(format!("credentials file line {}: expected ACCESS_KEY_ID:SECRET_ACCESS_KEY:ACCOUNT_ID", n + 1));
+        };
+        if key.is_empty() || account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!("credentials file line {}: the access key id must be set and the account id must be 12 digits", n + 1));
+        }
+        pairs.push((key.to_string(), account.to_string()));
+    }
+    Ok(Accounts::new(pairs))
+}
+
+pub async fn run(config: Config) -> Result<(), String> {
+    if config.auth == crate::config::AuthMode::Sigv4 {
+        return Err("--auth sigv4 is not available in this build".into());
+    }
+    let accounts = load_accounts(&config)?;
+    let store = open_store(&config.database).await?;
+    let clock = Clock::default();
+    clock.set_offset_ms(config.clock_offset_secs.saturating_mul(1000));
+    let service = Service::new(store.clone(), config.quotas.clone(), clock).await.map_err(|e| format!("cannot start the service: {e}"))?;
+    let listener = TcpListener::bind(config.listen).await.map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+    let addr = listener.local_addr().map_err(|e| format!("cannot read the listening address: {e}"))?;
+    let app = Arc::new(App { service: service.clone(), accounts, quiet: config.quiet });
+
+    let sweeper = tokio::spawn(sweep_loop(service.clone(), Duration::from_secs(config.sweep_interval_secs)));
+    eprintln!("carillon: listening on http://{addr} (store: {}, auth: {:?})", store.kind(), config.auth);
+
+    let graceful = GracefulShutdown::new();
+    let mut builder = http1::Builder::new();
+    builder.timer(TokioTimer::new()).header_read_timeout(Duration::from_secs(30)).keep_alive(true);
+    let mut shutdown = std::pin::pin!(shutdown_signal());
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                let _ = stream.set_nodelay(true);
+                let app = app.clone();
+                let conn = builder.serve_connection(TokioIo::new(stream), service_fn(move |req| handle(app.clone(), req)));
+                let watched = graceful.watch(conn);
+                tokio::spawn(async move {
+                    let _ = watched.await;
+                });
+            }
+            _ = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    eprintln!("carillon: shutting down, finishing requests in flight");
+    sweeper.abort();
+    let _ = tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown()).await;
+    store.close().await;
+    eprintln!("carillon: stopped");
+    Ok(())
+}
+
+async fn sweep_loop(service: Service, every: Duration) {
+    let mut ticker = tokio::time::interval(every);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticker.tick().await;
+    loop {
+        ticker.tick().await;
+        if let Err(e) = service.sweep_expired_users().await {
+            eprintln!("carillon: expiration sweep failed: {e}");
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+        (Ok(mut term), Ok(mut int)) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        }
+        _ => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
