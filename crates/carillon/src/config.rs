@@ -20,6 +20,10 @@ options (each also read from the environment variable in brackets):
   --clock-offset SECS                moves the service's clock forward (tests) [CARILLON_CLOCK_OFFSET] (0)
   --threads N                        worker threads [CARILLON_THREADS] (number of CPUs)
   --quiet                            no per-request log lines [CARILLON_QUIET=1]
+  --throttle off|aws                 AWS's request rates per account [CARILLON_THROTTLE] (off)
+  --request-timeout SECS             time a client gets to send a request's headers or body, and
+                                     the longest a keep-alive connection may stay idle [CARILLON_REQUEST_TIMEOUT] (30)
+  --max-connections N                open connections at once; more wait to be accepted [CARILLON_MAX_CONNECTIONS] (1024)
   --quota-app-instances N            AppInstances per account and region [CARILLON_QUOTA_APP_INSTANCES] (100)
   --quota-users N                    users per AppInstance [CARILLON_QUOTA_USERS] (100000)
   --quota-admins N                   admins per AppInstance [CARILLON_QUOTA_ADMINS] (100)
@@ -72,6 +76,9 @@ pub struct Config {
     pub clock_offset_secs: i64,
     pub threads: Option<usize>,
     pub quiet: bool,
+    pub throttle: bool,
+    pub request_timeout_secs: u64,
+    pub max_connections: usize,
     pub quotas: Quotas,
 }
 
@@ -111,6 +118,9 @@ const OPTIONS: &[(&str, &str, bool)] = &[
     ("--clock-offset", "CARILLON_CLOCK_OFFSET", true),
     ("--threads", "CARILLON_THREADS", true),
     ("--quiet", "CARILLON_QUIET", false),
+    ("--throttle", "CARILLON_THROTTLE", true),
+    ("--request-timeout", "CARILLON_REQUEST_TIMEOUT", true),
+    ("--max-connections", "CARILLON_MAX_CONNECTIONS", true),
     ("--quota-app-instances", "CARILLON_QUOTA_APP_INSTANCES", true),
     ("--quota-users", "CARILLON_QUOTA_USERS", true),
     ("--quota-admins", "CARILLON_QUOTA_ADMINS", true),
@@ -181,6 +191,19 @@ pub fn parse(args: &[String], env: impl Fn(&str) -> Option<String>) -> Result<Co
         return Err("--threads must be at least 1".into());
     }
     let quiet = get("--quiet").is_some_and(|v| v != "0" && !v.eq_ignore_ascii_case("false"));
+    let throttle = match get("--throttle").as_deref() {
+        None | Some("off") => false,
+        Some("aws") => true,
+        Some(other) => return Err(format!("--throttle takes off or aws, not '{other}'")),
+    };
+    let request_timeout_secs: u64 = get("--request-timeout").map(|v| number("--request-timeout", &v)).transpose()?.unwrap_or(30);
+    if request_timeout_secs == 0 {
+        return Err("--request-timeout must be at least 1 second".into());
+    }
+    let max_connections: usize = get("--max-connections").map(|v| number("--max-connections", &v)).transpose()?.unwrap_or(1024);
+    if max_connections == 0 {
+        return Err("--max-connections must be at least 1".into());
+    }
     let d = Quotas::default();
     let quota = |opt: &str, default: u64| -> Result<u64, String> { get(opt).map(|v| number(opt, &v)).transpose().map(|v| v.unwrap_or(default)) };
     let quotas = Quotas {
@@ -191,7 +214,20 @@ pub fn parse(args: &[String], env: impl Fn(&str) -> Option<String>) -> Result<Co
         bots_per_app_instance: quota("--quota-bots", d.bots_per_app_instance)?,
         tags_per_resource: quota("--quota-tags", d.tags_per_resource)?,
     };
-    Ok(Config { listen, database, auth, credentials, sweep_interval_secs, clock_offset_secs, threads, quiet, quotas })
+    Ok(Config {
+        listen,
+        database,
+        auth,
+        credentials,
+        sweep_interval_secs,
+        clock_offset_secs,
+        threads,
+        quiet,
+        throttle,
+        request_timeout_secs,
+        max_connections,
+        quotas,
+    })
 }
 
 #[cfg(test)]

@@ -20,7 +20,14 @@ pub struct App {
     pub service: Service,
     pub accounts: Accounts,
     pub quiet: bool,
+    /// The AWS rate profile, when switched on.
+    pub throttle: Option<crate::throttle::Throttle>,
+    /// How long a client gets to send a request body.
+    pub body_timeout: std::time::Duration,
 }
+
+/// The longest request target (path and query) answered; a longer one is a 400.
+pub const MAX_URI_BYTES: usize = 8 * 1024;
 
 type Reply = Response<Full<Bytes>>;
 
@@ -65,20 +72,34 @@ pub fn error_response(e: &ApiError) -> Reply {
     r
 }
 
-/// Reads the whole body, refusing one over `MAX_BODY_BYTES` without reading it.
-async fn read_body(req: Request<Incoming>) -> Result<(hyper::http::request::Parts, Bytes), ApiError> {
+/// Reads the whole body within the body timeout, refusing one over `MAX_BODY_BYTES` without
+/// reading it. An error here leaves the connection in an unknown state: its answer closes it.
+async fn read_body(app: &App, req: Request<Incoming>) -> Result<(hyper::http::request::Parts, Bytes), ApiError> {
+    if req.uri().path().len() + req.uri().query().map_or(0, str::len) > MAX_URI_BYTES {
+        return Err(ApiError::bad_request(format!("The request URI is longer than {MAX_URI_BYTES} bytes.")));
+    }
     let too_large = || ApiError::bad_request(format!("The request body is larger than {MAX_BODY_BYTES} bytes."));
     let declared = req.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
         return Err(too_large());
     }
     let (parts, body) = req.into_parts();
-    let bytes = Limited::new(body, MAX_BODY_BYTES).collect().await.map_err(|_| too_large())?.to_bytes();
+    let collected = tokio::time::timeout(app.body_timeout, Limited::new(body, MAX_BODY_BYTES).collect())
+        .await
+        .map_err(|_| ApiError::bad_request(format!("The request body was not received within {} seconds.", app.body_timeout.as_secs())))?;
+    let bytes = collected.map_err(|_| too_large())?.to_bytes();
     Ok((parts, bytes))
 }
 
 async fn api(app: &App, req: Request<Incoming>, request_id: &str) -> Result<(Reply, &'static str), (ApiError, &'static str)> {
-    let (parts, body) = read_body(req).await.map_err(|e| (e, "-"))?;
+    let (parts, body) = match read_body(app, req).await {
+        Ok(b) => b,
+        Err(e) => {
+            let mut r = error_response(&e);
+            r.headers_mut().insert(hyper::header::CONNECTION, HeaderValue::from_static("close"));
+            return Ok((r, "-"));
+        }
+    };
     let query = route::parse_query(parts.uri.query()).map_err(|e| (e, "-"))?;
     let authorization = parts.headers.get(hyper::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     let (account, region) = match auth::claimed_scope(authorization, &query) {
@@ -91,6 +112,11 @@ async fn api(app: &App, req: Request<Incoming>, request_id: &str) -> Result<(Rep
     let op_def = found.operation;
     let operation = carillon_api::Operation::from_name(&op_def.name).ok_or_else(|| (ApiError::internal("unrouted operation"), "-"))?;
     let name = operation.name();
+    if let Some(throttle) = &app.throttle {
+        if !throttle.admit(&ctx.account, operation) {
+            return Err((ApiError::new(ErrorKind::ThrottledClient, "The request rate for this account is above the AWS rate profile."), name));
+        }
+    }
     let input = carillon_api::bind::bind(m, op_def, &found.labels, &query, &body).map_err(|e| (e, name))?;
     let out = carillon_api::dispatch(&app.service, &ctx, operation, input).await.map_err(|e| (e, name))?;
     let status = op_def.success_status;
@@ -106,9 +132,13 @@ async fn api(app: &App, req: Request<Incoming>, request_id: &str) -> Result<(Rep
 async fn control(app: &App, req: Request<Incoming>) -> Reply {
     let method = req.method().as_str().to_owned();
     let path = req.uri().path().to_owned();
-    let (_, body) = match read_body(req).await {
+    let (_, body) = match read_body(app, req).await {
         Ok(b) => b,
-        Err(e) => return error_response(&e),
+        Err(e) => {
+            let mut r = error_response(&e);
+            r.headers_mut().insert(hyper::header::CONNECTION, HeaderValue::from_static("close"));
+            return r;
+        }
     };
     let body: serde_json::Value = if body.is_empty() {
         serde_json::json!({})

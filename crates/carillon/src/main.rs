@@ -4,6 +4,7 @@ mod auth;
 mod config;
 mod http;
 mod server;
+mod throttle;
 
 use std::process::ExitCode;
 

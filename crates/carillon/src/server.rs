@@ -16,6 +16,10 @@ use tokio::net::TcpListener;
 
 /// How long in-flight requests get to finish after SIGINT or SIGTERM.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+/// The most headers a request may carry; more is answered 431 by the HTTP parser.
+pub const MAX_HEADERS: usize = 100;
+/// The most bytes a request's start line and headers may take; more is answered 431.
+pub const MAX_HEADER_BYTES: usize = 64 * 1024;
 
 async fn open_store(database: &Database) -> Result<Arc<dyn Store>, String> {
     match database {
@@ -58,16 +62,34 @@ pub async fn run(config: Config) -> Result<(), String> {
     let service = Service::new(store.clone(), config.quotas.clone(), clock).await.map_err(|e| format!("cannot start the service: {e}"))?;
     let listener = TcpListener::bind(config.listen).await.map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     let addr = listener.local_addr().map_err(|e| format!("cannot read the listening address: {e}"))?;
-    let app = Arc::new(App { service: service.clone(), accounts, quiet: config.quiet });
+    let request_timeout = Duration::from_secs(config.request_timeout_secs);
+    let app = Arc::new(App {
+        service: service.clone(),
+        accounts,
+        quiet: config.quiet,
+        throttle: config.throttle.then(crate::throttle::Throttle::default),
+        body_timeout: request_timeout,
+    });
+    let connections = Arc::new(tokio::sync::Semaphore::new(config.max_connections));
 
     let sweeper = tokio::spawn(sweep_loop(service.clone(), Duration::from_secs(config.sweep_interval_secs)));
     eprintln!("carillon: listening on http://{addr} (store: {}, auth: {:?})", store.kind(), config.auth);
 
     let graceful = GracefulShutdown::new();
     let mut builder = http1::Builder::new();
-    builder.timer(TokioTimer::new()).header_read_timeout(Duration::from_secs(30)).keep_alive(true);
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(request_timeout)
+        .max_headers(MAX_HEADERS)
+        .max_buf_size(MAX_HEADER_BYTES)
+        .keep_alive(true);
     let mut shutdown = std::pin::pin!(shutdown_signal());
     loop {
+        // A connection is accepted only when a slot is free; the others wait in the backlog.
+        let permit = tokio::select! {
+            permit = connections.clone().acquire_owned() => match permit { Ok(p) => p, Err(_) => break },
+            _ = &mut shutdown => break,
+        };
         tokio::select! {
             accepted = listener.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
@@ -77,6 +99,7 @@ pub async fn run(config: Config) -> Result<(), String> {
                 let watched = graceful.watch(conn);
                 tokio::spawn(async move {
                     let _ = watched.await;
+                    drop(permit);
                 });
             }
             _ = &mut shutdown => break,
