@@ -27,9 +27,13 @@ const MAX_GROUP: usize = 512;
 type Reply = oneshot::Sender<Result<TxValue, TxAbort>>;
 
 enum Job {
-    Run(TxFn, Reply),
+    /// A transaction closure; `bool` says whether it may write.
+    Run(TxFn, Reply, bool),
     Close(oneshot::Sender<()>),
 }
+
+/// Read connections kept open for reuse; more are opened under load and closed after.
+const MAX_IDLE_READERS: usize = 8;
 
 /// Where the database lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,6 +50,7 @@ pub struct SqliteStore {
 
 struct Inner {
     writer: Mutex<Option<mpsc::Sender<Job>>>,
+    closed: std::sync::atomic::AtomicBool,
     readers: Mutex<Vec<Connection>>,
     location: Location,
     /// Held for as long as the store is open; its lock keeps other servers away.
@@ -67,14 +72,14 @@ impl SqliteStore {
             .spawn(move || writer_loop(conn, rx))
             .map_err(|e| StoreError::Internal(format!("cannot start the writer thread: {e}")))?;
         Ok(SqliteStore {
-            inner: Arc::new(Inner { writer: Mutex::new(Some(tx)), readers: Mutex::new(Vec::new()), location, lock: Mutex::new(lock) }),
+            inner: Arc::new(Inner { writer: Mutex::new(Some(tx)), closed: Default::default(), readers: Mutex::new(Vec::new()), location, lock: Mutex::new(lock) }),
         })
     }
 
-    fn submit(&self, f: TxFn) -> BoxFuture<'_, Result<TxValue, TxAbort>> {
+    fn submit(&self, f: TxFn, writable: bool) -> BoxFuture<'_, Result<TxValue, TxAbort>> {
         let (reply, answer) = oneshot::channel();
         let sent = match self.inner.writer.lock() {
-            Ok(guard) => guard.as_ref().map(|w| w.send(Job::Run(f, reply)).is_ok()).unwrap_or(false),
+            Ok(guard) => guard.as_ref().map(|w| w.send(Job::Run(f, reply, writable)).is_ok()).unwrap_or(false),
             Err(_) => false,
         };
         Box::pin(async move {
@@ -86,6 +91,9 @@ impl SqliteStore {
     }
 
     fn take_reader(&self) -> StoreResult<Connection> {
+        if self.inner.closed.load(std::sync::atomic::Ordering::Acquire) {
+            return Err(StoreError::Unavailable("the store is closed".into()));
+        }
         if let Some(conn) = self.inner.readers.lock().ok().and_then(|mut r| r.pop()) {
             return Ok(conn);
         }
@@ -95,13 +103,13 @@ impl SqliteStore {
 
 impl Store for SqliteStore {
     fn write(&self, f: TxFn) -> BoxFuture<'_, Result<TxValue, TxAbort>> {
-        self.submit(f)
+        self.submit(f, true)
     }
 
     fn read(&self, mut f: TxFn) -> BoxFuture<'_, Result<TxValue, TxAbort>> {
         if self.inner.location == Location::Memory {
             // One connection holds an in-memory database: reads queue with the writes.
-            return self.submit(f);
+            return self.submit(f, false);
         }
         let store = self.clone();
         Box::pin(async move {
@@ -112,7 +120,9 @@ impl Store for SqliteStore {
                     .unwrap_or_else(|_| Err(TxAbort::Store(StoreError::Internal("a read transaction panicked".into()))));
                 if conn.execute_batch("COMMIT").is_ok() {
                     if let Ok(mut readers) = store.inner.readers.lock() {
-                        readers.push(conn);
+                        if readers.len() < MAX_IDLE_READERS {
+                            readers.push(conn);
+                        }
                     }
                 }
                 out
@@ -134,6 +144,7 @@ impl Store for SqliteStore {
 
     fn close(&self) -> BoxFuture<'_, ()> {
         Box::pin(async move {
+            self.inner.closed.store(true, std::sync::atomic::Ordering::Release);
             let writer = self.inner.writer.lock().ok().and_then(|mut w| w.take());
             if let Some(writer) = writer {
                 let (done, wait) = oneshot::channel();
@@ -207,14 +218,14 @@ fn open_connection(location: &Location, read_only: bool) -> StoreResult<Connecti
 }
 
 fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>) {
-    let mut batch: Vec<(TxFn, Reply)> = Vec::new();
+    let mut batch: Vec<(TxFn, Reply, bool)> = Vec::new();
     let mut closing: Option<oneshot::Sender<()>> = None;
     while closing.is_none() {
         let Ok(first) = rx.recv() else { break };
         let mut next = Some(first);
         while let Some(job) = next.take() {
             match job {
-                Job::Run(f, reply) => batch.push((f, reply)),
+                Job::Run(f, reply, writable) => batch.push((f, reply, writable)),
                 Job::Close(done) => closing = Some(done),
             }
             if closing.is_none() && batch.len() < MAX_GROUP {
@@ -232,10 +243,10 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>) {
 /// Runs a group of write transactions inside one physical transaction and answers them after its
 /// commit. If SQLite drops the physical transaction midway (disk full, I/O error), everything run so
 /// far is answered with that error and the rest start over in a new transaction.
-fn run_group(conn: &Connection, batch: &mut Vec<(TxFn, Reply)>) {
+fn run_group(conn: &Connection, batch: &mut Vec<(TxFn, Reply, bool)>) {
     let mut done: Vec<(Reply, Result<TxValue, TxAbort>)> = Vec::with_capacity(batch.len());
     let mut open = false;
-    for (mut f, reply) in batch.drain(..) {
+    for (mut f, reply, writable) in batch.drain(..) {
         if !open {
             if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
                 let _ = reply.send(Err(TxAbort::Store(tx::map_err(e))));
@@ -247,13 +258,17 @@ fn run_group(conn: &Connection, batch: &mut Vec<(TxFn, Reply)>) {
             let _ = reply.send(Err(TxAbort::Store(tx::map_err(e))));
             continue;
         }
-        let out = catch_unwind(AssertUnwindSafe(|| f(&mut SqliteTx::new(conn, true))))
+        let out = catch_unwind(AssertUnwindSafe(|| f(&mut SqliteTx::new(conn, writable))))
             .unwrap_or_else(|_| Err(TxAbort::Store(StoreError::Internal("a write transaction panicked".into()))));
         if conn.is_autocommit() {
-            // The physical transaction is gone: nothing of this group is committed.
+            // The physical transaction is gone: nothing of this group is committed. A closure that
+            // chose its own error keeps it (it wrote nothing that could have survived anyway).
             let lost = || TxAbort::Store(StoreError::Unavailable("the database could not complete the write".into()));
-            for (r, _) in done.drain(..) {
-                let _ = r.send(Err(lost()));
+            for (r, earlier) in done.drain(..) {
+                let _ = r.send(match earlier {
+                    Err(TxAbort::Caller(c)) => Err(TxAbort::Caller(c)),
+                    _ => Err(lost()),
+                });
             }
             let _ = reply.send(match out {
                 Err(TxAbort::Caller(e)) => Err(TxAbort::Caller(e)),
@@ -262,7 +277,12 @@ fn run_group(conn: &Connection, batch: &mut Vec<(TxFn, Reply)>) {
             open = false;
             continue;
         }
-        let end = if out.is_ok() { conn.execute_batch("RELEASE job") } else { conn.execute_batch("ROLLBACK TO job; RELEASE job") };
+        // A read-only closure never keeps anything it might have done.
+        let end = if out.is_ok() && writable {
+            conn.execute_batch("RELEASE job")
+        } else {
+            conn.execute_batch("ROLLBACK TO job; RELEASE job")
+        };
         match end {
             Ok(()) => done.push((reply, out)),
             Err(e) => {

@@ -40,7 +40,11 @@ impl<'c> SqliteTx<'c> {
 pub fn map_err(e: rusqlite::Error) -> StoreError {
     match &e {
         rusqlite::Error::SqliteFailure(f, _) => match f.code {
-            ErrorCode::ConstraintViolation => StoreError::Conflict(e.to_string()),
+            ErrorCode::ConstraintViolation
+                if matches!(f.extended_code, rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY) =>
+            {
+                StoreError::Conflict(e.to_string())
+            }
             ErrorCode::DiskFull
             | ErrorCode::SystemIoFailure
             | ErrorCode::ReadOnly
@@ -233,7 +237,7 @@ impl Tx for SqliteTx<'_> {
 
     fn expired_users(&mut self, now_ms: i64, n: usize) -> StoreResult<Vec<String>> {
         self.many(
-            "SELECT arn FROM users WHERE expires_at_ms IS NOT NULL AND expires_at_ms <= ?1 ORDER BY expires_at_ms LIMIT ?2",
+            "SELECT arn FROM users WHERE expires_at_ms IS NOT NULL AND expires_at_ms <= ?1 ORDER BY expires_at_ms, seq LIMIT ?2",
             params![now_ms, limit(n)],
             |r| r.get(0),
         )

@@ -25,7 +25,7 @@ async fn open_store(database: &Database) -> Result<Arc<dyn Store>, String> {
     match database {
         Database::SqliteFile(path) => SqliteStore::open(Location::File(path.clone())).map(|s| Arc::new(s) as Arc<dyn Store>),
         Database::SqliteMemory => SqliteStore::open(Location::Memory).map(|s| Arc::new(s) as Arc<dyn Store>),
-        Database::Postgres(_) => return Err("PostgreSQL support is not available in this build".into()),
+        Database::Postgres(url) => carillon_store_postgres::PostgresStore::connect(url).await.map(|s| Arc::new(s) as Arc<dyn Store>),
     }
     .map_err(|e| format!("cannot open the database {database:?}: {e}"))
 }

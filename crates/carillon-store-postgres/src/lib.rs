@@ -1,0 +1,587 @@
+//! The PostgreSQL store: Carillon's [`Store`] on a PostgreSQL database, for several servers
+//! sharing one database.
+//!
+//! # Design
+//!
+//! - **Driver.** [`tokio_postgres`], on a small tokio runtime private to the store (one I/O worker
+//!   thread that drives the connections, and a blocking pool for the transactions). The trait's
+//!   transaction closures are synchronous (`FnMut(&mut dyn Tx)`), so each transaction runs on a
+//!   blocking thread of that runtime and waits for each statement with `Handle::block_on`. This
+//!   keeps the server's own runtime free of blocking work, bounds every wait with a client-side
+//!   timeout (a server that stops answering cannot hang a request, as it could with the blocking
+//!   `postgres` crate, whose calls have no timeout), and makes the store independent of the
+//!   caller's runtime: its futures only await tasks of the private runtime, and it may be dropped
+//!   anywhere (the runtime is shut down in the background).
+//! - **Pool.** A fixed number of connections ([`PostgresOptions::pool_size`], 8 by default): a
+//!   semaphore admits that many transactions at once and the others queue, up to
+//!   [`PostgresOptions::acquire_timeout`]. Connections are opened lazily and kept idle for reuse;
+//!   one that broke (closed by the server, timed out, protocol error) is dropped and a new one is
+//!   opened by the next request, so the store recovers by itself when the database comes back.
+//!   While the database cannot be reached, requests fail at once with `Unavailable` for half a
+//!   second after each failed connect instead of each waiting out its own connect timeout.
+//! - **Timeouts.** `connect_timeout` (2 s) and TCP keepalives on every connection, and per session
+//!   `statement_timeout` (5 s), `lock_timeout` (2 s) and `idle_in_transaction_session_timeout`;
+//!   the client gives up on any statement 1 s after the server should have, and on a connect
+//!   attempt (DNS, TCP, startup, authentication) 1 s after `connect_timeout`.
+//! - **Writes** run in `SERIALIZABLE` transactions. A serialization failure or deadlock (SQLSTATE
+//!   40001, 40P01) is recorded by the [`Tx`] when it happens; after the closure returns, whatever
+//!   it returned (its own error, built from the `StoreError`, or even `Ok` after swallowing it),
+//!   the transaction is rolled back and the closure runs again, up to
+//!   [`PostgresOptions::max_attempts`] times with a short jittered exponential backoff (1 to 64
+//!   ms). Inserts run behind a savepoint, so a uniqueness violation (23505, mapped to
+//!   `StoreError::Conflict`) leaves the transaction usable, as on SQLite; any other failed
+//!   statement aborts the transaction, and later operations in it return the same error.
+//! - **Reads** run in `REPEATABLE READ READ ONLY` transactions; writes through their `Tx` fail
+//!   with `StoreError::Internal` without reaching the database.
+//! - **Errors.** Connection failures, timeouts, a read-only or overloaded server map to
+//!   `Unavailable`; unique violations to `Conflict`; the rest to `Internal`. A panic inside a
+//!   closure is caught, its transaction rolled back (or its connection dropped), and it answers
+//!   `Internal`.
+//! - **Cancellation.** Each transaction runs as a task of the private runtime: a caller that
+//!   stops waiting (a dropped request future) does not cut it short; it commits or rolls back as
+//!   it would have, and its connection goes back to the pool.
+//! - **Migrations** run when connecting, under a transaction-level advisory lock (see `migrate`).
+//!
+//! TLS is not supported yet: connections are made with `NoTls` (`sslmode=require` fails).
+
+mod migrate;
+mod redact;
+mod tx;
+
+pub use redact::redact_url;
+
+use carillon_store::{BoxFuture, Store, StoreError, StoreResult, Tx, TxAbort, TxFn, TxValue};
+use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+use tokio::runtime::{Handle, Runtime};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
+use tokio_postgres::{Config, NoTls};
+use tx::{Conn, Failure, Fault, PgTx, classify, wait};
+
+/// How long requests fail at once after a connection attempt failed.
+const CONNECT_BACKOFF: Duration = Duration::from_millis(500);
+/// How much longer than the server's own timeouts the client waits for an answer.
+const CLIENT_MARGIN: Duration = Duration::from_secs(1);
+/// How long `close` waits for transactions in flight.
+const CLOSE_WAIT: Duration = Duration::from_secs(30);
+
+/// Tuning of a [`PostgresStore`]; [`PostgresStore::connect`] uses the defaults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostgresOptions {
+    /// Connections, and so transactions running at once. Default 8.
+    pub pool_size: usize,
+    /// For each connection attempt, unless the URL sets `connect_timeout`. Default 2 s.
+    pub connect_timeout: Duration,
+    /// The server's `statement_timeout` for each statement. Default 5 s.
+    pub statement_timeout: Duration,
+    /// The server's `lock_timeout`. Default 2 s.
+    pub lock_timeout: Duration,
+    /// The server's `idle_in_transaction_session_timeout`: a transaction whose closure stalls is
+    /// ended by the server and its locks freed. Default 60 s.
+    pub idle_in_transaction_timeout: Duration,
+    /// How long a transaction waits for a free connection. Default 10 s.
+    pub acquire_timeout: Duration,
+    /// Runs of a write closure when serialization failures repeat. Default 25.
+    pub max_attempts: u32,
+}
+
+impl Default for PostgresOptions {
+    fn default() -> Self {
+        PostgresOptions {
+            pool_size: 8,
+            connect_timeout: Duration::from_secs(2),
+            statement_timeout: Duration::from_secs(5),
+            lock_timeout: Duration::from_secs(2),
+            idle_in_transaction_timeout: Duration::from_secs(60),
+            acquire_timeout: Duration::from_secs(10),
+            max_attempts: 25,
+        }
+    }
+}
+
+/// The PostgreSQL store. Cheap to clone; all clones share one pool.
+#[derive(Clone)]
+pub struct PostgresStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    shared: Arc<Shared>,
+    /// Only here, never in the tasks: the runtime is dropped with the last store handle.
+    _runtime: IoRuntime,
+}
+
+/// What the transactions running on the blocking threads share.
+struct Shared {
+    config: Config,
+    /// The URL with its password hidden, for messages.
+    url: String,
+    options: PostgresOptions,
+    handle: Handle,
+    idle: Mutex<Vec<Conn>>,
+    permits: Arc<Semaphore>,
+    closed: AtomicBool,
+    last_connect_failure: Mutex<Option<(Instant, StoreError)>>,
+}
+
+impl fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = &self.inner.shared;
+        f.debug_struct("PostgresStore").field("url", &s.url).field("options", &s.options).finish_non_exhaustive()
+    }
+}
+
+impl PostgresStore {
+    /// Connects to the database at `url` (`postgres://user:password@host:port/dbname?...`, or the
+    /// `key=value` form) with the default [`PostgresOptions`], and applies pending migrations.
+    ///
+    /// Async: it opens one connection for the migrations, and may wait (up to a minute) for
+    /// another server that is migrating the same database. It does not need to be polled by a
+    /// tokio runtime (the store brings its own), so it works from `#[tokio::main]` as well as
+    /// anywhere else. Fails with `Unavailable` when the database cannot be reached and with
+    /// `Internal` for an invalid URL.
+    pub async fn connect(url: &str) -> StoreResult<PostgresStore> {
+        Self::connect_with(url, PostgresOptions::default()).await
+    }
+
+    /// [`PostgresStore::connect`] with the given options.
+    pub async fn connect_with(url: &str, options: PostgresOptions) -> StoreResult<PostgresStore> {
+        let redacted = redact_url(url);
+        let mut config: Config = url.parse().map_err(|e| StoreError::Internal(format!("invalid PostgreSQL URL {redacted}: {e}")))?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(options.connect_timeout);
+        }
+        if config.get_tcp_user_timeout().is_none() {
+            config.tcp_user_timeout(options.statement_timeout + CLIENT_MARGIN * 2);
+        }
+        config.keepalives(true).keepalives_idle(Duration::from_secs(30)).keepalives_interval(Duration::from_secs(5)).keepalives_retries(3);
+        if config.get_application_name().is_none() {
+            config.application_name("carillon");
+        }
+        let options = PostgresOptions { pool_size: options.pool_size.max(1), max_attempts: options.max_attempts.max(1), ..options };
+        let runtime = IoRuntime::new(options.pool_size)?;
+        let shared = Arc::new(Shared {
+            config,
+            url: redacted,
+            handle: runtime.handle(),
+            idle: Mutex::new(Vec::new()),
+            permits: Arc::new(Semaphore::new(options.pool_size)),
+            closed: AtomicBool::new(false),
+            last_connect_failure: Mutex::new(None),
+            options,
+        });
+        let store = PostgresStore { inner: Arc::new(Inner { shared: shared.clone(), _runtime: runtime }) };
+        let migrating = shared.clone();
+        let migrated = shared.handle.spawn_blocking(move || migrating.migrate()).await;
+        match migrated {
+            Ok(Ok(())) => Ok(store),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(StoreError::Internal("the migration task failed".into())),
+        }
+    }
+
+    /// The URL the store connects to, its password hidden.
+    pub fn url(&self) -> &str {
+        &self.inner.shared.url
+    }
+
+    fn run(&self, f: TxFn, writable: bool) -> BoxFuture<'_, Result<TxValue, TxAbort>> {
+        let shared = self.inner.shared.clone();
+        let task = self.inner.shared.handle.spawn(async move {
+            let permit = shared.permit().await.map_err(TxAbort::Store)?;
+            let running = shared.clone();
+            let job = tokio::task::spawn_blocking(move || {
+                let out = running.transaction(f, writable);
+                drop(permit);
+                out
+            });
+            job.await.unwrap_or_else(|_| Err(TxAbort::Store(StoreError::Internal("a transaction task failed".into()))))
+        });
+        Box::pin(async move { task.await.unwrap_or_else(|_| Err(TxAbort::Store(closed()))) })
+    }
+}
+
+impl Store for PostgresStore {
+    fn write(&self, f: TxFn) -> BoxFuture<'_, Result<TxValue, TxAbort>> {
+        self.run(f, true)
+    }
+
+    fn read(&self, f: TxFn) -> BoxFuture<'_, Result<TxValue, TxAbort>> {
+        self.run(f, false)
+    }
+
+    fn check(&self) -> BoxFuture<'_, StoreResult<()>> {
+        let shared = self.inner.shared.clone();
+        let task = self.inner.shared.handle.spawn(async move {
+            let permit = shared.permit().await?;
+            let probing = shared.clone();
+            let job = tokio::task::spawn_blocking(move || {
+                let out = probing.probe();
+                drop(permit);
+                out
+            });
+            job.await.unwrap_or_else(|_| Err(StoreError::Internal("the health probe failed".into())))
+        });
+        Box::pin(async move { task.await.unwrap_or_else(|_| Err(closed())) })
+    }
+
+    fn close(&self) -> BoxFuture<'_, ()> {
+        let shared = self.inner.shared.clone();
+        shared.closed.store(true, Ordering::SeqCst);
+        let task = self.inner.shared.handle.spawn(async move {
+            // Wait for the transactions in flight: each holds a permit until it is answered.
+            let all = u32::try_from(shared.options.pool_size).unwrap_or(u32::MAX);
+            let drained = tokio::time::timeout(CLOSE_WAIT, shared.permits.acquire_many(all)).await;
+            shared.permits.close();
+            drop(drained);
+            // Dropped clients end their sessions cleanly (their tasks send Terminate).
+            let idle = std::mem::take(&mut *lock(&shared.idle));
+            drop(idle);
+        });
+        Box::pin(async move {
+            let _ = task.await;
+        })
+    }
+
+    fn kind(&self) -> &'static str {
+        "postgres"
+    }
+}
+
+fn closed() -> StoreError {
+    StoreError::Unavailable("the store is closed".into())
+}
+
+/// Locks a mutex whatever a panic elsewhere did: what the store keeps under its locks (idle
+/// connections, the last connect failure) stays valid at every step.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// How one run of a transaction closure ended.
+enum Attempt {
+    Done(Result<TxValue, TxAbort>),
+    /// A serialization failure or deadlock: run the closure again.
+    Retry(StoreError),
+    /// The connection failed before anything ran on it: try another one.
+    Stale(StoreError),
+}
+
+impl Shared {
+    async fn permit(&self) -> StoreResult<OwnedSemaphorePermit> {
+        if self.closed.load(Ordering::SeqCst) {
+            return Err(closed());
+        }
+        let permit = match tokio::time::timeout(self.options.acquire_timeout, self.permits.clone().acquire_owned()).await {
+            Ok(Ok(p)) => p,
+            Ok(Err(_)) => return Err(closed()),
+            Err(_) => {
+                return Err(StoreError::Unavailable(format!(
+                    "all {} database connections stayed busy for {:?}",
+                    self.options.pool_size, self.options.acquire_timeout
+                )));
+            }
+        };
+        if self.closed.load(Ordering::SeqCst) {
+            return Err(closed());
+        }
+        Ok(permit)
+    }
+
+    /// The longest wait for one statement.
+    fn limit(&self) -> Duration {
+        self.options.statement_timeout.max(self.options.lock_timeout) + CLIENT_MARGIN
+    }
+
+    fn migrate(&self) -> StoreResult<()> {
+        let conn = self.open_now()?;
+        match migrate::apply(&conn.client, &self.handle) {
+            Ok(()) => {
+                self.checkin(conn);
+                Ok(())
+            }
+            Err(e) => {
+                conn.discard();
+                Err(e)
+            }
+        }
+    }
+
+    /// An idle connection (and `false`), or a new one (and `true`).
+    fn checkout(&self) -> StoreResult<(Conn, bool)> {
+        loop {
+            let next = lock(&self.idle).pop();
+            match next {
+                Some(conn) if conn.client.is_closed() => conn.discard(),
+                Some(conn) => return Ok((conn, false)),
+                None => break,
+            }
+        }
+        if let Some((at, e)) = lock(&self.last_connect_failure).as_ref()
+            && at.elapsed() < CONNECT_BACKOFF
+        {
+            return Err(e.clone());
+        }
+        let opened = self.open_now();
+        *lock(&self.last_connect_failure) = opened.as_ref().err().map(|e| (Instant::now(), e.clone()));
+        opened.map(|conn| (conn, true))
+    }
+
+    fn checkin(&self, conn: Conn) {
+        if conn.client.is_closed() || self.closed.load(Ordering::SeqCst) {
+            return;
+        }
+        lock(&self.idle).push(conn);
+    }
+
+    /// Opens a connection and sets its session's timeouts.
+    fn open_now(&self) -> StoreResult<Conn> {
+        let unavailable = |f: Failure| {
+            let why = match f {
+                Failure::Timeout => "timed out".to_string(),
+                Failure::Db(e) => match e.as_db_error() {
+                    Some(db) => format!("{} ({})", db.message(), db.code().code()),
+                    None => e.to_string(),
+                },
+            };
+            StoreError::Unavailable(format!("cannot connect to {}: {why}", self.url))
+        };
+        let limit = self.config.get_connect_timeout().copied().unwrap_or(self.options.connect_timeout) + CLIENT_MARGIN;
+        let (client, connection) = wait(&self.handle, limit, self.config.connect(NoTls)).map_err(unavailable)?;
+        let (kill, killed) = oneshot::channel::<()>();
+        self.handle.spawn(async move {
+            tokio::select! {
+                _ = connection => {}
+                Ok(()) = killed => {}
+            }
+        });
+        let conn = Conn::new(client, kill);
+        let settings = format!(
+            "SET statement_timeout = {}; SET lock_timeout = {}; SET idle_in_transaction_session_timeout = {};",
+            self.options.statement_timeout.as_millis(),
+            self.options.lock_timeout.as_millis(),
+            self.options.idle_in_transaction_timeout.as_millis()
+        );
+        match wait(&self.handle, limit, conn.client.batch_execute(&settings)) {
+            Ok(()) => Ok(conn),
+            Err(f) => {
+                conn.discard();
+                Err(unavailable(f))
+            }
+        }
+    }
+
+    fn rollback(&self, conn: Conn) -> Option<Conn> {
+        match wait(&self.handle, self.limit(), conn.client.batch_execute("ROLLBACK")) {
+            Ok(()) => Some(conn),
+            Err(_) => {
+                conn.discard();
+                None
+            }
+        }
+    }
+
+    /// Runs `f` as one transaction, again after each serialization failure, on a connection that
+    /// has not failed before it began.
+    fn transaction(&self, mut f: TxFn, writable: bool) -> Result<TxValue, TxAbort> {
+        let mut attempts = 0;
+        let mut stale = 0;
+        loop {
+            let (conn, fresh) = self.checkout().map_err(TxAbort::Store)?;
+            let (outcome, conn) = self.attempt(conn, &mut f, writable);
+            if let Some(conn) = conn {
+                self.checkin(conn);
+            }
+            match outcome {
+                Attempt::Done(out) => return out,
+                Attempt::Stale(e) => {
+                    // An idle connection the server closed (it restarted, or ended idle sessions):
+                    // nothing ran, so another connection may try.
+                    stale += 1;
+                    if fresh || stale > self.options.pool_size {
+                        return Err(TxAbort::Store(e));
+                    }
+                }
+                Attempt::Retry(e) => {
+                    attempts += 1;
+                    if attempts >= self.options.max_attempts {
+                        return Err(TxAbort::Store(StoreError::Unavailable(format!("gave up after {attempts} attempts: {e}"))));
+                    }
+                    std::thread::sleep(backoff(attempts));
+                }
+            }
+        }
+    }
+
+    /// One run of `f` on `conn`; gives the connection back unless it must be dropped.
+    fn attempt(&self, mut conn: Conn, f: &mut TxFn, writable: bool) -> (Attempt, Option<Conn>) {
+        let limit = self.limit();
+        let begin = if writable { "BEGIN ISOLATION LEVEL SERIALIZABLE" } else { "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" };
+        if let Err(failure) = wait(&self.handle, limit, conn.client.batch_execute(begin)) {
+            let (e, fault) = classify(&failure);
+            return match fault {
+                // A connection that hangs says the server hangs: trying another would only wait
+                // as long again.
+                Fault::Broken if matches!(failure, Failure::Timeout) => {
+                    conn.discard();
+                    (Attempt::Done(Err(TxAbort::Store(e))), None)
+                }
+                Fault::Broken => {
+                    conn.discard();
+                    (Attempt::Stale(e), None)
+                }
+                Fault::Retry => (Attempt::Retry(e), self.rollback(conn)),
+                Fault::Statement => (Attempt::Done(Err(TxAbort::Store(e))), self.rollback(conn)),
+            };
+        }
+        let mut tx = PgTx::new(&mut conn, &self.handle, limit, writable);
+        let ran = catch_unwind(AssertUnwindSafe(|| f(&mut tx as &mut dyn Tx)));
+        let failure = tx.failure.take();
+        let out = match ran {
+            Ok(out) => out,
+            Err(_) => {
+                let what = if writable { "a write transaction panicked" } else { "a read transaction panicked" };
+                return (Attempt::Done(Err(TxAbort::Store(StoreError::Internal(what.into())))), self.rollback(conn));
+            }
+        };
+        // The closure's own error wins over the store error it may have been built from.
+        let keep_caller = |out: Result<TxValue, TxAbort>, e: StoreError| match out {
+            Err(TxAbort::Caller(c)) => Err(TxAbort::Caller(c)),
+            _ => Err(TxAbort::Store(e)),
+        };
+        match failure {
+            Some((e, Fault::Retry)) => (Attempt::Retry(e), self.rollback(conn)),
+            Some((e, Fault::Broken)) => {
+                conn.discard();
+                (Attempt::Done(keep_caller(out, e)), None)
+            }
+            Some((e, Fault::Statement)) => (Attempt::Done(keep_caller(out, e)), self.rollback(conn)),
+            None => match out {
+                Err(abort) => (Attempt::Done(Err(abort)), self.rollback(conn)),
+                Ok(value) => match wait(&self.handle, limit, conn.client.batch_execute("COMMIT")) {
+                    Ok(()) => (Attempt::Done(Ok(value)), Some(conn)),
+                    Err(failure) => match classify(&failure) {
+                        (e, Fault::Retry) => (Attempt::Retry(e), self.rollback(conn)),
+                        (e, Fault::Broken) => {
+                            conn.discard();
+                            let e = StoreError::Unavailable(format!("the commit may or may not have happened: {e}"));
+                            (Attempt::Done(Err(TxAbort::Store(e))), None)
+                        }
+                        (e, Fault::Statement) => (Attempt::Done(Err(TxAbort::Store(e))), self.rollback(conn)),
+                    },
+                },
+            },
+        }
+    }
+
+    /// `check`: one trivial query, on an idle connection or a new one.
+    fn probe(&self) -> StoreResult<()> {
+        let mut stale = 0;
+        loop {
+            let (conn, fresh) = self.checkout()?;
+            match wait(&self.handle, self.limit(), conn.client.batch_execute("SELECT 1")) {
+                Ok(()) => {
+                    self.checkin(conn);
+                    return Ok(());
+                }
+                Err(failure) => {
+                    let (e, fault) = classify(&failure);
+                    if fault != Fault::Broken {
+                        self.checkin(conn);
+                        return Err(e);
+                    }
+                    conn.discard();
+                    stale += 1;
+                    if fresh || stale > self.options.pool_size || matches!(failure, Failure::Timeout) {
+                        return Err(e);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A random pause before the next run of a closure: between half and all of 2^attempt ms,
+/// capped at 64 ms.
+fn backoff(attempt: u32) -> Duration {
+    let cap_us = (1u64 << attempt.clamp(1, 6)) * 1000;
+    let jitter = getrandom::u64().unwrap_or(0) % (cap_us / 2 + 1);
+    Duration::from_micros(cap_us / 2 + jitter)
+}
+
+/// The store's private runtime, shut down in the background when the store goes (which may be
+/// inside another runtime, where a plain drop of a runtime panics).
+struct IoRuntime(Option<Runtime>);
+
+impl IoRuntime {
+    fn new(pool_size: usize) -> StoreResult<IoRuntime> {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .max_blocking_threads(pool_size + 1)
+            .thread_name("carillon-postgres")
+            .enable_all()
+            .build()
+            .map(|rt| IoRuntime(Some(rt)))
+            .map_err(|e| StoreError::Internal(format!("cannot start the PostgreSQL runtime: {e}")))
+    }
+
+    fn handle(&self) -> Handle {
+        match &self.0 {
+            Some(rt) => rt.handle().clone(),
+            None => unreachable!("the runtime is only taken when dropped"),
+        }
+    }
+}
+
+impl Drop for IoRuntime {
+    fn drop(&mut self) {
+        if let Some(rt) = self.0.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connect_errors_hide_the_password() {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        // Nothing listens on port 1: connecting fails, fast, and its error hides the password.
+        let started = Instant::now();
+        let err = rt.block_on(PostgresStore::connect("postgres://carillon:hunter2@127.0.0.1:1/db")).unwrap_err();
+        assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+        assert!(!format!("{err:?} {err}").contains("hunter2"), "{err}");
+        assert!(started.elapsed() < Duration::from_secs(5));
+        let bad = rt.block_on(PostgresStore::connect("postgres://carillon:hunter2@127.0.0.1:1/db?nonsense=1")).unwrap_err();
+        assert!(matches!(bad, StoreError::Internal(_)), "{bad:?}");
+        assert!(!format!("{bad:?}").contains("hunter2"), "{bad}");
+    }
+
+    #[test]
+    fn silent_servers_fail_within_the_connect_timeout() {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        // A listener that never accepts: the kernel completes the TCP handshake, then nothing
+        // answers the startup message.
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = silent.local_addr().unwrap().port();
+        let options = PostgresOptions { connect_timeout: Duration::from_millis(500), ..PostgresOptions::default() };
+        let started = Instant::now();
+        let err = rt.block_on(PostgresStore::connect_with(&format!("postgres://u:pw@127.0.0.1:{port}/db"), options)).unwrap_err();
+        assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+        assert!(started.elapsed() < Duration::from_secs(4), "took {:?}", started.elapsed());
+        drop(silent);
+    }
+
+    #[test]
+    fn backoff_stays_small() {
+        for attempt in 0..40 {
+            let d = backoff(attempt);
+            assert!(d >= Duration::from_micros(1000) && d <= Duration::from_millis(64), "{attempt}: {d:?}");
+        }
+    }
+}

@@ -1,0 +1,630 @@
+//! [`Tx`] on one pooled PostgreSQL connection inside an open transaction.
+//!
+//! Every operation is one statement (an insert also sets a savepoint, pipelined with it, so that a
+//! uniqueness violation leaves the transaction usable, as it does on SQLite). The first failure
+//! that ends the transaction (a serialization failure, a lost connection, a statement error) is
+//! kept in [`PgTx::failure`]; later operations return it without reaching the database, and the
+//! runner decides from it, not from what the closure returned, whether to retry, roll back or
+//! drop the connection.
+
+use carillon_store::*;
+use std::collections::HashMap;
+use std::future::Future;
+use std::time::Duration;
+use tokio::runtime::Handle;
+use tokio::sync::oneshot;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::{FromSql, ToSql};
+use tokio_postgres::{Client, Row, Statement};
+
+type Params<'p> = &'p [&'p (dyn ToSql + Sync)];
+
+/// One open connection of the pool, with the statements prepared on it.
+pub(crate) struct Conn {
+    pub client: Client,
+    stmts: HashMap<&'static str, Statement>,
+    /// Tells the task driving the connection to drop it at once (for a connection that hangs).
+    kill: Option<oneshot::Sender<()>>,
+}
+
+impl Conn {
+    pub fn new(client: Client, kill: oneshot::Sender<()>) -> Conn {
+        Conn { client, stmts: HashMap::new(), kill: Some(kill) }
+    }
+
+    /// Drops the connection without waiting for anything in flight on it.
+    pub fn discard(mut self) {
+        if let Some(kill) = self.kill.take() {
+            let _ = kill.send(());
+        }
+    }
+}
+
+/// What ended a transaction attempt early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fault {
+    /// A serialization failure or a deadlock: roll back and run the closure again.
+    Retry,
+    /// The connection is lost, or in an unknown state: drop it.
+    Broken,
+    /// A statement failed and PostgreSQL aborted the transaction: roll back.
+    Statement,
+}
+
+/// Why waiting on the database failed.
+pub(crate) enum Failure {
+    Db(tokio_postgres::Error),
+    Timeout,
+}
+
+impl From<tokio_postgres::Error> for Failure {
+    fn from(e: tokio_postgres::Error) -> Self {
+        Failure::Db(e)
+    }
+}
+
+/// Runs one request against the database on the calling (blocking) thread, giving up after
+/// `limit`: a server that stops answering must not hang the caller.
+pub(crate) fn wait<T, F>(rt: &Handle, limit: Duration, fut: F) -> Result<T, Failure>
+where
+    F: Future<Output = Result<T, tokio_postgres::Error>>,
+{
+    match rt.block_on(tokio::time::timeout(limit, fut)) {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(Failure::Db(e)),
+        Err(_) => Err(Failure::Timeout),
+    }
+}
+
+/// Maps a failure onto the store's errors and says what it means for the transaction.
+pub(crate) fn classify(f: &Failure) -> (StoreError, Fault) {
+    let e = match f {
+        Failure::Timeout => return (StoreError::Unavailable("the database did not answer in time".into()), Fault::Broken),
+        Failure::Db(e) => e,
+    };
+    let Some(code) = e.code() else {
+        // No SQLSTATE: the socket failed, the connection is closed, or the protocol broke.
+        return (StoreError::Unavailable(format!("database connection failed: {e}")), Fault::Broken);
+    };
+    let text = match e.as_db_error() {
+        Some(db) => format!("{} ({})", db.message(), code.code()),
+        None => e.to_string(),
+    };
+    let class = &code.code()[..2];
+    if *code == SqlState::T_R_SERIALIZATION_FAILURE || *code == SqlState::T_R_DEADLOCK_DETECTED {
+        (StoreError::Unavailable(format!("the transaction could not be serialized: {text}")), Fault::Retry)
+    } else if *code == SqlState::UNIQUE_VIOLATION {
+        (StoreError::Conflict(text), Fault::Statement)
+    } else if class == "08" || (class == "57" && *code != SqlState::QUERY_CANCELED) {
+        // Connection exceptions; the server shutting down or not accepting connections.
+        (StoreError::Unavailable(text), Fault::Broken)
+    } else if class == "53"
+        || *code == SqlState::QUERY_CANCELED
+        || *code == SqlState::LOCK_NOT_AVAILABLE
+        || *code == SqlState::READ_ONLY_SQL_TRANSACTION
+        || *code == SqlState::IDLE_IN_TRANSACTION_SESSION_TIMEOUT
+    {
+        // Out of resources, a statement or lock timeout, a read-only server (a standby).
+        (StoreError::Unavailable(text), Fault::Statement)
+    } else {
+        (StoreError::Internal(text), Fault::Statement)
+    }
+}
+
+fn get<'r, T: FromSql<'r>>(row: &'r Row, i: usize) -> StoreResult<T> {
+    row.try_get(i).map_err(|e| StoreError::Internal(format!("unexpected column {i}: {e}")))
+}
+
+pub(crate) struct PgTx<'a> {
+    conn: &'a mut Conn,
+    rt: &'a Handle,
+    limit: Duration,
+    writable: bool,
+    /// The first failure that ended this transaction attempt.
+    pub failure: Option<(StoreError, Fault)>,
+}
+
+impl<'a> PgTx<'a> {
+    pub fn new(conn: &'a mut Conn, rt: &'a Handle, limit: Duration, writable: bool) -> Self {
+        PgTx { conn, rt, limit, writable, failure: None }
+    }
+
+    fn alive(&self) -> StoreResult<()> {
+        match &self.failure {
+            Some((e, _)) => Err(e.clone()),
+            None => Ok(()),
+        }
+    }
+
+    fn writing(&self) -> StoreResult<()> {
+        if !self.writable {
+            return Err(StoreError::Internal("write inside a read transaction".into()));
+        }
+        self.alive()
+    }
+
+    /// Records a failure that ended the transaction and returns its error.
+    fn fail(&mut self, f: Failure) -> StoreError {
+        let (err, fault) = classify(&f);
+        if self.failure.is_none() {
+            self.failure = Some((err.clone(), fault));
+        }
+        err
+    }
+
+    fn statement(&mut self, sql: &'static str) -> StoreResult<Statement> {
+        if let Some(s) = self.conn.stmts.get(sql) {
+            return Ok(s.clone());
+        }
+        match wait(self.rt, self.limit, self.conn.client.prepare(sql)) {
+            Ok(s) => {
+                self.conn.stmts.insert(sql, s.clone());
+                Ok(s)
+            }
+            Err(f) => Err(self.fail(f)),
+        }
+    }
+
+    fn query(&mut self, sql: &'static str, params: Params<'_>) -> StoreResult<Vec<Row>> {
+        self.alive()?;
+        let stmt = self.statement(sql)?;
+        wait(self.rt, self.limit, self.conn.client.query(&stmt, params)).map_err(|f| self.fail(f))
+    }
+
+    fn query_opt(&mut self, sql: &'static str, params: Params<'_>) -> StoreResult<Option<Row>> {
+        Ok(self.query(sql, params)?.into_iter().next())
+    }
+
+    fn count(&mut self, sql: &'static str, params: Params<'_>) -> StoreResult<u64> {
+        match self.query_opt(sql, params)? {
+            Some(row) => Ok(get::<i64>(&row, 0)?.max(0) as u64),
+            None => Ok(0),
+        }
+    }
+
+    fn execute(&mut self, sql: &'static str, params: Params<'_>) -> StoreResult<u64> {
+        self.writing()?;
+        let stmt = self.statement(sql)?;
+        wait(self.rt, self.limit, self.conn.client.execute(&stmt, params)).map_err(|f| self.fail(f))
+    }
+
+    /// An insert that may break a uniqueness rule: it runs after a savepoint, sent together with
+    /// it, and a failure that PostgreSQL lets us recover from rolls back to that savepoint only.
+    fn insert(&mut self, sql: &'static str, params: Params<'_>) -> StoreResult<()> {
+        self.writing()?;
+        let stmt = self.statement(sql)?;
+        let client = &self.conn.client;
+        let both = async {
+            // `biased` polls the savepoint first, so it is sent first: one round trip for both.
+            let (savepoint, insert) = tokio::join!(biased; client.batch_execute("SAVEPOINT carillon_stmt"), client.execute(&stmt, params));
+            savepoint?;
+            insert
+        };
+        let failure = match wait(self.rt, self.limit, both) {
+            Ok(_) => return Ok(()),
+            Err(f) => f,
+        };
+        let (err, fault) = classify(&failure);
+        if fault != Fault::Statement {
+            return Err(self.fail(failure));
+        }
+        match wait(self.rt, self.limit, self.conn.client.batch_execute("ROLLBACK TO SAVEPOINT carillon_stmt")) {
+            Ok(()) => Err(err),
+            Err(f) => {
+                self.fail(f);
+                Err(err)
+            }
+        }
+    }
+}
+
+macro_rules! app_instance_cols {
+    () => {
+        "seq, arn, account, region, name, metadata, created_ms, updated_ms, retention_days, retention_set_ms"
+    };
+}
+fn app_instance(r: &Row) -> StoreResult<AppInstanceRecord> {
+    Ok(AppInstanceRecord {
+        seq: get(r, 0)?,
+        arn: get(r, 1)?,
+        account: get(r, 2)?,
+        region: get(r, 3)?,
+        name: get(r, 4)?,
+        metadata: get(r, 5)?,
+        created_ms: get(r, 6)?,
+        updated_ms: get(r, 7)?,
+        retention_days: get(r, 8)?,
+        retention_set_ms: get(r, 9)?,
+    })
+}
+
+macro_rules! user_cols {
+    () => {
+        "seq, arn, app_instance_arn, user_id, name, metadata, created_ms, updated_ms, expiration_days, expiration_criterion, expires_at_ms"
+    };
+}
+fn user(r: &Row) -> StoreResult<UserRecord> {
+    Ok(UserRecord {
+        seq: get(r, 0)?,
+        arn: get(r, 1)?,
+        app_instance_arn: get(r, 2)?,
+        user_id: get(r, 3)?,
+        name: get(r, 4)?,
+        metadata: get(r, 5)?,
+        created_ms: get(r, 6)?,
+        updated_ms: get(r, 7)?,
+        expiration_days: get(r, 8)?,
+        expiration_criterion: get(r, 9)?,
+        expires_at_ms: get(r, 10)?,
+    })
+}
+
+macro_rules! bot_cols {
+    () => {
+        "seq, arn, app_instance_arn, name, metadata, configuration, created_ms, updated_ms"
+    };
+}
+fn bot(r: &Row) -> StoreResult<BotRecord> {
+    Ok(BotRecord {
+        seq: get(r, 0)?,
+        arn: get(r, 1)?,
+        app_instance_arn: get(r, 2)?,
+        name: get(r, 3)?,
+        metadata: get(r, 4)?,
+        configuration: get(r, 5)?,
+        created_ms: get(r, 6)?,
+        updated_ms: get(r, 7)?,
+    })
+}
+
+macro_rules! admin_cols {
+    () => {
+        "seq, app_instance_arn, member_arn, created_ms"
+    };
+}
+fn admin(r: &Row) -> StoreResult<AdminRecord> {
+    Ok(AdminRecord { seq: get(r, 0)?, app_instance_arn: get(r, 1)?, member_arn: get(r, 2)?, created_ms: get(r, 3)? })
+}
+
+macro_rules! endpoint_cols {
+    () => {
+        "seq, user_arn, endpoint_id, app_instance_arn, name, endpoint_type, resource_arn, device_token, \
+         voip_device_token, allow_messages, status, status_reason, created_ms, updated_ms"
+    };
+}
+fn endpoint(r: &Row) -> StoreResult<EndpointRecord> {
+    Ok(EndpointRecord {
+        seq: get(r, 0)?,
+        user_arn: get(r, 1)?,
+        endpoint_id: get(r, 2)?,
+        app_instance_arn: get(r, 3)?,
+        name: get(r, 4)?,
+        endpoint_type: get(r, 5)?,
+        resource_arn: get(r, 6)?,
+        device_token: get(r, 7)?,
+        voip_device_token: get(r, 8)?,
+        allow_messages: get(r, 9)?,
+        status: get(r, 10)?,
+        status_reason: get(r, 11)?,
+        created_ms: get(r, 12)?,
+        updated_ms: get(r, 13)?,
+    })
+}
+
+fn limit(n: usize) -> i64 {
+    n.min(i64::MAX as usize) as i64
+}
+
+fn all<T>(rows: Vec<Row>, f: fn(&Row) -> StoreResult<T>) -> StoreResult<Vec<T>> {
+    rows.iter().map(f).collect()
+}
+
+impl Tx for PgTx<'_> {
+    fn insert_app_instance(&mut self, r: &AppInstanceRecord) -> StoreResult<()> {
+        self.insert(
+            "INSERT INTO app_instances (arn, account, region, name, metadata, created_ms, updated_ms, retention_days, retention_set_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            &[&r.arn, &r.account, &r.region, &r.name, &r.metadata, &r.created_ms, &r.updated_ms, &r.retention_days, &r.retention_set_ms],
+        )
+    }
+
+    fn get_app_instance(&mut self, arn: &str) -> StoreResult<Option<AppInstanceRecord>> {
+        self.query_opt(concat!("SELECT ", app_instance_cols!(), " FROM app_instances WHERE arn = $1"), &[&arn])?
+            .as_ref()
+            .map(app_instance)
+            .transpose()
+    }
+
+    fn update_app_instance(&mut self, r: &AppInstanceRecord) -> StoreResult<()> {
+        self.execute(
+            "UPDATE app_instances SET name = $2, metadata = $3, updated_ms = $4, retention_days = $5, retention_set_ms = $6 WHERE arn = $1",
+            &[&r.arn, &r.name, &r.metadata, &r.updated_ms, &r.retention_days, &r.retention_set_ms],
+        )?;
+        Ok(())
+    }
+
+    fn delete_app_instance(&mut self, arn: &str) -> StoreResult<bool> {
+        self.execute("DELETE FROM endpoints WHERE app_instance_arn = $1", &[&arn])?;
+        self.execute("DELETE FROM admins WHERE app_instance_arn = $1", &[&arn])?;
+        self.execute("DELETE FROM tags WHERE app_instance_arn = $1", &[&arn])?;
+        self.execute("DELETE FROM idempotency WHERE app_instance_arn = $1", &[&arn])?;
+        self.execute("DELETE FROM users WHERE app_instance_arn = $1", &[&arn])?;
+        self.execute("DELETE FROM bots WHERE app_instance_arn = $1", &[&arn])?;
+        Ok(self.execute("DELETE FROM app_instances WHERE arn = $1", &[&arn])? > 0)
+    }
+
+    fn count_app_instances(&mut self, account: &str, region: &str) -> StoreResult<u64> {
+        self.count("SELECT COUNT(*) FROM app_instances WHERE account = $1 AND region = $2", &[&account, &region])
+    }
+
+    fn list_app_instances(&mut self, account: &str, region: &str, after: i64, n: usize) -> StoreResult<Vec<AppInstanceRecord>> {
+        let rows = self.query(
+            concat!(
+                "SELECT ",
+                app_instance_cols!(),
+                " FROM app_instances WHERE account = $1 AND region = $2 AND seq > $3 ORDER BY seq LIMIT $4"
+            ),
+            &[&account, &region, &after, &limit(n)],
+        )?;
+        all(rows, app_instance)
+    }
+
+    fn insert_user(&mut self, r: &UserRecord) -> StoreResult<()> {
+        self.insert(
+            "INSERT INTO users (arn, app_instance_arn, user_id, name, metadata, created_ms, updated_ms, expiration_days, \
+             expiration_criterion, expires_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            &[
+                &r.arn,
+                &r.app_instance_arn,
+                &r.user_id,
+                &r.name,
+                &r.metadata,
+                &r.created_ms,
+                &r.updated_ms,
+                &r.expiration_days,
+                &r.expiration_criterion,
+                &r.expires_at_ms,
+            ],
+        )
+    }
+
+    fn get_user(&mut self, arn: &str) -> StoreResult<Option<UserRecord>> {
+        self.query_opt(concat!("SELECT ", user_cols!(), " FROM users WHERE arn = $1"), &[&arn])?.as_ref().map(user).transpose()
+    }
+
+    fn update_user(&mut self, r: &UserRecord) -> StoreResult<()> {
+        self.execute(
+            "UPDATE users SET name = $2, metadata = $3, updated_ms = $4, expiration_days = $5, expiration_criterion = $6, \
+             expires_at_ms = $7 WHERE arn = $1",
+            &[&r.arn, &r.name, &r.metadata, &r.updated_ms, &r.expiration_days, &r.expiration_criterion, &r.expires_at_ms],
+        )?;
+        Ok(())
+    }
+
+    fn delete_user(&mut self, arn: &str) -> StoreResult<bool> {
+        self.execute("DELETE FROM endpoints WHERE user_arn = $1", &[&arn])?;
+        self.execute("DELETE FROM admins WHERE member_arn = $1", &[&arn])?;
+        self.execute("DELETE FROM tags WHERE resource_arn = $1", &[&arn])?;
+        self.execute("DELETE FROM idempotency WHERE resource_arn = $1", &[&arn])?;
+        Ok(self.execute("DELETE FROM users WHERE arn = $1", &[&arn])? > 0)
+    }
+
+    fn count_users(&mut self, app_instance_arn: &str) -> StoreResult<u64> {
+        self.count("SELECT COUNT(*) FROM users WHERE app_instance_arn = $1", &[&app_instance_arn])
+    }
+
+    fn list_users(&mut self, app_instance_arn: &str, after: i64, n: usize) -> StoreResult<Vec<UserRecord>> {
+        let rows = self.query(
+            concat!("SELECT ", user_cols!(), " FROM users WHERE app_instance_arn = $1 AND seq > $2 ORDER BY seq LIMIT $3"),
+            &[&app_instance_arn, &after, &limit(n)],
+        )?;
+        all(rows, user)
+    }
+
+    fn expired_users(&mut self, now_ms: i64, n: usize) -> StoreResult<Vec<String>> {
+        let rows = self.query(
+            "SELECT arn FROM users WHERE expires_at_ms IS NOT NULL AND expires_at_ms <= $1 ORDER BY expires_at_ms, seq LIMIT $2",
+            &[&now_ms, &limit(n)],
+        )?;
+        rows.iter().map(|r| get(r, 0)).collect()
+    }
+
+    fn insert_bot(&mut self, r: &BotRecord) -> StoreResult<()> {
+        self.insert(
+            "INSERT INTO bots (arn, app_instance_arn, name, metadata, configuration, created_ms, updated_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[&r.arn, &r.app_instance_arn, &r.name, &r.metadata, &r.configuration, &r.created_ms, &r.updated_ms],
+        )
+    }
+
+    fn get_bot(&mut self, arn: &str) -> StoreResult<Option<BotRecord>> {
+        self.query_opt(concat!("SELECT ", bot_cols!(), " FROM bots WHERE arn = $1"), &[&arn])?.as_ref().map(bot).transpose()
+    }
+
+    fn update_bot(&mut self, r: &BotRecord) -> StoreResult<()> {
+        self.execute(
+            "UPDATE bots SET name = $2, metadata = $3, configuration = $4, updated_ms = $5 WHERE arn = $1",
+            &[&r.arn, &r.name, &r.metadata, &r.configuration, &r.updated_ms],
+        )?;
+        Ok(())
+    }
+
+    fn delete_bot(&mut self, arn: &str) -> StoreResult<bool> {
+        self.execute("DELETE FROM admins WHERE member_arn = $1", &[&arn])?;
+        self.execute("DELETE FROM tags WHERE resource_arn = $1", &[&arn])?;
+        self.execute("DELETE FROM idempotency WHERE resource_arn = $1", &[&arn])?;
+        Ok(self.execute("DELETE FROM bots WHERE arn = $1", &[&arn])? > 0)
+    }
+
+    fn count_bots(&mut self, app_instance_arn: &str) -> StoreResult<u64> {
+        self.count("SELECT COUNT(*) FROM bots WHERE app_instance_arn = $1", &[&app_instance_arn])
+    }
+
+    fn list_bots(&mut self, app_instance_arn: &str, after: i64, n: usize) -> StoreResult<Vec<BotRecord>> {
+        let rows = self.query(
+            concat!("SELECT ", bot_cols!(), " FROM bots WHERE app_instance_arn = $1 AND seq > $2 ORDER BY seq LIMIT $3"),
+            &[&app_instance_arn, &after, &limit(n)],
+        )?;
+        all(rows, bot)
+    }
+
+    fn insert_admin(&mut self, r: &AdminRecord) -> StoreResult<()> {
+        self.insert(
+            "INSERT INTO admins (app_instance_arn, member_arn, created_ms) VALUES ($1, $2, $3)",
+            &[&r.app_instance_arn, &r.member_arn, &r.created_ms],
+        )
+    }
+
+    fn get_admin(&mut self, app_instance_arn: &str, member_arn: &str) -> StoreResult<Option<AdminRecord>> {
+        self.query_opt(
+            concat!("SELECT ", admin_cols!(), " FROM admins WHERE app_instance_arn = $1 AND member_arn = $2"),
+            &[&app_instance_arn, &member_arn],
+        )?
+        .as_ref()
+        .map(admin)
+        .transpose()
+    }
+
+    fn delete_admin(&mut self, app_instance_arn: &str, member_arn: &str) -> StoreResult<bool> {
+        Ok(self.execute("DELETE FROM admins WHERE app_instance_arn = $1 AND member_arn = $2", &[&app_instance_arn, &member_arn])? > 0)
+    }
+
+    fn count_admins(&mut self, app_instance_arn: &str) -> StoreResult<u64> {
+        self.count("SELECT COUNT(*) FROM admins WHERE app_instance_arn = $1", &[&app_instance_arn])
+    }
+
+    fn list_admins(&mut self, app_instance_arn: &str, after: i64, n: usize) -> StoreResult<Vec<AdminRecord>> {
+        let rows = self.query(
+            concat!("SELECT ", admin_cols!(), " FROM admins WHERE app_instance_arn = $1 AND seq > $2 ORDER BY seq LIMIT $3"),
+            &[&app_instance_arn, &after, &limit(n)],
+        )?;
+        all(rows, admin)
+    }
+
+    fn insert_endpoint(&mut self, r: &EndpointRecord) -> StoreResult<()> {
+        self.insert(
+            "INSERT INTO endpoints (user_arn, endpoint_id, app_instance_arn, name, endpoint_type, resource_arn, device_token, \
+             voip_device_token, allow_messages, status, status_reason, created_ms, updated_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+            &[
+                &r.user_arn,
+                &r.endpoint_id,
+                &r.app_instance_arn,
+                &r.name,
+                &r.endpoint_type,
+                &r.resource_arn,
+                &r.device_token,
+                &r.voip_device_token,
+                &r.allow_messages,
+                &r.status,
+                &r.status_reason,
+                &r.created_ms,
+                &r.updated_ms,
+            ],
+        )
+    }
+
+    fn get_endpoint(&mut self, user_arn: &str, endpoint_id: &str) -> StoreResult<Option<EndpointRecord>> {
+        self.query_opt(
+            concat!("SELECT ", endpoint_cols!(), " FROM endpoints WHERE user_arn = $1 AND endpoint_id = $2"),
+            &[&user_arn, &endpoint_id],
+        )?
+        .as_ref()
+        .map(endpoint)
+        .transpose()
+    }
+
+    fn update_endpoint(&mut self, r: &EndpointRecord) -> StoreResult<()> {
+        self.execute(
+            "UPDATE endpoints SET name = $3, allow_messages = $4, status = $5, status_reason = $6, updated_ms = $7 \
+             WHERE user_arn = $1 AND endpoint_id = $2",
+            &[&r.user_arn, &r.endpoint_id, &r.name, &r.allow_messages, &r.status, &r.status_reason, &r.updated_ms],
+        )?;
+        Ok(())
+    }
+
+    fn delete_endpoint(&mut self, user_arn: &str, endpoint_id: &str) -> StoreResult<bool> {
+        Ok(self.execute("DELETE FROM endpoints WHERE user_arn = $1 AND endpoint_id = $2", &[&user_arn, &endpoint_id])? > 0)
+    }
+
+    fn count_endpoints(&mut self, user_arn: &str) -> StoreResult<u64> {
+        self.count("SELECT COUNT(*) FROM endpoints WHERE user_arn = $1", &[&user_arn])
+    }
+
+    fn list_endpoints(&mut self, user_arn: &str, after: i64, n: usize) -> StoreResult<Vec<EndpointRecord>> {
+        let rows = self.query(
+            concat!("SELECT ", endpoint_cols!(), " FROM endpoints WHERE user_arn = $1 AND seq > $2 ORDER BY seq LIMIT $3"),
+            &[&user_arn, &after, &limit(n)],
+        )?;
+        all(rows, endpoint)
+    }
+
+    fn endpoint_with_device_token(&mut self, user_arn: &str, device_token: &str) -> StoreResult<Option<String>> {
+        self.query_opt("SELECT endpoint_id FROM endpoints WHERE user_arn = $1 AND device_token = $2", &[&user_arn, &device_token])?
+            .as_ref()
+            .map(|r| get(r, 0))
+            .transpose()
+    }
+
+    fn get_tags(&mut self, resource_arn: &str) -> StoreResult<Vec<Tag>> {
+        let rows = self.query("SELECT key, value FROM tags WHERE resource_arn = $1 ORDER BY seq", &[&resource_arn])?;
+        rows.iter().map(|r| Ok(Tag { key: get(r, 0)?, value: get(r, 1)? })).collect()
+    }
+
+    fn put_tags(&mut self, resource_arn: &str, app_instance_arn: &str, tags: &[Tag]) -> StoreResult<()> {
+        for t in tags {
+            self.execute(
+                "INSERT INTO tags (resource_arn, app_instance_arn, key, value) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (resource_arn, key) DO UPDATE SET value = excluded.value",
+                &[&resource_arn, &app_instance_arn, &t.key, &t.value],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn delete_tags(&mut self, resource_arn: &str, keys: &[String]) -> StoreResult<()> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        self.execute("DELETE FROM tags WHERE resource_arn = $1 AND key = ANY($2)", &[&resource_arn, &keys])?;
+        Ok(())
+    }
+
+    fn get_idempotency(&mut self, key: &IdempotencyKey) -> StoreResult<Option<IdempotencyRecord>> {
+        self.query_opt(
+            "SELECT fingerprint, resource_arn, app_instance_arn, response, created_ms FROM idempotency \
+             WHERE account = $1 AND region = $2 AND operation = $3 AND token = $4",
+            &[&key.account, &key.region, &key.operation, &key.token],
+        )?
+        .as_ref()
+        .map(|r| {
+            Ok(IdempotencyRecord {
+                fingerprint: get(r, 0)?,
+                resource_arn: get(r, 1)?,
+                app_instance_arn: get(r, 2)?,
+                response: get(r, 3)?,
+                created_ms: get(r, 4)?,
+            })
+        })
+        .transpose()
+    }
+
+    fn put_idempotency(&mut self, key: &IdempotencyKey, r: &IdempotencyRecord) -> StoreResult<()> {
+        self.execute(
+            "INSERT INTO idempotency (account, region, operation, token, fingerprint, resource_arn, app_instance_arn, response, created_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             ON CONFLICT (account, region, operation, token) DO UPDATE SET fingerprint = excluded.fingerprint, \
+             resource_arn = excluded.resource_arn, app_instance_arn = excluded.app_instance_arn, response = excluded.response, \
+             created_ms = excluded.created_ms",
+            &[&key.account, &key.region, &key.operation, &key.token, &r.fingerprint, &r.resource_arn, &r.app_instance_arn, &r.response, &r.created_ms],
+        )?;
+        Ok(())
+    }
+
+    fn token_secret(&mut self) -> StoreResult<Vec<u8>> {
+        match self.query_opt("SELECT value FROM meta WHERE key = 'token_secret'", &[])? {
+            Some(row) => get(&row, 0),
+            None => Err(StoreError::Internal("the database has no token secret".into())),
+        }
+    }
+}
