@@ -41,6 +41,7 @@ pub async fn create(svc: &Service, ctx: &RequestContext, input: CreateAppInstanc
     let quota = svc.quotas.admins_per_app_instance;
     let now = svc.clock.now_ms();
     svc.write(move |tx| {
+        tx.lock(&input.app_instance_arn)?;
         let instance = app_instances::get(tx, &input.app_instance_arn)?;
         let member = &input.app_instance_admin_arn;
         let Some(name) = member_name(tx, member)? else {
@@ -80,6 +81,7 @@ pub async fn delete(svc: &Service, ctx: &RequestContext, input: DeleteAppInstanc
     arn::check_owner(ctx, &input.app_instance_arn)?;
     arn::check_owner(ctx, &input.app_instance_admin_arn)?;
     svc.write(move |tx| {
+        tx.lock(&input.app_instance_arn)?;
         app_instances::get(tx, &input.app_instance_arn)?;
         if tx.delete_admin(&input.app_instance_arn, &input.app_instance_admin_arn)? {
             Ok(())

@@ -21,6 +21,7 @@ pub async fn create(svc: &Service, ctx: &RequestContext, input: CreateAppInstanc
     let now = svc.clock.now_ms();
     let ctx = ctx.clone();
     svc.write(move |tx| {
+        tx.lock(&format!("app-instances/{}/{}", ctx.account, ctx.region))?;
         let replayed = idempotency::replay(tx, &key, &fp, |tx, a: &CreateAppInstanceResponse| {
             Ok(tx.get_app_instance(a.app_instance_arn.as_deref().unwrap_or_default())?.is_some())
         })?;
@@ -86,6 +87,7 @@ pub async fn update(svc: &Service, ctx: &RequestContext, input: UpdateAppInstanc
 pub async fn delete(svc: &Service, ctx: &RequestContext, input: DeleteAppInstanceRequest) -> Result<(), ApiError> {
     arn::check_owner(ctx, &input.app_instance_arn)?;
     svc.write(move |tx| {
+        tx.lock(&input.app_instance_arn)?;
         if tx.delete_app_instance(&input.app_instance_arn)? {
             Ok(())
         } else {

@@ -25,6 +25,7 @@ pub async fn create(svc: &Service, ctx: &RequestContext, input: CreateAppInstanc
     let quota = svc.quotas.clone();
     let now = svc.clock.now_ms();
     svc.write(move |tx| {
+        tx.lock(&input.app_instance_arn)?;
         let replayed = idempotency::replay(tx, &key, &fp, |tx, a: &CreateAppInstanceBotResponse| {
             Ok(tx.get_bot(a.app_instance_bot_arn.as_deref().unwrap_or_default())?.is_some())
         })?;
@@ -90,6 +91,7 @@ pub async fn update(svc: &Service, ctx: &RequestContext, input: UpdateAppInstanc
 pub async fn delete(svc: &Service, ctx: &RequestContext, input: DeleteAppInstanceBotRequest) -> Result<(), ApiError> {
     arn::check_owner(ctx, &input.app_instance_bot_arn)?;
     svc.write(move |tx| {
+        crate::lock_app_instance_of(tx, &input.app_instance_bot_arn)?;
         if tx.delete_bot(&input.app_instance_bot_arn)? {
             Ok(())
         } else {

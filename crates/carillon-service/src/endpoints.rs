@@ -47,6 +47,7 @@ pub async fn register(
     let quota = svc.quotas.endpoints_per_user;
     let now = svc.clock.now_ms();
     svc.write(move |tx| {
+        crate::lock_app_instance_of(tx, &input.app_instance_user_arn)?;
         let user = users::get(tx, &input.app_instance_user_arn)?;
         let replayed = idempotency::replay(tx, &key, &fp, |tx, a: &RegisterAppInstanceUserEndpointResponse| {
             Ok(tx.get_endpoint(&user.arn, a.endpoint_id.as_deref().unwrap_or_default())?.is_some())

@@ -107,6 +107,16 @@ impl Service {
     }
 }
 
+/// Takes the store lock of the AppInstance that `arn` (an AppInstance, user or bot ARN) belongs to:
+/// every write that checks a rule over what an AppInstance holds, or deletes from it, takes it
+/// first, so the rules hold across racing nodes (see [`Tx::lock`]).
+fn lock_app_instance_of(tx: &mut dyn Tx, arn: &str) -> Result<(), StoreError> {
+    match arn::resource(arn) {
+        Some(r) => tx.lock(r.app_instance_arn()),
+        None => Ok(()),
+    }
+}
+
 /// A timestamp for LastUpdatedTimestamp that always moves forward from `previous`.
 fn next_update(now_ms: i64, previous: i64) -> i64 {
     now_ms.max(previous + 1)

@@ -34,6 +34,7 @@ pub async fn create(svc: &Service, ctx: &RequestContext, input: CreateAppInstanc
     let quota = svc.quotas.clone();
     let now = svc.clock.now_ms();
     svc.write(move |tx| {
+        tx.lock(&input.app_instance_arn)?;
         let replayed = idempotency::replay(tx, &key, &fp, |tx, a: &CreateAppInstanceUserResponse| {
             Ok(tx.get_user(a.app_instance_user_arn.as_deref().unwrap_or_default())?.is_some())
         })?;
@@ -102,6 +103,7 @@ pub async fn update(svc: &Service, ctx: &RequestContext, input: UpdateAppInstanc
 pub async fn delete(svc: &Service, ctx: &RequestContext, input: DeleteAppInstanceUserRequest) -> Result<(), ApiError> {
     arn::check_owner(ctx, &input.app_instance_user_arn)?;
     svc.write(move |tx| {
+        crate::lock_app_instance_of(tx, &input.app_instance_user_arn)?;
         if tx.delete_user(&input.app_instance_user_arn)? {
             Ok(())
         } else {
@@ -174,6 +176,7 @@ pub async fn sweep_expired(svc: &Service) -> Result<usize, ApiError> {
             .write(move |tx| {
                 let mut count = 0;
                 for arn in &arns {
+                    crate::lock_app_instance_of(tx, arn)?;
                     if tx.get_user(arn)?.and_then(|u| u.expires_at_ms).is_some_and(|at| at <= now) && tx.delete_user(arn)? {
                         count += 1;
                     }

@@ -23,8 +23,12 @@
 //!   `statement_timeout` (5 s), `lock_timeout` (2 s) and `idle_in_transaction_session_timeout`;
 //!   the client gives up on any statement 1 s after the server should have, and on a connect
 //!   attempt (DNS, TCP, startup, authentication) 1 s after `connect_timeout`.
-//! - **Writes** run in `SERIALIZABLE` transactions. A serialization failure or deadlock (SQLSTATE
-//!   40001, 40P01) is recorded by the [`Tx`] when it happens; after the closure returns, whatever
+//! - **Writes** run in `READ COMMITTED` transactions: the service takes a transaction-level
+//!   advisory lock ([`Tx::lock`], `pg_advisory_xact_lock`) on the owner of every collection whose
+//!   rules it checks before writing, so that racing writers on any number of nodes queue for the
+//!   owner instead of aborting one another, and each statement after the lock sees every write
+//!   committed before it; uniqueness is also backed by UNIQUE constraints. A serialization failure
+//!   or deadlock (SQLSTATE 40001, 40P01) is recorded by the [`Tx`] when it happens; after the closure returns, whatever
 //!   it returned (its own error, built from the `StoreError`, or even `Ok` after swallowing it),
 //!   the transaction is rolled back and the closure runs again, up to
 //!   [`PostgresOptions::max_attempts`] times with a short jittered exponential backoff (1 to 64
@@ -419,7 +423,7 @@ impl Shared {
     /// One run of `f` on `conn`; gives the connection back unless it must be dropped.
     fn attempt(&self, mut conn: Conn, f: &mut TxFn, writable: bool) -> (Attempt, Option<Conn>) {
         let limit = self.limit();
-        let begin = if writable { "BEGIN ISOLATION LEVEL SERIALIZABLE" } else { "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" };
+        let begin = if writable { "BEGIN ISOLATION LEVEL READ COMMITTED" } else { "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" };
         if let Err(failure) = wait(&self.handle, limit, conn.client.batch_execute(begin)) {
             let (e, fault) = classify(&failure);
             return match fault {

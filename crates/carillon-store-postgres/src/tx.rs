@@ -621,6 +621,11 @@ impl Tx for PgTx<'_> {
         Ok(())
     }
 
+    fn lock(&mut self, key: &str) -> StoreResult<()> {
+        self.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", &[&key])?;
+        Ok(())
+    }
+
     fn token_secret(&mut self) -> StoreResult<Vec<u8>> {
         match self.query_opt("SELECT value FROM meta WHERE key = 'token_secret'", &[])? {
             Some(row) => get(&row, 0),

@@ -139,6 +139,11 @@ fn limit(n: usize) -> i64 {
 }
 
 impl Tx for SqliteTx<'_> {
+    fn lock(&mut self, _key: &str) -> StoreResult<()> {
+        // One writer thread runs every write transaction: they are serialized already.
+        Ok(())
+    }
+
     fn insert_app_instance(&mut self, r: &AppInstanceRecord) -> StoreResult<()> {
         self.exec(
             "INSERT INTO app_instances (arn, account, region, name, metadata, created_ms, updated_ms, retention_days, retention_set_ms) \

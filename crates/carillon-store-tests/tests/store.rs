@@ -981,6 +981,8 @@ async fn concurrent_quota_holds(b: Backend) {
         let e = endpoint(&u, &format!("e{i}"), &format!("token-{i}"));
         tasks.push(tokio::spawn(async move {
             carillon_store::write(&*store, move |tx| -> Result<(), CallerError> {
+                // The rule's owner is locked first, as the trait asks of rule-checking writers.
+                tx.lock(&e.user_arn)?;
                 if tx.count_endpoints(&e.user_arn)? >= QUOTA {
                     return Err(CallerError::Refused("quota"));
                 }
@@ -1013,6 +1015,7 @@ async fn concurrent_quota_holds_when_errors_are_swallowed(b: Backend) {
         let e = endpoint(&u, &format!("e{i}"), &format!("token-{i}"));
         tasks.push(tokio::spawn(async move {
             w(&*store, move |tx| {
+                let _ = tx.lock(&e.user_arn);
                 let n = tx.count_endpoints(&e.user_arn).unwrap_or(QUOTA);
                 if n >= QUOTA {
                     return Ok(false);

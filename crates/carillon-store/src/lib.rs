@@ -119,6 +119,13 @@ fn unerase<R: 'static, E: From<StoreError> + 'static>(out: Result<TxValue, TxAbo
 /// The operations a transaction offers. Every method acts on the one transaction it belongs to.
 /// Lists are seek-based: they return up to `limit` records with `seq > after`, by `seq`.
 pub trait Tx {
+    /// Serializes this write transaction with every other one that locks the same `key`, on every
+    /// node sharing the database, until it ends. A closure that checks a rule over a collection
+    /// (a quota, a uniqueness, that a parent still exists) and then writes into it locks the key
+    /// of the collection's owner first, and so does every closure that deletes that owner; the
+    /// rule then holds however many nodes race. A backend with a single writer may do nothing.
+    fn lock(&mut self, key: &str) -> StoreResult<()>;
+
     // AppInstances
     fn insert_app_instance(&mut self, r: &AppInstanceRecord) -> StoreResult<()>;
     fn get_app_instance(&mut self, arn: &str) -> StoreResult<Option<AppInstanceRecord>>;

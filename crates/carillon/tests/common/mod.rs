@@ -6,7 +6,7 @@ use aws_credential_types::Credentials;
 use aws_sdk_chimesdkidentity::Client;
 use aws_sdk_chimesdkidentity::config::{BehaviorVersion, Region};
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -15,8 +15,44 @@ pub struct Server {
     child: Option<Child>,
     pub url: String,
     pub db: PathBuf,
+    /// The `--database` URL the server runs on.
+    pub database: String,
     extra: Vec<String>,
+    postgres: Option<PostgresDb>,
     _dir: tempfile::TempDir,
+}
+
+/// With `CARILLON_TEST_BACKEND=postgres`, every server runs on a fresh PostgreSQL database made on
+/// the server that `CARILLON_TEST_POSTGRES_URL` names (with `psql`), dropped afterwards.
+struct PostgresDb {
+    admin_url: String,
+    name: String,
+}
+
+impl PostgresDb {
+    fn create() -> Option<(PostgresDb, String)> {
+        if std::env::var("CARILLON_TEST_BACKEND").ok().as_deref() != Some("postgres") {
+            return None;
+        }
+        let admin_url = std::env::var("CARILLON_TEST_POSTGRES_URL").expect("CARILLON_TEST_BACKEND=postgres needs CARILLON_TEST_POSTGRES_URL");
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let name = format!("carillon_sdk_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
+        psql(&admin_url, &format!("CREATE DATABASE {name}"));
+        let (base, _) = admin_url.rsplit_once('/').expect("a database URL");
+        let url = format!("{base}/{name}");
+        Some((PostgresDb { admin_url, name }, url))
+    }
+}
+
+impl Drop for PostgresDb {
+    fn drop(&mut self) {
+        let _ = Command::new("psql").arg(&self.admin_url).arg("-qc").arg(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)).output();
+    }
+}
+
+fn psql(url: &str, sql: &str) {
+    let out = Command::new("psql").arg(url).arg("-qc").arg(sql).output().expect("run psql");
+    assert!(out.status.success(), "psql {sql}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
 impl Server {
@@ -25,12 +61,30 @@ impl Server {
         Self::start_with(&[])
     }
 
-    pub fn start_with(extra: &[&str]) -> Server {
+    /// A server in sigv4 mode that knows one credential per account: access key id = the account
+    /// id, secret = [`secret_of`] it.
+    pub fn start_sigv4(accounts: &[&str]) -> Server {
         let dir = tempfile::tempdir().expect("temp dir");
+        let creds = dir.path().join("credentials");
+        let lines: String = accounts.iter().map(|a| format!("{a}:{}:{a}\n", secret_of(a))).collect();
+        std::fs::write(&creds, format!("# test credentials\n{lines}")).unwrap();
+        let creds = creds.display().to_string();
+        Self::start_in(dir, &["--auth", "sigv4", "--credentials", &creds])
+    }
+
+    pub fn start_with(extra: &[&str]) -> Server {
+        Self::start_in(tempfile::tempdir().expect("temp dir"), extra)
+    }
+
+    fn start_in(dir: tempfile::TempDir, extra: &[&str]) -> Server {
         let db = dir.path().join("carillon.db");
         let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
-        let (child, url) = spawn(&db, &extra);
-        Server { child: Some(child), url, db, extra, _dir: dir }
+        let (postgres, database) = match PostgresDb::create() {
+            Some((pg, url)) => (Some(pg), url),
+            None => (None, format!("sqlite://{}", db.display())),
+        };
+        let (child, url) = spawn(&database, &extra);
+        Server { child: Some(child), url, db, database, extra, postgres, _dir: dir }
     }
 
     /// Stops the server with SIGTERM and waits; returns its exit code.
@@ -43,14 +97,19 @@ impl Server {
     /// Stops it and starts it again on the same database.
     pub fn restart(&mut self) {
         assert_eq!(self.stop(), Some(0), "a clean stop exits 0");
-        let (child, url) = spawn(&self.db, &self.extra);
+        let (child, url) = spawn(&self.database, &self.extra);
         self.child = Some(child);
         self.url = url;
     }
 
     /// A client for the 12-digit account `account` in `region`.
     pub fn client_for(&self, account: &str, region: &str) -> Client {
-        let creds = Credentials::new(account, "not-checked-in-open-mode", None, None, "test");
+        self.client_with(account, &secret_of(account), region)
+    }
+
+    /// A client with the given access key id and secret.
+    pub fn client_with(&self, access_key: &str, secret: &str, region: &str) -> Client {
+        let creds = Credentials::new(access_key, secret, None, None, "test");
         let http = aws_smithy_http_client::Builder::new().build_http();
         let config = aws_sdk_chimesdkidentity::Config::builder()
             .behavior_version(BehaviorVersion::latest())
@@ -76,7 +135,13 @@ impl Drop for Server {
             let _ = child.kill();
             let _ = child.wait();
         }
+        self.postgres.take();
     }
+}
+
+/// The secret the sigv4 test servers configure for an account's access key.
+pub fn secret_of(account: &str) -> String {
+    format!("secret/{account}+key")
 }
 
 /// A 12-digit account id no other test of this process uses.
@@ -86,14 +151,14 @@ pub fn fresh_account() -> String {
     format!("{:06}{:06}", std::process::id() % 1_000_000, n)
 }
 
-fn spawn(db: &Path, extra: &[String]) -> (Child, String) {
+fn spawn(database: &str, extra: &[String]) -> (Child, String) {
     let bin = env!("CARGO_BIN_EXE_carillon");
     let mut child = Command::new(bin)
         .arg("serve")
         .arg("--listen")
         .arg("127.0.0.1:0")
         .arg("--database")
-        .arg(format!("sqlite://{}", db.display()))
+        .arg(database)
         .arg("--quiet")
         .args(extra)
         .stdin(Stdio::null())
