@@ -1,72 +1,95 @@
-//! Who is calling: the (account, region) of a request, from its Authorization header or presigned
-//! query (SPEC §3). In open mode nothing is verified; the region is the credential scope's and the
-//! account comes from a configured credential, else a 12-digit access key id, else 000000000000.
+//! Who is calling: the (account, region) of a request (SPEC §3).
+//!
+//! - sigv4: the request must carry a valid Signature Version 4 made with a configured credential;
+//!   the account is the credential's, the region the credential scope's.
+//! - open: nothing is verified; the region is the credential scope's if the request has one, and
+//!   the account is the one a configured credential maps the access key to, else a 12-digit
+//!   access key itself, else 000000000000.
 
-use std::collections::HashMap;
+use carillon_api::{ApiError, ErrorKind};
+use carillon_sigv4::{AuthErrorKind, Credentials, RequestParts, Verifier};
+use std::time::SystemTime;
 
 pub const DEFAULT_ACCOUNT: &str = "000000000000";
 pub const DEFAULT_REGION: &str = "us-east-1";
 
-/// Configured credentials: access key id -> account id. Secrets are kept by the verifier only.
-#[derive(Default, Clone)]
-pub struct Accounts {
-    by_key: HashMap<String, String>,
+pub enum Auth {
+    Open(Credentials),
+    Sigv4(Verifier),
 }
 
-impl Accounts {
-    pub fn new(pairs: impl IntoIterator<Item = (String, String)>) -> Self {
-        Accounts { by_key: pairs.into_iter().collect() }
+/// The caller's account and region.
+pub struct Caller {
+    pub account: String,
+    pub region: String,
+}
+
+impl Auth {
+    pub fn authenticate(&self, req: &RequestParts<'_>) -> Result<Caller, ApiError> {
+        match self {
+            Auth::Sigv4(verifier) => match verifier.verify(req, SystemTime::now()) {
+                Ok(c) => Ok(Caller { account: c.account_id, region: c.region }),
+                Err(e) => {
+                    let kind = match e.kind() {
+                        AuthErrorKind::MissingAuthenticationToken => ErrorKind::MissingAuthenticationToken,
+                        AuthErrorKind::UnrecognizedClient => ErrorKind::UnrecognizedClient,
+                        AuthErrorKind::InvalidSignature => ErrorKind::InvalidSignature,
+                    };
+                    Err(ApiError::new(kind, e.message()))
+                }
+            },
+            Auth::Open(credentials) => Ok(match carillon_sigv4::scope_from_unverified(req) {
+                Some(scope) => Caller { account: account_for(credentials, &scope.access_key_id), region: scope.region },
+                None => Caller { account: DEFAULT_ACCOUNT.into(), region: DEFAULT_REGION.into() },
+            }),
+        }
     }
 
-    /// The account of an access key id (SPEC §3).
-    pub fn account_for(&self, access_key: &str) -> String {
-        if let Some(a) = self.by_key.get(access_key) {
-            return a.clone();
-        }
-        if access_key.len() == 12 && access_key.bytes().all(|b| b.is_ascii_digit()) {
-            return access_key.to_string();
-        }
-        DEFAULT_ACCOUNT.to_string()
+    pub fn is_sigv4(&self) -> bool {
+        matches!(self, Auth::Sigv4(_))
     }
 }
 
-/// The access key id and region of a `Credential=AKID/DATE/REGION/SERVICE/aws4_request` value.
-fn parse_credential(credential: &str) -> Option<(&str, &str)> {
-    let mut parts = credential.split('/');
-    let key = parts.next()?;
-    let _date = parts.next()?;
-    let region = parts.next()?;
-    Some((key, region)).filter(|(k, r)| !k.is_empty() && !r.is_empty())
-}
-
-/// The access key id and region a request claims, without verifying anything.
-pub fn claimed_scope<'a>(authorization: Option<&'a str>, query: &'a [(String, String)]) -> Option<(&'a str, &'a str)> {
-    if let Some(auth) = authorization {
-        let rest = auth.trim_start().strip_prefix("AWS4-HMAC-SHA256")?;
-        for part in rest.split(',') {
-            if let Some(c) = part.trim().strip_prefix("Credential=") {
-                return parse_credential(c.trim());
-            }
-        }
-        return None;
+/// The account of an access key id in open mode (SPEC §3).
+fn account_for(credentials: &Credentials, access_key: &str) -> String {
+    if let Some(a) = credentials.account_id(access_key) {
+        return a.to_string();
     }
-    query.iter().find(|(k, _)| k == "X-Amz-Credential").and_then(|(_, v)| parse_credential(v))
+    if access_key.len() == 12 && access_key.bytes().all(|b| b.is_ascii_digit()) {
+        return access_key.to_string();
+    }
+    DEFAULT_ACCOUNT.to_string()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn parts<'a>(headers: &'a [(&'a str, &'a [u8])], query: Option<&'a str>) -> RequestParts<'a> {
+        RequestParts { method: "GET", raw_path: "/app-instances", raw_query: query, headers, body: b"" }
+    }
+
     #[test]
-    fn account_and_region_come_from_the_credential_scope() {
-        let h = "AWS4-HMAC-SHA256 Credential=111122223333/20261128/eu-west-1/chime/aws4_request, SignedHeaders=host, Signature=ab";
-        assert_eq!(claimed_scope(Some(h), &[]), Some(("111122223333", "eu-west-1")));
-        let accounts = Accounts::new([("AKIDEXAMPLE".to_string(), "444455556666".to_string())]);
-        assert_eq!(accounts.account_for("111122223333"), "111122223333");
-        assert_eq!(accounts.account_for("AKIDEXAMPLE"), "444455556666");
-        assert_eq!(accounts.account_for("testing"), DEFAULT_ACCOUNT);
-        let q = vec![("X-Amz-Credential".to_string(), "k/20261128/ap-south-1/chime/aws4_request".to_string())];
-        assert_eq!(claimed_scope(None, &q), Some(("k", "ap-south-1")));
-        assert_eq!(claimed_scope(Some("Bearer x"), &[]), None);
+    fn open_mode_takes_account_and_region_from_the_credential_scope() {
+        let creds: Credentials = "AKIDEXAMPLE:secret:444455556666\n".parse().unwrap();
+        let auth = Auth::Open(creds);
+        let h = b"AWS4-HMAC-SHA256 Credential=111122223333/20261128/eu-west-1/chime/aws4_request, SignedHeaders=host, Signature=ab";
+        let c = auth.authenticate(&parts(&[("authorization", h)], None)).unwrap();
+        assert_eq!((c.account.as_str(), c.region.as_str()), ("111122223333", "eu-west-1"));
+        let h = b"AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261128/ap-south-1/chime/aws4_request, SignedHeaders=host, Signature=ab";
+        let c = auth.authenticate(&parts(&[("authorization", h)], None)).unwrap();
+        assert_eq!((c.account.as_str(), c.region.as_str()), ("444455556666", "ap-south-1"));
+        let h = b"AWS4-HMAC-SHA256 Credential=testing/20261128/us-west-2/chime/aws4_request, SignedHeaders=host, Signature=ab";
+        assert_eq!(auth.authenticate(&parts(&[("authorization", h)], None)).unwrap().account, DEFAULT_ACCOUNT);
+        let c = auth.authenticate(&parts(&[], None)).unwrap();
+        assert_eq!((c.account.as_str(), c.region.as_str()), (DEFAULT_ACCOUNT, DEFAULT_REGION));
+    }
+
+    #[test]
+    fn sigv4_mode_refuses_an_unsigned_request() {
+        let auth = Auth::Sigv4(Verifier::new("AKIDEXAMPLE:secret:444455556666\n".parse().unwrap()));
+        let e = auth.authenticate(&parts(&[("host", b"x")], None)).err().unwrap();
+        assert_eq!(e.kind, ErrorKind::MissingAuthenticationToken);
+        assert_eq!(e.status(), 403);
     }
 }

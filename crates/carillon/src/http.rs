@@ -2,7 +2,7 @@
 //! `/_carillon/` are the server's control plane, every other path is the API: authenticate, route,
 //! bind and validate, dispatch, serialize. Every failure leaves as a JSON error in protocol shape.
 
-use crate::auth::{self, Accounts};
+use crate::auth::Auth;
 use bytes::Bytes;
 use carillon_api::bind::MAX_BODY_BYTES;
 use carillon_api::{ApiError, ErrorKind, RequestContext, model, route};
@@ -18,7 +18,7 @@ use std::time::Instant;
 
 pub struct App {
     pub service: Service,
-    pub accounts: Accounts,
+    pub auth: Auth,
     pub quiet: bool,
     /// The AWS rate profile, when switched on.
     pub throttle: Option<crate::throttle::Throttle>,
@@ -27,7 +27,7 @@ pub struct App {
 }
 
 /// The longest request target (path and query) answered; a longer one is a 400.
-pub const MAX_URI_BYTES: usize = 8 * 1024;
+pub const MAX_URI_BYTES: usize = 48 * 1024;
 
 type Reply = Response<Full<Bytes>>;
 
@@ -100,13 +100,17 @@ async fn api(app: &App, req: Request<Incoming>, request_id: &str) -> Result<(Rep
             return Ok((r, "-"));
         }
     };
-    let query = route::parse_query(parts.uri.query()).map_err(|e| (e, "-"))?;
-    let authorization = parts.headers.get(hyper::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    let (account, region) = match auth::claimed_scope(authorization, &query) {
-        Some((key, region)) => (app.accounts.account_for(key), region.to_string()),
-        None => (auth::DEFAULT_ACCOUNT.to_string(), auth::DEFAULT_REGION.to_string()),
+    let headers: Vec<(&str, &[u8])> = parts.headers.iter().map(|(k, v)| (k.as_str(), v.as_bytes())).collect();
+    let signed = carillon_sigv4::RequestParts {
+        method: parts.method.as_str(),
+        raw_path: parts.uri.path(),
+        raw_query: parts.uri.query(),
+        headers: &headers,
+        body: &body,
     };
-    let ctx = RequestContext { account, region, request_id: request_id.to_string() };
+    let caller = app.auth.authenticate(&signed).map_err(|e| (e, "-"))?;
+    let ctx = RequestContext { account: caller.account, region: caller.region, request_id: request_id.to_string() };
+    let query = route::parse_query(parts.uri.query()).map_err(|e| (e, "-"))?;
     let m = model::model();
     let found = route::route(m, parts.method.as_str(), parts.uri.path(), &query).map_err(|e| (e, "-"))?;
     let op_def = found.operation;
@@ -132,7 +136,7 @@ async fn api(app: &App, req: Request<Incoming>, request_id: &str) -> Result<(Rep
 async fn control(app: &App, req: Request<Incoming>) -> Reply {
     let method = req.method().as_str().to_owned();
     let path = req.uri().path().to_owned();
-    let (_, body) = match read_body(app, req).await {
+    let (parts, body) = match read_body(app, req).await {
         Ok(b) => b,
         Err(e) => {
             let mut r = error_response(&e);
@@ -140,6 +144,19 @@ async fn control(app: &App, req: Request<Incoming>) -> Reply {
             return r;
         }
     };
+    if app.auth.is_sigv4() && !(method == "GET" && path == "/_carillon/health") {
+        let headers: Vec<(&str, &[u8])> = parts.headers.iter().map(|(k, v)| (k.as_str(), v.as_bytes())).collect();
+        let signed = carillon_sigv4::RequestParts {
+            method: parts.method.as_str(),
+            raw_path: parts.uri.path(),
+            raw_query: parts.uri.query(),
+            headers: &headers,
+            body: &body,
+        };
+        if let Err(e) = app.auth.authenticate(&signed) {
+            return error_response(&e);
+        }
+    }
     let body: serde_json::Value = if body.is_empty() {
         serde_json::json!({})
     } else {

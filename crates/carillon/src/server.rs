@@ -1,7 +1,7 @@
 //! Start-up, the accept loop, the expiration sweep and graceful shutdown.
 
-use crate::auth::Accounts;
-use crate::config::{Config, Database};
+use crate::auth::Auth;
+use crate::config::{AuthMode, Config, Database};
 use crate::http::{App, handle};
 use carillon_service::{Clock, Service};
 use carillon_store::Store;
@@ -30,32 +30,23 @@ async fn open_store(database: &Database) -> Result<Arc<dyn Store>, String> {
     .map_err(|e| format!("cannot open the database {database:?}: {e}"))
 }
 
-fn load_accounts(config: &Config) -> Result<Accounts, String> {
-    let Some(path) = &config.credentials else { return Ok(Accounts::default()) };
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read the credentials file {}: {e}", path.display()))?;
-    let mut pairs = Vec::new();
-    for (n, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
+fn load_auth(config: &Config) -> Result<Auth, String> {
+    let credentials = match &config.credentials {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read the credentials file {}: {e}", path.display()))?;
+            carillon_sigv4::Credentials::parse(&text).map_err(|e| format!("credentials file {}: {e}", path.display()))?
         }
-        let mut parts = line.splitn(3, ':');
-        let (Some(key), Some(_secret), Some(account)) = (parts.next(), parts.next(), parts.next()) else {
-            return Err(format!("credentials file line {}: expected ACCESS_KEY_ID:SECRET_ACCESS_KEY:ACCOUNT_ID", n + 1));
-        };
-        if key.is_empty() || account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(format!("credentials file line {}: the access key id must be set and the account id must be 12 digits", n + 1));
-        }
-        pairs.push((key.to_string(), account.to_string()));
-    }
-    Ok(Accounts::new(pairs))
+        None => carillon_sigv4::Credentials::new(),
+    };
+    Ok(match config.auth {
+        AuthMode::Open => Auth::Open(credentials),
+        AuthMode::Sigv4 if credentials.is_empty() => return Err("--auth sigv4 needs at least one credential in --credentials".into()),
+        AuthMode::Sigv4 => Auth::Sigv4(carillon_sigv4::Verifier::new(credentials)),
+    })
 }
 
 pub async fn run(config: Config) -> Result<(), String> {
-    if config.auth == crate::config::AuthMode::Sigv4 {
-        return Err("--auth sigv4 is not available in this build".into());
-    }
-    let accounts = load_accounts(&config)?;
+    let auth = load_auth(&config)?;
     let store = open_store(&config.database).await?;
     let clock = Clock::default();
     clock.set_offset_ms(config.clock_offset_secs.saturating_mul(1000));
@@ -65,7 +56,7 @@ pub async fn run(config: Config) -> Result<(), String> {
     let request_timeout = Duration::from_secs(config.request_timeout_secs);
     let app = Arc::new(App {
         service: service.clone(),
-        accounts,
+        auth,
         quiet: config.quiet,
         throttle: config.throttle.then(crate::throttle::Throttle::default),
         body_timeout: request_timeout,

@@ -136,8 +136,16 @@ async fn stranger_tries_everything(s: &Client, stranger_account: &str, region: &
 
 #[tokio::test]
 async fn two_accounts_by_two_regions_in_open_mode() {
-    let server = Server::start();
+    matrix(Server::start(), fresh_account(), fresh_account()).await;
+}
+
+#[tokio::test]
+async fn two_accounts_by_two_regions_in_sigv4_mode() {
     let (a, b) = (fresh_account(), fresh_account());
+    matrix(Server::start_sigv4(&[&a, &b]), a, b).await;
+}
+
+async fn matrix(server: Server, a: String, b: String) {
     let owner = server.client_for(&a, "us-east-1");
     let owned = create_everything(&owner, &a, "us-east-1").await;
     let before = snapshot(&owner, &owned).await;
