@@ -1,0 +1,153 @@
+"""SigV4 authentication (SPEC §3, `--auth sigv4`) with botocore's real signer: ARNs with `%2F`, `%3A` and
+`%40` in the path, presigned URLs, the clock window, and the AWS-wide failure codes."""
+import json
+import urllib.error
+import urllib.request
+
+import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+from botocore.exceptions import ClientError
+
+from conftest import _SESSION, SERVICE, start_server
+from botocore.config import Config
+from carillon_util import create_app_instance, create_user, pinpoint_arn, register_endpoint, status_of
+
+KEY, SECRET, ACCOUNT = "AKIDEXAMPLE", "wJalrXUtnFEMI-K7MDENG-bPxRfiCYEXAMPLEKEY", "444455556666"
+# A 12-digit access key id that is configured: the configured account wins over the key's digits.
+KEY2, SECRET2, ACCOUNT2 = "111122223333", "second-secret-value", "777788889999"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("carillon-sigv4")
+    creds = tmp / "credentials"
+    creds.write_text(f"# test credentials\n\n{KEY}:{SECRET}:{ACCOUNT}\n{KEY2}:{SECRET2}:{ACCOUNT2}\n")
+    srv = start_server(tmp, ["--auth", "sigv4", "--credentials", str(creds)])
+    yield srv
+    srv.stop()
+
+
+def signed_client(server, key=KEY, secret=SECRET, region="us-east-1"):
+    return _SESSION.client(SERVICE, endpoint_url=server.url, region_name=region, aws_access_key_id=key,
+                           aws_secret_access_key=secret, config=Config(retries={"max_attempts": 1}))
+
+
+def error_of(call):
+    with pytest.raises(ClientError) as info:
+        call()
+    return info.value.response["Error"]["Code"], status_of(info.value), info.value.response["Error"].get("Message", "")
+
+
+def test_signed_requests_work_with_encoded_arns(server):
+    c = signed_client(server)
+    app = create_app_instance(c, "signed")
+    assert app.startswith(f"arn:aws:chime:us-east-1:{ACCOUNT}:app-instance/")
+    user = create_user(c, app, "user:a@b.c", "Signed user")
+    eid = register_endpoint(c, user, resource_arn=pinpoint_arn(ACCOUNT))
+    c.update_app_instance_user_endpoint(AppInstanceUserArn=user, EndpointId=eid, Name="renamed")
+    ep = c.describe_app_instance_user_endpoint(AppInstanceUserArn=user, EndpointId=eid)["AppInstanceUserEndpoint"]
+    assert ep["Name"] == "renamed"
+    assert [e["EndpointId"] for e in c.list_app_instance_user_endpoints(AppInstanceUserArn=user)["AppInstanceUserEndpoints"]] == [eid]
+    assert c.list_tags_for_resource(ResourceARN=user)["Tags"] == []
+    assert status_of(c.deregister_app_instance_user_endpoint(AppInstanceUserArn=user, EndpointId=eid)) == 204
+    assert status_of(c.delete_app_instance(AppInstanceArn=app)) == 204
+
+
+def test_configured_account_and_signing_region(server):
+    c = signed_client(server, KEY2, SECRET2, region="eu-west-1")
+    app = create_app_instance(c, "configured")
+    assert app.startswith(f"arn:aws:chime:eu-west-1:{ACCOUNT2}:app-instance/"), app
+
+
+def test_wrong_secret(server):
+    c = signed_client(server, KEY, "not-the-secret")
+    code, status, message = error_of(lambda: c.list_app_instances())
+    assert (code, status) == ("InvalidSignatureException", 403)
+    assert SECRET not in message and "not-the-secret" not in message
+
+
+def test_unknown_access_key(server):
+    c = signed_client(server, "AKIDUNKNOWN", "whatever")
+    assert error_of(lambda: c.list_app_instances())[:2] == ("UnrecognizedClientException", 403)
+
+
+def test_no_credentials(server):
+    r = server.raw("GET", "/app-instances")
+    assert r.status == 403 and r.header("x-amzn-ErrorType") == "MissingAuthenticationTokenException", r
+    assert r.header("x-amzn-RequestId")
+    assert set(r.json()) == {"Code", "Message"}
+
+
+def test_authentication_comes_before_routing(server):
+    r = server.raw("GET", "/no-such-operation")
+    assert r.status == 403 and r.header("x-amzn-ErrorType") == "MissingAuthenticationTokenException", r
+    req = AWSRequest(method="GET", url=f"{server.url}/no-such-operation")
+    SigV4Auth(Credentials(KEY, SECRET), "chime", "us-east-1").add_auth(req)
+    r = server.raw("GET", "/no-such-operation", headers=dict(req.headers.items()))
+    assert r.status == 404 and r.header("x-amzn-ErrorType") == "UnknownOperationException", r
+
+
+def test_signature_for_another_request(server):
+    creds = Credentials(KEY, SECRET)
+    req = AWSRequest(method="GET", url=f"{server.url}/app-instances")
+    SigV4Auth(creds, "chime", "us-east-1").add_auth(req)
+    headers = dict(req.headers.items())
+    ok = server.raw("GET", "/app-instances", headers=headers)
+    assert ok.status == 200, ok
+    moved = server.raw("GET", "/app-instances?max-results=1", headers=headers)
+    assert moved.status == 403 and moved.header("x-amzn-ErrorType") == "InvalidSignatureException", moved
+    body = json.dumps({"Name": "x", "ClientRequestToken": "tok-123456"})
+    req = AWSRequest(method="POST", url=f"{server.url}/app-instances", data=body, headers={"Content-Type": "application/json"})
+    SigV4Auth(creds, "chime", "us-east-1").add_auth(req)
+    tampered = server.raw("POST", "/app-instances", body=body.replace('"x"', '"y"'), headers=dict(req.headers.items()))
+    assert tampered.status == 403 and tampered.header("x-amzn-ErrorType") == "InvalidSignatureException", tampered
+
+
+def test_signature_for_another_service(server):
+    req = AWSRequest(method="GET", url=f"{server.url}/app-instances")
+    SigV4Auth(Credentials(KEY, SECRET), "identity-chime", "us-east-1").add_auth(req)
+    r = server.raw("GET", "/app-instances", headers=dict(req.headers.items()))
+    assert r.status == 403, r
+
+
+@pytest.mark.parametrize("offset, ok", [(16 * 60, False), (-16 * 60, False), (10 * 60, True), (-10 * 60, True)])
+def test_clock_window(server, offset, ok):
+    """Signatures are accepted within 15 minutes of the server's clock: a request signed with a
+    clock `offset` seconds off (botocore's own signer, its clock moved) is refused beyond that.
+    (The server's --clock-offset moves the service's clock for expiration, not the signature check.)"""
+    import datetime
+    from unittest import mock
+
+    shifted = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None) + datetime.timedelta(seconds=offset)
+    c = signed_client(server)
+    with mock.patch("botocore.auth.get_current_datetime", return_value=shifted):
+        if ok:
+            assert status_of(c.list_app_instances()) == 200
+        else:
+            assert error_of(lambda: c.list_app_instances())[:2] == ("InvalidSignatureException", 403)
+
+
+def test_presigned_url(server):
+    c = signed_client(server)
+    app = create_app_instance(c, "presigned")
+    user = create_user(c, app, "p:q@r")
+    url = c.generate_presigned_url("describe_app_instance_user", Params={"AppInstanceUserArn": user}, ExpiresIn=300)
+    assert "X-Amz-Signature=" in url and "X-Amz-Credential=" in url
+    with urllib.request.urlopen(url) as resp:
+        assert resp.status == 200
+        assert json.loads(resp.read())["AppInstanceUser"]["AppInstanceUserArn"] == user
+    bad = url.replace("X-Amz-Signature=", "X-Amz-Signature=0")
+    with pytest.raises(urllib.error.HTTPError) as info:
+        urllib.request.urlopen(bad)
+    assert info.value.code == 403 and info.value.headers["x-amzn-ErrorType"] == "InvalidSignatureException"
+
+
+def test_secret_never_logged(server):
+    try:
+        signed_client(server, KEY, "leaky-wrong-secret").list_app_instances()
+    except ClientError:
+        pass
+    log = server.log_text()
+    assert SECRET not in log and SECRET2 not in log and "leaky-wrong-secret" not in log
