@@ -93,12 +93,33 @@ def auth_header(account, region="us-east-1"):
     )
 
 
+_PG_DATABASES = []
+
+
+def fresh_postgres_database():
+    """With CARILLON_TEST_BACKEND=postgres, a fresh database on the server CARILLON_TEST_POSTGRES_URL
+    names (made with psql, dropped at the end of the session); None otherwise."""
+    if os.environ.get("CARILLON_TEST_BACKEND") != "postgres":
+        return None
+    admin = os.environ["CARILLON_TEST_POSTGRES_URL"]
+    name = f"carillon_py_{os.getpid()}_{len(_PG_DATABASES)}"
+    subprocess.run(["psql", admin, "-qc", f"CREATE DATABASE {name}"], check=True, capture_output=True)
+    _PG_DATABASES.append((admin, name))
+    return admin.rsplit("/", 1)[0] + "/" + name
+
+
+def pytest_sessionfinish(session, exitstatus):
+    for admin, name in _PG_DATABASES:
+        subprocess.run(["psql", admin, "-qc", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"], capture_output=True)
+
+
 class Server:
-    """A running `carillon serve` on 127.0.0.1 with its own SQLite file."""
+    """A running `carillon serve` on 127.0.0.1 with its own SQLite file (or, with
+    CARILLON_TEST_BACKEND=postgres, its own PostgreSQL database)."""
 
     def __init__(self, db_path, extra_args=(), log_dir=None):
         self.db_path = pathlib.Path(db_path)
-        self.database = f"sqlite://{self.db_path}"
+        self.database = fresh_postgres_database() or f"sqlite://{self.db_path}"
         self.extra_args = list(extra_args)
         self.log_dir = pathlib.Path(log_dir or self.db_path.parent)
         self.proc = None

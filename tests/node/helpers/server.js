@@ -4,7 +4,7 @@
 // The binary is $CARILLON_BIN (resolved against the current directory) or, by default,
 // ../../target/debug/carillon relative to tests/node.
 
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -34,6 +34,24 @@ process.on('exit', () => {
   }
 });
 
+const pgDatabases = [];
+let pgCount = 0;
+
+/** With CARILLON_TEST_BACKEND=postgres: a fresh database on CARILLON_TEST_POSTGRES_URL's server, made with psql and dropped when the process exits. */
+function freshPostgresDatabase() {
+  const admin = process.env.CARILLON_TEST_POSTGRES_URL;
+  assert.ok(admin, 'CARILLON_TEST_BACKEND=postgres needs CARILLON_TEST_POSTGRES_URL');
+  const name = `carillon_node_${process.pid}_${pgCount++}`;
+  const made = spawnSync('psql', [admin, '-qc', `CREATE DATABASE ${name}`], { encoding: 'utf8' });
+  assert.equal(made.status, 0, made.stderr);
+  pgDatabases.push([admin, name]);
+  return `${admin.slice(0, admin.lastIndexOf('/'))}/${name}`;
+}
+
+process.on('exit', () => {
+  for (const [admin, name] of pgDatabases) spawnSync('psql', [admin, '-qc', `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`]);
+});
+
 export class CarillonServer {
   /**
    * @param {object} [opts]
@@ -53,6 +71,10 @@ export class CarillonServer {
   }
 
   get databaseUrl() {
+    if (process.env.CARILLON_TEST_BACKEND === 'postgres') {
+      this.pgUrl ??= freshPostgresDatabase();
+      return this.pgUrl;
+    }
     return `sqlite://${this.dbPath}`;
   }
 
