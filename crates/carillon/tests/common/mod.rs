@@ -24,7 +24,7 @@ pub struct Server {
 
 /// With `CARILLON_TEST_BACKEND=postgres`, every server runs on a fresh PostgreSQL database made on
 /// the server that `CARILLON_TEST_POSTGRES_URL` names (with `psql`), dropped afterwards.
-struct PostgresDb {
+pub struct PostgresDb {
     admin_url: String,
     name: String,
 }
@@ -34,7 +34,14 @@ impl PostgresDb {
         if std::env::var("CARILLON_TEST_BACKEND").ok().as_deref() != Some("postgres") {
             return None;
         }
-        let admin_url = std::env::var("CARILLON_TEST_POSTGRES_URL").expect("CARILLON_TEST_BACKEND=postgres needs CARILLON_TEST_POSTGRES_URL");
+        assert!(std::env::var("CARILLON_TEST_POSTGRES_URL").is_ok(), "CARILLON_TEST_BACKEND=postgres needs CARILLON_TEST_POSTGRES_URL");
+        Self::fresh()
+    }
+
+    /// A fresh database on the server CARILLON_TEST_POSTGRES_URL names, and its URL; `None`
+    /// when the variable is not set.
+    pub fn fresh() -> Option<(PostgresDb, String)> {
+        let admin_url = std::env::var("CARILLON_TEST_POSTGRES_URL").ok()?;
         static NEXT: AtomicU64 = AtomicU64::new(0);
         let name = format!("carillon_sdk_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
         psql(&admin_url, &format!("CREATE DATABASE {name}"));
@@ -74,6 +81,14 @@ impl Server {
 
     pub fn start_with(extra: &[&str]) -> Server {
         Self::start_in(tempfile::tempdir().expect("temp dir"), extra)
+    }
+
+    /// A server on the given `--database` URL (several may share one PostgreSQL database).
+    pub fn start_on(database: &str, extra: &[&str]) -> Server {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        let (child, url) = spawn(database, &extra);
+        Server { child: Some(child), url, db: dir.path().join("unused"), database: database.to_string(), extra, postgres: None, _dir: dir }
     }
 
     fn start_in(dir: tempfile::TempDir, extra: &[&str]) -> Server {
@@ -137,6 +152,12 @@ impl Drop for Server {
         }
         self.postgres.take();
     }
+}
+
+/// Writes a line to the terminal past the test harness's capture (for CI to see which suites ran).
+pub fn say(line: &str) {
+    use std::io::Write;
+    let _ = std::io::stderr().lock().write_all(format!("\n{line}\n").as_bytes());
 }
 
 /// The secret the sigv4 test servers configure for an account's access key.

@@ -1,0 +1,185 @@
+//! Several Carillon nodes on one PostgreSQL database, driven concurrently: every rule of SPEC
+//! holds across them, and what one node acknowledged the others see at once. Needs
+//! CARILLON_TEST_POSTGRES_URL; without it each test says it was skipped.
+
+mod common;
+
+use aws_sdk_chimesdkidentity::Client;
+use aws_sdk_chimesdkidentity::types::{AllowMessages, AppInstanceUserEndpointType, EndpointAttributes};
+use common::{PostgresDb, Server, error_of, fresh_account, pinpoint_arn};
+use std::collections::HashSet;
+
+const NODES: usize = 3;
+
+/// Three nodes on a fresh database, and one client per node for the same account.
+fn cluster(test: &str) -> Option<(PostgresDb, Vec<Server>, Vec<Client>, String)> {
+    let Some((db, url)) = PostgresDb::fresh() else {
+        common::say(&format!("SKIPPED multinode test {test}: CARILLON_TEST_POSTGRES_URL is not set"));
+        return None;
+    };
+    let nodes: Vec<Server> = (0..NODES).map(|_| Server::start_on(&url, &[])).collect();
+    let account = fresh_account();
+    let clients = nodes.iter().map(|n| n.client_for(&account, "us-east-1")).collect();
+    common::say(&format!("multinode test on postgres: {test}"));
+    Some((db, nodes, clients, account))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_same_create_on_every_node_makes_one_resource() {
+    let Some((_db, _nodes, clients, _)) = cluster("the_same_create_on_every_node_makes_one_resource") else { return };
+    for round in 0..5 {
+        let mut tasks = Vec::new();
+        for c in &clients {
+            let c = c.clone();
+            tasks.push(tokio::spawn(async move {
+                c.create_app_instance().name("raced").client_request_token(format!("same-token-{round}")).send().await.map(|o| o.app_instance_arn.unwrap())
+            }));
+        }
+        let mut arns = HashSet::new();
+        for t in tasks {
+            arns.insert(t.await.unwrap().expect("every node answers 201"));
+        }
+        assert_eq!(arns.len(), 1, "one resource, the same answer everywhere");
+    }
+    let listed = clients[1].list_app_instances().send().await.unwrap();
+    assert_eq!(listed.app_instances().len(), 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_user_id_raced_on_every_node_is_created_once() {
+    let Some((_db, _nodes, clients, _)) = cluster("one_user_id_raced_on_every_node_is_created_once") else { return };
+    let instance = clients[0].create_app_instance().name("x").send().await.unwrap().app_instance_arn.unwrap();
+    for round in 0..5 {
+        let mut tasks = Vec::new();
+        for (i, c) in clients.iter().enumerate() {
+            for j in 0..3 {
+                let (c, instance) = (c.clone(), instance.clone());
+                tasks.push(tokio::spawn(async move {
+                    c.create_app_instance_user()
+                        .app_instance_arn(instance)
+                        .app_instance_user_id(format!("raced:{round}@user"))
+                        .name(format!("node {i} try {j}"))
+                        .send()
+                        .await
+                }));
+            }
+        }
+        let (mut created, mut conflicts) = (0, 0);
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(_) => created += 1,
+                Err(e) => {
+                    assert_eq!(error_of(&e), ("ConflictException".into(), 409));
+                    conflicts += 1;
+                }
+            }
+        }
+        assert_eq!((created, conflicts), (1, NODES * 3 - 1), "exactly one 201, the others 409");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn thirty_racing_registers_end_with_ten_endpoints() {
+    let Some((_db, _nodes, clients, account)) = cluster("thirty_racing_registers_end_with_ten_endpoints") else { return };
+    let instance = clients[0].create_app_instance().name("x").send().await.unwrap().app_instance_arn.unwrap();
+    let user = clients[0].create_app_instance_user().app_instance_arn(&instance).app_instance_user_id("u").name("u").send().await.unwrap();
+    let user = user.app_instance_user_arn.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..30 {
+        let (c, user, account) = (clients[i % NODES].clone(), user.clone(), account.clone());
+        tasks.push(tokio::spawn(async move {
+            c.register_app_instance_user_endpoint()
+                .app_instance_user_arn(user)
+                .r#type(AppInstanceUserEndpointType::Gcm)
+                .resource_arn(pinpoint_arn(&account, "us-east-1"))
+                .endpoint_attributes(EndpointAttributes::builder().device_token(format!("device-{i}")).build().unwrap())
+                .send()
+                .await
+        }));
+    }
+    let (mut ok, mut over) = (0, 0);
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(_) => ok += 1,
+            Err(e) => {
+                assert_eq!(error_of(&e), ("ResourceLimitExceededException".into(), 400));
+                over += 1;
+            }
+        }
+    }
+    assert_eq!((ok, over), (10, 20));
+    for c in &clients {
+        let l = c.list_app_instance_user_endpoints().app_instance_user_arn(&user).send().await.unwrap();
+        assert_eq!(l.app_instance_user_endpoints().len(), 10);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_updates_leave_a_value_one_of_them_wrote() {
+    let Some((_db, _nodes, clients, account)) = cluster("racing_updates_leave_a_value_one_of_them_wrote") else { return };
+    let instance = clients[0].create_app_instance().name("x").send().await.unwrap().app_instance_arn.unwrap();
+    let user = clients[0].create_app_instance_user().app_instance_arn(&instance).app_instance_user_id("u").name("u").send().await.unwrap();
+    let user = user.app_instance_user_arn.unwrap();
+    let id = clients[0]
+        .register_app_instance_user_endpoint()
+        .app_instance_user_arn(&user)
+        .r#type(AppInstanceUserEndpointType::Apns)
+        .resource_arn(pinpoint_arn(&account, "us-east-1"))
+        .endpoint_attributes(EndpointAttributes::builder().device_token("d").build().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .endpoint_id
+        .unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..100 {
+        let (c, user, id) = (clients[i % NODES].clone(), user.clone(), id.clone());
+        tasks.push(tokio::spawn(async move {
+            let allow = if i % 2 == 0 { AllowMessages::All } else { AllowMessages::None };
+            c.update_app_instance_user_endpoint().app_instance_user_arn(user).endpoint_id(id).name(format!("writer-{i}")).allow_messages(allow).send().await
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap().expect("every update answers 200");
+    }
+    for c in &clients {
+        let e = c.describe_app_instance_user_endpoint().app_instance_user_arn(&user).endpoint_id(&id).send().await.unwrap();
+        let e = e.app_instance_user_endpoint.unwrap();
+        let name = e.name().unwrap().to_string();
+        let i: usize = name.strip_prefix("writer-").and_then(|n| n.parse().ok()).expect("a name one writer wrote");
+        assert!(i < 100);
+        let expected = if i % 2 == 0 { AllowMessages::All } else { AllowMessages::None };
+        assert_eq!(e.allow_messages(), Some(&expected), "name and AllowMessages come from the same writer");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_write_on_one_node_is_read_on_every_other_at_once() {
+    let Some((_db, _nodes, clients, account)) = cluster("a_write_on_one_node_is_read_on_every_other_at_once") else { return };
+    let instance = clients[0].create_app_instance().name("x").send().await.unwrap().app_instance_arn.unwrap();
+    let user = clients[1].create_app_instance_user().app_instance_arn(&instance).app_instance_user_id("u").name("u").send().await.unwrap();
+    let user = user.app_instance_user_arn.unwrap();
+    for round in 0..30 {
+        let writer = &clients[round % NODES];
+        let reader = &clients[(round + 1) % NODES];
+        let id = writer
+            .register_app_instance_user_endpoint()
+            .app_instance_user_arn(&user)
+            .r#type(AppInstanceUserEndpointType::Gcm)
+            .resource_arn(pinpoint_arn(&account, "us-east-1"))
+            .endpoint_attributes(EndpointAttributes::builder().device_token(format!("d{round}")).build().unwrap())
+            .send()
+            .await
+            .unwrap()
+            .endpoint_id
+            .unwrap();
+        let seen = reader.describe_app_instance_user_endpoint().app_instance_user_arn(&user).endpoint_id(&id).send().await.unwrap();
+        assert_eq!(seen.app_instance_user_endpoint().unwrap().endpoint_id(), Some(id.as_str()));
+        writer.update_app_instance_user_endpoint().app_instance_user_arn(&user).endpoint_id(&id).name(format!("r{round}")).send().await.unwrap();
+        let seen = clients[(round + 2) % NODES].describe_app_instance_user_endpoint().app_instance_user_arn(&user).endpoint_id(&id).send().await.unwrap();
+        assert_eq!(seen.app_instance_user_endpoint().unwrap().name(), Some(format!("r{round}").as_str()));
+        writer.deregister_app_instance_user_endpoint().app_instance_user_arn(&user).endpoint_id(&id).send().await.unwrap();
+        let err = reader.describe_app_instance_user_endpoint().app_instance_user_arn(&user).endpoint_id(&id).send().await.unwrap_err();
+        assert_eq!(error_of(&err), ("NotFoundException".into(), 404));
+    }
+}
