@@ -7,7 +7,7 @@ use bytes::Bytes;
 use carillon_api::bind::MAX_BODY_BYTES;
 use carillon_api::{ApiError, ErrorKind, RequestContext, model, route};
 use carillon_service::Service;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
 use hyper::{Request, Response, StatusCode};
@@ -72,33 +72,88 @@ pub fn error_response(e: &ApiError) -> Reply {
     r
 }
 
-/// Reads the whole body within the body timeout, refusing one over `MAX_BODY_BYTES` without
-/// reading it. An error here leaves the connection in an unknown state: its answer closes it.
-async fn read_body(app: &App, req: Request<Incoming>) -> Result<(hyper::http::request::Parts, Bytes), ApiError> {
-    if req.uri().path().len() + req.uri().query().map_or(0, str::len) > MAX_URI_BYTES {
-        return Err(ApiError::bad_request(format!("The request URI is longer than {MAX_URI_BYTES} bytes.")));
-    }
+/// A body refused for its size is still read and discarded up to this many bytes, so that a client
+/// that sends it whole before reading (as the SDKs do) gets the 400 rather than a reset
+/// connection; a larger one is answered at once and the connection closed.
+pub const DRAIN_MAX_BYTES: u64 = 8 * 1024 * 1024;
+
+/// A request that could not be read: the answer, and whether the connection must close (its body
+/// was left unread).
+struct Unreadable {
+    error: ApiError,
+    close: bool,
+}
+
+/// Reads the whole body within the body timeout. One over `MAX_BODY_BYTES` is refused: read no
+/// further than needed to leave the connection usable (see `DRAIN_MAX_BYTES`).
+async fn read_body(app: &App, req: Request<Incoming>) -> Result<(hyper::http::request::Parts, Bytes), Unreadable> {
+    let timeout = || ApiError::bad_request(format!("The request body was not received within {} seconds.", app.body_timeout.as_secs()));
     let too_large = || ApiError::bad_request(format!("The request body is larger than {MAX_BODY_BYTES} bytes."));
     let declared = req.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
-        return Err(too_large());
+    let uri_too_long = req.uri().path().len() + req.uri().query().map_or(0, str::len) > MAX_URI_BYTES;
+    let (parts, mut body) = req.into_parts();
+    let refusal = if uri_too_long {
+        Some(ApiError::bad_request(format!("The request URI is longer than {MAX_URI_BYTES} bytes.")))
+    } else if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        Some(too_large())
+    } else {
+        None
+    };
+    if let Some(error) = refusal {
+        if declared.unwrap_or(0) > DRAIN_MAX_BYTES {
+            return Err(Unreadable { error, close: true });
+        }
+        let drained = tokio::time::timeout(app.body_timeout, drain(&mut body, DRAIN_MAX_BYTES)).await;
+        return Err(Unreadable { error, close: !matches!(drained, Ok(true)) });
     }
-    let (parts, body) = req.into_parts();
-    let collected = tokio::time::timeout(app.body_timeout, Limited::new(body, MAX_BODY_BYTES).collect())
-        .await
-        .map_err(|_| ApiError::bad_request(format!("The request body was not received within {} seconds.", app.body_timeout.as_secs())))?;
-    let bytes = collected.map_err(|_| too_large())?.to_bytes();
-    Ok((parts, bytes))
+    let read = async {
+        let mut buf = bytes::BytesMut::new();
+        while let Some(frame) = body.frame().await {
+            let Ok(frame) = frame else { return Err(true) };
+            if let Ok(data) = frame.into_data() {
+                if buf.len() + data.len() > MAX_BODY_BYTES {
+                    // Over the limit without a declared length: discard the rest if it is small.
+                    return Err(!drain(&mut body, DRAIN_MAX_BYTES.saturating_sub((buf.len() + data.len()) as u64)).await);
+                }
+                buf.extend_from_slice(&data);
+            }
+        }
+        Ok(buf.freeze())
+    };
+    match tokio::time::timeout(app.body_timeout, read).await {
+        Ok(Ok(bytes)) => Ok((parts, bytes)),
+        Ok(Err(close)) => Err(Unreadable { error: too_large(), close }),
+        Err(_) => Err(Unreadable { error: timeout(), close: true }),
+    }
+}
+
+/// Reads and discards the rest of a body, up to `max` bytes. True when it was all read.
+async fn drain(body: &mut Incoming, max: u64) -> bool {
+    let mut seen: u64 = 0;
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame else { return false };
+        if let Ok(data) = frame.into_data() {
+            seen += data.len() as u64;
+            if seen > max {
+                return false;
+            }
+        }
+    }
+    true
+}
+
+fn unreadable_response(u: &Unreadable) -> Reply {
+    let mut r = error_response(&u.error);
+    if u.close {
+        r.headers_mut().insert(hyper::header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    r
 }
 
 async fn api(app: &App, req: Request<Incoming>, request_id: &str) -> Result<(Reply, &'static str), (ApiError, &'static str)> {
     let (parts, body) = match read_body(app, req).await {
         Ok(b) => b,
-        Err(e) => {
-            let mut r = error_response(&e);
-            r.headers_mut().insert(hyper::header::CONNECTION, HeaderValue::from_static("close"));
-            return Ok((r, "-"));
-        }
+        Err(u) => return Ok((unreadable_response(&u), "-")),
     };
     let headers: Vec<(&str, &[u8])> = parts.headers.iter().map(|(k, v)| (k.as_str(), v.as_bytes())).collect();
     let signed = carillon_sigv4::RequestParts {
@@ -138,11 +193,7 @@ async fn control(app: &App, req: Request<Incoming>) -> Reply {
     let path = req.uri().path().to_owned();
     let (parts, body) = match read_body(app, req).await {
         Ok(b) => b,
-        Err(e) => {
-            let mut r = error_response(&e);
-            r.headers_mut().insert(hyper::header::CONNECTION, HeaderValue::from_static("close"));
-            return r;
-        }
+        Err(u) => return unreadable_response(&u),
     };
     if app.auth.is_sigv4() && !(method == "GET" && path == "/_carillon/health") {
         let headers: Vec<(&str, &[u8])> = parts.headers.iter().map(|(k, v)| (k.as_str(), v.as_bytes())).collect();

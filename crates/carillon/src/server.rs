@@ -73,6 +73,7 @@ pub async fn run(config: Config) -> Result<(), String> {
         .header_read_timeout(request_timeout)
         .max_headers(MAX_HEADERS)
         .max_buf_size(MAX_HEADER_BYTES)
+        .half_close(true)
         .keep_alive(true);
     let mut shutdown = std::pin::pin!(shutdown_signal());
     loop {
