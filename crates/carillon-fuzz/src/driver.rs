@@ -45,6 +45,13 @@ fn seeds(target: &str) -> Vec<Vec<u8>> {
             b"\x02/tags".to_vec(),
             b"\x03/app-instances/x/admins/y".to_vec(),
         ],
+        "authorization" => vec![
+            b"AWS4-HMAC-SHA256 Credential=111122223333/20261128/us-east-1/chime/aws4_request, SignedHeaders=host;x-amz-date, Signature=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef".to_vec(),
+            b"AWS4-HMAC-SHA256 Credential=AKID/20261128/eu-west-1/chime/aws4_request,SignedHeaders=host,Signature=ab".to_vec(),
+        ],
+        "sigv4" => vec![
+            b"GET\n/app-instances/arn%3Aaws%3Achime%3Aus-east-1%3A1%3Aapp-instance%2Fx\nmax-results=1\nhost:x\nx-amz-date:20261128T000000Z\nauthorization:AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261128/us-east-1/chime/aws4_request, SignedHeaders=host;x-amz-date, Signature=ab\n\n{}".to_vec(),
+        ],
         "query" => vec![
             b"app-instance-arn=arn%3Aaws%3Achime%3Aus-east-1%3A111122223333%3Aapp-instance%2Fabc&max-results=10&next-token=AAAA".to_vec(),
             b"arn=arn%3Aaws%3Achime%3Aus-east-1%3A1%3Aapp-instance%2Fa".to_vec(),

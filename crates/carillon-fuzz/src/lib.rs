@@ -1,6 +1,6 @@
 //! Fuzz targets for the parsers a client reaches: the raw path and its labels, the query string,
-//! the JSON body bound to each operation's input, and (in `carillon-sigv4`) the Authorization
-//! header. Each target takes arbitrary bytes, must never panic, and checks the invariants of its
+//! the JSON body bound to each operation's input, and the SigV4 Authorization header and whole
+//! signed requests (their parsers live in `carillon-sigv4`). Each target takes arbitrary bytes, must never panic, and checks the invariants of its
 //! parser: every rejection is a 400 or 404 in protocol shape, and every accepted value satisfies
 //! the model.
 //!
@@ -13,7 +13,18 @@ pub mod driver;
 use carillon_api::{ErrorKind, bind, model, route, validate};
 
 /// All targets by name.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[("path", path), ("query", query), ("body", body)];
+pub const TARGETS: &[(&str, fn(&[u8]))] =
+    &[("path", path), ("query", query), ("body", body), ("authorization", authorization), ("sigv4", sigv4)];
+
+/// Arbitrary bytes as an Authorization header value (the SigV4 header parser).
+pub fn authorization(data: &[u8]) {
+    carillon_sigv4::fuzz_parse_authorization(data);
+}
+
+/// Arbitrary bytes split into a whole request (method, path, query, headers, body) and verified.
+pub fn sigv4(data: &[u8]) {
+    carillon_sigv4::fuzz_verify(data);
+}
 
 fn assert_client_error(kind: ErrorKind, what: &str) {
     assert!(
