@@ -98,22 +98,19 @@ pub async fn list(svc: &Service, ctx: &RequestContext, input: ListAppInstanceAdm
     let after = svc.pager.decode(input.next_token.as_deref(), OP, &input.app_instance_arn, ctx)?;
     let limit = pagination::page_size(input.max_results);
     let instance = input.app_instance_arn.clone();
-    let (mut rows, last_seq) = svc
+    let rows = svc
         .read(move |tx| {
             app_instances::get(tx, &instance)?;
             let admins = tx.list_admins(&instance, after, limit + 1)?;
-            let last_seq = admins.get(limit.saturating_sub(1)).map(|a| a.seq);
             let mut out = Vec::with_capacity(admins.len());
             for a in admins {
                 let name = member_name(tx, &a.member_arn)?.flatten();
-                out.push(AppInstanceAdminSummary { admin: Some(identity(a.member_arn, name)) });
+                out.push((a, name));
             }
-            Ok((out, last_seq))
+            Ok(out)
         })
         .await?;
-    let next_token = (rows.len() > limit).then(|| {
-        rows.truncate(limit);
-        svc.pager.encode(OP, &input.app_instance_arn, ctx, last_seq.unwrap_or_default())
-    });
-    Ok(ListAppInstanceAdminsResponse { app_instance_arn: Some(input.app_instance_arn), app_instance_admins: Some(rows), next_token })
+    let (rows, next_token) = svc.pager.page(rows, limit, |(a, _)| a.seq, OP, &input.app_instance_arn, ctx);
+    let admins = rows.into_iter().map(|(a, name)| AppInstanceAdminSummary { admin: Some(identity(a.member_arn, name)) }).collect();
+    Ok(ListAppInstanceAdminsResponse { app_instance_arn: Some(input.app_instance_arn), app_instance_admins: Some(admins), next_token })
 }

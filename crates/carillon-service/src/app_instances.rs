@@ -102,11 +102,8 @@ pub async fn list(svc: &Service, ctx: &RequestContext, input: ListAppInstancesRe
     let after = svc.pager.decode(input.next_token.as_deref(), OP, "", ctx)?;
     let limit = pagination::page_size(input.max_results);
     let (account, region) = (ctx.account.clone(), ctx.region.clone());
-    let mut rows = svc.read(move |tx| Ok(tx.list_app_instances(&account, &region, after, limit + 1)?)).await?;
-    let next_token = (rows.len() > limit).then(|| {
-        rows.truncate(limit);
-        svc.pager.encode(OP, "", ctx, rows[limit - 1].seq)
-    });
+    let rows = svc.read(move |tx| Ok(tx.list_app_instances(&account, &region, after, limit + 1)?)).await?;
+    let (rows, next_token) = svc.pager.page(rows, limit, |r| r.seq, OP, "", ctx);
     Ok(ListAppInstancesResponse {
         app_instances: Some(
             rows.into_iter().map(|r| AppInstanceSummary { app_instance_arn: Some(r.arn), name: Some(r.name), metadata: r.metadata }).collect(),

@@ -107,16 +107,13 @@ pub async fn list(svc: &Service, ctx: &RequestContext, input: ListAppInstanceBot
     let after = svc.pager.decode(input.next_token.as_deref(), OP, &input.app_instance_arn, ctx)?;
     let limit = pagination::page_size(input.max_results);
     let instance = input.app_instance_arn.clone();
-    let mut rows = svc
+    let rows = svc
         .read(move |tx| {
             app_instances::get(tx, &instance)?;
             Ok(tx.list_bots(&instance, after, limit + 1)?)
         })
         .await?;
-    let next_token = (rows.len() > limit).then(|| {
-        rows.truncate(limit);
-        svc.pager.encode(OP, &input.app_instance_arn, ctx, rows[limit - 1].seq)
-    });
+    let (rows, next_token) = svc.pager.page(rows, limit, |r| r.seq, OP, &input.app_instance_arn, ctx);
     Ok(ListAppInstanceBotsResponse {
         app_instance_arn: Some(input.app_instance_arn),
         app_instance_bots: Some(

@@ -143,16 +143,13 @@ pub async fn list(
     let after = svc.pager.decode(input.next_token.as_deref(), OP, &input.app_instance_user_arn, ctx)?;
     let limit = pagination::page_size(input.max_results);
     let user = input.app_instance_user_arn.clone();
-    let mut rows = svc
+    let rows = svc
         .read(move |tx| {
             users::get(tx, &user)?;
             Ok(tx.list_endpoints(&user, after, limit + 1)?)
         })
         .await?;
-    let next_token = (rows.len() > limit).then(|| {
-        rows.truncate(limit);
-        svc.pager.encode(OP, &input.app_instance_user_arn, ctx, rows[limit - 1].seq)
-    });
+    let (rows, next_token) = svc.pager.page(rows, limit, |r| r.seq, OP, &input.app_instance_user_arn, ctx);
     Ok(ListAppInstanceUserEndpointsResponse {
         app_instance_user_endpoints: Some(
             rows.into_iter()

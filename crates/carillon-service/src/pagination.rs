@@ -71,6 +71,19 @@ impl Pager {
     }
 }
 
+impl Pager {
+    /// Cuts a page out of `rows`, which the store fetched with one row more than `limit`: the
+    /// first `limit` rows, and a NextToken after the last of them when there was more.
+    pub fn page<T>(&self, mut rows: Vec<T>, limit: usize, seq: impl Fn(&T) -> i64, op: &str, params: &str, ctx: &RequestContext) -> (Vec<T>, Option<String>) {
+        if rows.len() <= limit {
+            return (rows, None);
+        }
+        rows.truncate(limit);
+        let token = rows.last().map(|last| self.encode(op, params, ctx, seq(last)));
+        (rows, token)
+    }
+}
+
 /// The page size of a list request.
 pub fn page_size(max_results: Option<i32>) -> usize {
     max_results.map(|m| m.clamp(1, 50) as usize).unwrap_or(DEFAULT_PAGE)
