@@ -56,13 +56,26 @@ pub struct Service {
     quotas: Quotas,
     clock: Clock,
     pager: Pager,
+    /// Set when a write failed because the store could not take it (disk full, read-only,
+    /// unreachable); cleared by the next write that succeeds.
+    writes_failing: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// What the health check found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Health {
+    Ok,
+    /// Reads fail.
+    Unavailable,
+    /// Reads work but writes fail (a full or read-only disk).
+    WritesFailing,
 }
 
 impl Service {
     /// Builds the service on an open store (reads the store's pagination secret).
     pub async fn new(store: Arc<dyn Store>, quotas: Quotas, clock: Clock) -> Result<Service, StoreError> {
         let secret = carillon_store::read(&*store, |tx: &mut dyn Tx| tx.token_secret()).await?;
-        Ok(Service { store, quotas, clock, pager: Pager::new(secret) })
+        Ok(Service { store, quotas, clock, pager: Pager::new(secret), writes_failing: Default::default() })
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -78,7 +91,28 @@ impl Service {
         R: Send + 'static,
         F: FnMut(&mut dyn Tx) -> TxResult<R> + Send + 'static,
     {
-        carillon_store::write(&*self.store, f).await.map_err(|f: Failure| f.0)
+        let out = carillon_store::write(&*self.store, f).await.map_err(|f: Failure| f.0);
+        let failing = matches!(&out, Err(e) if e.kind == carillon_api::ErrorKind::ServiceUnavailable);
+        if failing || out.is_ok() {
+            self.writes_failing.store(failing, std::sync::atomic::Ordering::Relaxed);
+        }
+        out
+    }
+
+    /// Whether the store is usable: it reads, and, once a write failed for want of the store,
+    /// a heartbeat write goes through again.
+    pub async fn health(&self) -> Health {
+        if self.store.check().await.is_err() {
+            return Health::Unavailable;
+        }
+        if !self.writes_failing.load(std::sync::atomic::Ordering::Relaxed) {
+            return Health::Ok;
+        }
+        let now = self.clock.now_ms();
+        match self.write(move |tx| Ok(tx.heartbeat(now)?)).await {
+            Ok(()) => Health::Ok,
+            Err(_) => Health::WritesFailing,
+        }
     }
 
     async fn read<R, F>(&self, f: F) -> Result<R, ApiError>

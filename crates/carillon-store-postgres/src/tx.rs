@@ -621,6 +621,15 @@ impl Tx for PgTx<'_> {
         Ok(())
     }
 
+    fn heartbeat(&mut self, now_ms: i64) -> StoreResult<()> {
+        let value = now_ms.to_be_bytes().to_vec();
+        self.execute(
+            "INSERT INTO meta (key, value) VALUES ('heartbeat', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            &[&value],
+        )?;
+        Ok(())
+    }
+
     fn lock(&mut self, key: &str) -> StoreResult<()> {
         self.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", &[&key])?;
         Ok(())

@@ -6,7 +6,7 @@
 //!   fsync for the whole group) and only then answers each of them: group commit. A closure that
 //!   fails is rolled back to its savepoint without touching the others.
 //! - Reads run on a small pool of read-only connections, each in its own snapshot transaction.
-//! - A lock file beside the database keeps a second server off the same file.
+//! - An advisory lock on the database file keeps a second server off it, under any path.
 
 mod migrate;
 mod tx;
@@ -166,18 +166,20 @@ impl Store for SqliteStore {
     }
 }
 
+/// Locks the database file itself (an advisory `flock`, which SQLite's own POSIX locks do not
+/// touch), so that a second server is kept off it under any path: another spelling, a symbolic
+/// or a hard link.
 fn take_lock(path: &Path) -> StoreResult<File> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| StoreError::Unavailable(format!("cannot create {}: {e}", dir.display())))?;
     }
-    let mut lock_path = path.as_os_str().to_owned();
-    lock_path.push(".lock");
     let file = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
+        .read(true)
         .write(true)
-        .open(&lock_path)
-        .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", Path::new(&lock_path).display())))?;
+        .open(path)
+        .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", path.display())))?;
     match file.try_lock() {
         Ok(()) => Ok(file),
         Err(std::fs::TryLockError::WouldBlock) => {

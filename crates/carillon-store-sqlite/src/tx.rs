@@ -433,6 +433,14 @@ impl Tx for SqliteTx<'_> {
         Ok(())
     }
 
+    fn heartbeat(&mut self, now_ms: i64) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO meta (key, value) VALUES ('heartbeat', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [now_ms.to_be_bytes().to_vec()],
+        )?;
+        Ok(())
+    }
+
     fn token_secret(&mut self) -> StoreResult<Vec<u8>> {
         self.one("SELECT value FROM meta WHERE key = 'token_secret'", [], |r| r.get(0))?
             .ok_or_else(|| StoreError::Internal("the database has no token secret".into()))

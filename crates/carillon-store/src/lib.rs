@@ -189,6 +189,10 @@ pub trait Tx {
     /// Records the answer for `key`, replacing a record already there (one whose resource is gone).
     fn put_idempotency(&mut self, key: &IdempotencyKey, r: &IdempotencyRecord) -> StoreResult<()>;
 
+    /// Writes a heartbeat: a real, durable write of no meaning, with which the health check
+    /// finds out whether writes work again after they failed.
+    fn heartbeat(&mut self, now_ms: i64) -> StoreResult<()>;
+
     // Server-wide values
     /// The secret that signs pagination tokens, made once per database and shared by every node.
     fn token_secret(&mut self) -> StoreResult<Vec<u8>>;

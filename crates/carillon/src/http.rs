@@ -6,7 +6,7 @@ use crate::auth::Auth;
 use bytes::Bytes;
 use carillon_api::bind::MAX_BODY_BYTES;
 use carillon_api::{ApiError, ErrorKind, RequestContext, model, route};
-use carillon_service::Service;
+use carillon_service::{Health, Service};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
@@ -218,9 +218,10 @@ async fn control(app: &App, req: Request<Incoming>) -> Reply {
     };
     let ok = |v: serde_json::Value| json_response(200, serde_json::to_vec(&v).unwrap_or_default());
     match (method.as_str(), path.as_str()) {
-        ("GET", "/_carillon/health") => match app.service.store().check().await {
-            Ok(()) => ok(serde_json::json!({"status": "ok", "store": app.service.store().kind()})),
-            Err(_) => json_response(503, br#"{"status":"unavailable"}"#.to_vec()),
+        ("GET", "/_carillon/health") => match app.service.health().await {
+            Health::Ok => ok(serde_json::json!({"status": "ok", "store": app.service.store().kind()})),
+            Health::Unavailable => json_response(503, br#"{"status":"unavailable"}"#.to_vec()),
+            Health::WritesFailing => json_response(503, br#"{"status":"unavailable","reads":"ok","writes":"failing"}"#.to_vec()),
         },
         ("POST", "/_carillon/expiration-sweep") => match app.service.sweep_expired_users().await {
             Ok(n) => ok(serde_json::json!({"deleted": n})),
