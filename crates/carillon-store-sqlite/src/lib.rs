@@ -17,6 +17,7 @@ use std::fs::File;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
 use tx::SqliteTx;
@@ -50,6 +51,9 @@ pub struct SqliteStore {
 
 struct Inner {
     writer: Mutex<Option<mpsc::Sender<Job>>>,
+    /// Physical transactions committed, and write closures answered: their ratio is the group
+    /// commit's batching.
+    stats: Arc<GroupStats>,
     closed: std::sync::atomic::AtomicBool,
     readers: Mutex<Vec<Connection>>,
     location: Location,
@@ -67,12 +71,14 @@ impl SqliteStore {
         let mut conn = open_connection(&location, false)?;
         migrate::apply(&mut conn)?;
         let (tx, rx) = mpsc::channel();
+        let stats = Arc::new(GroupStats::default());
+        let writer_stats = stats.clone();
         std::thread::Builder::new()
             .name("carillon-sqlite-writer".into())
-            .spawn(move || writer_loop(conn, rx))
+            .spawn(move || writer_loop(conn, rx, &writer_stats))
             .map_err(|e| StoreError::Internal(format!("cannot start the writer thread: {e}")))?;
         Ok(SqliteStore {
-            inner: Arc::new(Inner { writer: Mutex::new(Some(tx)), closed: Default::default(), readers: Mutex::new(Vec::new()), location, lock: Mutex::new(lock) }),
+            inner: Arc::new(Inner { writer: Mutex::new(Some(tx)), stats, closed: Default::default(), readers: Mutex::new(Vec::new()), location, lock: Mutex::new(lock) }),
         })
     }
 
@@ -88,6 +94,11 @@ impl SqliteStore {
             }
             answer.await.unwrap_or_else(|_| Err(TxAbort::Store(StoreError::Unavailable("the store is closed".into()))))
         })
+    }
+
+    /// (physical commits, write transactions committed) since the store opened.
+    pub fn group_commit_stats(&self) -> (u64, u64) {
+        (self.inner.stats.commits.load(Ordering::Relaxed), self.inner.stats.transactions.load(Ordering::Relaxed))
     }
 
     fn take_reader(&self) -> StoreResult<Connection> {
@@ -219,7 +230,13 @@ fn open_connection(location: &Location, read_only: bool) -> StoreResult<Connecti
     Ok(conn)
 }
 
-fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>) {
+#[derive(Default)]
+struct GroupStats {
+    commits: AtomicU64,
+    transactions: AtomicU64,
+}
+
+fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>, stats: &GroupStats) {
     let mut batch: Vec<(TxFn, Reply, bool)> = Vec::new();
     let mut closing: Option<oneshot::Sender<()>> = None;
     while closing.is_none() {
@@ -234,7 +251,7 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>) {
                 next = rx.try_recv().ok();
             }
         }
-        run_group(&conn, &mut batch);
+        run_group(&conn, &mut batch, stats);
     }
     drop(conn);
     if let Some(done) = closing {
@@ -245,7 +262,7 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>) {
 /// Runs a group of write transactions inside one physical transaction and answers them after its
 /// commit. If SQLite drops the physical transaction midway (disk full, I/O error), everything run so
 /// far is answered with that error and the rest start over in a new transaction.
-fn run_group(conn: &Connection, batch: &mut Vec<(TxFn, Reply, bool)>) {
+fn run_group(conn: &Connection, batch: &mut Vec<(TxFn, Reply, bool)>, stats: &GroupStats) {
     let mut done: Vec<(Reply, Result<TxValue, TxAbort>)> = Vec::with_capacity(batch.len());
     let mut open = false;
     for (mut f, reply, writable) in batch.drain(..) {
@@ -298,6 +315,9 @@ fn run_group(conn: &Connection, batch: &mut Vec<(TxFn, Reply, bool)>) {
     }
     match conn.execute_batch("COMMIT") {
         Ok(()) => {
+            // The commit is on stable storage (WAL, synchronous=FULL): only now is anyone answered.
+            stats.commits.fetch_add(1, Ordering::Relaxed);
+            stats.transactions.fetch_add(done.iter().filter(|(_, out)| out.is_ok()).count() as u64, Ordering::Relaxed);
             for (reply, out) in done {
                 let _ = reply.send(out);
             }
