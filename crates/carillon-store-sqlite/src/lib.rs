@@ -5,7 +5,8 @@
 //!   in its queue, runs each inside its own SAVEPOINT of one physical transaction, commits once (one
 //!   fsync for the whole group) and only then answers each of them: group commit. A closure that
 //!   fails is rolled back to its savepoint without touching the others.
-//! - Reads run on a small pool of read-only connections, each in its own snapshot transaction.
+//! - Reads run where they are awaited, on a small pool of read-only connections, each in its own
+//!   snapshot transaction.
 //! - An advisory lock on the database file keeps a second server off it, under any path.
 
 mod migrate;
@@ -122,23 +123,21 @@ impl Store for SqliteStore {
             // One connection holds an in-memory database: reads queue with the writes.
             return self.submit(f, false);
         }
-        let store = self.clone();
+        // A read of a page-cached database takes microseconds: it runs right where it is awaited,
+        // which costs far less than handing it to another thread and back.
         Box::pin(async move {
-            let task = tokio::task::spawn_blocking(move || {
-                let conn = store.take_reader().map_err(TxAbort::Store)?;
-                conn.execute_batch("BEGIN").map_err(|e| TxAbort::Store(tx::map_err(e)))?;
-                let out = catch_unwind(AssertUnwindSafe(|| f(&mut SqliteTx::new(&conn, false))))
-                    .unwrap_or_else(|_| Err(TxAbort::Store(StoreError::Internal("a read transaction panicked".into()))));
-                if conn.execute_batch("COMMIT").is_ok() {
-                    if let Ok(mut readers) = store.inner.readers.lock() {
-                        if readers.len() < MAX_IDLE_READERS {
-                            readers.push(conn);
-                        }
+            let conn = self.take_reader().map_err(TxAbort::Store)?;
+            conn.execute_batch("BEGIN").map_err(|e| TxAbort::Store(tx::map_err(e)))?;
+            let out = catch_unwind(AssertUnwindSafe(|| f(&mut SqliteTx::new(&conn, false))))
+                .unwrap_or_else(|_| Err(TxAbort::Store(StoreError::Internal("a read transaction panicked".into()))));
+            if conn.execute_batch("COMMIT").is_ok() {
+                if let Ok(mut readers) = self.inner.readers.lock() {
+                    if readers.len() < MAX_IDLE_READERS {
+                        readers.push(conn);
                     }
                 }
-                out
-            });
-            task.await.unwrap_or_else(|_| Err(TxAbort::Store(StoreError::Internal("a read task failed".into()))))
+            }
+            out
         })
     }
 
