@@ -24,6 +24,8 @@ pub struct App {
     pub throttle: Option<crate::throttle::Throttle>,
     /// How long a client gets to send a request body.
     pub body_timeout: std::time::Duration,
+    /// Set once the server is stopping: every answer then closes its connection.
+    pub draining: std::sync::atomic::AtomicBool,
 }
 
 /// The longest request target (path and query) answered; a longer one is a 400.
@@ -46,6 +48,9 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>) -> Result<Reply, Infa
     };
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert("x-amzn-RequestId", v);
+    }
+    if app.draining.load(std::sync::atomic::Ordering::Relaxed) {
+        response.headers_mut().insert(hyper::header::CONNECTION, HeaderValue::from_static("close"));
     }
     if !app.quiet {
         let line = format!(

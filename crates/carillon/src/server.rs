@@ -16,6 +16,9 @@ use tokio::net::TcpListener;
 
 /// How long in-flight requests get to finish after SIGINT or SIGTERM.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long after SIGINT or SIGTERM open connections are still read from (each answer closing its
+/// connection) before idle ones are closed.
+const DRAIN_GRACE: Duration = Duration::from_millis(300);
 /// The most headers a request may carry; more is answered 431 by the HTTP parser.
 pub const MAX_HEADERS: usize = 100;
 /// The most bytes a request's start line and headers may take; more is answered 431.
@@ -60,11 +63,14 @@ pub async fn run(config: Config) -> Result<(), String> {
         quiet: config.quiet,
         throttle: config.throttle.then(crate::throttle::Throttle::default),
         body_timeout: request_timeout,
+        draining: Default::default(),
     });
     let connections = Arc::new(tokio::sync::Semaphore::new(config.max_connections));
 
     let sweeper = tokio::spawn(sweep_loop(service.clone(), Duration::from_secs(config.sweep_interval_secs)));
-    eprintln!("carillon: listening on http://{addr} (store: {}, auth: {:?})", store.kind(), config.auth);
+    // One write, so that whoever waits for this line never reads half of it.
+    let line = format!("carillon: listening on http://{addr} (store: {}, auth: {:?})\n", store.kind(), config.auth);
+    let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), line.as_bytes());
 
     let graceful = GracefulShutdown::new();
     let mut builder = http1::Builder::new();
@@ -99,6 +105,10 @@ pub async fn run(config: Config) -> Result<(), String> {
     }
     drop(listener);
     eprintln!("carillon: shutting down, finishing requests in flight");
+    // For a moment, keep-alive connections go on being served, each answer closing its connection:
+    // a request a client sent just before the signal is answered, not cut off as if idle.
+    app.draining.store(true, std::sync::atomic::Ordering::Relaxed);
+    tokio::time::sleep(DRAIN_GRACE).await;
     sweeper.abort();
     let _ = tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown()).await;
     store.close().await;

@@ -115,7 +115,8 @@ export class CarillonServer {
         this.stderrTail = (this.stderrTail + chunk).slice(-8192);
         if (buffered === null) return;
         buffered += chunk;
-        const m = /listening on (http:\/\/[^\s]+)/.exec(buffered);
+        // Only a complete line counts: the address may arrive split across chunks.
+        const m = /listening on (http:\/\/[^\s]+)[^\n]*\n/.exec(buffered);
         if (m) {
           buffered = null;
           clearTimeout(timer);
