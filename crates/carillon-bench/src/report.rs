@@ -1,0 +1,610 @@
+//! What the bench measured, printed as it goes (human-readable) and at the end as targets, in text
+//! and (with --markdown) as Markdown rows for BENCHMARKS.md.
+
+use crate::api::Op;
+use crate::load::RunResult;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+#[derive(Clone, Debug)]
+pub struct Summary {
+    pub rps: f64,
+    pub p50: f64,
+    pub p99: f64,
+    pub p999: f64,
+    pub errors: BTreeMap<u16, u64>,
+    pub per_op: Vec<(Op, u64, f64, f64)>,
+    pub server_cpu: Option<f64>,
+    pub client_cpu: Option<f64>,
+    pub peak_rss_kib: Option<u64>,
+    pub threads: Vec<(String, f64)>,
+    pub switches_per_request: Option<f64>,
+}
+
+impl Summary {
+    pub fn threads_text(&self) -> String {
+        let mut s = self
+            .threads
+            .iter()
+            .map(|(n, c)| format!("{n} {:.0}%", c * 100.0))
+            .collect::<Vec<_>>()
+            .join(", ");
+        if let Some(cs) = self.switches_per_request {
+            s.push_str(&format!("; {cs:.2} context switches/request"));
+        }
+        s
+    }
+
+    pub fn of(r: &RunResult) -> Summary {
+        Summary {
+            rps: r.rps(),
+            p50: r.ms(0.5),
+            p99: r.ms(0.99),
+            p999: r.ms(0.999),
+            errors: r.errors.clone(),
+            per_op: r
+                .per_op
+                .iter()
+                .map(|(op, h)| {
+                    (
+                        *op,
+                        h.len(),
+                        h.value_at_quantile(0.5) as f64 / 1000.0,
+                        h.value_at_quantile(0.99) as f64 / 1000.0,
+                    )
+                })
+                .collect(),
+            server_cpu: r.server_cpu,
+            client_cpu: r.client_cpu,
+            peak_rss_kib: r.peak_rss_kib,
+            threads: r.threads.clone(),
+            switches_per_request: r.switches_per_request,
+        }
+    }
+
+    pub fn errors_text(&self) -> String {
+        if self.errors.is_empty() {
+            return "0".into();
+        }
+        self.errors
+            .iter()
+            .map(|(s, c)| {
+                if *s == 0 {
+                    format!("io:{c}")
+                } else {
+                    format!("{s}:{c}")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct RunRow {
+    pub label: String,
+    pub connections: usize,
+    pub carillon: Summary,
+    pub baseline: Option<Summary>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct SeedStat {
+    pub label: String,
+    pub users: usize,
+    pub endpoints: usize,
+    pub user_secs: f64,
+    pub endpoint_secs: f64,
+    pub connections: usize,
+}
+
+impl SeedStat {
+    pub fn total_secs(&self) -> f64 {
+        self.user_secs + self.endpoint_secs
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Startup {
+    /// (spawn -> listening line, spawn -> first 200 from /_carillon/health), ms.
+    pub runs: Vec<(f64, f64)>,
+    /// The same, restarting on the database the run before created.
+    pub restarts: Vec<(f64, f64)>,
+    /// VmRSS a moment after start-up, KiB.
+    pub idle_rss: Vec<u64>,
+}
+
+pub fn median(v: &[f64]) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    let mut s = v.to_vec();
+    s.sort_by(|a, b| a.total_cmp(b));
+    if s.len() % 2 == 1 {
+        s[s.len() / 2]
+    } else {
+        (s[s.len() / 2 - 1] + s[s.len() / 2]) / 2.0
+    }
+}
+
+impl Startup {
+    pub fn median_health_ms(&self) -> f64 {
+        median(&self.runs.iter().map(|r| r.1).collect::<Vec<_>>())
+    }
+    pub fn median_listening_ms(&self) -> f64 {
+        median(&self.runs.iter().map(|r| r.0).collect::<Vec<_>>())
+    }
+    pub fn median_idle_mb(&self) -> f64 {
+        median(
+            &self
+                .idle_rss
+                .iter()
+                .map(|k| *k as f64 / 1024.0)
+                .collect::<Vec<_>>(),
+        )
+    }
+}
+
+/// The scale scenario: p50 (ms) keyed by (operation, connections), for the small and large sets.
+#[derive(Clone, Debug, Default)]
+pub struct Scale {
+    pub small_endpoints: usize,
+    pub large_endpoints: usize,
+    pub small: BTreeMap<(Op, usize), Summary>,
+    pub large: BTreeMap<(Op, usize), Summary>,
+    pub page: usize,
+    pub walk_secs: f64,
+    pub page1: Option<Summary>,
+    pub page_n: Option<Summary>,
+    pub restart: Option<(f64, u64)>,
+}
+
+#[derive(Default)]
+pub struct Report {
+    pub header: Vec<(String, String)>,
+    pub startup: Option<Startup>,
+    pub seeding: Vec<SeedStat>,
+    pub runs: Vec<RunRow>,
+    pub scale: Option<Scale>,
+    pub notes: Vec<String>,
+    /// The highest VmRSS over the runs at the standard connection count, KiB.
+    pub load_rss_kib: Option<u64>,
+    pub load_rss_connections: usize,
+}
+
+fn mb(kib: Option<u64>) -> String {
+    kib.map(|k| format!("{:.1} MB", k as f64 / 1024.0))
+        .unwrap_or_else(|| "-".into())
+}
+
+fn pct(v: Option<f64>) -> String {
+    v.map(|c| format!("{:.0}%", c * 100.0))
+        .unwrap_or_else(|| "-".into())
+}
+
+pub const RUN_HEADER: &str = "run                            server    conns      req/s    p50 ms    p99 ms  p99.9 ms  errors     srv CPU srv us/req  cli CPU cli us/req  peak RSS";
+
+fn us_per(cpu: Option<f64>, rps: f64) -> String {
+    cpu.filter(|_| rps > 0.0)
+        .map(|c| format!("{:.1}", c / rps * 1e6))
+        .unwrap_or_else(|| "-".into())
+}
+
+pub fn run_line(label: &str, server: &str, conns: usize, s: &Summary) -> String {
+    format!(
+        "{label:<30} {server:<9} {conns:>5} {:>10.1} {:>9.3} {:>9.3} {:>9.3}  {:<10} {:>7} {:>10} {:>8} {:>10} {:>9}",
+        s.rps,
+        s.p50,
+        s.p99,
+        s.p999,
+        s.errors_text(),
+        pct(s.server_cpu),
+        us_per(s.server_cpu, s.rps),
+        pct(s.client_cpu),
+        us_per(s.client_cpu, s.rps),
+        mb(s.peak_rss_kib)
+    )
+}
+
+pub fn ratio_line(label: &str, c: &Summary, b: &Summary) -> String {
+    let cpu = match (c.server_cpu, b.server_cpu) {
+        (Some(x), Some(y)) if x > 0.0 && y > 0.0 => format!("{:.2}x", (x / c.rps) / (y / b.rps)),
+        _ => String::new(),
+    };
+    format!(
+        "{label:<30} {:<9} {:>5} {:>9.3}x {:>8.2}x {:>8.2}x {:>8.2}x  {:<10} {:>7} {cpu:>10}",
+        "c/b ratio",
+        "",
+        c.rps / b.rps,
+        c.p50 / b.p50,
+        c.p99 / b.p99,
+        c.p999 / b.p999,
+        "",
+        ""
+    )
+}
+
+pub fn per_op_lines(s: &Summary) -> String {
+    let mut out = String::new();
+    if s.per_op.len() > 1 {
+        for (op, n, p50, p99) in &s.per_op {
+            let _ = writeln!(
+                out,
+                "    {:<26} {n:>8} requests  p50 {p50:.3} ms  p99 {p99:.3} ms",
+                op.name()
+            );
+        }
+    }
+    out
+}
+
+/// One target: what it is, the goal, the measurement and whether it is met (None: not measured).
+pub struct Target {
+    pub name: String,
+    pub goal: String,
+    pub measured: String,
+    pub met: Option<bool>,
+}
+
+impl Report {
+    fn run(&self, label: &str) -> Option<&RunRow> {
+        self.runs.iter().find(|r| r.label == label)
+    }
+
+    pub fn targets(&self, conns: usize) -> Vec<Target> {
+        let mut t = Vec::new();
+        let na = |name: &str, goal: &str| Target {
+            name: name.into(),
+            goal: goal.into(),
+            measured: "not measured".into(),
+            met: None,
+        };
+        for (op, share) in [("update", 0.5), ("describe", 0.6)] {
+            let name = format!("{} throughput, {conns} connections", capital(op));
+            let goal = format!(">= {:.0}% of baseline req/s", share * 100.0);
+            match self
+                .run(&format!("{op} x{conns}"))
+                .and_then(|r| r.baseline.as_ref().map(|b| (&r.carillon, b)))
+            {
+                Some((c, b)) => t.push(Target {
+                    name,
+                    goal,
+                    measured: format!(
+                        "{:.0} vs {:.0} req/s = {:.1}%",
+                        c.rps,
+                        b.rps,
+                        100.0 * c.rps / b.rps
+                    ),
+                    met: Some(c.rps >= share * b.rps && c.errors.is_empty()),
+                }),
+                None => t.push(na(&name, &goal)),
+            }
+        }
+        {
+            let name = "Update p50, 1 connection";
+            let goal = "<= baseline p50 + 0.5 ms";
+            match self
+                .run("update x1")
+                .and_then(|r| r.baseline.as_ref().map(|b| (&r.carillon, b)))
+            {
+                Some((c, b)) => t.push(Target {
+                    name: name.into(),
+                    goal: goal.into(),
+                    measured: format!(
+                        "{:.3} ms vs {:.3} ms (+{:.3} ms)",
+                        c.p50,
+                        b.p50,
+                        c.p50 - b.p50
+                    ),
+                    met: Some(c.p50 <= b.p50 + 0.5),
+                }),
+                None => t.push(na(name, goal)),
+            }
+            let name = "Describe p50, 1 connection";
+            let goal = "<= 2x baseline p50";
+            match self
+                .run("describe x1")
+                .and_then(|r| r.baseline.as_ref().map(|b| (&r.carillon, b)))
+            {
+                Some((c, b)) => t.push(Target {
+                    name: name.into(),
+                    goal: goal.into(),
+                    measured: format!("{:.3} ms vs {:.3} ms ({:.2}x)", c.p50, b.p50, c.p50 / b.p50),
+                    met: Some(c.p50 <= 2.0 * b.p50),
+                }),
+                None => t.push(na(name, goal)),
+            }
+        }
+        match &self.startup {
+            Some(s) if !s.runs.is_empty() => {
+                t.push(Target {
+                    name: "Start-up to first answered request".into(),
+                    goal: "< 50 ms".into(),
+                    measured: format!(
+                        "{:.1} ms median of {} on a new database (listening line at {:.1} ms); {:.1} ms restarting on an existing one",
+                        s.median_health_ms(),
+                        s.runs.len(),
+                        s.median_listening_ms(),
+                        median(&s.restarts.iter().map(|r| r.1).collect::<Vec<_>>())
+                    ),
+                    met: Some(s.median_health_ms() < 50.0),
+                });
+                t.push(Target {
+                    name: "Idle RSS after start-up".into(),
+                    goal: "< 20 MB".into(),
+                    measured: format!("{:.1} MB", s.median_idle_mb()),
+                    met: Some(s.median_idle_mb() < 20.0),
+                });
+            }
+            _ => {
+                t.push(na("Start-up to first answered request", "< 50 ms"));
+                t.push(na("Idle RSS after start-up", "< 20 MB"));
+            }
+        }
+        let name = format!(
+            "RSS under load, {} connections (peak)",
+            self.load_rss_connections.max(conns)
+        );
+        match self.load_rss_kib {
+            Some(k) => t.push(Target {
+                name,
+                goal: "< 64 MB".into(),
+                measured: format!("{:.1} MB", k as f64 / 1024.0),
+                met: Some((k as f64 / 1024.0) < 64.0),
+            }),
+            None => t.push(na(&name, "< 64 MB")),
+        }
+        match &self.scale {
+            Some(s) => {
+                let mut keys: Vec<&(Op, usize)> = s.large.keys().collect();
+                keys.sort();
+                for key in keys {
+                    let (op, c) = *key;
+                    let name = format!(
+                        "Scale: {} p50 at {} endpoints, {c} conn",
+                        capital(op.name()),
+                        thousands(s.large_endpoints)
+                    );
+                    let goal = format!("<= 1.5x p50 at {} endpoints", thousands(s.small_endpoints));
+                    match (s.large.get(key), s.small.get(key)) {
+                        (Some(l), Some(sm)) => t.push(Target {
+                            name,
+                            goal,
+                            measured: format!(
+                                "{:.3} ms vs {:.3} ms ({:.2}x)",
+                                l.p50,
+                                sm.p50,
+                                l.p50 / sm.p50
+                            ),
+                            met: Some(l.p50 <= 1.5 * sm.p50 && l.errors.is_empty()),
+                        }),
+                        _ => t.push(na(&name, &goal)),
+                    }
+                }
+                let name = format!(
+                    "Scale: ListAppInstanceUsers page {} vs page 1 (p50)",
+                    thousands(s.page)
+                );
+                let goal = "as fast as page 1 (<= 1.2x)";
+                match (&s.page_n, &s.page1) {
+                    (Some(n), Some(p1)) => t.push(Target {
+                        name,
+                        goal: goal.into(),
+                        measured: format!(
+                            "{:.3} ms vs {:.3} ms ({:.2}x)",
+                            n.p50,
+                            p1.p50,
+                            n.p50 / p1.p50
+                        ),
+                        met: Some(n.p50 <= 1.2 * p1.p50 && n.errors.is_empty()),
+                    }),
+                    _ => t.push(na(&name, goal)),
+                }
+            }
+            None => t.push(na("Scale targets", "see --scenario scale")),
+        }
+        if let Some(big) = self.seeding.iter().max_by_key(|s| s.endpoints + s.users) {
+            t.push(Target {
+                name: format!(
+                    "Seeding {} users x {} endpoints",
+                    thousands(big.users),
+                    thousands(big.endpoints)
+                ),
+                goal: "progress shown, finishes in minutes".into(),
+                measured: format!(
+                    "{:.1} min ({:.0} users/s, {:.0} endpoints/s, {} connections)",
+                    big.total_secs() / 60.0,
+                    big.users as f64 / big.user_secs.max(1e-9),
+                    big.endpoints as f64 / big.endpoint_secs.max(1e-9),
+                    big.connections
+                ),
+                met: Some(big.total_secs() < 15.0 * 60.0),
+            });
+        }
+        t
+    }
+
+    pub fn print_targets(&self, conns: usize) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "\n== targets ==");
+        for t in self.targets(conns) {
+            let met = match t.met {
+                Some(true) => "MET",
+                Some(false) => "MISSED",
+                None => "-",
+            };
+            let _ = writeln!(
+                out,
+                "{:<52} {:<40} {:<55} {met}",
+                t.name, t.goal, t.measured
+            );
+        }
+        out
+    }
+
+    pub fn markdown(&self, conns: usize) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "\n<!-- carillon-bench --markdown -->");
+        for (k, v) in &self.header {
+            let _ = writeln!(out, "- {k}: {v}");
+        }
+        let _ = writeln!(
+            out,
+            "\n| Target | Goal | Measured | Met |\n|---|---|---|---|"
+        );
+        for t in self.targets(conns) {
+            let met = match t.met {
+                Some(true) => "yes",
+                Some(false) => "**no**",
+                None => "-",
+            };
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {met} |",
+                t.name,
+                t.goal.replace(">=", "≥").replace("<=", "≤"),
+                t.measured
+            );
+        }
+        if !self.runs.is_empty() {
+            let _ = writeln!(
+                out,
+                "\n| Run | Server | Conns | req/s | p50 ms | p99 ms | p99.9 ms | Errors | Server CPU | Server µs/req | Client CPU | Client µs/req | Peak RSS |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+            );
+            for r in &self.runs {
+                let mut row = |server: &str, s: &Summary| {
+                    let _ = writeln!(
+                        out,
+                        "| {} | {server} | {} | {:.0} | {:.3} | {:.3} | {:.3} | {} | {} | {} | {} | {} | {} |",
+                        r.label,
+                        r.connections,
+                        s.rps,
+                        s.p50,
+                        s.p99,
+                        s.p999,
+                        s.errors_text(),
+                        pct(s.server_cpu),
+                        us_per(s.server_cpu, s.rps),
+                        pct(s.client_cpu),
+                        us_per(s.client_cpu, s.rps),
+                        mb(s.peak_rss_kib)
+                    );
+                };
+                row("carillon", &r.carillon);
+                if let Some(b) = &r.baseline {
+                    row("baseline", b);
+                    let c = &r.carillon;
+                    let _ = writeln!(
+                        out,
+                        "| {} | ratio c/b | | {:.3} | {:.2}x | {:.2}x | {:.2}x | | | {} | | | |",
+                        r.label,
+                        c.rps / b.rps,
+                        c.p50 / b.p50,
+                        c.p99 / b.p99,
+                        c.p999 / b.p999,
+                        match (c.server_cpu, b.server_cpu) {
+                            (Some(x), Some(y)) if x > 0.0 && y > 0.0 =>
+                                format!("{:.2}x", (x / c.rps) / (y / b.rps)),
+                            _ => String::new(),
+                        }
+                    );
+                }
+            }
+        }
+        if self.runs.iter().any(|r| !r.carillon.threads.is_empty()) {
+            let _ = writeln!(
+                out,
+                "\nServer CPU by thread (share of one core) and context switches per request:\n"
+            );
+            for r in &self.runs {
+                let _ = writeln!(out, "- {}: carillon {}", r.label, r.carillon.threads_text());
+                if let Some(b) = &r.baseline {
+                    let _ = writeln!(out, "  baseline {}", b.threads_text());
+                }
+            }
+        }
+        if let Some(s) = &self.scale {
+            let _ = writeln!(
+                out,
+                "\n| Scale | Conns | p50 ms at {} | p50 ms at {} | Ratio | req/s at {} | req/s at {} |\n|---|---|---|---|---|---|---|",
+                thousands(s.small_endpoints),
+                thousands(s.large_endpoints),
+                thousands(s.small_endpoints),
+                thousands(s.large_endpoints)
+            );
+            for (key, l) in &s.large {
+                if let Some(sm) = s.small.get(key) {
+                    let _ = writeln!(
+                        out,
+                        "| {} | {} | {:.3} | {:.3} | {:.2}x | {:.0} | {:.0} |",
+                        key.0.name(),
+                        key.1,
+                        sm.p50,
+                        l.p50,
+                        l.p50 / sm.p50,
+                        sm.rps,
+                        l.rps
+                    );
+                }
+            }
+            if let (Some(p1), Some(n)) = (&s.page1, &s.page_n) {
+                let _ = writeln!(
+                    out,
+                    "| list-users page 1 vs page {} | 1 | {:.3} | {:.3} | {:.2}x | {:.0} | {:.0} |",
+                    thousands(s.page),
+                    p1.p50,
+                    n.p50,
+                    n.p50 / p1.p50,
+                    p1.rps,
+                    n.rps
+                );
+            }
+        }
+        if !self.seeding.is_empty() {
+            let _ = writeln!(
+                out,
+                "\n| Seeding | Users | Endpoints | Connections | Users/s | Endpoints/s | Total |\n|---|---|---|---|---|---|---|"
+            );
+            for s in &self.seeding {
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} | {} | {:.0} | {:.0} | {:.1} s |",
+                    s.label,
+                    thousands(s.users),
+                    thousands(s.endpoints),
+                    s.connections,
+                    s.users as f64 / s.user_secs.max(1e-9),
+                    if s.endpoints == 0 {
+                        0.0
+                    } else {
+                        s.endpoints as f64 / s.endpoint_secs.max(1e-9)
+                    },
+                    s.total_secs()
+                );
+            }
+        }
+        for n in &self.notes {
+            let _ = writeln!(out, "\n> {n}");
+        }
+        out
+    }
+}
+
+fn capital(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+        .unwrap_or_default()
+}
+
+pub fn thousands(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}

@@ -1,0 +1,90 @@
+//! Runs `carillon-bench --quick --scenario all` against a Carillon binary and checks that every
+//! figure is reported. It never fails on a number: only on the tool not working.
+//!
+//! The server binary is `CARILLON_BIN`, else `target/debug/carillon`, else `target/release/carillon`;
+//! without one the test says so and passes (build it with `cargo build --bin carillon`).
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn server_binary() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("CARILLON_BIN").filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(p));
+    }
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    ["debug", "release"]
+        .iter()
+        .map(|p| target.join(p).join("carillon"))
+        .find(|p| p.exists())
+}
+
+#[test]
+fn quick_run_reports_every_figure() {
+    let Some(server) = server_binary() else {
+        eprintln!("skipped: no carillon binary (set CARILLON_BIN or build target/debug/carillon)");
+        return;
+    };
+    let output = Command::new(env!("CARGO_BIN_EXE_carillon-bench"))
+        .args([
+            "--quick",
+            "--scenario",
+            "all",
+            "--markdown",
+            "--startup-runs",
+            "2",
+            "--server",
+        ])
+        .arg(&server)
+        .output()
+        .expect("run carillon-bench");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "carillon-bench failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    for needle in [
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "p99.9 ms",
+        "baseline",
+        "c/b ratio",
+        "first answered request",
+        "idle RSS",
+        "peak RSS",
+        "seeding",
+        "endpoints/s",
+        "update x8",
+        "describe x1",
+        "mixed x8",
+        "register",
+        "deregister",
+        "list-users page 1 x1",
+        "== targets ==",
+        "Update throughput",
+        "Describe p50, 1 connection",
+        "Start-up to first answered request",
+        "RSS under load",
+        "Scale: Describe p50",
+        "Scale: ListAppInstanceUsers page",
+        "| Target | Goal | Measured | Met |",
+    ] {
+        assert!(
+            stdout.contains(needle),
+            "output lacks {needle:?}\nstdout:\n{stdout}\nstderr:\n{stderr}"
+        );
+    }
+    // Every run reported a throughput, whatever its value.
+    let runs = stdout
+        .lines()
+        .filter(|l| l.contains(" carillon ") && !l.contains("run "))
+        .count();
+    assert!(
+        runs >= 5 + 8 + 2,
+        "expected every run to report a carillon row, found {runs}\n{stdout}"
+    );
+}
