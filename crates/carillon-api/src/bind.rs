@@ -12,7 +12,13 @@ use serde_json::{Map, Value};
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// Binds and validates the input of `op`.
-pub fn bind(model: &Model, op: &OperationDef, labels: &[(String, String)], query: &[(String, String)], body: &[u8]) -> Result<Value, ApiError> {
+pub fn bind(
+    model: &Model,
+    op: &OperationDef,
+    labels: &[(String, String)],
+    query: &[(String, String)],
+    body: &[u8],
+) -> Result<Value, ApiError> {
     let body = parse_body(body)?;
     let Some(input_name) = &op.input else { return Ok(Value::Object(Map::new())) };
     let shape = model.shape(input_name);
@@ -51,10 +57,13 @@ fn parse_body(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
 fn query_value(query: &[(String, String)], name: &str, kind: ShapeKind, member: &str) -> Result<Option<Value>, ApiError> {
     let Some((_, raw)) = query.iter().find(|(k, _)| k == name) else { return Ok(None) };
     match kind {
-        ShapeKind::Integer | ShapeKind::Long => raw
-            .parse::<i64>()
-            .map(|n| Some(Value::from(n)))
-            .map_err(|_| ApiError::bad_request(format!("Invalid value '{}' for '{}': must be an integer", printable(raw), crate::validate::wire_path(member)))),
+        ShapeKind::Integer | ShapeKind::Long => raw.parse::<i64>().map(|n| Some(Value::from(n))).map_err(|_| {
+            ApiError::bad_request(format!(
+                "Invalid value '{}' for '{}': must be an integer",
+                printable(raw),
+                crate::validate::wire_path(member)
+            ))
+        }),
         _ => Ok(Some(Value::String(raw.clone()))),
     }
 }

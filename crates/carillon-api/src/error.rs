@@ -32,10 +32,9 @@ impl ErrorKind {
         match self {
             ErrorKind::BadRequest | ErrorKind::ResourceLimitExceeded => 400,
             ErrorKind::UnauthorizedClient => 401,
-            ErrorKind::Forbidden
-            | ErrorKind::MissingAuthenticationToken
-            | ErrorKind::UnrecognizedClient
-            | ErrorKind::InvalidSignature => 403,
+            ErrorKind::Forbidden | ErrorKind::MissingAuthenticationToken | ErrorKind::UnrecognizedClient | ErrorKind::InvalidSignature => {
+                403
+            }
             ErrorKind::NotFound | ErrorKind::UnknownOperation => 404,
             ErrorKind::Conflict => 409,
             ErrorKind::ThrottledClient => 429,

@@ -220,10 +220,7 @@ fn parse_shape(name: &str, s: &Value) -> Result<Shape, String> {
         enum_values: s["enum"].as_array().map(|v| v.iter().filter_map(|x| x.as_str().map(str::to_string)).collect()),
         sensitive: s["sensitive"].as_bool().unwrap_or(false),
         members,
-        required: s["required"]
-            .as_array()
-            .map(|v| v.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
-            .unwrap_or_default(),
+        required: s["required"].as_array().map(|v| v.iter().filter_map(|x| x.as_str().map(str::to_string)).collect()).unwrap_or_default(),
         list_member: s["member"]["shape"].as_str().map(str::to_string),
         is_error: s["exception"].as_bool().unwrap_or(false),
         error_status: s["error"]["httpStatusCode"].as_u64().map(|v| v as u16),

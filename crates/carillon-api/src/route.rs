@@ -140,7 +140,9 @@ mod tests {
 
     #[test]
     fn unknown_paths_and_methods_are_unknown_operations() {
-        for (m, p) in [("GET", "/nope"), ("PATCH", "/app-instances"), ("GET", "/app-instances/"), ("GET", ""), ("GET", "/app-instances//admins")] {
+        for (m, p) in
+            [("GET", "/nope"), ("PATCH", "/app-instances"), ("GET", "/app-instances/"), ("GET", ""), ("GET", "/app-instances//admins")]
+        {
             let e = route(model(), m, p, &[]).unwrap_err();
             assert_eq!(e.kind, crate::ErrorKind::UnknownOperation, "{m} {p}");
         }

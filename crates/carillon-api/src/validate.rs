@@ -111,7 +111,11 @@ impl Validator<'_> {
                 } else if let Some(min) = min.filter(|m| n < *m) {
                     self.violation(shape, value, path, format!("Member must have value greater than or equal to {min}"));
                 } else {
-                    let (lo, hi) = if shape.kind == ShapeKind::Integer { (i32::MIN as i128, i32::MAX as i128) } else { (i64::MIN as i128, i64::MAX as i128) };
+                    let (lo, hi) = if shape.kind == ShapeKind::Integer {
+                        (i32::MIN as i128, i32::MAX as i128)
+                    } else {
+                        (i64::MIN as i128, i64::MAX as i128)
+                    };
                     if n < lo || n > hi {
                         self.type_mismatch(path, "an integer in range");
                     }
@@ -182,7 +186,10 @@ mod tests {
         let ok = "é".repeat(256);
         assert!(check("CreateAppInstanceRequest", json!({"Name": ok, "ClientRequestToken": "tok-1"})).is_ok());
         let e = check("CreateAppInstanceRequest", json!({"Name": "é".repeat(257), "ClientRequestToken": "tok-1"})).unwrap_err();
-        assert_eq!(e, "1 validation error detected: Value at 'name' failed to satisfy constraint: Member must have length less than or equal to 256");
+        assert_eq!(
+            e,
+            "1 validation error detected: Value at 'name' failed to satisfy constraint: Member must have length less than or equal to 256"
+        );
     }
 
     #[test]
@@ -192,7 +199,10 @@ mod tests {
             json!({"AppInstanceUserArn": "arn:aws:chime:us-east-1:111122223333:app-instance/a/user/b", "EndpointId": "e", "AllowMessages": "SOME"}),
         )
         .unwrap_err();
-        assert_eq!(e, "1 validation error detected: Value 'SOME' at 'allowMessages' failed to satisfy constraint: Member must satisfy enum value set: [ALL, NONE]");
+        assert_eq!(
+            e,
+            "1 validation error detected: Value 'SOME' at 'allowMessages' failed to satisfy constraint: Member must satisfy enum value set: [ALL, NONE]"
+        );
     }
 
     #[test]
@@ -205,14 +215,21 @@ mod tests {
 
     #[test]
     fn nested_paths_name_the_list_position() {
-        let e = check("TagResourceRequest", json!({"ResourceARN": "arn:aws:chime:us-east-1:1:app-instance/x", "Tags": [{"Key": "k"}]})).unwrap_err();
-        assert_eq!(e, "1 validation error detected: Value null at 'tags.1.member.value' failed to satisfy constraint: Member must not be null");
+        let e = check("TagResourceRequest", json!({"ResourceARN": "arn:aws:chime:us-east-1:1:app-instance/x", "Tags": [{"Key": "k"}]}))
+            .unwrap_err();
+        assert_eq!(
+            e,
+            "1 validation error detected: Value null at 'tags.1.member.value' failed to satisfy constraint: Member must not be null"
+        );
     }
 
     #[test]
     fn ranges_are_checked() {
         let e = check("ListAppInstancesRequest", json!({"MaxResults": 51})).unwrap_err();
-        assert_eq!(e, "1 validation error detected: Value '51' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 50");
+        assert_eq!(
+            e,
+            "1 validation error detected: Value '51' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 50"
+        );
         let e = check("ListAppInstancesRequest", json!({"MaxResults": 99999999999i64})).unwrap_err();
         assert!(e.contains("less than or equal to 50"), "{e}");
     }

@@ -18,13 +18,7 @@ pub enum Op {
 }
 
 impl Op {
-    pub const ALL: [Op; 5] = [
-        Op::Update,
-        Op::Describe,
-        Op::Register,
-        Op::Deregister,
-        Op::ListUsers,
-    ];
+    pub const ALL: [Op; 5] = [Op::Update, Op::Describe, Op::Register, Op::Deregister, Op::ListUsers];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -108,31 +102,18 @@ impl Signed {
 
 /// Signs one request. `path` is the raw path (labels already percent-encoded); `query` holds
 /// decoded pairs.
-pub fn signed(
-    signer: &Signer,
-    method: Method,
-    path: &str,
-    query: &[(&str, &str)],
-    body: Option<String>,
-) -> Signed {
+pub fn signed(signer: &Signer, method: Method, path: &str, query: &[(&str, &str)], body: Option<String>) -> Signed {
     let q = canonical_query(query);
     let body = body.map(Bytes::from).unwrap_or_default();
     let content_type = (!body.is_empty()).then_some(CONTENT_TYPE);
     let mut headers = HeaderMap::with_capacity(4);
     for (k, v) in signer.sign(method.as_str(), path, &q, content_type, &body) {
-        headers.insert(
-            HeaderName::from_static(k),
-            HeaderValue::from_str(&v).expect("signed header values are ASCII"),
-        );
+        headers.insert(HeaderName::from_static(k), HeaderValue::from_str(&v).expect("signed header values are ASCII"));
     }
     if let Some(ct) = content_type {
         headers.insert(hyper::header::CONTENT_TYPE, HeaderValue::from_static(ct));
     }
-    let target = if q.is_empty() {
-        path.to_string()
-    } else {
-        format!("{path}?{q}")
-    };
+    let target = if q.is_empty() { path.to_string() } else { format!("{path}?{q}") };
     let mut wire = format!("{method} {target} HTTP/1.1\r\n").into_bytes();
     for (k, v) in &headers {
         wire.extend_from_slice(k.as_str().as_bytes());
@@ -145,21 +126,11 @@ pub fn signed(
     }
     wire.extend_from_slice(b"\r\n");
     wire.extend_from_slice(&body);
-    Signed {
-        method,
-        uri: target.parse().expect("bench URIs are valid"),
-        headers,
-        body,
-        wire: Bytes::from(wire),
-    }
+    Signed { method, uri: target.parse().expect("bench URIs are valid"), headers, body, wire: Bytes::from(wire) }
 }
 
 fn endpoint_path(user_arn: &str, endpoint_id: &str) -> String {
-    format!(
-        "/app-instance-users/{}/endpoints/{}",
-        pct(user_arn, false),
-        pct(endpoint_id, false)
-    )
+    format!("/app-instance-users/{}/endpoints/{}", pct(user_arn, false), pct(endpoint_id, false))
 }
 
 pub fn json_str(s: &str) -> String {
@@ -167,11 +138,7 @@ pub fn json_str(s: &str) -> String {
 }
 
 pub fn create_app_instance(s: &Signer, name: &str, token: &str) -> Signed {
-    let body = format!(
-        r#"{{"Name":{},"ClientRequestToken":{}}}"#,
-        json_str(name),
-        json_str(token)
-    );
+    let body = format!(r#"{{"Name":{},"ClientRequestToken":{}}}"#, json_str(name), json_str(token));
     signed(s, Method::POST, "/app-instances", &[], Some(body))
 }
 
@@ -186,56 +153,26 @@ pub fn create_user(s: &Signer, app_arn: &str, user_id: &str, name: &str, token: 
     signed(s, Method::POST, "/app-instance-users", &[], Some(body))
 }
 
-pub fn register(
-    s: &Signer,
-    user_arn: &str,
-    pinpoint_arn: &str,
-    device_token: &str,
-    token: &str,
-) -> Signed {
+pub fn register(s: &Signer, user_arn: &str, pinpoint_arn: &str, device_token: &str, token: &str) -> Signed {
     let body = format!(
         r#"{{"Type":"GCM","ResourceArn":{},"EndpointAttributes":{{"DeviceToken":{}}},"ClientRequestToken":{}}}"#,
         json_str(pinpoint_arn),
         json_str(device_token),
         json_str(token)
     );
-    signed(
-        s,
-        Method::POST,
-        &format!("/app-instance-users/{}/endpoints", pct(user_arn, false)),
-        &[],
-        Some(body),
-    )
+    signed(s, Method::POST, &format!("/app-instance-users/{}/endpoints", pct(user_arn, false)), &[], Some(body))
 }
 
 pub fn update(s: &Signer, user_arn: &str, endpoint_id: &str) -> Signed {
-    signed(
-        s,
-        Method::PUT,
-        &endpoint_path(user_arn, endpoint_id),
-        &[],
-        Some(r#"{"Name":"x","AllowMessages":"ALL"}"#.to_string()),
-    )
+    signed(s, Method::PUT, &endpoint_path(user_arn, endpoint_id), &[], Some(r#"{"Name":"x","AllowMessages":"ALL"}"#.to_string()))
 }
 
 pub fn describe(s: &Signer, user_arn: &str, endpoint_id: &str) -> Signed {
-    signed(
-        s,
-        Method::GET,
-        &endpoint_path(user_arn, endpoint_id),
-        &[],
-        None,
-    )
+    signed(s, Method::GET, &endpoint_path(user_arn, endpoint_id), &[], None)
 }
 
 pub fn deregister(s: &Signer, user_arn: &str, endpoint_id: &str) -> Signed {
-    signed(
-        s,
-        Method::DELETE,
-        &endpoint_path(user_arn, endpoint_id),
-        &[],
-        None,
-    )
+    signed(s, Method::DELETE, &endpoint_path(user_arn, endpoint_id), &[], None)
 }
 
 pub fn list_users(s: &Signer, app_arn: &str, max_results: u32, next_token: Option<&str>) -> Signed {

@@ -23,16 +23,10 @@ use std::time::Duration;
 /// `{"update": {"status": 200, "body": "..."}, ...}`.
 type Answers = HashMap<Op, (StatusCode, Bytes)>;
 
-pub fn write_answers(
-    path: &std::path::Path,
-    samples: &std::collections::BTreeMap<Op, (u16, Bytes)>,
-) -> std::io::Result<()> {
+pub fn write_answers(path: &std::path::Path, samples: &std::collections::BTreeMap<Op, (u16, Bytes)>) -> std::io::Result<()> {
     let mut map = serde_json::Map::new();
     for (op, (status, body)) in samples {
-        map.insert(
-            op.name().to_string(),
-            serde_json::json!({"status": status, "body": String::from_utf8_lossy(body)}),
-        );
+        map.insert(op.name().to_string(), serde_json::json!({"status": status, "body": String::from_utf8_lossy(body)}));
     }
     std::fs::write(path, serde_json::Value::Object(map).to_string())
 }
@@ -43,16 +37,8 @@ fn read_answers(path: &str) -> Result<Answers, String> {
     let mut out = Answers::new();
     for (k, a) in v.as_object().into_iter().flatten() {
         let op = Op::from_name(k).ok_or_else(|| format!("unknown operation {k}"))?;
-        let status = a
-            .get("status")
-            .and_then(|s| s.as_u64())
-            .and_then(|s| StatusCode::from_u16(s as u16).ok())
-            .unwrap_or(StatusCode::OK);
-        let body = a
-            .get("body")
-            .and_then(|b| b.as_str())
-            .unwrap_or("")
-            .to_string();
+        let status = a.get("status").and_then(|s| s.as_u64()).and_then(|s| StatusCode::from_u16(s as u16).ok()).unwrap_or(StatusCode::OK);
+        let body = a.get("body").and_then(|b| b.as_str()).unwrap_or("").to_string();
         out.insert(op, (status, Bytes::from(body)));
     }
     Ok(out)
@@ -61,28 +47,20 @@ fn read_answers(path: &str) -> Result<Answers, String> {
 /// A fixed request id, as long as Carillon's UUIDs.
 const REQUEST_ID: &str = "00000000-0000-4000-8000-000000000000";
 
-async fn answer(
-    answers: Arc<Answers>,
-    req: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn answer(answers: Arc<Answers>, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
     let op = Op::classify(req.method(), req.uri().path());
     let _ = req.into_body().collect().await;
     let (status, body) = match op.and_then(|o| answers.get(&o)) {
         Some((s, b)) => (*s, b.clone()),
-        None => (
-            StatusCode::NOT_FOUND,
-            Bytes::from_static(br#"{"Code":"NotFound","Message":"baseline"}"#),
-        ),
+        None => (StatusCode::NOT_FOUND, Bytes::from_static(br#"{"Code":"NotFound","Message":"baseline"}"#)),
     };
     let empty = status == StatusCode::NO_CONTENT;
     let mut r = Response::new(Full::new(if empty { Bytes::new() } else { body }));
     *r.status_mut() = status;
     if !empty {
-        r.headers_mut()
-            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     }
-    r.headers_mut()
-        .insert("x-amzn-RequestId", HeaderValue::from_static(REQUEST_ID));
+    r.headers_mut().insert("x-amzn-RequestId", HeaderValue::from_static(REQUEST_ID));
     Ok(r)
 }
 
@@ -110,11 +88,7 @@ pub fn main(args: &[String]) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(threads.max(1))
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(threads.max(1)).enable_all().build().expect("runtime");
     rt.block_on(async move {
         let listener = match tokio::net::TcpListener::bind(&listen).await {
             Ok(l) => l,
@@ -126,20 +100,14 @@ pub fn main(args: &[String]) -> ExitCode {
         let addr = listener.local_addr().expect("local addr");
         eprintln!("baseline: listening on http://{addr}");
         let mut builder = http1::Builder::new();
-        builder
-            .timer(TokioTimer::new())
-            .header_read_timeout(Duration::from_secs(30))
-            .keep_alive(true);
+        builder.timer(TokioTimer::new()).header_read_timeout(Duration::from_secs(30)).keep_alive(true);
         loop {
             let Ok((stream, _)) = listener.accept().await else {
                 continue;
             };
             let _ = stream.set_nodelay(true);
             let answers = answers.clone();
-            let conn = builder.serve_connection(
-                TokioIo::new(stream),
-                service_fn(move |req| answer(answers.clone(), req)),
-            );
+            let conn = builder.serve_connection(TokioIo::new(stream), service_fn(move |req| answer(answers.clone(), req)));
             tokio::spawn(async move {
                 let _ = conn.await;
             });

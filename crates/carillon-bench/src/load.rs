@@ -30,11 +30,7 @@ pub fn set_engine(e: Engine) {
 }
 
 pub fn engine() -> Engine {
-    if RAW.load(std::sync::atomic::Ordering::Relaxed) {
-        Engine::Raw
-    } else {
-        Engine::Hyper
-    }
+    if RAW.load(std::sync::atomic::Ordering::Relaxed) { Engine::Raw } else { Engine::Hyper }
 }
 
 /// One keep-alive connection.
@@ -56,15 +52,11 @@ impl RawConn {
     /// Writes the request's bytes, reads one response (status line, headers, Content-Length body).
     async fn send(&mut self, wire: &[u8]) -> Result<(u16, Bytes), String> {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        self.stream
-            .write_all(wire)
-            .await
-            .map_err(|e| format!("write: {e}"))?;
+        self.stream.write_all(wire).await.map_err(|e| format!("write: {e}"))?;
         let mut scanned = 0;
         loop {
             if let Some(end) = find(&self.buf[scanned..], b"\r\n\r\n").map(|p| p + scanned) {
-                let head = std::str::from_utf8(&self.buf[..end])
-                    .map_err(|_| "response head is not UTF-8".to_string())?;
+                let head = std::str::from_utf8(&self.buf[..end]).map_err(|_| "response head is not UTF-8".to_string())?;
                 let mut lines = head.split("\r\n");
                 let status: u16 = lines
                     .next()
@@ -77,10 +69,7 @@ impl RawConn {
                         continue;
                     };
                     if k.eq_ignore_ascii_case("content-length") {
-                        length = v
-                            .trim()
-                            .parse()
-                            .map_err(|_| "bad content-length".to_string())?;
+                        length = v.trim().parse().map_err(|_| "bad content-length".to_string())?;
                     } else if k.eq_ignore_ascii_case("transfer-encoding") {
                         return Err("chunked responses are not supported by the raw client".into());
                     }
@@ -88,13 +77,7 @@ impl RawConn {
                 let total = end + 4 + length;
                 while self.buf.len() < total {
                     self.buf.reserve(total - self.buf.len());
-                    if self
-                        .stream
-                        .read_buf(&mut self.buf)
-                        .await
-                        .map_err(|e| format!("read: {e}"))?
-                        == 0
-                    {
+                    if self.stream.read_buf(&mut self.buf).await.map_err(|e| format!("read: {e}"))? == 0 {
                         return Err("connection closed mid-response".into());
                     }
                 }
@@ -103,13 +86,7 @@ impl RawConn {
             }
             scanned = self.buf.len().saturating_sub(3);
             self.buf.reserve(16 * 1024);
-            if self
-                .stream
-                .read_buf(&mut self.buf)
-                .await
-                .map_err(|e| format!("read: {e}"))?
-                == 0
-            {
+            if self.stream.read_buf(&mut self.buf).await.map_err(|e| format!("read: {e}"))? == 0 {
                 return Err("connection closed".into());
             }
         }
@@ -122,19 +99,12 @@ pub fn histogram() -> Histogram<u64> {
 }
 
 pub async fn connect(addr: SocketAddr) -> Result<Sender, String> {
-    let stream = TcpStream::connect(addr)
-        .await
-        .map_err(|e| format!("connect {addr}: {e}"))?;
+    let stream = TcpStream::connect(addr).await.map_err(|e| format!("connect {addr}: {e}"))?;
     let _ = stream.set_nodelay(true);
     if engine() == Engine::Raw {
-        return Ok(Sender::Raw(RawConn {
-            stream,
-            buf: bytes::BytesMut::with_capacity(16 * 1024),
-        }));
+        return Ok(Sender::Raw(RawConn { stream, buf: bytes::BytesMut::with_capacity(16 * 1024) }));
     }
-    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(|e| format!("handshake: {e}"))?;
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| format!("handshake: {e}"))?;
     tokio::spawn(async move {
         let _ = conn.await;
     });
@@ -148,17 +118,9 @@ pub async fn send(sender: &mut Sender, req: &Signed) -> Result<(u16, Bytes), Str
         Sender::Hyper(h) => h,
     };
     sender.ready().await.map_err(|e| e.to_string())?;
-    let resp = sender
-        .send_request(req.request())
-        .await
-        .map_err(|e| e.to_string())?;
+    let resp = sender.send_request(req.request()).await.map_err(|e| e.to_string())?;
     let status = resp.status().as_u16();
-    let body = resp
-        .into_body()
-        .collect()
-        .await
-        .map_err(|e| e.to_string())?
-        .to_bytes();
+    let body = resp.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
     Ok((status, body))
 }
 
@@ -193,11 +155,7 @@ pub struct RunSpec {
 
 impl RunSpec {
     pub fn mix_text(&self) -> String {
-        self.mix
-            .iter()
-            .map(|(m, w)| format!("{}={w}", m.name()))
-            .collect::<Vec<_>>()
-            .join(",")
+        self.mix.iter().map(|(m, w)| format!("{}={w}", m.name())).collect::<Vec<_>>().join(",")
     }
 
     /// The mix as a repeating schedule, weights spread out (smooth weighted round robin).
@@ -209,11 +167,7 @@ impl RunSpec {
             for (c, (_, w)) in current.iter_mut().zip(&self.mix) {
                 *c += i64::from(*w);
             }
-            let (best, _) = current
-                .iter()
-                .enumerate()
-                .max_by_key(|(i, c)| (**c, -(*i as i64)))
-                .expect("non-empty mix");
+            let (best, _) = current.iter().enumerate().max_by_key(|(i, c)| (**c, -(*i as i64))).expect("non-empty mix");
             current[best] -= total;
             out.push(self.mix[best].0);
         }
@@ -287,29 +241,17 @@ impl Worker {
                 if measured {
                     self.out.requests += 1;
                     let us = done.duration_since(start).as_micros() as u64;
-                    self.out
-                        .per_op
-                        .entry(op)
-                        .or_insert_with(histogram)
-                        .saturating_record(us.max(1));
+                    self.out.per_op.entry(op).or_insert_with(histogram).saturating_record(us.max(1));
                 }
                 if (200..300).contains(&status) {
-                    self.out
-                        .samples
-                        .entry(op)
-                        .or_insert_with(|| (status, body.clone()));
+                    self.out.samples.entry(op).or_insert_with(|| (status, body.clone()));
                     Some(body)
                 } else {
                     if measured {
                         *self.out.errors.entry(status).or_default() += 1;
                     }
                     self.out.first_error.get_or_insert_with(|| {
-                        format!(
-                            "{} {} -> {status} {}",
-                            req.method,
-                            req.uri,
-                            String::from_utf8_lossy(&body[..body.len().min(300)])
-                        )
+                        format!("{} {} -> {status} {}", req.method, req.uri, String::from_utf8_lossy(&body[..body.len().min(300)]))
                     });
                     None
                 }
@@ -339,13 +281,7 @@ async fn worker(
         sender: None,
         measure_from,
         end,
-        out: WorkerOut {
-            requests: 0,
-            per_op: BTreeMap::new(),
-            errors: BTreeMap::new(),
-            samples: BTreeMap::new(),
-            first_error: None,
-        },
+        out: WorkerOut { requests: 0, per_op: BTreeMap::new(), errors: BTreeMap::new(), samples: BTreeMap::new(), first_error: None },
     };
     let mut k = idx;
     let mut i = idx.wrapping_mul(7919);
@@ -360,34 +296,21 @@ async fn worker(
                 me.one(Op::Update, &w.update[i % w.update.len()]).await;
             }
             MixOp::Describe => {
-                me.one(Op::Describe, &w.describe[i % w.describe.len()])
-                    .await;
+                me.one(Op::Describe, &w.describe[i % w.describe.len()]).await;
             }
             MixOp::ListUsers => {
                 me.one(Op::ListUsers, &w.list[i % w.list.len()]).await;
             }
             MixOp::RegisterDeregister => {
-                let f = w
-                    .on_the_fly
-                    .as_ref()
-                    .expect("register-deregister needs on-the-fly signing");
-                if signer
-                    .as_ref()
-                    .is_none_or(|(t, _)| t.elapsed() > Duration::from_secs(60))
-                {
+                let f = w.on_the_fly.as_ref().expect("register-deregister needs on-the-fly signing");
+                if signer.as_ref().is_none_or(|(t, _)| t.elapsed() > Duration::from_secs(60)) {
                     signer = Some((Instant::now(), Signer::now(&f.creds, &f.region, &f.host)));
                 }
                 let s = &signer.as_ref().expect("signer").1;
                 let user = &f.users[idx % f.users.len()];
                 n += 1;
                 let tag = format!("{}-{idx}-{n}", f.nonce);
-                let reg = api::register(
-                    s,
-                    user,
-                    &f.pinpoint_arn,
-                    &format!("device-{tag}"),
-                    &format!("bench-{tag}"),
-                );
+                let reg = api::register(s, user, &f.pinpoint_arn, &format!("device-{tag}"), &format!("bench-{tag}"));
                 if let Some(body) = me.one(Op::Register, &reg).await
                     && let Some(id) = api::member(&body, "EndpointId")
                 {
@@ -401,26 +324,14 @@ async fn worker(
 }
 
 /// Runs `spec` against `addr`; `pid` (when known) is the server whose CPU and RSS are sampled.
-pub async fn run(
-    addr: SocketAddr,
-    pid: Option<u32>,
-    spec: &RunSpec,
-    workload: Arc<Workload>,
-) -> RunResult {
+pub async fn run(addr: SocketAddr, pid: Option<u32>, spec: &RunSpec, workload: Arc<Workload>) -> RunResult {
     let schedule = Arc::new(spec.schedule());
     let t0 = Instant::now();
     let measure_from = t0 + spec.warmup;
     let end = measure_from + spec.duration;
     let mut handles = Vec::with_capacity(spec.connections);
     for idx in 0..spec.connections {
-        handles.push(tokio::spawn(worker(
-            idx,
-            addr,
-            workload.clone(),
-            schedule.clone(),
-            measure_from,
-            end,
-        )));
+        handles.push(tokio::spawn(worker(idx, addr, workload.clone(), schedule.clone(), measure_from, end)));
     }
     tokio::time::sleep_until(measure_from.into()).await;
     let poller = RssPoller::start(pid);
@@ -441,12 +352,8 @@ pub async fn run(
         per_op: BTreeMap::new(),
         errors: BTreeMap::new(),
         samples: BTreeMap::new(),
-        server_cpu: server_cpu0
-            .zip(server_cpu1)
-            .map(|(a, b)| (b - a) as f64 / process::TICKS_PER_SEC / wall),
-        client_cpu: client_cpu0
-            .zip(client_cpu1)
-            .map(|(a, b)| (b - a) as f64 / process::TICKS_PER_SEC / wall),
+        server_cpu: server_cpu0.zip(server_cpu1).map(|(a, b)| (b - a) as f64 / process::TICKS_PER_SEC / wall),
+        client_cpu: client_cpu0.zip(client_cpu1).map(|(a, b)| (b - a) as f64 / process::TICKS_PER_SEC / wall),
         peak_rss_kib,
         first_error: None,
         threads: Vec::new(),
@@ -512,13 +419,7 @@ where
     let started = Instant::now();
     let mut handles = Vec::new();
     for _ in 0..connections.min(total.max(1)) {
-        let (next, finished, failure, make, done) = (
-            next.clone(),
-            finished.clone(),
-            failure.clone(),
-            make.clone(),
-            done.clone(),
-        );
+        let (next, finished, failure, make, done) = (next.clone(), finished.clone(), failure.clone(), make.clone(), done.clone());
         handles.push(tokio::spawn(async move {
             let mut sender: Option<Sender> = None;
             loop {

@@ -48,18 +48,12 @@ fn main() -> ExitCode {
     }
     load::set_engine(opts.engine);
     // One thread: the load generator is a single-threaded tokio runtime (pinned with --client-cpu).
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     // On SIGINT or SIGTERM the bench future is dropped: the servers it started are killed and its
     // temporary databases removed.
     let interrupted = async {
         use tokio::signal::unix::{SignalKind, signal};
-        match (
-            signal(SignalKind::interrupt()),
-            signal(SignalKind::terminate()),
-        ) {
+        match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
             (Ok(mut i), Ok(mut t)) => tokio::select! {
                 _ = i.recv() => {}
                 _ = t.recv() => {}
@@ -113,10 +107,7 @@ struct Seeded {
 /// derived from the credential: open mode may not know the bench's access key).
 fn pinpoint_arn(app_arn: &str) -> String {
     let parts: Vec<&str> = app_arn.split(':').collect();
-    let (region, account) = (
-        parts.get(3).copied().unwrap_or("us-east-1"),
-        parts.get(4).copied().unwrap_or("000000000000"),
-    );
+    let (region, account) = (parts.get(3).copied().unwrap_or("us-east-1"), parts.get(4).copied().unwrap_or("000000000000"));
     format!("arn:aws:mobiletargeting:{region}:{account}:apps/abc")
 }
 
@@ -137,9 +128,7 @@ struct Bench {
 }
 
 fn nonce() -> String {
-    let t = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
+    let t = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
     format!("{:x}{:05x}", t.as_secs(), t.subsec_micros())
 }
 
@@ -168,8 +157,7 @@ fn filesystem_of(path: &Path) -> String {
         .lines()
         .filter_map(|l| {
             let f: Vec<&str> = l.split_whitespace().collect();
-            (f.len() > 2 && path.starts_with(f[1]))
-                .then(|| (f[1].len(), format!("{} ({} on {})", f[2], f[0], f[1])))
+            (f.len() > 2 && path.starts_with(f[1])).then(|| (f[1].len(), format!("{} ({} on {})", f[2], f[0], f[1])))
         })
         .max_by_key(|(n, _)| *n)
         .map(|(_, s)| s)
@@ -181,75 +169,36 @@ impl Bench {
         let dir = match &o.db_dir {
             Some(d) => {
                 let _ = std::fs::create_dir_all(d);
-                tempfile::Builder::new()
-                    .prefix("carillon-bench-")
-                    .tempdir_in(d)
+                tempfile::Builder::new().prefix("carillon-bench-").tempdir_in(d)
             }
             None => tempfile::Builder::new().prefix("carillon-bench-").tempdir(),
         }
         .expect("temporary directory");
         let creds_file = dir.path().join("credentials");
-        std::fs::write(
-            &creds_file,
-            format!("# carillon-bench\n{}\n", o.creds.line()),
-        )
-        .expect("write credentials");
-        Bench {
-            o,
-            dir,
-            creds_file,
-            mode: None,
-            report: Report::default(),
-            nonce: nonce(),
-        }
+        std::fs::write(&creds_file, format!("# carillon-bench\n{}\n", o.creds.line())).expect("write credentials");
+        Bench { o, dir, creds_file, mode: None, report: Report::default(), nonce: nonce() }
     }
 
     async fn and_then_run(mut self) -> Result<(), String> {
         let (nproc, model, kernel) = process::machine();
         let h = &mut self.report.header;
-        h.push((
-            "machine".into(),
-            format!("{nproc} CPUs, {model}, Linux {kernel}"),
-        ));
+        h.push(("machine".into(), format!("{nproc} CPUs, {model}, Linux {kernel}")));
         h.push(("load average at start".into(), process::load_average()));
         h.push((
             "pinning".into(),
             format!(
                 "server {} (--threads {}), load generator {}",
-                self.o
-                    .server_cpu
-                    .map(|c| format!("cpu {c}"))
-                    .unwrap_or_else(|| "unpinned".into()),
-                self.o
-                    .threads
-                    .map(|t| t.to_string())
-                    .unwrap_or_else(|| "default".into()),
-                self.o
-                    .client_cpu
-                    .map(|c| format!("cpu {c}"))
-                    .unwrap_or_else(|| "unpinned".into())
+                self.o.server_cpu.map(|c| format!("cpu {c}")).unwrap_or_else(|| "unpinned".into()),
+                self.o.threads.map(|t| t.to_string()).unwrap_or_else(|| "default".into()),
+                self.o.client_cpu.map(|c| format!("cpu {c}")).unwrap_or_else(|| "unpinned".into())
             ),
         ));
         h.push((
             "load generator".into(),
-            format!(
-                "one tokio current-thread runtime, {:?} HTTP/1.1 client, keep-alive",
-                self.o.engine
-            )
-            .to_lowercase(),
+            format!("one tokio current-thread runtime, {:?} HTTP/1.1 client, keep-alive", self.o.engine).to_lowercase(),
         ));
-        h.push((
-            "database".into(),
-            format!(
-                "SQLite in {} ({})",
-                self.dir.path().display(),
-                filesystem_of(self.dir.path())
-            ),
-        ));
-        out(&format!(
-            "carillon-bench: {nproc} CPUs, {model}, Linux {kernel}; load average {}",
-            process::load_average()
-        ));
+        h.push(("database".into(), format!("SQLite in {} ({})", self.dir.path().display(), filesystem_of(self.dir.path()))));
+        out(&format!("carillon-bench: {nproc} CPUs, {model}, Linux {kernel}; load average {}", process::load_average()));
         if self.o.url.is_none() && !self.o.server.exists() {
             return Err(format!(
                 "no server binary at {} (build it with cargo build --release --bin carillon, or pass --server PATH or --url)",
@@ -257,11 +206,7 @@ impl Bench {
             ));
         }
         let scenario = self.o.scenario;
-        if matches!(
-            scenario,
-            Scenario::Standard | Scenario::All | Scenario::Startup
-        ) && self.o.url.is_none()
-        {
+        if matches!(scenario, Scenario::Standard | Scenario::All | Scenario::Startup) && self.o.url.is_none() {
             self.startup()?;
         }
         if matches!(scenario, Scenario::Standard | Scenario::All) {
@@ -271,26 +216,14 @@ impl Bench {
             self.scale().await?;
         }
         let load_end = process::load_average();
-        self.report
-            .header
-            .push(("load average at end".into(), load_end.clone()));
-        self.report.header.push((
-            "auth".into(),
-            self.mode.unwrap_or("n/a (--url)").to_string(),
-        ));
+        self.report.header.push(("load average at end".into(), load_end.clone()));
+        self.report.header.push(("auth".into(), self.mode.unwrap_or("n/a (--url)").to_string()));
         self.report.header.push((
             "run length".into(),
-            format!(
-                "{:.1} s warm-up + {:.1} s measured per run",
-                self.o.warmup.as_secs_f64(),
-                self.o.duration.as_secs_f64()
-            ),
+            format!("{:.1} s warm-up + {:.1} s measured per run", self.o.warmup.as_secs_f64(), self.o.duration.as_secs_f64()),
         ));
         out(&self.report.print_targets(self.o.connections));
-        out(&format!(
-            "load average at end: {load_end}; auth mode: {}",
-            self.mode.unwrap_or("n/a")
-        ));
+        out(&format!("load average at end: {load_end}; auth mode: {}", self.mode.unwrap_or("n/a")));
         for n in &self.report.notes {
             out(&format!("note: {n}"));
         }
@@ -301,10 +234,7 @@ impl Bench {
     }
 
     fn serve_args(&self, db: &Path, auth: &str) -> Vec<String> {
-        let mut a: Vec<String> = ["serve", "--listen", "127.0.0.1:0", "--quiet"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let mut a: Vec<String> = ["serve", "--listen", "127.0.0.1:0", "--quiet"].iter().map(|s| s.to_string()).collect();
         a.push("--database".into());
         a.push(format!("sqlite://{}", db.display()));
         a.push("--auth".into());
@@ -326,11 +256,7 @@ impl Bench {
             (None, AuthChoice::Open) => "open",
             (None, _) => "sigv4",
         };
-        match Server::spawn(
-            &self.o.server,
-            &self.serve_args(db, mode),
-            self.o.server_cpu,
-        ) {
+        match Server::spawn(&self.o.server, &self.serve_args(db, mode), self.o.server_cpu) {
             Ok(s) => {
                 self.mode = Some(mode);
                 Ok(s)
@@ -339,21 +265,12 @@ impl Bench {
                 let _ = std::fs::remove_file(db);
                 let note = format!(
                     "the server did not start with --auth sigv4 ({}); benchmarked in open mode with every request SigV4-signed anyway",
-                    e.rsplit("before listening: ")
-                        .next()
-                        .unwrap_or(&e)
-                        .chars()
-                        .take(300)
-                        .collect::<String>()
+                    e.rsplit("before listening: ").next().unwrap_or(&e).chars().take(300).collect::<String>()
                 );
                 eprintln!("carillon-bench: {note}");
                 self.report.notes.push(note);
                 self.mode = Some("open");
-                Server::spawn(
-                    &self.o.server,
-                    &self.serve_args(db, "open"),
-                    self.o.server_cpu,
-                )
+                Server::spawn(&self.o.server, &self.serve_args(db, "open"), self.o.server_cpu)
             }
             Err(e) => Err(e),
         }
@@ -366,18 +283,13 @@ impl Bench {
     /// Start-up time to the first answered request, and idle RSS, over fresh databases.
     fn startup(&mut self) -> Result<(), String> {
         let mut st = Startup::default();
-        out(
-            "\n== start-up (spawn -> first 200 from GET /_carillon/health), fresh database each, then a restart on it ==",
-        );
+        out("\n== start-up (spawn -> first 200 from GET /_carillon/health), fresh database each, then a restart on it ==");
         for i in 0..self.o.startup_runs * 2 {
             let fresh = i % 2 == 0;
             let db = self.dir.path().join(format!("startup-{}.db", i / 2));
             let server = self.spawn_server(&db)?;
             if !process::wait_healthy(server.addr, Duration::from_secs(10)) {
-                return Err(format!(
-                    "the server did not answer /_carillon/health: {}",
-                    server.stderr_tail()
-                ));
+                return Err(format!("the server did not answer /_carillon/health: {}", server.stderr_tail()));
             }
             let health = server.spawned_at.elapsed();
             std::thread::sleep(Duration::from_millis(300));
@@ -418,65 +330,28 @@ impl Bench {
                 .map_err(|e| format!("--url {url}: {e}"))?
                 .next()
                 .ok_or_else(|| format!("--url {url}: no address"))?;
-            return Ok((
-                Target {
-                    addr,
-                    host: hostport.to_string(),
-                    pid: None,
-                    db: None,
-                },
-                None,
-            ));
+            return Ok((Target { addr, host: hostport.to_string(), pid: None, db: None }, None));
         }
         let db = self.dir.path().join(format!("{name}.db"));
         let server = self.spawn_server(&db)?;
         if !process::wait_healthy(server.addr, Duration::from_secs(10)) {
-            return Err(format!(
-                "the server did not answer /_carillon/health: {}",
-                server.stderr_tail()
-            ));
+            return Err(format!("the server did not answer /_carillon/health: {}", server.stderr_tail()));
         }
-        Ok((
-            Target {
-                addr: server.addr,
-                host: server.addr.to_string(),
-                pid: Some(server.pid),
-                db: Some(db),
-            },
-            Some(server),
-        ))
+        Ok((Target { addr: server.addr, host: server.addr.to_string(), pid: Some(server.pid), db: Some(db) }, Some(server)))
     }
 
     /// Creates an AppInstance with `users` users of `epu` endpoints each, and `spare` users with none.
-    async fn seed(
-        &mut self,
-        t: &Target,
-        label: &str,
-        users: usize,
-        epu: usize,
-        spare: usize,
-    ) -> Result<Seeded, String> {
+    async fn seed(&mut self, t: &Target, label: &str, users: usize, epu: usize, spare: usize) -> Result<Seeded, String> {
         let conns = self.o.seed_connections;
         let signer = self.signer(t);
         let mut sender = load::connect(t.addr).await?;
         let token = format!("{label}-{}", self.nonce);
-        let (status, body) = load::send(
-            &mut sender,
-            &api::create_app_instance(&signer, &format!("bench {label}"), &token),
-        )
-        .await?;
+        let (status, body) = load::send(&mut sender, &api::create_app_instance(&signer, &format!("bench {label}"), &token)).await?;
         if status != 201 {
-            return Err(format!(
-                "CreateAppInstance: {status} {}",
-                String::from_utf8_lossy(&body)
-            ));
+            return Err(format!("CreateAppInstance: {status} {}", String::from_utf8_lossy(&body)));
         }
-        let app =
-            api::member(&body, "AppInstanceArn").ok_or("CreateAppInstance: no AppInstanceArn")?;
-        let ids: Vec<String> = (0..users)
-            .map(|i| format!("u{i:07}"))
-            .chain((0..spare).map(|j| format!("spare{j:04}")))
-            .collect();
+        let app = api::member(&body, "AppInstanceArn").ok_or("CreateAppInstance: no AppInstanceArn")?;
+        let ids: Vec<String> = (0..users).map(|i| format!("u{i:07}")).chain((0..spare).map(|j| format!("spare{j:04}"))).collect();
         let arns: Vec<String> = ids.iter().map(|id| format!("{app}/user/{id}")).collect();
         let big = users * epu.max(1) >= 20_000;
         out(&format!(
@@ -495,13 +370,7 @@ impl Bench {
             big.then_some(&format!("{label} users") as &str),
             move |i| {
                 let s = Signer::now(&c2, &r2, &h2);
-                api::create_user(
-                    &s,
-                    &app2,
-                    &ids2[i],
-                    &format!("Bench user {i}"),
-                    &format!("{n2}-u-{i}"),
-                )
+                api::create_user(&s, &app2, &ids2[i], &format!("Bench user {i}"), &format!("{n2}-u-{i}"))
             },
             |_, _| {},
         )
@@ -526,13 +395,7 @@ impl Bench {
                 big.then_some(&format!("{label} endpoints") as &str),
                 move |i| {
                     let s = Signer::now(&creds, &region, &host);
-                    api::register(
-                        &s,
-                        &arns2[i / epu],
-                        &p2,
-                        &format!("device-{nonce}-{i}"),
-                        &format!("{nonce}-e-{i}"),
-                    )
+                    api::register(&s, &arns2[i / epu], &p2, &format!("device-{nonce}-{i}"), &format!("{nonce}-e-{i}"))
                 },
                 move |i, body| {
                     if let Some(id) = api::member(body, "EndpointId")
@@ -556,10 +419,7 @@ impl Bench {
             ));
         }
         if let Some(db) = &t.db {
-            out(&format!(
-                "  database now {:.1} MB (file and WAL)",
-                db_size_mb(db)
-            ));
+            out(&format!("  database now {:.1} MB (file and WAL)", db_size_mb(db)));
         }
         self.report.seeding.push(SeedStat {
             label: label.to_string(),
@@ -570,22 +430,13 @@ impl Bench {
             connections: conns,
         });
         let found = std::mem::take(&mut *found.lock().map_err(|_| "lock")?);
-        let endpoints: Vec<(u32, String)> = found
-            .into_iter()
-            .enumerate()
-            .map(|(i, id)| ((i / epu.max(1)) as u32, id))
-            .collect();
+        let endpoints: Vec<(u32, String)> = found.into_iter().enumerate().map(|(i, id)| ((i / epu.max(1)) as u32, id)).collect();
         if endpoints.iter().any(|(_, id)| id.is_empty()) {
             return Err("seeding: a Register answered without an EndpointId".into());
         }
         let all = Arc::try_unwrap(arns).unwrap_or_else(|a| (*a).clone());
         let (users_v, spare_v) = all.split_at(users);
-        Ok(Seeded {
-            app_arn: app,
-            users: users_v.to_vec(),
-            endpoints,
-            spare_users: spare_v.to_vec(),
-        })
+        Ok(Seeded { app_arn: app, users: users_v.to_vec(), endpoints, spare_users: spare_v.to_vec() })
     }
 
     /// Walks ListAppInstanceUsers (max-results 50) to `page`; returns the token that fetches it.
@@ -597,35 +448,20 @@ impl Bench {
             if signer.0.elapsed() > Duration::from_secs(60) {
                 signer = (Instant::now(), self.signer(t));
             }
-            let (status, body) = load::send(
-                &mut sender,
-                &api::list_users(&signer.1, app, 50, token.as_deref()),
-            )
-            .await?;
+            let (status, body) = load::send(&mut sender, &api::list_users(&signer.1, app, 50, token.as_deref())).await?;
             if status != 200 {
-                return Err(format!(
-                    "ListAppInstanceUsers page {p}: {status} {}",
-                    String::from_utf8_lossy(&body)
-                ));
+                return Err(format!("ListAppInstanceUsers page {p}: {status} {}", String::from_utf8_lossy(&body)));
             }
             token = api::member(&body, "NextToken");
             if token.is_none() {
-                return Err(format!(
-                    "ListAppInstanceUsers: page {p} is the last, page {page} does not exist"
-                ));
+                return Err(format!("ListAppInstanceUsers: page {p} is the last, page {page} does not exist"));
             }
         }
         Ok(token)
     }
 
     /// The pre-signed pools for a run (signed now: they stay valid 15 minutes).
-    async fn workload(
-        &self,
-        t: &Target,
-        s: &Seeded,
-        spec: &RunSpec,
-        list: Option<Vec<Signed>>,
-    ) -> Result<Workload, String> {
+    async fn workload(&self, t: &Target, s: &Seeded, spec: &RunSpec, list: Option<Vec<Signed>>) -> Result<Workload, String> {
         let signer = self.signer(t);
         let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
         let uses = |m: MixOp| spec.mix.iter().any(|(x, _)| *x == m);
@@ -650,12 +486,7 @@ impl Bench {
                 let pages = s.users.len().div_ceil(50).max(1);
                 let page = self.o.list_page.min(pages);
                 let token = self.walk(t, &s.app_arn, page).await?;
-                vec![api::list_users(
-                    &self.signer(t),
-                    &s.app_arn,
-                    50,
-                    token.as_deref(),
-                )]
+                vec![api::list_users(&self.signer(t), &s.app_arn, 50, token.as_deref())]
             }
             None => Vec::new(),
         };
@@ -670,38 +501,16 @@ impl Bench {
         if on_the_fly.as_ref().is_some_and(|f| f.users.is_empty()) {
             return Err("register-deregister needs spare users".into());
         }
-        Ok(Workload {
-            update,
-            describe,
-            list,
-            on_the_fly,
-        })
+        Ok(Workload { update, describe, list, on_the_fly })
     }
 
     /// One run against Carillon, then (when enabled) the same requests against the baseline.
-    async fn run_pair(
-        &mut self,
-        t: &Target,
-        spec: &RunSpec,
-        w: Workload,
-        with_baseline: bool,
-    ) -> Result<RunRow, String> {
+    async fn run_pair(&mut self, t: &Target, spec: &RunSpec, w: Workload, with_baseline: bool) -> Result<RunRow, String> {
         let w = Arc::new(w);
-        out(&format!(
-            "\n== {} (mix {}, {} connections) ==\n{}",
-            spec.label,
-            spec.mix_text(),
-            spec.connections,
-            report::RUN_HEADER
-        ));
+        out(&format!("\n== {} (mix {}, {} connections) ==\n{}", spec.label, spec.mix_text(), spec.connections, report::RUN_HEADER));
         let r = load::run(t.addr, t.pid, spec, w.clone()).await;
         let c = Summary::of(&r);
-        out(&report::run_line(
-            &spec.label,
-            "carillon",
-            spec.connections,
-            &c,
-        ));
+        out(&report::run_line(&spec.label, "carillon", spec.connections, &c));
         if !c.threads.is_empty() {
             out(&format!("    carillon threads: {}", c.threads_text()));
         }
@@ -714,8 +523,7 @@ impl Bench {
         let mut baseline = None;
         if with_baseline && self.o.baseline && self.o.url.is_none() && !r.samples.is_empty() {
             let answers = self.dir.path().join("baseline-answers.json");
-            baseline::write_answers(&answers, &r.samples)
-                .map_err(|e| format!("baseline answers: {e}"))?;
+            baseline::write_answers(&answers, &r.samples).map_err(|e| format!("baseline answers: {e}"))?;
             let exe = std::env::current_exe().map_err(|e| format!("current exe: {e}"))?;
             let threads = self.o.threads.unwrap_or_else(|| process::machine().0);
             let args: Vec<String> = vec![
@@ -731,12 +539,7 @@ impl Bench {
             let b = load::run(server.addr, Some(server.pid), spec, w.clone()).await;
             server.stop();
             let bs = Summary::of(&b);
-            out(&report::run_line(
-                &spec.label,
-                "baseline",
-                spec.connections,
-                &bs,
-            ));
+            out(&report::run_line(&spec.label, "baseline", spec.connections, &bs));
             out(&format!("    baseline threads: {}", bs.threads_text()));
             out(&report::ratio_line(&spec.label, &c, &bs));
             self.warn_if_client_bound(&spec.label, "baseline", &bs);
@@ -746,12 +549,7 @@ impl Bench {
         if !per_op.is_empty() {
             out(&format!("  carillon per operation:\n{}", per_op.trim_end()));
         }
-        Ok(RunRow {
-            label: spec.label.clone(),
-            connections: spec.connections,
-            carillon: c,
-            baseline,
-        })
+        Ok(RunRow { label: spec.label.clone(), connections: spec.connections, carillon: c, baseline })
     }
 
     /// A run whose load generator used 90% or more of its core may be bounded by it.
@@ -768,13 +566,7 @@ impl Bench {
     }
 
     fn spec(&self, label: &str, mix: Vec<(MixOp, u32)>, connections: usize) -> RunSpec {
-        RunSpec {
-            label: label.to_string(),
-            mix,
-            connections,
-            warmup: self.o.warmup,
-            duration: self.o.duration,
-        }
+        RunSpec { label: label.to_string(), mix, connections, warmup: self.o.warmup, duration: self.o.duration }
     }
 
     async fn standard(&mut self) -> Result<(), String> {
@@ -788,41 +580,20 @@ impl Bench {
                 self.spec("describe x1", vec![(MixOp::Describe, 1)], 1),
                 self.spec(
                     &format!("mixed x{c}"),
-                    vec![
-                        (MixOp::Update, 1),
-                        (MixOp::Describe, 1),
-                        (MixOp::RegisterDeregister, 1),
-                        (MixOp::ListUsers, 1),
-                    ],
+                    vec![(MixOp::Update, 1), (MixOp::Describe, 1), (MixOp::RegisterDeregister, 1), (MixOp::ListUsers, 1)],
                     c,
                 ),
             ],
         };
-        let spare = specs
-            .iter()
-            .filter(|s| s.mix.iter().any(|(m, _)| *m == MixOp::RegisterDeregister))
-            .map(|s| s.connections)
-            .max()
-            .unwrap_or(0);
+        let spare =
+            specs.iter().filter(|s| s.mix.iter().any(|(m, _)| *m == MixOp::RegisterDeregister)).map(|s| s.connections).max().unwrap_or(0);
         let (t, server) = self.target("standard")?;
         if let Some(pid) = t.pid
             && let Some((rss, _)) = process::memory_kib(pid)
         {
-            out(&format!(
-                "\nserver pid {pid} at {}: RSS before seeding {:.1} MB",
-                t.addr,
-                rss as f64 / 1024.0
-            ));
+            out(&format!("\nserver pid {pid} at {}: RSS before seeding {:.1} MB", t.addr, rss as f64 / 1024.0));
         }
-        let seeded = self
-            .seed(
-                &t,
-                "standard",
-                self.o.seed_users,
-                self.o.endpoints_per_user,
-                spare,
-            )
-            .await?;
+        let seeded = self.seed(&t, "standard", self.o.seed_users, self.o.endpoints_per_user, spare).await?;
         for spec in specs {
             let w = self.workload(&t, &seeded, &spec, None).await?;
             let row = self.run_pair(&t, &spec, w, true).await?;
@@ -843,10 +614,7 @@ impl Bench {
                 ));
             }
             let took = server.stop();
-            out(&format!(
-                "server stopped (SIGTERM) in {:.1} ms",
-                took.as_secs_f64() * 1e3
-            ));
+            out(&format!("server stopped (SIGTERM) in {:.1} ms", took.as_secs_f64() * 1e3));
         }
         Ok(())
     }
@@ -855,11 +623,7 @@ impl Bench {
         let epu = self.o.scale_endpoints_per_user;
         let small_users = (self.o.scale_small_endpoints / epu).max(1);
         let large_users = self.o.scale_users;
-        let mut scale = Scale {
-            small_endpoints: small_users * epu,
-            large_endpoints: large_users * epu,
-            ..Scale::default()
-        };
+        let mut scale = Scale { small_endpoints: small_users * epu, large_endpoints: large_users * epu, ..Scale::default() };
         out(&format!(
             "\n== scale: {} endpoints vs {} endpoints ({} users) ==",
             report::thousands(scale.small_endpoints),
@@ -871,11 +635,7 @@ impl Bench {
         let conns = [1, self.o.connections];
         for c in conns {
             for (op, m) in [(Op::Describe, MixOp::Describe), (Op::Update, MixOp::Update)] {
-                let spec = self.spec(
-                    &format!("scale {} x{c} @{}", op.name(), scale.small_endpoints),
-                    vec![(m, 1)],
-                    c,
-                );
+                let spec = self.spec(&format!("scale {} x{c} @{}", op.name(), scale.small_endpoints), vec![(m, 1)], c);
                 let w = self.workload(&t, &small, &spec, None).await?;
                 let row = self.run_pair(&t, &spec, w, false).await?;
                 scale.small.insert((op, c), row.carillon);
@@ -884,11 +644,7 @@ impl Bench {
         let large = self.seed(&t, "scale-large", large_users, epu, 0).await?;
         for c in conns {
             for (op, m) in [(Op::Describe, MixOp::Describe), (Op::Update, MixOp::Update)] {
-                let spec = self.spec(
-                    &format!("scale {} x{c} @{}", op.name(), scale.large_endpoints),
-                    vec![(m, 1)],
-                    c,
-                );
+                let spec = self.spec(&format!("scale {} x{c} @{}", op.name(), scale.large_endpoints), vec![(m, 1)], c);
                 let w = self.workload(&t, &large, &spec, None).await?;
                 let row = self.run_pair(&t, &spec, w, false).await?;
                 scale.large.insert((op, c), row.carillon);
@@ -912,11 +668,7 @@ impl Bench {
             scale.walk_secs * 1e3 / (page.max(2) - 1) as f64
         ));
         for (which, tok) in [(1usize, None), (page, token.as_deref())] {
-            let spec = self.spec(
-                &format!("list-users page {which} x1"),
-                vec![(MixOp::ListUsers, 1)],
-                1,
-            );
+            let spec = self.spec(&format!("list-users page {which} x1"), vec![(MixOp::ListUsers, 1)], 1);
             let list = vec![api::list_users(&self.signer(&t), &large.app_arn, 50, tok)];
             let w = self.workload(&t, &large, &spec, Some(list)).await?;
             let row = self.run_pair(&t, &spec, w, false).await?;
@@ -928,11 +680,7 @@ impl Bench {
         }
         if let Some(server) = server {
             if let Some((rss, hwm)) = process::memory_kib(server.pid) {
-                out(&format!(
-                    "\nserver after the scale runs: RSS {:.1} MB, VmHWM {:.1} MB",
-                    rss as f64 / 1024.0,
-                    hwm as f64 / 1024.0
-                ));
+                out(&format!("\nserver after the scale runs: RSS {:.1} MB, VmHWM {:.1} MB", rss as f64 / 1024.0, hwm as f64 / 1024.0));
             }
             server.stop();
             // Start-up again, on the large database.
@@ -964,9 +712,6 @@ fn mix_label(mix: &[(MixOp, u32)]) -> String {
     if mix.len() == 1 {
         mix[0].0.name().to_string()
     } else {
-        mix.iter()
-            .map(|(m, w)| format!("{}={w}", m.name()))
-            .collect::<Vec<_>>()
-            .join(",")
+        mix.iter().map(|(m, w)| format!("{}={w}", m.name())).collect::<Vec<_>>().join(",")
     }
 }

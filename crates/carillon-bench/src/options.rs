@@ -114,12 +114,8 @@ pub fn parse_mix(s: &str) -> Result<Vec<(MixOp, u32)>, String> {
     let mut out = Vec::new();
     for part in s.split(',').filter(|p| !p.trim().is_empty()) {
         let (name, w) = part.split_once('=').unwrap_or((part, "1"));
-        let op = MixOp::parse(name.trim())
-            .ok_or_else(|| format!("--mix: unknown operation '{name}'"))?;
-        let w: u32 = w
-            .trim()
-            .parse()
-            .map_err(|_| format!("--mix: weight of {name} must be a number"))?;
+        let op = MixOp::parse(name.trim()).ok_or_else(|| format!("--mix: unknown operation '{name}'"))?;
+        let w: u32 = w.trim().parse().map_err(|_| format!("--mix: weight of {name} must be a number"))?;
         if w > 0 {
             out.push((op, w));
         }
@@ -131,9 +127,7 @@ pub fn parse_mix(s: &str) -> Result<Vec<(MixOp, u32)>, String> {
 }
 
 fn secs(v: &str, opt: &str) -> Result<Duration, String> {
-    let f: f64 = v
-        .parse()
-        .map_err(|_| format!("{opt} takes seconds, not '{v}'"))?;
+    let f: f64 = v.parse().map_err(|_| format!("{opt} takes seconds, not '{v}'"))?;
     if !(0.0..86_400.0).contains(&f) {
         return Err(format!("{opt} out of range"));
     }
@@ -198,10 +192,7 @@ pub fn parse(args: &[String]) -> Result<Options, String> {
             Some((n, v)) if n.starts_with("--") => (n.to_string(), Some(v.to_string())),
             _ => (args[i].clone(), None),
         };
-        let flag = matches!(
-            name.as_str(),
-            "--quick" | "--markdown" | "--no-baseline" | "--help" | "-h"
-        );
+        let flag = matches!(name.as_str(), "--quick" | "--markdown" | "--no-baseline" | "--help" | "-h");
         let value = if flag {
             String::new()
         } else {
@@ -209,16 +200,11 @@ pub fn parse(args: &[String]) -> Result<Options, String> {
                 Some(v) => v,
                 None => {
                     i += 1;
-                    args.get(i)
-                        .cloned()
-                        .ok_or_else(|| format!("{name} needs a value"))?
+                    args.get(i).cloned().ok_or_else(|| format!("{name} needs a value"))?
                 }
             }
         };
-        let num = |v: &str| -> Result<usize, String> {
-            v.parse()
-                .map_err(|_| format!("{name} takes a number, not '{v}'"))
-        };
+        let num = |v: &str| -> Result<usize, String> { v.parse().map_err(|_| format!("{name} takes a number, not '{v}'")) };
         match name.as_str() {
             "--help" | "-h" => return Err(String::new()),
             "--quick" => {}
@@ -231,9 +217,7 @@ pub fn parse(args: &[String]) -> Result<Options, String> {
                     "startup" => Scenario::Startup,
                     "all" => Scenario::All,
                     v => {
-                        return Err(format!(
-                            "--scenario takes standard, scale, startup or all, not '{v}'"
-                        ));
+                        return Err(format!("--scenario takes standard, scale, startup or all, not '{v}'"));
                     }
                 }
             }
@@ -247,10 +231,7 @@ pub fn parse(args: &[String]) -> Result<Options, String> {
                     v => return Err(format!("--auth takes auto, sigv4 or open, not '{v}'")),
                 }
             }
-            "--credentials" => {
-                o.creds = Credentials::parse(&value)
-                    .ok_or("--credentials takes AKID:SECRET:ACCOUNT (12 digits)")?
-            }
+            "--credentials" => o.creds = Credentials::parse(&value).ok_or("--credentials takes AKID:SECRET:ACCOUNT (12 digits)")?,
             "--region" => o.region = value,
             "--server-cpu" => o.server_cpu = Some(num(&value)?),
             "--client-cpu" => o.client_cpu = Some(num(&value)?),

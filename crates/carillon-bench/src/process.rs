@@ -61,13 +61,7 @@ fn on_core<T: Send + 'static>(cpu: Option<usize>, f: impl FnOnce() -> T + Send +
             run();
         }
     });
-    SPAWNER
-        .get()
-        .expect("spawner")
-        .lock()
-        .expect("spawner lock")
-        .send(job)
-        .expect("spawner alive");
+    SPAWNER.get().expect("spawner").lock().expect("spawner lock").send(job).expect("spawner alive");
     rx.recv().expect("spawn result")
 }
 
@@ -75,10 +69,7 @@ impl Server {
     /// Spawns `program args` pinned to `cpu`, waits (up to 60 s) for its listening line.
     pub fn spawn(program: &Path, args: &[String], cpu: Option<usize>) -> Result<Server, String> {
         let mut cmd = Command::new(program);
-        cmd.args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
+        cmd.args(args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
         let started = Instant::now();
         let spawned = on_core(cpu, move || cmd.spawn());
         let mut child = spawned.map_err(|e| format!("cannot start {}: {e}", program.display()))?;
@@ -112,60 +103,38 @@ impl Server {
         loop {
             match rx.recv_timeout(Duration::from_millis(5)) {
                 Ok(addr) => {
-                    return Ok(Server {
-                        child,
-                        pid,
-                        addr,
-                        to_listening: started.elapsed(),
-                        spawned_at: started,
-                        stderr_tail: tail,
-                    });
+                    return Ok(Server { child, pid, addr, to_listening: started.elapsed(), spawned_at: started, stderr_tail: tail });
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) if Instant::now() < deadline => {
                     if let Ok(Some(status)) = child.try_wait() {
                         std::thread::sleep(Duration::from_millis(50));
                         let text = tail.lock().map(|t| t.join(" | ")).unwrap_or_default();
-                        return Err(format!(
-                            "{} exited ({status}) before listening: {text}",
-                            program.display()
-                        ));
+                        return Err(format!("{} exited ({status}) before listening: {text}", program.display()));
                     }
                 }
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
                     // stderr closed without a listening line: the process is exiting.
                     let status = child.wait().map(|s| s.to_string()).unwrap_or_default();
                     let text = tail.lock().map(|t| t.join(" | ")).unwrap_or_default();
-                    return Err(format!(
-                        "{} exited ({status}) before listening: {text}",
-                        program.display()
-                    ));
+                    return Err(format!("{} exited ({status}) before listening: {text}", program.display()));
                 }
                 Err(_) => {
                     let _ = child.kill();
                     let _ = child.wait();
-                    return Err(format!(
-                        "{} did not print a listening line within 60 s",
-                        program.display()
-                    ));
+                    return Err(format!("{} did not print a listening line within 60 s", program.display()));
                 }
             }
         }
     }
 
     pub fn stderr_tail(&self) -> String {
-        self.stderr_tail
-            .lock()
-            .map(|t| t.join("\n"))
-            .unwrap_or_default()
+        self.stderr_tail.lock().map(|t| t.join("\n")).unwrap_or_default()
     }
 
     /// SIGTERM, then waits up to 30 s (SIGKILL after). Returns the time it took to exit.
     pub fn stop(mut self) -> Duration {
         let t = Instant::now();
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.pid.to_string())
-            .status();
+        let _ = Command::new("kill").arg("-TERM").arg(self.pid.to_string()).status();
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
@@ -193,10 +162,7 @@ pub fn get_status(addr: SocketAddr, path: &str) -> Option<u16> {
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
     let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
     let _ = s.set_nodelay(true);
-    s.write_all(
-        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
-    )
-    .ok()?;
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes()).ok()?;
     let mut buf = Vec::with_capacity(512);
     let _ = s.read_to_end(&mut buf);
     let text = String::from_utf8_lossy(&buf);
@@ -218,14 +184,7 @@ pub fn wait_healthy(addr: SocketAddr, limit: Duration) -> bool {
 /// (VmRSS, VmHWM) of a process, in KiB.
 pub fn memory_kib(pid: u32) -> Option<(u64, u64)> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let field = |name: &str| -> Option<u64> {
-        text.lines()
-            .find(|l| l.starts_with(name))?
-            .split_whitespace()
-            .nth(1)?
-            .parse()
-            .ok()
-    };
+    let field = |name: &str| -> Option<u64> { text.lines().find(|l| l.starts_with(name))?.split_whitespace().nth(1)?.parse().ok() };
     Some((field("VmRSS:")?, field("VmHWM:")?))
 }
 
@@ -253,22 +212,15 @@ pub fn threads(pid: u32) -> Threads {
             continue;
         };
         let base = e.path();
-        let name = std::fs::read_to_string(base.join("comm"))
-            .map(|s| s.trim().to_string())
-            .unwrap_or_default();
-        let ticks = std::fs::read_to_string(base.join("stat"))
-            .ok()
-            .and_then(|t| {
-                let rest = t[t.rfind(')')? + 2..].to_string();
-                let f: Vec<&str> = rest.split_whitespace().collect();
-                Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
-            });
+        let name = std::fs::read_to_string(base.join("comm")).map(|s| s.trim().to_string()).unwrap_or_default();
+        let ticks = std::fs::read_to_string(base.join("stat")).ok().and_then(|t| {
+            let rest = t[t.rfind(')')? + 2..].to_string();
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
+        });
         let switches = std::fs::read_to_string(base.join("status")).ok().map(|t| {
             t.lines()
-                .filter(|l| {
-                    l.starts_with("voluntary_ctxt_switches")
-                        || l.starts_with("nonvoluntary_ctxt_switches")
-                })
+                .filter(|l| l.starts_with("voluntary_ctxt_switches") || l.starts_with("nonvoluntary_ctxt_switches"))
                 .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
                 .sum::<u64>()
         });
@@ -280,8 +232,7 @@ pub fn threads(pid: u32) -> Threads {
 /// Between two snapshots: CPU by thread name ("name xN" -> share of one core, over `wall`
 /// seconds) and the total number of context switches.
 pub fn thread_delta(before: &Threads, after: &Threads, wall: f64) -> (Vec<(String, f64)>, u64) {
-    let mut by_name: std::collections::BTreeMap<String, (usize, u64)> =
-        std::collections::BTreeMap::new();
+    let mut by_name: std::collections::BTreeMap<String, (usize, u64)> = std::collections::BTreeMap::new();
     let mut switches = 0;
     for (tid, (name, ticks, cs)) in after {
         let (t0, c0) = before.get(tid).map(|b| (b.1, b.2)).unwrap_or((0, 0));
@@ -344,28 +295,15 @@ pub fn machine() -> (usize, String, String) {
         .map(|t| t.lines().filter(|l| l.starts_with("processor")).count())
         .ok()
         .filter(|n| *n > 0)
-        .unwrap_or_else(|| {
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1)
-        });
+        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
     let model = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|t| {
-            t.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|s| s.trim().to_string())
-        })
+        .and_then(|t| t.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split(':').nth(1)).map(|s| s.trim().to_string()))
         .unwrap_or_else(|| "unknown".into());
-    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
-        .map(|s| s.trim().to_string())
-        .unwrap_or_default();
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").map(|s| s.trim().to_string()).unwrap_or_default();
     (nproc, model, kernel)
 }
 
 pub fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_default()
+    std::fs::read_to_string("/proc/loadavg").map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" ")).unwrap_or_default()
 }

@@ -23,12 +23,7 @@ pub struct Summary {
 
 impl Summary {
     pub fn threads_text(&self) -> String {
-        let mut s = self
-            .threads
-            .iter()
-            .map(|(n, c)| format!("{n} {:.0}%", c * 100.0))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let mut s = self.threads.iter().map(|(n, c)| format!("{n} {:.0}%", c * 100.0)).collect::<Vec<_>>().join(", ");
         if let Some(cs) = self.switches_per_request {
             s.push_str(&format!("; {cs:.2} context switches/request"));
         }
@@ -45,14 +40,7 @@ impl Summary {
             per_op: r
                 .per_op
                 .iter()
-                .map(|(op, h)| {
-                    (
-                        *op,
-                        h.len(),
-                        h.value_at_quantile(0.5) as f64 / 1000.0,
-                        h.value_at_quantile(0.99) as f64 / 1000.0,
-                    )
-                })
+                .map(|(op, h)| (*op, h.len(), h.value_at_quantile(0.5) as f64 / 1000.0, h.value_at_quantile(0.99) as f64 / 1000.0))
                 .collect(),
             server_cpu: r.server_cpu,
             client_cpu: r.client_cpu,
@@ -66,17 +54,7 @@ impl Summary {
         if self.errors.is_empty() {
             return "0".into();
         }
-        self.errors
-            .iter()
-            .map(|(s, c)| {
-                if *s == 0 {
-                    format!("io:{c}")
-                } else {
-                    format!("{s}:{c}")
-                }
-            })
-            .collect::<Vec<_>>()
-            .join(",")
+        self.errors.iter().map(|(s, c)| if *s == 0 { format!("io:{c}") } else { format!("{s}:{c}") }).collect::<Vec<_>>().join(",")
     }
 }
 
@@ -120,11 +98,7 @@ pub fn median(v: &[f64]) -> f64 {
     }
     let mut s = v.to_vec();
     s.sort_by(|a, b| a.total_cmp(b));
-    if s.len() % 2 == 1 {
-        s[s.len() / 2]
-    } else {
-        (s[s.len() / 2 - 1] + s[s.len() / 2]) / 2.0
-    }
+    if s.len() % 2 == 1 { s[s.len() / 2] } else { (s[s.len() / 2 - 1] + s[s.len() / 2]) / 2.0 }
 }
 
 impl Startup {
@@ -135,13 +109,7 @@ impl Startup {
         median(&self.runs.iter().map(|r| r.0).collect::<Vec<_>>())
     }
     pub fn median_idle_mb(&self) -> f64 {
-        median(
-            &self
-                .idle_rss
-                .iter()
-                .map(|k| *k as f64 / 1024.0)
-                .collect::<Vec<_>>(),
-        )
+        median(&self.idle_rss.iter().map(|k| *k as f64 / 1024.0).collect::<Vec<_>>())
     }
 }
 
@@ -173,21 +141,17 @@ pub struct Report {
 }
 
 fn mb(kib: Option<u64>) -> String {
-    kib.map(|k| format!("{:.1} MB", k as f64 / 1024.0))
-        .unwrap_or_else(|| "-".into())
+    kib.map(|k| format!("{:.1} MB", k as f64 / 1024.0)).unwrap_or_else(|| "-".into())
 }
 
 fn pct(v: Option<f64>) -> String {
-    v.map(|c| format!("{:.0}%", c * 100.0))
-        .unwrap_or_else(|| "-".into())
+    v.map(|c| format!("{:.0}%", c * 100.0)).unwrap_or_else(|| "-".into())
 }
 
 pub const RUN_HEADER: &str = "run                            server    conns      req/s    p50 ms    p99 ms  p99.9 ms  errors     srv CPU srv us/req  cli CPU cli us/req  peak RSS";
 
 fn us_per(cpu: Option<f64>, rps: f64) -> String {
-    cpu.filter(|_| rps > 0.0)
-        .map(|c| format!("{:.1}", c / rps * 1e6))
-        .unwrap_or_else(|| "-".into())
+    cpu.filter(|_| rps > 0.0).map(|c| format!("{:.1}", c / rps * 1e6)).unwrap_or_else(|| "-".into())
 }
 
 pub fn run_line(label: &str, server: &str, conns: usize, s: &Summary) -> String {
@@ -228,11 +192,7 @@ pub fn per_op_lines(s: &Summary) -> String {
     let mut out = String::new();
     if s.per_op.len() > 1 {
         for (op, n, p50, p99) in &s.per_op {
-            let _ = writeln!(
-                out,
-                "    {:<26} {n:>8} requests  p50 {p50:.3} ms  p99 {p99:.3} ms",
-                op.name()
-            );
+            let _ = writeln!(out, "    {:<26} {n:>8} requests  p50 {p50:.3} ms  p99 {p99:.3} ms", op.name());
         }
     }
     out
@@ -253,28 +213,15 @@ impl Report {
 
     pub fn targets(&self, conns: usize) -> Vec<Target> {
         let mut t = Vec::new();
-        let na = |name: &str, goal: &str| Target {
-            name: name.into(),
-            goal: goal.into(),
-            measured: "not measured".into(),
-            met: None,
-        };
+        let na = |name: &str, goal: &str| Target { name: name.into(), goal: goal.into(), measured: "not measured".into(), met: None };
         for (op, share) in [("update", 0.5), ("describe", 0.6)] {
             let name = format!("{} throughput, {conns} connections", capital(op));
             let goal = format!(">= {:.0}% of baseline req/s", share * 100.0);
-            match self
-                .run(&format!("{op} x{conns}"))
-                .and_then(|r| r.baseline.as_ref().map(|b| (&r.carillon, b)))
-            {
+            match self.run(&format!("{op} x{conns}")).and_then(|r| r.baseline.as_ref().map(|b| (&r.carillon, b))) {
                 Some((c, b)) => t.push(Target {
                     name,
                     goal,
-                    measured: format!(
-                        "{:.0} vs {:.0} req/s = {:.1}%",
-                        c.rps,
-                        b.rps,
-                        100.0 * c.rps / b.rps
-                    ),
+                    measured: format!("{:.0} vs {:.0} req/s = {:.1}%", c.rps, b.rps, 100.0 * c.rps / b.rps),
                     met: Some(c.rps >= share * b.rps && c.errors.is_empty()),
                 }),
                 None => t.push(na(&name, &goal)),
@@ -283,29 +230,18 @@ impl Report {
         {
             let name = "Update p50, 1 connection";
             let goal = "<= baseline p50 + 0.5 ms";
-            match self
-                .run("update x1")
-                .and_then(|r| r.baseline.as_ref().map(|b| (&r.carillon, b)))
-            {
+            match self.run("update x1").and_then(|r| r.baseline.as_ref().map(|b| (&r.carillon, b))) {
                 Some((c, b)) => t.push(Target {
                     name: name.into(),
                     goal: goal.into(),
-                    measured: format!(
-                        "{:.3} ms vs {:.3} ms (+{:.3} ms)",
-                        c.p50,
-                        b.p50,
-                        c.p50 - b.p50
-                    ),
+                    measured: format!("{:.3} ms vs {:.3} ms (+{:.3} ms)", c.p50, b.p50, c.p50 - b.p50),
                     met: Some(c.p50 <= b.p50 + 0.5),
                 }),
                 None => t.push(na(name, goal)),
             }
             let name = "Describe p50, 1 connection";
             let goal = "<= 2x baseline p50";
-            match self
-                .run("describe x1")
-                .and_then(|r| r.baseline.as_ref().map(|b| (&r.carillon, b)))
-            {
+            match self.run("describe x1").and_then(|r| r.baseline.as_ref().map(|b| (&r.carillon, b))) {
                 Some((c, b)) => t.push(Target {
                     name: name.into(),
                     goal: goal.into(),
@@ -341,10 +277,7 @@ impl Report {
                 t.push(na("Idle RSS after start-up", "< 20 MB"));
             }
         }
-        let name = format!(
-            "RSS under load, {} connections (peak)",
-            self.load_rss_connections.max(conns)
-        );
+        let name = format!("RSS under load, {} connections (peak)", self.load_rss_connections.max(conns));
         match self.load_rss_kib {
             Some(k) => t.push(Target {
                 name,
@@ -360,42 +293,25 @@ impl Report {
                 keys.sort();
                 for key in keys {
                     let (op, c) = *key;
-                    let name = format!(
-                        "Scale: {} p50 at {} endpoints, {c} conn",
-                        capital(op.name()),
-                        thousands(s.large_endpoints)
-                    );
+                    let name = format!("Scale: {} p50 at {} endpoints, {c} conn", capital(op.name()), thousands(s.large_endpoints));
                     let goal = format!("<= 1.5x p50 at {} endpoints", thousands(s.small_endpoints));
                     match (s.large.get(key), s.small.get(key)) {
                         (Some(l), Some(sm)) => t.push(Target {
                             name,
                             goal,
-                            measured: format!(
-                                "{:.3} ms vs {:.3} ms ({:.2}x)",
-                                l.p50,
-                                sm.p50,
-                                l.p50 / sm.p50
-                            ),
+                            measured: format!("{:.3} ms vs {:.3} ms ({:.2}x)", l.p50, sm.p50, l.p50 / sm.p50),
                             met: Some(l.p50 <= 1.5 * sm.p50 && l.errors.is_empty()),
                         }),
                         _ => t.push(na(&name, &goal)),
                     }
                 }
-                let name = format!(
-                    "Scale: ListAppInstanceUsers page {} vs page 1 (p50)",
-                    thousands(s.page)
-                );
+                let name = format!("Scale: ListAppInstanceUsers page {} vs page 1 (p50)", thousands(s.page));
                 let goal = "as fast as page 1 (<= 1.2x)";
                 match (&s.page_n, &s.page1) {
                     (Some(n), Some(p1)) => t.push(Target {
                         name,
                         goal: goal.into(),
-                        measured: format!(
-                            "{:.3} ms vs {:.3} ms ({:.2}x)",
-                            n.p50,
-                            p1.p50,
-                            n.p50 / p1.p50
-                        ),
+                        measured: format!("{:.3} ms vs {:.3} ms ({:.2}x)", n.p50, p1.p50, n.p50 / p1.p50),
                         met: Some(n.p50 <= 1.2 * p1.p50 && n.errors.is_empty()),
                     }),
                     _ => t.push(na(&name, goal)),
@@ -405,11 +321,7 @@ impl Report {
         }
         if let Some(big) = self.seeding.iter().max_by_key(|s| s.endpoints + s.users) {
             t.push(Target {
-                name: format!(
-                    "Seeding {} users x {} endpoints",
-                    thousands(big.users),
-                    thousands(big.endpoints)
-                ),
+                name: format!("Seeding {} users x {} endpoints", thousands(big.users), thousands(big.endpoints)),
                 goal: "progress shown, finishes in minutes".into(),
                 measured: format!(
                     "{:.1} min ({:.0} users/s, {:.0} endpoints/s, {} connections)",
@@ -433,11 +345,7 @@ impl Report {
                 Some(false) => "MISSED",
                 None => "-",
             };
-            let _ = writeln!(
-                out,
-                "{:<52} {:<40} {:<55} {met}",
-                t.name, t.goal, t.measured
-            );
+            let _ = writeln!(out, "{:<52} {:<40} {:<55} {met}", t.name, t.goal, t.measured);
         }
         out
     }
@@ -448,23 +356,14 @@ impl Report {
         for (k, v) in &self.header {
             let _ = writeln!(out, "- {k}: {v}");
         }
-        let _ = writeln!(
-            out,
-            "\n| Target | Goal | Measured | Met |\n|---|---|---|---|"
-        );
+        let _ = writeln!(out, "\n| Target | Goal | Measured | Met |\n|---|---|---|---|");
         for t in self.targets(conns) {
             let met = match t.met {
                 Some(true) => "yes",
                 Some(false) => "**no**",
                 None => "-",
             };
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} | {met} |",
-                t.name,
-                t.goal.replace(">=", "≥").replace("<=", "≤"),
-                t.measured
-            );
+            let _ = writeln!(out, "| {} | {} | {} | {met} |", t.name, t.goal.replace(">=", "≥").replace("<=", "≤"), t.measured);
         }
         if !self.runs.is_empty() {
             let _ = writeln!(
@@ -503,8 +402,7 @@ impl Report {
                         c.p99 / b.p99,
                         c.p999 / b.p999,
                         match (c.server_cpu, b.server_cpu) {
-                            (Some(x), Some(y)) if x > 0.0 && y > 0.0 =>
-                                format!("{:.2}x", (x / c.rps) / (y / b.rps)),
+                            (Some(x), Some(y)) if x > 0.0 && y > 0.0 => format!("{:.2}x", (x / c.rps) / (y / b.rps)),
                             _ => String::new(),
                         }
                     );
@@ -512,10 +410,7 @@ impl Report {
             }
         }
         if self.runs.iter().any(|r| !r.carillon.threads.is_empty()) {
-            let _ = writeln!(
-                out,
-                "\nServer CPU by thread (share of one core) and context switches per request:\n"
-            );
+            let _ = writeln!(out, "\nServer CPU by thread (share of one core) and context switches per request:\n");
             for r in &self.runs {
                 let _ = writeln!(out, "- {}: carillon {}", r.label, r.carillon.threads_text());
                 if let Some(b) = &r.baseline {
@@ -574,11 +469,7 @@ impl Report {
                     thousands(s.endpoints),
                     s.connections,
                     s.users as f64 / s.user_secs.max(1e-9),
-                    if s.endpoints == 0 {
-                        0.0
-                    } else {
-                        s.endpoints as f64 / s.endpoint_secs.max(1e-9)
-                    },
+                    if s.endpoints == 0 { 0.0 } else { s.endpoints as f64 / s.endpoint_secs.max(1e-9) },
                     s.total_secs()
                 );
             }
@@ -592,9 +483,7 @@ impl Report {
 
 fn capital(s: &str) -> String {
     let mut c = s.chars();
-    c.next()
-        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
-        .unwrap_or_default()
+    c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
 }
 
 pub fn thousands(n: usize) -> String {

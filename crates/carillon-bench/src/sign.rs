@@ -88,10 +88,7 @@ pub fn amz_dates(unix_secs: i64) -> (String, String) {
 pub fn pct(s: &str, keep_slash: bool) -> String {
     let mut out = String::with_capacity(s.len() + 16);
     for &b in s.as_bytes() {
-        if b.is_ascii_alphanumeric()
-            || matches!(b, b'-' | b'_' | b'.' | b'~')
-            || (keep_slash && b == b'/')
-        {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') || (keep_slash && b == b'/') {
             out.push(b as char);
         } else {
             let _ = write!(out, "%{b:02X}");
@@ -103,23 +100,14 @@ pub fn pct(s: &str, keep_slash: bool) -> String {
 /// A query string in canonical form (each key and value encoded, sorted): it is both what is sent
 /// and what is signed.
 pub fn canonical_query(pairs: &[(&str, &str)]) -> String {
-    let mut enc: Vec<(String, String)> = pairs
-        .iter()
-        .map(|(k, v)| (pct(k, false), pct(v, false)))
-        .collect();
+    let mut enc: Vec<(String, String)> = pairs.iter().map(|(k, v)| (pct(k, false), pct(v, false))).collect();
     enc.sort();
-    enc.iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("&")
+    enc.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&")
 }
 
 impl Signer {
     pub fn new(creds: &Credentials, region: &str, host: &str, at: SystemTime) -> Signer {
-        let secs = at
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0);
+        let secs = at.duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
         let (date, amz_date) = amz_dates(secs);
         let k_date = hmac(format!("AWS4{}", creds.secret).as_bytes(), date.as_bytes());
         let k_region = hmac(&k_date, region.as_bytes());
@@ -141,14 +129,7 @@ impl Signer {
     /// The headers to send: `host`, `x-amz-date`, `authorization` (and the caller sends
     /// `content-type` itself when it passes one). `path` is the raw (already percent-encoded)
     /// path; `query` is in canonical form ([`canonical_query`]).
-    pub fn sign(
-        &self,
-        method: &str,
-        path: &str,
-        query: &str,
-        content_type: Option<&str>,
-        body: &[u8],
-    ) -> [(&'static str, String); 3] {
+    pub fn sign(&self, method: &str, path: &str, query: &str, content_type: Option<&str>, body: &[u8]) -> [(&'static str, String); 3] {
         let body_hash = hex(&Sha256::digest(body));
         let canonical_uri = pct(path, true);
         let mut canonical = String::with_capacity(512);
@@ -156,33 +137,16 @@ impl Signer {
         if let Some(ct) = content_type {
             let _ = writeln!(canonical, "content-type:{}", ct.trim());
         }
-        let _ = write!(
-            canonical,
-            "host:{}\nx-amz-date:{}\n\n",
-            self.host, self.amz_date
-        );
-        let signed_headers = if content_type.is_some() {
-            "content-type;host;x-amz-date"
-        } else {
-            "host;x-amz-date"
-        };
+        let _ = write!(canonical, "host:{}\nx-amz-date:{}\n\n", self.host, self.amz_date);
+        let signed_headers = if content_type.is_some() { "content-type;host;x-amz-date" } else { "host;x-amz-date" };
         let _ = write!(canonical, "{signed_headers}\n{body_hash}");
-        let string_to_sign = format!(
-            "AWS4-HMAC-SHA256\n{}\n{}\n{}",
-            self.amz_date,
-            self.scope,
-            hex(&Sha256::digest(canonical.as_bytes()))
-        );
+        let string_to_sign = format!("AWS4-HMAC-SHA256\n{}\n{}\n{}", self.amz_date, self.scope, hex(&Sha256::digest(canonical.as_bytes())));
         let signature = hex(&hmac(&self.key, string_to_sign.as_bytes()));
         let authorization = format!(
             "AWS4-HMAC-SHA256 Credential={}/{}, SignedHeaders={signed_headers}, Signature={signature}",
             self.access_key, self.scope
         );
-        [
-            ("host", self.host.clone()),
-            ("x-amz-date", self.amz_date.clone()),
-            ("authorization", authorization),
-        ]
+        [("host", self.host.clone()), ("x-amz-date", self.amz_date.clone()), ("authorization", authorization)]
     }
 }
 
@@ -193,26 +157,14 @@ mod tests {
     #[test]
     fn dates() {
         assert_eq!(amz_dates(0), ("19700101".into(), "19700101T000000Z".into()));
-        assert_eq!(
-            amz_dates(1_795_867_200),
-            ("20261128".into(), "20261128T120000Z".into())
-        );
-        assert_eq!(
-            amz_dates(951_825_599),
-            ("20000229".into(), "20000229T115959Z".into())
-        );
+        assert_eq!(amz_dates(1_795_867_200), ("20261128".into(), "20261128T120000Z".into()));
+        assert_eq!(amz_dates(951_825_599), ("20000229".into(), "20000229T115959Z".into()));
     }
 
     #[test]
     fn encoding() {
-        assert_eq!(
-            pct("arn:aws:chime:us-east-1:1/user/a@b", false),
-            "arn%3Aaws%3Achime%3Aus-east-1%3A1%2Fuser%2Fa%40b"
-        );
-        assert_eq!(
-            canonical_query(&[("max-results", "50"), ("app-instance-arn", "a:b/c")]),
-            "app-instance-arn=a%3Ab%2Fc&max-results=50"
-        );
+        assert_eq!(pct("arn:aws:chime:us-east-1:1/user/a@b", false), "arn%3Aaws%3Achime%3Aus-east-1%3A1%2Fuser%2Fa%40b");
+        assert_eq!(canonical_query(&[("max-results", "50"), ("app-instance-arn", "a:b/c")]), "app-instance-arn=a%3Ab%2Fc&max-results=50");
     }
 
     /// Our signatures equal those of aws-sdk-rust's signer (double encoding, no normalization).
@@ -220,8 +172,7 @@ mod tests {
     fn matches_aws_sigv4() {
         use aws_credential_types::Credentials as AwsCredentials;
         use aws_sigv4::http_request::{
-            PercentEncodingMode, SignableBody, SignableRequest, SigningSettings,
-            UriPathNormalizationMode, sign,
+            PercentEncodingMode, SignableBody, SignableRequest, SigningSettings, UriPathNormalizationMode, sign,
         };
         use aws_sigv4::sign::v4;
         use aws_smithy_runtime_api::client::identity::Identity;
@@ -239,30 +190,16 @@ mod tests {
         let app = "arn:aws:chime:eu-west-1:123456789012:app-instance/0f0e";
         let endpoint = format!("/app-instance-users/{}/endpoints/abc123", pct(user, false));
         let cases: Vec<(&str, String, String, &[u8])> = vec![
-            (
-                "PUT",
-                endpoint.clone(),
-                String::new(),
-                br#"{"Name":"x","AllowMessages":"ALL"}"#,
-            ),
+            ("PUT", endpoint.clone(), String::new(), br#"{"Name":"x","AllowMessages":"ALL"}"#),
             ("GET", endpoint.clone(), String::new(), b""),
             ("DELETE", endpoint, String::new(), b""),
             (
                 "GET",
                 "/app-instance-users".into(),
-                canonical_query(&[
-                    ("app-instance-arn", app),
-                    ("max-results", "50"),
-                    ("next-token", "AAA-_x"),
-                ]),
+                canonical_query(&[("app-instance-arn", app), ("max-results", "50"), ("next-token", "AAA-_x")]),
                 b"",
             ),
-            (
-                "POST",
-                "/app-instances".into(),
-                String::new(),
-                br#"{"Name":"n","ClientRequestToken":"t"}"#,
-            ),
+            ("POST", "/app-instances".into(), String::new(), br#"{"Name":"n","ClientRequestToken":"t"}"#),
         ];
         for (method, path, query, body) in cases {
             let ct = (!body.is_empty()).then_some("application/json");
@@ -270,8 +207,7 @@ mod tests {
             let mut settings = SigningSettings::default();
             settings.percent_encoding_mode = PercentEncodingMode::Double;
             settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
-            let identity: Identity =
-                AwsCredentials::new(&creds.access_key, &creds.secret, None, None, "test").into();
+            let identity: Identity = AwsCredentials::new(&creds.access_key, &creds.secret, None, None, "test").into();
             let params = v4::SigningParams::builder()
                 .identity(&identity)
                 .region("eu-west-1")
@@ -285,29 +221,13 @@ mod tests {
             if let Some(ct) = ct {
                 headers.push(("content-type", ct));
             }
-            let uri = if query.is_empty() {
-                format!("http://{host}{path}")
-            } else {
-                format!("http://{host}{path}?{query}")
-            };
-            let signable =
-                SignableRequest::new(method, uri, headers.into_iter(), SignableBody::Bytes(body))
-                    .unwrap();
+            let uri = if query.is_empty() { format!("http://{host}{path}") } else { format!("http://{host}{path}?{query}") };
+            let signable = SignableRequest::new(method, uri, headers.into_iter(), SignableBody::Bytes(body)).unwrap();
             let (instructions, _) = sign(signable, &params).unwrap().into_parts();
-            let theirs: std::collections::HashMap<String, String> = instructions
-                .headers()
-                .map(|(k, v)| (k.to_ascii_lowercase(), v.to_string()))
-                .collect();
-            assert_eq!(
-                Some(&mine[1].1),
-                theirs.get("x-amz-date"),
-                "{method} {path}"
-            );
-            assert_eq!(
-                Some(&mine[2].1),
-                theirs.get("authorization"),
-                "{method} {path}?{query}"
-            );
+            let theirs: std::collections::HashMap<String, String> =
+                instructions.headers().map(|(k, v)| (k.to_ascii_lowercase(), v.to_string())).collect();
+            assert_eq!(Some(&mine[1].1), theirs.get("x-amz-date"), "{method} {path}");
+            assert_eq!(Some(&mine[2].1), theirs.get("authorization"), "{method} {path}?{query}");
         }
     }
 }

@@ -12,13 +12,8 @@ fn server_binary() -> Option<PathBuf> {
         return Some(PathBuf::from(p));
     }
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
-    ["debug", "release"]
-        .iter()
-        .map(|p| target.join(p).join("carillon"))
-        .find(|p| p.exists())
+    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
+    ["debug", "release"].iter().map(|p| target.join(p).join("carillon")).find(|p| p.exists())
 }
 
 #[test]
@@ -28,24 +23,13 @@ fn quick_run_reports_every_figure() {
         return;
     };
     let output = Command::new(env!("CARGO_BIN_EXE_carillon-bench"))
-        .args([
-            "--quick",
-            "--scenario",
-            "all",
-            "--markdown",
-            "--startup-runs",
-            "2",
-            "--server",
-        ])
+        .args(["--quick", "--scenario", "all", "--markdown", "--startup-runs", "2", "--server"])
         .arg(&server)
         .output()
         .expect("run carillon-bench");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "carillon-bench failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
-    );
+    assert!(output.status.success(), "carillon-bench failed\nstdout:\n{stdout}\nstderr:\n{stderr}");
     for needle in [
         "req/s",
         "p50 ms",
@@ -73,18 +57,9 @@ fn quick_run_reports_every_figure() {
         "Scale: ListAppInstanceUsers page",
         "| Target | Goal | Measured | Met |",
     ] {
-        assert!(
-            stdout.contains(needle),
-            "output lacks {needle:?}\nstdout:\n{stdout}\nstderr:\n{stderr}"
-        );
+        assert!(stdout.contains(needle), "output lacks {needle:?}\nstdout:\n{stdout}\nstderr:\n{stderr}");
     }
     // Every run reported a throughput, whatever its value.
-    let runs = stdout
-        .lines()
-        .filter(|l| l.contains(" carillon ") && !l.contains("run "))
-        .count();
-    assert!(
-        runs >= 5 + 8 + 2,
-        "expected every run to report a carillon row, found {runs}\n{stdout}"
-    );
+    let runs = stdout.lines().filter(|l| l.contains(" carillon ") && !l.contains("run ")).count();
+    assert!(runs >= 5 + 8 + 2, "expected every run to report a carillon row, found {runs}\n{stdout}");
 }

@@ -53,7 +53,9 @@ impl<T> Outcome<T> {
     {
         match r {
             Ok(v) => Outcome::Ok(v),
-            Err(SdkError::ServiceError(se)) => Outcome::Err { status: se.raw().status().as_u16(), code: se.err().code().unwrap_or("<none>").to_string() },
+            Err(SdkError::ServiceError(se)) => {
+                Outcome::Err { status: se.raw().status().as_u16(), code: se.err().code().unwrap_or("<none>").to_string() }
+            }
             Err(SdkError::ResponseError(re)) => {
                 let status = re.raw().status().as_u16();
                 Outcome::Unanswered(format!("unparseable response (HTTP {status})"))

@@ -59,7 +59,12 @@ impl Arena {
         let mut arns = Vec::new();
         for n in 0..users {
             match Outcome::from_result(
-                c.create_app_instance_user().app_instance_arn(&instance).app_instance_user_id(format!("shared-{n}")).name(format!("shared {n}")).send().await,
+                c.create_app_instance_user()
+                    .app_instance_arn(&instance)
+                    .app_instance_user_id(format!("shared-{n}"))
+                    .name(format!("shared {n}"))
+                    .send()
+                    .await,
             ) {
                 Outcome::Ok(r) => arns.push(r.app_instance_user_arn().unwrap_or_default().to_string()),
                 o => return Err(format!("cannot create a shared user: {}", o.short())),
@@ -104,24 +109,38 @@ impl Arena {
                 (Rec::Register { user, name, token, out }, &[201, 400, 409])
             } else if choice < 80 {
                 let (user, id) = known[rng.below(known.len() as u64) as usize].clone();
-                let o = Outcome::from_result(c.deregister_app_instance_user_endpoint().app_instance_user_arn(&user).endpoint_id(&id).send().await);
+                let o = Outcome::from_result(
+                    c.deregister_app_instance_user_endpoint().app_instance_user_arn(&user).endpoint_id(&id).send().await,
+                );
                 (Rec::Deregister { user, id, out: to_out(o.map(|_| None)) }, &[204, 404])
             } else if choice < 92 {
                 let id = format!("racer-{}", rng.below(USER_ID_POOL));
                 let o = Outcome::from_result(
-                    c.create_app_instance_user().app_instance_arn(&self.instance).app_instance_user_id(&id).name(format!("{label} {seq}")).send().await,
+                    c.create_app_instance_user()
+                        .app_instance_arn(&self.instance)
+                        .app_instance_user_id(&id)
+                        .name(format!("{label} {seq}"))
+                        .send()
+                        .await,
                 );
                 (
-                    Rec::CreateUser { arn: format!("{}/user/{id}", self.instance), out: to_out(o.map(|r| r.app_instance_user_arn().map(str::to_string))) },
+                    Rec::CreateUser {
+                        arn: format!("{}/user/{id}", self.instance),
+                        out: to_out(o.map(|r| r.app_instance_user_arn().map(str::to_string))),
+                    },
                     &[201, 409],
                 )
             } else {
                 let user = self.users[rng.below(self.users.len() as u64) as usize].clone();
-                let o = Outcome::from_result(c.create_app_instance_admin().app_instance_arn(&self.instance).app_instance_admin_arn(&user).send().await);
+                let o = Outcome::from_result(
+                    c.create_app_instance_admin().app_instance_arn(&self.instance).app_instance_admin_arn(&user).send().await,
+                );
                 (Rec::Promote { user, out: to_out(o.map(|_| None)) }, &[201, 409])
             };
             let out = match &rec {
-                Rec::Register { out, .. } | Rec::Deregister { out, .. } | Rec::CreateUser { out, .. } | Rec::Promote { out, .. } => out.clone(),
+                Rec::Register { out, .. } | Rec::Deregister { out, .. } | Rec::CreateUser { out, .. } | Rec::Promote { out, .. } => {
+                    out.clone()
+                }
             };
             if let Ok(mut l) = self.log.lock() {
                 l.push(rec.clone());
@@ -211,11 +230,13 @@ impl Arena {
                 Rec::Promote { user, out } => promotes.entry(user).or_default().push(out),
             }
             match r {
-                Rec::Register { out, .. } | Rec::Deregister { out, .. } | Rec::CreateUser { out, .. } | Rec::Promote { out, .. } => match out {
-                    Out::Acked(_) => acked += 1,
-                    Out::Uncertain(_) => resolved += 1,
-                    Out::Rejected(..) => {}
-                },
+                Rec::Register { out, .. } | Rec::Deregister { out, .. } | Rec::CreateUser { out, .. } | Rec::Promote { out, .. } => {
+                    match out {
+                        Out::Acked(_) => acked += 1,
+                        Out::Uncertain(_) => resolved += 1,
+                        Out::Rejected(..) => {}
+                    }
+                }
             }
         }
         for (u, m) in &endpoints {
@@ -225,11 +246,18 @@ impl Arena {
                     None => bad.push(format!("arena: endpoint {id} ({name}) of {u} was never registered")),
                     Some((ru, token, out)) => {
                         if *ru != u || **token != e.token {
-                            bad.push(format!("arena: endpoint {id} ({name}) has user {u} token {} but was registered for {ru} token {token}", e.token));
+                            bad.push(format!(
+                                "arena: endpoint {id} ({name}) has user {u} token {} but was registered for {ru} token {token}",
+                                e.token
+                            ));
                         }
                         match out {
-                            Out::Acked(Some(aid)) if aid != id => bad.push(format!("arena: endpoint {name} has id {id}, acknowledged as {aid}")),
-                            Out::Rejected(s, c) => bad.push(format!("arena: endpoint {id} ({name}) exists although its Register answered {s} {c}")),
+                            Out::Acked(Some(aid)) if aid != id => {
+                                bad.push(format!("arena: endpoint {name} has id {id}, acknowledged as {aid}"))
+                            }
+                            Out::Rejected(s, c) => {
+                                bad.push(format!("arena: endpoint {id} ({name}) exists although its Register answered {s} {c}"))
+                            }
                             _ => {}
                         }
                     }

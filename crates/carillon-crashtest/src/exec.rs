@@ -26,14 +26,17 @@ pub fn endpoint_of(e: &aws_sdk_chimesdkidentity::types::AppInstanceUserEndpoint)
 
 pub async fn execute(c: &Client, op: &Op) -> Outcome<Answer> {
     match op {
-        Op::CreateInstance { name, metadata, tags: t, crt } => {
-            Outcome::from_result(c.create_app_instance().name(name).set_metadata(metadata.clone()).set_tags(tags(t)).client_request_token(crt).send().await)
-                .map(|r| Answer::Created(r.app_instance_arn().unwrap_or_default().to_string()))
-        }
+        Op::CreateInstance { name, metadata, tags: t, crt } => Outcome::from_result(
+            c.create_app_instance().name(name).set_metadata(metadata.clone()).set_tags(tags(t)).client_request_token(crt).send().await,
+        )
+        .map(|r| Answer::Created(r.app_instance_arn().unwrap_or_default().to_string())),
         Op::UpdateInstance { arn, name, metadata } => {
-            Outcome::from_result(c.update_app_instance().app_instance_arn(arn).name(name).metadata(metadata).send().await).map(|_| Answer::Done)
+            Outcome::from_result(c.update_app_instance().app_instance_arn(arn).name(name).metadata(metadata).send().await)
+                .map(|_| Answer::Done)
         }
-        Op::DeleteInstance { arn } => Outcome::from_result(c.delete_app_instance().app_instance_arn(arn).send().await).map(|_| Answer::Done),
+        Op::DeleteInstance { arn } => {
+            Outcome::from_result(c.delete_app_instance().app_instance_arn(arn).send().await).map(|_| Answer::Done)
+        }
         Op::CreateUser { instance, id, name, metadata, tags: t, crt } => Outcome::from_result(
             c.create_app_instance_user()
                 .client_request_token(crt)
@@ -47,11 +50,15 @@ pub async fn execute(c: &Client, op: &Op) -> Outcome<Answer> {
         )
         .map(|r| Answer::Created(r.app_instance_user_arn().unwrap_or_default().to_string())),
         Op::UpdateUser { arn, name, metadata } => {
-            Outcome::from_result(c.update_app_instance_user().app_instance_user_arn(arn).name(name).metadata(metadata).send().await).map(|_| Answer::Done)
+            Outcome::from_result(c.update_app_instance_user().app_instance_user_arn(arn).name(name).metadata(metadata).send().await)
+                .map(|_| Answer::Done)
         }
-        Op::DeleteUser { arn } => Outcome::from_result(c.delete_app_instance_user().app_instance_user_arn(arn).send().await).map(|_| Answer::Done),
+        Op::DeleteUser { arn } => {
+            Outcome::from_result(c.delete_app_instance_user().app_instance_user_arn(arn).send().await).map(|_| Answer::Done)
+        }
         Op::Register { user, name, typ, token, voip, allow, resource_arn, crt } => {
-            let attrs = EndpointAttributes::builder().device_token(token).set_voip_device_token(voip.clone()).build().expect("device token set");
+            let attrs =
+                EndpointAttributes::builder().device_token(token).set_voip_device_token(voip.clone()).build().expect("device token set");
             Outcome::from_result(
                 c.register_app_instance_user_endpoint()
                     .client_request_token(crt)
@@ -77,21 +84,30 @@ pub async fn execute(c: &Client, op: &Op) -> Outcome<Answer> {
         )
         .map(|_| Answer::Done),
         Op::Deregister { user, id } => {
-            Outcome::from_result(c.deregister_app_instance_user_endpoint().app_instance_user_arn(user).endpoint_id(id).send().await).map(|_| Answer::Done)
+            Outcome::from_result(c.deregister_app_instance_user_endpoint().app_instance_user_arn(user).endpoint_id(id).send().await)
+                .map(|_| Answer::Done)
         }
         Op::Promote { instance, user } => {
-            Outcome::from_result(c.create_app_instance_admin().app_instance_arn(instance).app_instance_admin_arn(user).send().await).map(|_| Answer::Done)
+            Outcome::from_result(c.create_app_instance_admin().app_instance_arn(instance).app_instance_admin_arn(user).send().await)
+                .map(|_| Answer::Done)
         }
         Op::Demote { instance, user } => {
-            Outcome::from_result(c.delete_app_instance_admin().app_instance_arn(instance).app_instance_admin_arn(user).send().await).map(|_| Answer::Done)
+            Outcome::from_result(c.delete_app_instance_admin().app_instance_arn(instance).app_instance_admin_arn(user).send().await)
+                .map(|_| Answer::Done)
         }
         Op::DescribeInstance { arn } => Outcome::from_result(c.describe_app_instance().app_instance_arn(arn).send().await).map(|r| {
             let i = r.app_instance();
-            Answer::Instance { name: i.and_then(|i| i.name()).unwrap_or_default().to_string(), metadata: i.and_then(|i| i.metadata()).map(str::to_string) }
+            Answer::Instance {
+                name: i.and_then(|i| i.name()).unwrap_or_default().to_string(),
+                metadata: i.and_then(|i| i.metadata()).map(str::to_string),
+            }
         }),
         Op::DescribeUser { arn } => Outcome::from_result(c.describe_app_instance_user().app_instance_user_arn(arn).send().await).map(|r| {
             let u = r.app_instance_user();
-            Answer::User { name: u.and_then(|u| u.name()).unwrap_or_default().to_string(), metadata: u.and_then(|u| u.metadata()).map(str::to_string) }
+            Answer::User {
+                name: u.and_then(|u| u.name()).unwrap_or_default().to_string(),
+                metadata: u.and_then(|u| u.metadata()).map(str::to_string),
+            }
         }),
         Op::ListEndpoints { user } => match list_endpoint_ids(c, user).await {
             Outcome::Ok(mut ids) => {
@@ -100,18 +116,19 @@ pub async fn execute(c: &Client, op: &Op) -> Outcome<Answer> {
             }
             other => other.map(|_| Answer::Done),
         },
-        Op::DescribeEndpoint { user, id } => {
-            Outcome::from_result(c.describe_app_instance_user_endpoint().app_instance_user_arn(user).endpoint_id(id).send().await).map(|r| {
-                Answer::Endpoint(r.app_instance_user_endpoint().map(endpoint_of).unwrap_or(EndpointM {
-                    name: None,
-                    typ: String::new(),
-                    token: String::new(),
-                    voip: None,
-                    allow: String::new(),
-                    resource_arn: String::new(),
-                }))
-            })
-        }
+        Op::DescribeEndpoint { user, id } => Outcome::from_result(
+            c.describe_app_instance_user_endpoint().app_instance_user_arn(user).endpoint_id(id).send().await,
+        )
+        .map(|r| {
+            Answer::Endpoint(r.app_instance_user_endpoint().map(endpoint_of).unwrap_or(EndpointM {
+                name: None,
+                typ: String::new(),
+                token: String::new(),
+                voip: None,
+                allow: String::new(),
+                resource_arn: String::new(),
+            }))
+        }),
         Op::ListAdmins { instance } => match list_admins(c, instance).await {
             Outcome::Ok(mut a) => {
                 a.sort();
@@ -127,8 +144,9 @@ pub async fn list_endpoint_ids(c: &Client, user: &str) -> Outcome<Vec<String>> {
     let mut out = Vec::new();
     let mut token: Option<String> = None;
     loop {
-        let r =
-            Outcome::from_result(c.list_app_instance_user_endpoints().app_instance_user_arn(user).max_results(7).set_next_token(token.clone()).send().await);
+        let r = Outcome::from_result(
+            c.list_app_instance_user_endpoints().app_instance_user_arn(user).max_results(7).set_next_token(token.clone()).send().await,
+        );
         match r {
             Outcome::Ok(page) => {
                 out.extend(page.app_instance_user_endpoints().iter().filter_map(|e| e.endpoint_id().map(str::to_string)));
@@ -147,7 +165,9 @@ pub async fn list_admins(c: &Client, instance: &str) -> Outcome<Vec<String>> {
     let mut out = Vec::new();
     let mut token: Option<String> = None;
     loop {
-        let r = Outcome::from_result(c.list_app_instance_admins().app_instance_arn(instance).max_results(5).set_next_token(token.clone()).send().await);
+        let r = Outcome::from_result(
+            c.list_app_instance_admins().app_instance_arn(instance).max_results(5).set_next_token(token.clone()).send().await,
+        );
         match r {
             Outcome::Ok(page) => {
                 out.extend(page.app_instance_admins().iter().filter_map(|a| a.admin().and_then(|i| i.arn()).map(str::to_string)));
@@ -166,7 +186,9 @@ pub async fn list_users(c: &Client, instance: &str) -> Outcome<Vec<String>> {
     let mut out = Vec::new();
     let mut token: Option<String> = None;
     loop {
-        let r = Outcome::from_result(c.list_app_instance_users().app_instance_arn(instance).max_results(5).set_next_token(token.clone()).send().await);
+        let r = Outcome::from_result(
+            c.list_app_instance_users().app_instance_arn(instance).max_results(5).set_next_token(token.clone()).send().await,
+        );
         match r {
             Outcome::Ok(page) => {
                 out.extend(page.app_instance_users().iter().filter_map(|u| u.app_instance_user_arn().map(str::to_string)));

@@ -90,7 +90,8 @@ fn pg_version() -> String {
 }
 
 fn parse_args(args: &[String]) -> Result<Opts, String> {
-    let seed_default = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64 % 1_000_000_000).unwrap_or(1);
+    let seed_default =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64 % 1_000_000_000).unwrap_or(1);
     let mut o = Opts {
         cycles: 10,
         seed: seed_default,
@@ -226,8 +227,8 @@ impl Store {
     async fn prepare(o: &Opts) -> Result<Store, String> {
         if o.postgres {
             let pg = Postgres { admin_url: o.postgres_url.clone(), data_dir: o.pg_data.clone(), start_cmd: o.pg_start.clone() };
-            let nonce =
-                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0) ^ (std::process::id() as u128) << 40;
+            let nonce = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
+                ^ (std::process::id() as u128) << 40;
             let db = format!("carillon_crash_{:x}", nonce as u64);
             pg.execute(&format!("CREATE DATABASE {db}")).await?;
             let url = pg.url_for(&db);
@@ -319,7 +320,14 @@ async fn crash(o: &Opts, bin: &std::path::Path, store: &Store) -> Result<u64, St
         let mut tasks = Vec::new();
         for w in 0..o.workers {
             let acct = account(run_tag, cycle, w as u64);
-            let mut wk = Worker::new(format!("c{cycle}w{w}"), acct.clone(), api::client(&url, &acct), Rng::derive(o.seed, cycle, 100 + w as u64), 3, 6);
+            let mut wk = Worker::new(
+                format!("c{cycle}w{w}"),
+                acct.clone(),
+                api::client(&url, &acct),
+                Rng::derive(o.seed, cycle, 100 + w as u64),
+                3,
+                6,
+            );
             wk.expect_5xx = store.pg.is_some();
             let stop = stop.clone();
             tasks.push(tokio::spawn(async move {
@@ -329,7 +337,11 @@ async fn crash(o: &Opts, bin: &std::path::Path, store: &Store) -> Result<u64, St
         }
         // The arena for racing workers.
         let arena_acct = account(run_tag, cycle, 9_999);
-        let arena = if o.racers > 0 { Some(Arena::setup(&api::client(&url, &arena_acct), &arena_acct, &format!("c{cycle}"), 3).await?) } else { None };
+        let arena = if o.racers > 0 {
+            Some(Arena::setup(&api::client(&url, &arena_acct), &arena_acct, &format!("c{cycle}"), 3).await?)
+        } else {
+            None
+        };
         let mut racers = Vec::new();
         if let Some(a) = &arena {
             for r in 0..o.racers {
@@ -379,7 +391,8 @@ async fn crash(o: &Opts, bin: &std::path::Path, store: &Store) -> Result<u64, St
             if last == Some(503) {
                 restart_note += &format!(", health 503 after {} ms", t.elapsed().as_millis());
             } else {
-                violations.push(format!("cycle {cycle}: with PostgreSQL down, /_carillon/health answered {last:?} for 10 s instead of 503"));
+                violations
+                    .push(format!("cycle {cycle}: with PostgreSQL down, /_carillon/health answered {last:?} for 10 s instead of 503"));
             }
         }
         // Every worker stops at its first unanswered request; give them a bounded time.
@@ -424,8 +437,11 @@ async fn crash(o: &Opts, bin: &std::path::Path, store: &Store) -> Result<u64, St
                 }
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
-            restart_note +=
-                &format!(", workers stopped {} ms after the kill, back in {:.1}s", workers_stopped.as_millis(), restart_started.elapsed().as_secs_f64());
+            restart_note += &format!(
+                ", workers stopped {} ms after the kill, back in {:.1}s",
+                workers_stopped.as_millis(),
+                restart_started.elapsed().as_secs_f64()
+            );
         }
         // Verify every account, a few at a time.
         let mut checks = Vec::new();
@@ -531,7 +547,9 @@ async fn crash(o: &Opts, bin: &std::path::Path, store: &Store) -> Result<u64, St
     for (a, snap) in &arenas {
         match a.snapshot(&api::client(&url, &a.account)).await {
             Ok(now) if &now == snap => {}
-            Ok(now) => final_bad.push(format!("final re-check: arena {} changed since it was checked: was {snap:?}, now {now:?}", a.instance)),
+            Ok(now) => {
+                final_bad.push(format!("final re-check: arena {} changed since it was checked: was {snap:?}, now {now:?}", a.instance))
+            }
             Err(e) => final_bad.push(format!("final re-check: arena {}: {e}", a.instance)),
         }
     }

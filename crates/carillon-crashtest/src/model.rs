@@ -114,27 +114,92 @@ impl World {
 
 #[derive(Clone, Debug)]
 pub enum Op {
-    CreateInstance { name: String, metadata: Option<String>, tags: Tags, crt: String },
-    UpdateInstance { arn: String, name: String, metadata: String },
-    DeleteInstance { arn: String },
-    CreateUser { instance: String, id: String, name: String, metadata: Option<String>, tags: Tags, crt: String },
-    UpdateUser { arn: String, name: String, metadata: String },
-    DeleteUser { arn: String },
-    Register { user: String, name: String, typ: String, token: String, voip: Option<String>, allow: Option<String>, resource_arn: String, crt: String },
-    UpdateEndpoint { user: String, id: String, name: Option<String>, allow: Option<String> },
-    Deregister { user: String, id: String },
-    Promote { instance: String, user: String },
-    Demote { instance: String, user: String },
-    DescribeInstance { arn: String },
-    DescribeUser { arn: String },
-    ListEndpoints { user: String },
-    DescribeEndpoint { user: String, id: String },
-    ListAdmins { instance: String },
+    CreateInstance {
+        name: String,
+        metadata: Option<String>,
+        tags: Tags,
+        crt: String,
+    },
+    UpdateInstance {
+        arn: String,
+        name: String,
+        metadata: String,
+    },
+    DeleteInstance {
+        arn: String,
+    },
+    CreateUser {
+        instance: String,
+        id: String,
+        name: String,
+        metadata: Option<String>,
+        tags: Tags,
+        crt: String,
+    },
+    UpdateUser {
+        arn: String,
+        name: String,
+        metadata: String,
+    },
+    DeleteUser {
+        arn: String,
+    },
+    Register {
+        user: String,
+        name: String,
+        typ: String,
+        token: String,
+        voip: Option<String>,
+        allow: Option<String>,
+        resource_arn: String,
+        crt: String,
+    },
+    UpdateEndpoint {
+        user: String,
+        id: String,
+        name: Option<String>,
+        allow: Option<String>,
+    },
+    Deregister {
+        user: String,
+        id: String,
+    },
+    Promote {
+        instance: String,
+        user: String,
+    },
+    Demote {
+        instance: String,
+        user: String,
+    },
+    DescribeInstance {
+        arn: String,
+    },
+    DescribeUser {
+        arn: String,
+    },
+    ListEndpoints {
+        user: String,
+    },
+    DescribeEndpoint {
+        user: String,
+        id: String,
+    },
+    ListAdmins {
+        instance: String,
+    },
 }
 
 impl Op {
     pub fn is_write(&self) -> bool {
-        !matches!(self, Op::DescribeInstance { .. } | Op::DescribeUser { .. } | Op::ListEndpoints { .. } | Op::DescribeEndpoint { .. } | Op::ListAdmins { .. })
+        !matches!(
+            self,
+            Op::DescribeInstance { .. }
+                | Op::DescribeUser { .. }
+                | Op::ListEndpoints { .. }
+                | Op::DescribeEndpoint { .. }
+                | Op::ListAdmins { .. }
+        )
     }
 
     pub fn name(&self) -> &'static str {
@@ -192,7 +257,11 @@ pub fn predict(w: &World, op: &Op) -> Expect {
     match op {
         Op::CreateInstance { .. } => Expect::Ok,
         Op::UpdateInstance { arn, .. } | Op::DeleteInstance { arn } | Op::DescribeInstance { arn } | Op::ListAdmins { instance: arn } => {
-            if w.instances.contains_key(arn) { Expect::Ok } else { nf() }
+            if w.instances.contains_key(arn) {
+                Expect::Ok
+            } else {
+                nf()
+            }
         }
         Op::CreateUser { instance, id, .. } => match w.instances.get(instance) {
             None => nf(),
@@ -200,11 +269,7 @@ pub fn predict(w: &World, op: &Op) -> Expect {
             Some(_) => Expect::Ok,
         },
         Op::UpdateUser { arn, .. } | Op::DeleteUser { arn } | Op::DescribeUser { arn } | Op::ListEndpoints { user: arn } => {
-            if w.user(arn).is_some() {
-                Expect::Ok
-            } else {
-                nf()
-            }
+            if w.user(arn).is_some() { Expect::Ok } else { nf() }
         }
         Op::Register { user, token, .. } => match w.user(user) {
             None => nf(),
@@ -220,11 +285,7 @@ pub fn predict(w: &World, op: &Op) -> Expect {
             }
         },
         Op::UpdateEndpoint { user, id, .. } | Op::Deregister { user, id } | Op::DescribeEndpoint { user, id } => {
-            if endpoint_exists(user, id) {
-                Expect::Ok
-            } else {
-                nf()
-            }
+            if endpoint_exists(user, id) { Expect::Ok } else { nf() }
         }
         Op::Promote { instance, user } => {
             if !w.instances.contains_key(instance) {
@@ -259,7 +320,9 @@ pub fn expected_read(w: &World, op: &Op) -> Option<Answer> {
         }
         Op::ListEndpoints { user } => Answer::EndpointIds(w.user(user)?.endpoints.keys().cloned().collect()),
         Op::DescribeEndpoint { user, id } => Answer::Endpoint(w.user(user)?.endpoints.get(id)?.clone()),
-        Op::ListAdmins { instance } => Answer::Admins(w.instances.get(instance)?.users.iter().filter(|(_, u)| u.admin).map(|(a, _)| a.clone()).collect()),
+        Op::ListAdmins { instance } => {
+            Answer::Admins(w.instances.get(instance)?.users.iter().filter(|(_, u)| u.admin).map(|(a, _)| a.clone()).collect())
+        }
         _ => return None,
     })
 }
@@ -270,7 +333,8 @@ pub fn apply(w: &mut World, op: &Op, created: Option<&str>) {
     match op {
         Op::CreateInstance { name, metadata, tags, .. } => {
             let arn = created.map(str::to_string).unwrap_or_else(|| format!("{PENDING_INSTANCE}{name}"));
-            w.instances.insert(arn, InstanceM { name: name.clone(), metadata: metadata.clone(), tags: tags.clone(), users: BTreeMap::new() });
+            w.instances
+                .insert(arn, InstanceM { name: name.clone(), metadata: metadata.clone(), tags: tags.clone(), users: BTreeMap::new() });
         }
         Op::UpdateInstance { arn, name, metadata } => {
             if let Some(i) = w.instances.get_mut(arn) {
@@ -413,7 +477,8 @@ impl Generator {
         let instances: Vec<&String> = w.instances.keys().collect();
         let users = w.live_users();
         let endpoints = w.live_endpoints();
-        let admins: Vec<String> = w.instances.values().flat_map(|i| i.users.iter().filter(|(_, u)| u.admin).map(|(a, _)| a.clone())).collect();
+        let admins: Vec<String> =
+            w.instances.values().flat_map(|i| i.users.iter().filter(|(_, u)| u.admin).map(|(a, _)| a.clone())).collect();
         let user_room = w.instances.values().any(|i| i.users.len() < self.max_users);
         let dead_users: Vec<&String> = w.dead_users.iter().collect();
         let dead_instances: Vec<&String> = w.dead_instances.iter().collect();
@@ -445,7 +510,11 @@ impl Generator {
             },
             1 => {
                 let arn = rng.pick(&instances).map(|s| s.to_string()).unwrap_or_default();
-                Op::UpdateInstance { arn, name: self.text(rng, "ain"), metadata: if rng.chance(20) { String::new() } else { self.text(rng, "aimu") } }
+                Op::UpdateInstance {
+                    arn,
+                    name: self.text(rng, "ain"),
+                    metadata: if rng.chance(20) { String::new() } else { self.text(rng, "aimu") },
+                }
             }
             2 => Op::DeleteInstance { arn: rng.pick(&instances).map(|s| s.to_string()).unwrap_or_default() },
             3 => {
@@ -475,8 +544,13 @@ impl Generator {
             6 => Op::DeleteUser { arn: pick_user(rng) },
             7 => {
                 let user = pick_user(rng);
-                let existing: Vec<String> = w.user(&user).map(|u| u.endpoints.values().map(|e| e.token.clone()).collect()).unwrap_or_default();
-                let token = if !existing.is_empty() && rng.chance(10) { rng.pick(&existing).cloned().unwrap_or_default() } else { self.next("tok") };
+                let existing: Vec<String> =
+                    w.user(&user).map(|u| u.endpoints.values().map(|e| e.token.clone()).collect()).unwrap_or_default();
+                let token = if !existing.is_empty() && rng.chance(10) {
+                    rng.pick(&existing).cloned().unwrap_or_default()
+                } else {
+                    self.next("tok")
+                };
                 let typ = ["APNS", "APNS_SANDBOX", "GCM"][rng.below(3) as usize].to_string();
                 let voip = if typ != "GCM" && rng.chance(30) { Some(self.next("voip")) } else { None };
                 let allow = match rng.below(3) {
@@ -485,7 +559,16 @@ impl Generator {
                     _ => Some("NONE".to_string()),
                 };
                 let crt = self.crt();
-                Op::Register { user, name: self.text(rng, "en"), typ, token, voip, allow, resource_arn: crate::api::pinpoint_arn(&self.account), crt }
+                Op::Register {
+                    user,
+                    name: self.text(rng, "en"),
+                    typ,
+                    token,
+                    voip,
+                    allow,
+                    resource_arn: crate::api::pinpoint_arn(&self.account),
+                    crt,
+                }
             }
             8 => {
                 let (user, id) = endpoints[rng.below(endpoints.len() as u64) as usize].clone();
@@ -555,7 +638,8 @@ mod tests {
     #[test]
     fn predictions_follow_the_rules() {
         let mut w = World::default();
-        let mut g = Generator { prefix: "t".into(), account: "123456789012".into(), seq: 0, max_instances: 3, max_users: 6, read_weight: 5 };
+        let mut g =
+            Generator { prefix: "t".into(), account: "123456789012".into(), seq: 0, max_instances: 3, max_users: 6, read_weight: 5 };
         let mut rng = Rng::new(1);
         let mut writes = 0;
         for _ in 0..3000 {

@@ -192,8 +192,9 @@ impl Postgres {
     }
 
     pub async fn execute(&self, sql: &str) -> Result<(), String> {
-        let (client, conn) =
-            tokio_postgres::connect(&self.admin_url, tokio_postgres::NoTls).await.map_err(|e| format!("cannot connect to {}: {e}", self.admin_url))?;
+        let (client, conn) = tokio_postgres::connect(&self.admin_url, tokio_postgres::NoTls)
+            .await
+            .map_err(|e| format!("cannot connect to {}: {e}", self.admin_url))?;
         let task = tokio::spawn(conn);
         let r = client.batch_execute(sql).await.map_err(|e| format!("{sql}: {e}"));
         drop(client);
@@ -227,7 +228,8 @@ impl Postgres {
         let began = Instant::now();
         let mut last = String::new();
         for _ in 0..30 {
-            let out = Command::new("sh").arg("-c").arg(&self.start_cmd).output().map_err(|e| format!("cannot run {}: {e}", self.start_cmd))?;
+            let out =
+                Command::new("sh").arg("-c").arg(&self.start_cmd).output().map_err(|e| format!("cannot run {}: {e}", self.start_cmd))?;
             if out.status.success() {
                 last.clear();
                 break;
@@ -263,10 +265,12 @@ mod tests {
 
     #[test]
     fn database_urls() {
-        let pg = Postgres { admin_url: "postgres://postgres@127.0.0.1:5432/test".into(), data_dir: PathBuf::new(), start_cmd: String::new() };
+        let pg =
+            Postgres { admin_url: "postgres://postgres@127.0.0.1:5432/test".into(), data_dir: PathBuf::new(), start_cmd: String::new() };
         assert_eq!(pg.url_for("x"), "postgres://postgres@127.0.0.1:5432/x");
         assert_eq!(pg.host_port(), ("127.0.0.1".into(), "5432".into()));
-        let pg = Postgres { admin_url: "postgresql://u:p@h:6000?sslmode=disable".into(), data_dir: PathBuf::new(), start_cmd: String::new() };
+        let pg =
+            Postgres { admin_url: "postgresql://u:p@h:6000?sslmode=disable".into(), data_dir: PathBuf::new(), start_cmd: String::new() };
         assert_eq!(pg.url_for("x"), "postgresql://u:p@h:6000/x?sslmode=disable");
         assert_eq!(pg.host_port(), ("h".into(), "6000".into()));
     }

@@ -145,7 +145,8 @@ pub async fn run(o: &Opts, bin: &Path, store: &Store) -> Result<u64, String> {
                 break;
             }
         }
-        tokio::time::sleep(Duration::from_millis(250).min(end.saturating_duration_since(Instant::now()).max(Duration::from_millis(1)))).await;
+        tokio::time::sleep(Duration::from_millis(250).min(end.saturating_duration_since(Instant::now()).max(Duration::from_millis(1))))
+            .await;
     }
     let soak_elapsed = began.elapsed().as_secs_f64();
     stop.store(true, Ordering::Relaxed);

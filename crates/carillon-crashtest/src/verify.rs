@@ -53,11 +53,19 @@ pub fn expected(w: &World) -> View {
     for (arn, i) in &w.instances {
         let users: Vec<String> = i.users.keys().cloned().collect();
         let admins: Vec<String> = i.users.iter().filter(|(_, u)| u.admin).map(|(a, _)| a.clone()).collect();
-        v.instances.insert(arn.clone(), Seen::Present(InstView { name: i.name.clone(), metadata: i.metadata.clone(), tags: i.tags.clone(), users, admins }));
+        v.instances.insert(
+            arn.clone(),
+            Seen::Present(InstView { name: i.name.clone(), metadata: i.metadata.clone(), tags: i.tags.clone(), users, admins }),
+        );
         for (u, um) in &i.users {
             v.users.insert(
                 u.clone(),
-                Seen::Present(UserView { name: um.name.clone(), metadata: um.metadata.clone(), tags: um.tags.clone(), endpoints: um.endpoints.clone() }),
+                Seen::Present(UserView {
+                    name: um.name.clone(),
+                    metadata: um.metadata.clone(),
+                    tags: um.tags.clone(),
+                    endpoints: um.endpoints.clone(),
+                }),
             );
         }
     }
@@ -66,7 +74,11 @@ pub fn expected(w: &World) -> View {
 
 /// Reads back the account: every AppInstance listed or known, every user listed or known.
 /// Returns the view and the invariant violations seen.
-pub async fn observe(c: &Client, known_instances: &BTreeSet<String>, known_users: &BTreeSet<String>) -> Result<(View, Vec<String>), ReadFailure> {
+pub async fn observe(
+    c: &Client,
+    known_instances: &BTreeSet<String>,
+    known_users: &BTreeSet<String>,
+) -> Result<(View, Vec<String>), ReadFailure> {
     let mut view = View::default();
     let mut bad = Vec::new();
     let listed = match exec::list_instances(c).await {
@@ -141,7 +153,12 @@ pub async fn observe(c: &Client, known_instances: &BTreeSet<String>, known_users
                 }
                 view.instances.insert(
                     arn.clone(),
-                    Seen::Inconsistent(format!("Describe {}, ListAppInstanceUsers {}, ListAppInstanceAdmins {}", d.short(), users.short(), admins.short())),
+                    Seen::Inconsistent(format!(
+                        "Describe {}, ListAppInstanceUsers {}, ListAppInstanceAdmins {}",
+                        d.short(),
+                        users.short(),
+                        admins.short()
+                    )),
                 );
             }
         }
@@ -154,7 +171,9 @@ pub async fn observe(c: &Client, known_instances: &BTreeSet<String>, known_users
             (Outcome::Ok(d), Outcome::Ok(ids), Outcome::Ok(tags)) => {
                 let mut endpoints = BTreeMap::new();
                 for id in &ids {
-                    match Outcome::from_result(c.describe_app_instance_user_endpoint().app_instance_user_arn(user).endpoint_id(id).send().await) {
+                    match Outcome::from_result(
+                        c.describe_app_instance_user_endpoint().app_instance_user_arn(user).endpoint_id(id).send().await,
+                    ) {
                         Outcome::Ok(e) => {
                             let Some(e) = e.app_instance_user_endpoint() else {
                                 bad.push(format!("DescribeAppInstanceUserEndpoint({user}, {id}) has no AppInstanceUserEndpoint"));
@@ -178,7 +197,10 @@ pub async fn observe(c: &Client, known_instances: &BTreeSet<String>, known_users
                 }
                 let tokens: BTreeSet<&String> = endpoints.values().map(|e| &e.token).collect();
                 if tokens.len() != endpoints.len() {
-                    bad.push(format!("{user} has two endpoints with one device token: {:?}", endpoints.values().map(|e| &e.token).collect::<Vec<_>>()));
+                    bad.push(format!(
+                        "{user} has two endpoints with one device token: {:?}",
+                        endpoints.values().map(|e| &e.token).collect::<Vec<_>>()
+                    ));
                 }
                 let instance = crate::model::instance_of_user(user);
                 if !matches!(view.instances.get(instance), Some(Seen::Present(_))) {
@@ -257,19 +279,30 @@ pub fn bind_placeholders(w: &mut World, observed: &View) {
 /// A readable account of where two views differ.
 pub fn diff(expected: &View, observed: &View) -> String {
     let mut out = String::new();
-    let short = |s: String| if s.len() > 600 { format!("{}…", &s[..s.char_indices().nth(600).map(|(i, _)| i).unwrap_or(s.len())]) } else { s };
+    let short =
+        |s: String| if s.len() > 600 { format!("{}…", &s[..s.char_indices().nth(600).map(|(i, _)| i).unwrap_or(s.len())]) } else { s };
     let keys: BTreeSet<&String> = expected.instances.keys().chain(observed.instances.keys()).collect();
     for k in keys {
         let (e, o) = (expected.instances.get(k), observed.instances.get(k));
         if e != o {
-            let _ = write!(out, "\n      AppInstance {k}:\n        expected {}\n        found    {}", short(format!("{e:?}")), short(format!("{o:?}")));
+            let _ = write!(
+                out,
+                "\n      AppInstance {k}:\n        expected {}\n        found    {}",
+                short(format!("{e:?}")),
+                short(format!("{o:?}"))
+            );
         }
     }
     let keys: BTreeSet<&String> = expected.users.keys().chain(observed.users.keys()).collect();
     for k in keys {
         let (e, o) = (expected.users.get(k), observed.users.get(k));
         if e != o {
-            let _ = write!(out, "\n      user {k}:\n        expected {}\n        found    {}", short(format!("{e:?}")), short(format!("{o:?}")));
+            let _ = write!(
+                out,
+                "\n      user {k}:\n        expected {}\n        found    {}",
+                short(format!("{e:?}")),
+                short(format!("{o:?}"))
+            );
         }
     }
     out
@@ -320,8 +353,19 @@ mod tests {
 
     fn world() -> World {
         let mut w = World::default();
-        apply(&mut w, &Op::CreateInstance { name: "i".into(), metadata: None, tags: vec![("k".into(), "v".into())], crt: "c1".into() }, Some("arn:i"));
-        let user = Op::CreateUser { instance: "arn:i".into(), id: "u1".into(), name: "n".into(), metadata: Some("m".into()), tags: vec![], crt: "c2".into() };
+        apply(
+            &mut w,
+            &Op::CreateInstance { name: "i".into(), metadata: None, tags: vec![("k".into(), "v".into())], crt: "c1".into() },
+            Some("arn:i"),
+        );
+        let user = Op::CreateUser {
+            instance: "arn:i".into(),
+            id: "u1".into(),
+            name: "n".into(),
+            metadata: Some("m".into()),
+            tags: vec![],
+            crt: "c2".into(),
+        };
         apply(&mut w, &user, None);
         w
     }
@@ -348,7 +392,9 @@ mod tests {
         let mut applied = before.clone();
         apply(&mut applied, &register("e1"), Some("real1"));
         let seen = expected(&applied);
-        assert!(matches!(resolve(&seen, &before, Some(&after)), Resolution::Applied(w) if w.user("arn:i/user/u1").unwrap().endpoints.contains_key("real1")));
+        assert!(
+            matches!(resolve(&seen, &before, Some(&after)), Resolution::Applied(w) if w.user("arn:i/user/u1").unwrap().endpoints.contains_key("real1"))
+        );
         assert!(matches!(resolve(&expected(&before), &before, Some(&after)), Resolution::NotApplied(_)));
         // A lost acknowledged write.
         assert!(matches!(resolve(&expected(&before), &applied, None), Resolution::Mismatch(_)));

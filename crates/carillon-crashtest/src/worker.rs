@@ -123,7 +123,10 @@ impl Worker {
                     if let (Op::CreateUser { instance, id, .. }, Some(arn)) = (&op, &created)
                         && *arn != model::user_arn(instance.as_str(), id.as_str())
                     {
-                        self.violation(format!("CreateAppInstanceUser answered ARN {arn}, expected {}", model::user_arn(instance.as_str(), id.as_str())));
+                        self.violation(format!(
+                            "CreateAppInstanceUser answered ARN {arn}, expected {}",
+                            model::user_arn(instance.as_str(), id.as_str())
+                        ));
                     }
                     model::apply(&mut self.world, &op, created.as_deref());
                 } else if expect == Expect::Ok {
@@ -219,8 +222,14 @@ impl Worker {
                     Some(p) => format!(" (unanswered: {} {:?} — {})", p.op.name(), p.op, p.why),
                     None => String::new(),
                 };
-                let recent: Vec<String> =
-                    self.log.iter().rev().take(5).rev().map(|r| format!("{}{} -> {}", r.op, if r.write { "" } else { " (read)" }, r.outcome)).collect();
+                let recent: Vec<String> = self
+                    .log
+                    .iter()
+                    .rev()
+                    .take(5)
+                    .rev()
+                    .map(|r| format!("{}{} -> {}", r.op, if r.write { "" } else { " (read)" }, r.outcome))
+                    .collect();
                 self.violation(format!("{msg}{what}\n    last requests of this worker: {}", recent.join("; ")));
                 CheckResult::Mismatch
             }
@@ -243,9 +252,10 @@ impl Worker {
         let made = match op {
             Op::CreateInstance { name, .. } => self.world.instances.iter().find(|(_, i)| &i.name == name).map(|(a, _)| a.clone()),
             Op::CreateUser { instance, id, .. } => Some(model::user_arn(instance, id)),
-            Op::Register { user, name, .. } => {
-                self.world.user(user).and_then(|u| u.endpoints.iter().find(|(_, e)| e.name.as_deref() == Some(name.as_str())).map(|(id, _)| id.clone()))
-            }
+            Op::Register { user, name, .. } => self
+                .world
+                .user(user)
+                .and_then(|u| u.endpoints.iter().find(|(_, e)| e.name.as_deref() == Some(name.as_str())).map(|(id, _)| id.clone())),
             _ => None,
         };
         let outcome = exec::execute(&self.client, op).await;

@@ -35,7 +35,8 @@ fn postgres_kill_cycles_lose_nothing() {
         println!("skipped: CARILLON_TEST_POSTGRES_URL is not set, so no PostgreSQL kill cycles were run");
         return;
     };
-    let (ok, stdout) = crashtest(&["--database", "postgres", "--postgres-url", &url, "--cycles", "2", "--seed", "20240602", "--kill-after", "300..1200"]);
+    let (ok, stdout) =
+        crashtest(&["--database", "postgres", "--postgres-url", &url, "--cycles", "2", "--seed", "20240602", "--kill-after", "300..1200"]);
     assert!(ok, "violations found (see above)");
     let total = total_line(&stdout);
     assert!(total.contains("2 cycles") && total.ends_with(" 0 violations"), "{total}");

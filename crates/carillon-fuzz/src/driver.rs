@@ -28,13 +28,64 @@ impl Rng {
 }
 
 const TOKENS: &[&[u8]] = &[
-    b"/", b"//", b"%", b"%2F", b"%2f", b"%3A", b"%40", b"%00", b"%C0%AF", b"%E0%80%AF", b"%FF", b"%ZZ", b"{", b"}", b"[", b"]", b"\"",
-    b"\\", b"\\u0000", b"\\ud800", b":", b",", b"null", b"true", b"1e999", b"-0", b"1.5", b"99999999999999999999", b"\x00", b"\xff\xfe",
-    b"\xc3\xa9", b"\xf0\x9f\x98\x80", b"app-instances", b"app-instance-users", b"app-instance-bots", b"endpoints", b"admins", b"tags",
-    b"retention-settings", b"expiration-settings", b"arn:aws:chime:us-east-1:111122223333:app-instance/", b"/user/", b"/bot/",
-    b"operation=tag-resource", b"operation=untag-resource", b"app-instance-arn=", b"max-results=", b"next-token=", b"arn=", b"&", b"=",
-    b"\"Name\":", b"\"Tags\":[{\"Key\":\"k\",\"Value\":\"v\"}]", b"\"EndpointAttributes\":{\"DeviceToken\":\"d\"}", b"\"MaxResults\":",
-    b"\"ClientRequestToken\":\"tok-1\"", b"\"Configuration\":{\"Lex\":{}}", b"\"ExpirationSettings\":{\"ExpirationDays\":1}",
+    b"/",
+    b"//",
+    b"%",
+    b"%2F",
+    b"%2f",
+    b"%3A",
+    b"%40",
+    b"%00",
+    b"%C0%AF",
+    b"%E0%80%AF",
+    b"%FF",
+    b"%ZZ",
+    b"{",
+    b"}",
+    b"[",
+    b"]",
+    b"\"",
+    b"\\",
+    b"\\u0000",
+    b"\\ud800",
+    b":",
+    b",",
+    b"null",
+    b"true",
+    b"1e999",
+    b"-0",
+    b"1.5",
+    b"99999999999999999999",
+    b"\x00",
+    b"\xff\xfe",
+    b"\xc3\xa9",
+    b"\xf0\x9f\x98\x80",
+    b"app-instances",
+    b"app-instance-users",
+    b"app-instance-bots",
+    b"endpoints",
+    b"admins",
+    b"tags",
+    b"retention-settings",
+    b"expiration-settings",
+    b"arn:aws:chime:us-east-1:111122223333:app-instance/",
+    b"/user/",
+    b"/bot/",
+    b"operation=tag-resource",
+    b"operation=untag-resource",
+    b"app-instance-arn=",
+    b"max-results=",
+    b"next-token=",
+    b"arn=",
+    b"&",
+    b"=",
+    b"\"Name\":",
+    b"\"Tags\":[{\"Key\":\"k\",\"Value\":\"v\"}]",
+    b"\"EndpointAttributes\":{\"DeviceToken\":\"d\"}",
+    b"\"MaxResults\":",
+    b"\"ClientRequestToken\":\"tok-1\"",
+    b"\"Configuration\":{\"Lex\":{}}",
+    b"\"ExpirationSettings\":{\"ExpirationDays\":1}",
 ];
 
 fn seeds(target: &str) -> Vec<Vec<u8>> {
@@ -148,7 +199,10 @@ pub fn run(name: &str, target: fn(&[u8]), seed: u64, duration: Duration, max_exe
             }
             Ok(()) => {
                 // A crude novelty signal: input length class and whether it parses as JSON.
-                let class = (input.len().next_power_of_two().trailing_zeros() as usize, serde_json::from_slice::<serde_json::Value>(&input).is_ok());
+                let class = (
+                    input.len().next_power_of_two().trailing_zeros() as usize,
+                    serde_json::from_slice::<serde_json::Value>(&input).is_ok(),
+                );
                 if seen.insert(class) || rng.below(1000) == 0 {
                     if corpus.len() < 4096 {
                         corpus.push(input);

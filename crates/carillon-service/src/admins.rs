@@ -34,7 +34,11 @@ fn not_admin(member_arn: &str) -> ApiError {
     ApiError::not_found(format!("{member_arn} is not an admin of the AppInstance."))
 }
 
-pub async fn create(svc: &Service, ctx: &RequestContext, input: CreateAppInstanceAdminRequest) -> Result<CreateAppInstanceAdminResponse, ApiError> {
+pub async fn create(
+    svc: &Service,
+    ctx: &RequestContext,
+    input: CreateAppInstanceAdminRequest,
+) -> Result<CreateAppInstanceAdminResponse, ApiError> {
     arn::check_owner(ctx, &input.app_instance_arn)?;
     arn::check_owner(ctx, &input.app_instance_admin_arn)?;
     check_same_instance(&input.app_instance_arn, &input.app_instance_admin_arn)?;
@@ -54,17 +58,26 @@ pub async fn create(svc: &Service, ctx: &RequestContext, input: CreateAppInstanc
             return Err(ApiError::limit_exceeded(format!("An AppInstance can have at most {quota} admins.")).into());
         }
         tx.insert_admin(&AdminRecord { seq: 0, app_instance_arn: instance.arn.clone(), member_arn: member.clone(), created_ms: now })?;
-        Ok(CreateAppInstanceAdminResponse { app_instance_admin: Some(identity(member.clone(), name)), app_instance_arn: Some(instance.arn) })
+        Ok(CreateAppInstanceAdminResponse {
+            app_instance_admin: Some(identity(member.clone(), name)),
+            app_instance_arn: Some(instance.arn),
+        })
     })
     .await
 }
 
-pub async fn describe(svc: &Service, ctx: &RequestContext, input: DescribeAppInstanceAdminRequest) -> Result<DescribeAppInstanceAdminResponse, ApiError> {
+pub async fn describe(
+    svc: &Service,
+    ctx: &RequestContext,
+    input: DescribeAppInstanceAdminRequest,
+) -> Result<DescribeAppInstanceAdminResponse, ApiError> {
     arn::check_owner(ctx, &input.app_instance_arn)?;
     arn::check_owner(ctx, &input.app_instance_admin_arn)?;
     svc.read(move |tx| {
         app_instances::get(tx, &input.app_instance_arn)?;
-        let admin = tx.get_admin(&input.app_instance_arn, &input.app_instance_admin_arn)?.ok_or_else(|| not_admin(&input.app_instance_admin_arn))?;
+        let admin = tx
+            .get_admin(&input.app_instance_arn, &input.app_instance_admin_arn)?
+            .ok_or_else(|| not_admin(&input.app_instance_admin_arn))?;
         let name = member_name(tx, &admin.member_arn)?.flatten();
         Ok(DescribeAppInstanceAdminResponse {
             app_instance_admin: Some(AppInstanceAdmin {
@@ -92,7 +105,11 @@ pub async fn delete(svc: &Service, ctx: &RequestContext, input: DeleteAppInstanc
     .await
 }
 
-pub async fn list(svc: &Service, ctx: &RequestContext, input: ListAppInstanceAdminsRequest) -> Result<ListAppInstanceAdminsResponse, ApiError> {
+pub async fn list(
+    svc: &Service,
+    ctx: &RequestContext,
+    input: ListAppInstanceAdminsRequest,
+) -> Result<ListAppInstanceAdminsResponse, ApiError> {
     const OP: &str = "ListAppInstanceAdmins";
     arn::check_owner(ctx, &input.app_instance_arn)?;
     let after = svc.pager.decode(input.next_token.as_deref(), OP, &input.app_instance_arn, ctx)?;

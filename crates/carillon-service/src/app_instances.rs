@@ -56,7 +56,11 @@ pub async fn create(svc: &Service, ctx: &RequestContext, input: CreateAppInstanc
     .await
 }
 
-pub async fn describe(svc: &Service, ctx: &RequestContext, input: DescribeAppInstanceRequest) -> Result<DescribeAppInstanceResponse, ApiError> {
+pub async fn describe(
+    svc: &Service,
+    ctx: &RequestContext,
+    input: DescribeAppInstanceRequest,
+) -> Result<DescribeAppInstanceResponse, ApiError> {
     arn::check_owner(ctx, &input.app_instance_arn)?;
     let r = svc.read(move |tx| get(tx, &input.app_instance_arn)).await?;
     Ok(DescribeAppInstanceResponse {
@@ -106,7 +110,9 @@ pub async fn list(svc: &Service, ctx: &RequestContext, input: ListAppInstancesRe
     let (rows, next_token) = svc.pager.page(rows, limit, |r| r.seq, OP, "", ctx);
     Ok(ListAppInstancesResponse {
         app_instances: Some(
-            rows.into_iter().map(|r| AppInstanceSummary { app_instance_arn: Some(r.arn), name: Some(r.name), metadata: r.metadata }).collect(),
+            rows.into_iter()
+                .map(|r| AppInstanceSummary { app_instance_arn: Some(r.arn), name: Some(r.name), metadata: r.metadata })
+                .collect(),
         ),
         next_token,
     })

@@ -43,9 +43,9 @@ pub enum Resource {
 impl Resource {
     pub fn app_instance_arn(&self) -> &str {
         match self {
-            Resource::AppInstance { app_instance_arn } | Resource::User { app_instance_arn, .. } | Resource::Bot { app_instance_arn, .. } => {
-                app_instance_arn
-            }
+            Resource::AppInstance { app_instance_arn }
+            | Resource::User { app_instance_arn, .. }
+            | Resource::Bot { app_instance_arn, .. } => app_instance_arn,
         }
     }
 }

@@ -15,7 +15,11 @@ fn configuration_json(c: &Configuration) -> Result<String, ApiError> {
     serde_json::to_string(c).map_err(|_| ApiError::internal("The service failed to process the request."))
 }
 
-pub async fn create(svc: &Service, ctx: &RequestContext, input: CreateAppInstanceBotRequest) -> Result<CreateAppInstanceBotResponse, ApiError> {
+pub async fn create(
+    svc: &Service,
+    ctx: &RequestContext,
+    input: CreateAppInstanceBotRequest,
+) -> Result<CreateAppInstanceBotResponse, ApiError> {
     arn::check_owner(ctx, &input.app_instance_arn)?;
     tags::check_tags(input.tags.as_deref())?;
     let key = idempotency::key(ctx, "CreateAppInstanceBot", &input.client_request_token);
@@ -55,7 +59,11 @@ pub async fn create(svc: &Service, ctx: &RequestContext, input: CreateAppInstanc
     .await
 }
 
-pub async fn describe(svc: &Service, ctx: &RequestContext, input: DescribeAppInstanceBotRequest) -> Result<DescribeAppInstanceBotResponse, ApiError> {
+pub async fn describe(
+    svc: &Service,
+    ctx: &RequestContext,
+    input: DescribeAppInstanceBotRequest,
+) -> Result<DescribeAppInstanceBotResponse, ApiError> {
     arn::check_owner(ctx, &input.app_instance_bot_arn)?;
     let r = svc.read(move |tx| get(tx, &input.app_instance_bot_arn)).await?;
     Ok(DescribeAppInstanceBotResponse {
@@ -70,7 +78,11 @@ pub async fn describe(svc: &Service, ctx: &RequestContext, input: DescribeAppIns
     })
 }
 
-pub async fn update(svc: &Service, ctx: &RequestContext, input: UpdateAppInstanceBotRequest) -> Result<UpdateAppInstanceBotResponse, ApiError> {
+pub async fn update(
+    svc: &Service,
+    ctx: &RequestContext,
+    input: UpdateAppInstanceBotRequest,
+) -> Result<UpdateAppInstanceBotResponse, ApiError> {
     arn::check_owner(ctx, &input.app_instance_bot_arn)?;
     let configuration = input.configuration.as_ref().map(configuration_json).transpose()?;
     let now = svc.clock.now_ms();
@@ -117,7 +129,9 @@ pub async fn list(svc: &Service, ctx: &RequestContext, input: ListAppInstanceBot
     Ok(ListAppInstanceBotsResponse {
         app_instance_arn: Some(input.app_instance_arn),
         app_instance_bots: Some(
-            rows.into_iter().map(|r| AppInstanceBotSummary { app_instance_bot_arn: Some(r.arn), name: r.name, metadata: r.metadata }).collect(),
+            rows.into_iter()
+                .map(|r| AppInstanceBotSummary { app_instance_bot_arn: Some(r.arn), name: r.name, metadata: r.metadata })
+                .collect(),
         ),
         next_token,
     })

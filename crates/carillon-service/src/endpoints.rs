@@ -79,7 +79,8 @@ pub async fn register(
             created_ms: now,
             updated_ms: now,
         })?;
-        let answer = RegisterAppInstanceUserEndpointResponse { app_instance_user_arn: Some(user.arn.clone()), endpoint_id: Some(endpoint_id) };
+        let answer =
+            RegisterAppInstanceUserEndpointResponse { app_instance_user_arn: Some(user.arn.clone()), endpoint_id: Some(endpoint_id) };
         idempotency::remember(tx, &key, &fp, &user.arn, &user.app_instance_arn, &answer, now)?;
         Ok(answer)
     })

@@ -21,8 +21,8 @@ use carillon_store::{Store, StoreError, Tx};
 use std::sync::Arc;
 
 pub use clock::Clock;
-pub use failure::{Failure, store_error};
 use failure::TxResult;
+pub use failure::{Failure, store_error};
 use pagination::Pager;
 
 /// Limits per account, AppInstance and user. AWS's defaults unless configured.
@@ -157,13 +157,25 @@ fn next_update(now_ms: i64, previous: i64) -> i64 {
 }
 
 impl ChimeSdkIdentity for Service {
-    async fn create_app_instance(&self, ctx: &RequestContext, input: CreateAppInstanceRequest) -> Result<CreateAppInstanceResponse, ApiError> {
+    async fn create_app_instance(
+        &self,
+        ctx: &RequestContext,
+        input: CreateAppInstanceRequest,
+    ) -> Result<CreateAppInstanceResponse, ApiError> {
         app_instances::create(self, ctx, input).await
     }
-    async fn describe_app_instance(&self, ctx: &RequestContext, input: DescribeAppInstanceRequest) -> Result<DescribeAppInstanceResponse, ApiError> {
+    async fn describe_app_instance(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeAppInstanceRequest,
+    ) -> Result<DescribeAppInstanceResponse, ApiError> {
         app_instances::describe(self, ctx, input).await
     }
-    async fn update_app_instance(&self, ctx: &RequestContext, input: UpdateAppInstanceRequest) -> Result<UpdateAppInstanceResponse, ApiError> {
+    async fn update_app_instance(
+        &self,
+        ctx: &RequestContext,
+        input: UpdateAppInstanceRequest,
+    ) -> Result<UpdateAppInstanceResponse, ApiError> {
         app_instances::update(self, ctx, input).await
     }
     async fn delete_app_instance(&self, ctx: &RequestContext, input: DeleteAppInstanceRequest) -> Result<(), ApiError> {
@@ -187,7 +199,11 @@ impl ChimeSdkIdentity for Service {
         app_instances::get_retention(self, ctx, input).await
     }
 
-    async fn create_app_instance_user(&self, ctx: &RequestContext, input: CreateAppInstanceUserRequest) -> Result<CreateAppInstanceUserResponse, ApiError> {
+    async fn create_app_instance_user(
+        &self,
+        ctx: &RequestContext,
+        input: CreateAppInstanceUserRequest,
+    ) -> Result<CreateAppInstanceUserResponse, ApiError> {
         users::create(self, ctx, input).await
     }
     async fn describe_app_instance_user(
@@ -197,13 +213,21 @@ impl ChimeSdkIdentity for Service {
     ) -> Result<DescribeAppInstanceUserResponse, ApiError> {
         users::describe(self, ctx, input).await
     }
-    async fn update_app_instance_user(&self, ctx: &RequestContext, input: UpdateAppInstanceUserRequest) -> Result<UpdateAppInstanceUserResponse, ApiError> {
+    async fn update_app_instance_user(
+        &self,
+        ctx: &RequestContext,
+        input: UpdateAppInstanceUserRequest,
+    ) -> Result<UpdateAppInstanceUserResponse, ApiError> {
         users::update(self, ctx, input).await
     }
     async fn delete_app_instance_user(&self, ctx: &RequestContext, input: DeleteAppInstanceUserRequest) -> Result<(), ApiError> {
         users::delete(self, ctx, input).await
     }
-    async fn list_app_instance_users(&self, ctx: &RequestContext, input: ListAppInstanceUsersRequest) -> Result<ListAppInstanceUsersResponse, ApiError> {
+    async fn list_app_instance_users(
+        &self,
+        ctx: &RequestContext,
+        input: ListAppInstanceUsersRequest,
+    ) -> Result<ListAppInstanceUsersResponse, ApiError> {
         users::list(self, ctx, input).await
     }
     async fn put_app_instance_user_expiration_settings(
@@ -214,23 +238,43 @@ impl ChimeSdkIdentity for Service {
         users::put_expiration(self, ctx, input).await
     }
 
-    async fn create_app_instance_bot(&self, ctx: &RequestContext, input: CreateAppInstanceBotRequest) -> Result<CreateAppInstanceBotResponse, ApiError> {
+    async fn create_app_instance_bot(
+        &self,
+        ctx: &RequestContext,
+        input: CreateAppInstanceBotRequest,
+    ) -> Result<CreateAppInstanceBotResponse, ApiError> {
         bots::create(self, ctx, input).await
     }
-    async fn describe_app_instance_bot(&self, ctx: &RequestContext, input: DescribeAppInstanceBotRequest) -> Result<DescribeAppInstanceBotResponse, ApiError> {
+    async fn describe_app_instance_bot(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeAppInstanceBotRequest,
+    ) -> Result<DescribeAppInstanceBotResponse, ApiError> {
         bots::describe(self, ctx, input).await
     }
-    async fn update_app_instance_bot(&self, ctx: &RequestContext, input: UpdateAppInstanceBotRequest) -> Result<UpdateAppInstanceBotResponse, ApiError> {
+    async fn update_app_instance_bot(
+        &self,
+        ctx: &RequestContext,
+        input: UpdateAppInstanceBotRequest,
+    ) -> Result<UpdateAppInstanceBotResponse, ApiError> {
         bots::update(self, ctx, input).await
     }
     async fn delete_app_instance_bot(&self, ctx: &RequestContext, input: DeleteAppInstanceBotRequest) -> Result<(), ApiError> {
         bots::delete(self, ctx, input).await
     }
-    async fn list_app_instance_bots(&self, ctx: &RequestContext, input: ListAppInstanceBotsRequest) -> Result<ListAppInstanceBotsResponse, ApiError> {
+    async fn list_app_instance_bots(
+        &self,
+        ctx: &RequestContext,
+        input: ListAppInstanceBotsRequest,
+    ) -> Result<ListAppInstanceBotsResponse, ApiError> {
         bots::list(self, ctx, input).await
     }
 
-    async fn create_app_instance_admin(&self, ctx: &RequestContext, input: CreateAppInstanceAdminRequest) -> Result<CreateAppInstanceAdminResponse, ApiError> {
+    async fn create_app_instance_admin(
+        &self,
+        ctx: &RequestContext,
+        input: CreateAppInstanceAdminRequest,
+    ) -> Result<CreateAppInstanceAdminResponse, ApiError> {
         admins::create(self, ctx, input).await
     }
     async fn describe_app_instance_admin(
@@ -243,7 +287,11 @@ impl ChimeSdkIdentity for Service {
     async fn delete_app_instance_admin(&self, ctx: &RequestContext, input: DeleteAppInstanceAdminRequest) -> Result<(), ApiError> {
         admins::delete(self, ctx, input).await
     }
-    async fn list_app_instance_admins(&self, ctx: &RequestContext, input: ListAppInstanceAdminsRequest) -> Result<ListAppInstanceAdminsResponse, ApiError> {
+    async fn list_app_instance_admins(
+        &self,
+        ctx: &RequestContext,
+        input: ListAppInstanceAdminsRequest,
+    ) -> Result<ListAppInstanceAdminsResponse, ApiError> {
         admins::list(self, ctx, input).await
     }
 
@@ -275,7 +323,11 @@ impl ChimeSdkIdentity for Service {
     ) -> Result<ListAppInstanceUserEndpointsResponse, ApiError> {
         endpoints::list(self, ctx, input).await
     }
-    async fn deregister_app_instance_user_endpoint(&self, ctx: &RequestContext, input: DeregisterAppInstanceUserEndpointRequest) -> Result<(), ApiError> {
+    async fn deregister_app_instance_user_endpoint(
+        &self,
+        ctx: &RequestContext,
+        input: DeregisterAppInstanceUserEndpointRequest,
+    ) -> Result<(), ApiError> {
         endpoints::deregister(self, ctx, input).await
     }
 
@@ -285,7 +337,11 @@ impl ChimeSdkIdentity for Service {
     async fn untag_resource(&self, ctx: &RequestContext, input: UntagResourceRequest) -> Result<(), ApiError> {
         tags::untag(self, ctx, input).await
     }
-    async fn list_tags_for_resource(&self, ctx: &RequestContext, input: ListTagsForResourceRequest) -> Result<ListTagsForResourceResponse, ApiError> {
+    async fn list_tags_for_resource(
+        &self,
+        ctx: &RequestContext,
+        input: ListTagsForResourceRequest,
+    ) -> Result<ListTagsForResourceResponse, ApiError> {
         tags::list(self, ctx, input).await
     }
 }

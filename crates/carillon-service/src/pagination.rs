@@ -74,7 +74,15 @@ impl Pager {
 impl Pager {
     /// Cuts a page out of `rows`, which the store fetched with one row more than `limit`: the
     /// first `limit` rows, and a NextToken after the last of them when there was more.
-    pub fn page<T>(&self, mut rows: Vec<T>, limit: usize, seq: impl Fn(&T) -> i64, op: &str, params: &str, ctx: &RequestContext) -> (Vec<T>, Option<String>) {
+    pub fn page<T>(
+        &self,
+        mut rows: Vec<T>,
+        limit: usize,
+        seq: impl Fn(&T) -> i64,
+        op: &str,
+        params: &str,
+        ctx: &RequestContext,
+    ) -> (Vec<T>, Option<String>) {
         if rows.len() <= limit {
             return (rows, None);
         }

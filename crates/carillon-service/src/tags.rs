@@ -1,8 +1,8 @@
 //! Tags of AppInstances, users and bots.
 
+use crate::Service;
 use crate::arn::{self, Resource};
 use crate::failure::TxResult;
-use crate::Service;
 use carillon_api::shapes::{ListTagsForResourceRequest, ListTagsForResourceResponse, Tag, TagResourceRequest, UntagResourceRequest};
 use carillon_api::{ApiError, RequestContext};
 use carillon_store::Tx;

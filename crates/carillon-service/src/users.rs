@@ -14,7 +14,11 @@ pub(crate) fn get(tx: &mut dyn Tx, arn: &str) -> TxResult<UserRecord> {
 
 fn expiry(created_ms: i64, settings: Option<&ExpirationSettings>) -> (Option<i32>, Option<String>, Option<i64>) {
     match settings {
-        Some(s) => (Some(s.expiration_days), Some(s.expiration_criterion.as_str().to_string()), Some(created_ms + s.expiration_days as i64 * DAY_MS)),
+        Some(s) => (
+            Some(s.expiration_days),
+            Some(s.expiration_criterion.as_str().to_string()),
+            Some(created_ms + s.expiration_days as i64 * DAY_MS),
+        ),
         None => (None, None, None),
     }
 }
@@ -25,7 +29,11 @@ fn settings_of(r: &UserRecord) -> Option<ExpirationSettings> {
     Some(ExpirationSettings { expiration_days: days, expiration_criterion: criterion })
 }
 
-pub async fn create(svc: &Service, ctx: &RequestContext, input: CreateAppInstanceUserRequest) -> Result<CreateAppInstanceUserResponse, ApiError> {
+pub async fn create(
+    svc: &Service,
+    ctx: &RequestContext,
+    input: CreateAppInstanceUserRequest,
+) -> Result<CreateAppInstanceUserResponse, ApiError> {
     arn::check_owner(ctx, &input.app_instance_arn)?;
     tags::check_tags(input.tags.as_deref())?;
     let key = idempotency::key(ctx, "CreateAppInstanceUser", &input.client_request_token);
@@ -71,7 +79,11 @@ pub async fn create(svc: &Service, ctx: &RequestContext, input: CreateAppInstanc
     .await
 }
 
-pub async fn describe(svc: &Service, ctx: &RequestContext, input: DescribeAppInstanceUserRequest) -> Result<DescribeAppInstanceUserResponse, ApiError> {
+pub async fn describe(
+    svc: &Service,
+    ctx: &RequestContext,
+    input: DescribeAppInstanceUserRequest,
+) -> Result<DescribeAppInstanceUserResponse, ApiError> {
     arn::check_owner(ctx, &input.app_instance_user_arn)?;
     let r = svc.read(move |tx| get(tx, &input.app_instance_user_arn)).await?;
     Ok(DescribeAppInstanceUserResponse {
@@ -86,7 +98,11 @@ pub async fn describe(svc: &Service, ctx: &RequestContext, input: DescribeAppIns
     })
 }
 
-pub async fn update(svc: &Service, ctx: &RequestContext, input: UpdateAppInstanceUserRequest) -> Result<UpdateAppInstanceUserResponse, ApiError> {
+pub async fn update(
+    svc: &Service,
+    ctx: &RequestContext,
+    input: UpdateAppInstanceUserRequest,
+) -> Result<UpdateAppInstanceUserResponse, ApiError> {
     arn::check_owner(ctx, &input.app_instance_user_arn)?;
     let now = svc.clock.now_ms();
     svc.write(move |tx| {
@@ -113,7 +129,11 @@ pub async fn delete(svc: &Service, ctx: &RequestContext, input: DeleteAppInstanc
     .await
 }
 
-pub async fn list(svc: &Service, ctx: &RequestContext, input: ListAppInstanceUsersRequest) -> Result<ListAppInstanceUsersResponse, ApiError> {
+pub async fn list(
+    svc: &Service,
+    ctx: &RequestContext,
+    input: ListAppInstanceUsersRequest,
+) -> Result<ListAppInstanceUsersResponse, ApiError> {
     const OP: &str = "ListAppInstanceUsers";
     arn::check_owner(ctx, &input.app_instance_arn)?;
     let after = svc.pager.decode(input.next_token.as_deref(), OP, &input.app_instance_arn, ctx)?;

@@ -33,10 +33,7 @@ pub struct CredentialsError {
 
 impl CredentialsError {
     fn new(message: impl Into<String>) -> Self {
-        CredentialsError {
-            line: None,
-            message: message.into(),
-        }
+        CredentialsError { line: None, message: message.into() }
     }
 
     /// The 1-based line number, when the error comes from [`Credentials::parse`].
@@ -64,9 +61,7 @@ impl std::error::Error for CredentialsError {}
 /// Access key ids: 1..=128 bytes of `A-Z a-z 0-9 _ - .` (they travel inside the
 /// `Credential=AKID/...` component, so `/`, `,`, `=`, spaces and `:` are out).
 fn valid_access_key_id(s: &str) -> bool {
-    (1..=128).contains(&s.len())
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+    (1..=128).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
 }
 
 /// Secrets: 1..=256 bytes of printable ASCII without spaces.
@@ -100,18 +95,12 @@ impl Credentials {
                 e
             };
             let Some((access_key_id, rest)) = line.split_once(':') else {
-                return Err(at_line(CredentialsError::new(
-                    "expected ACCESS_KEY_ID:SECRET_ACCESS_KEY:ACCOUNT_ID",
-                )));
+                return Err(at_line(CredentialsError::new("expected ACCESS_KEY_ID:SECRET_ACCESS_KEY:ACCOUNT_ID")));
             };
             let Some((secret, account_id)) = rest.rsplit_once(':') else {
-                return Err(at_line(CredentialsError::new(
-                    "expected ACCESS_KEY_ID:SECRET_ACCESS_KEY:ACCOUNT_ID",
-                )));
+                return Err(at_line(CredentialsError::new("expected ACCESS_KEY_ID:SECRET_ACCESS_KEY:ACCOUNT_ID")));
             };
-            creds
-                .insert(access_key_id, secret, account_id)
-                .map_err(at_line)?;
+            creds.insert(access_key_id, secret, account_id).map_err(at_line)?;
         }
         Ok(creds)
     }
@@ -119,16 +108,9 @@ impl Credentials {
     /// Adds one key. Fails (with a message that never contains the secret) when the access
     /// key id is malformed or already present, the secret is empty or not printable ASCII,
     /// or the account id is not 12 digits.
-    pub fn insert(
-        &mut self,
-        access_key_id: &str,
-        secret_access_key: &str,
-        account_id: &str,
-    ) -> Result<(), CredentialsError> {
+    pub fn insert(&mut self, access_key_id: &str, secret_access_key: &str, account_id: &str) -> Result<(), CredentialsError> {
         if !valid_access_key_id(access_key_id) {
-            return Err(CredentialsError::new(
-                "access key id must be 1 to 128 characters of A-Z a-z 0-9 _ - .",
-            ));
+            return Err(CredentialsError::new("access key id must be 1 to 128 characters of A-Z a-z 0-9 _ - ."));
         }
         if !valid_secret(secret_access_key) {
             return Err(CredentialsError::new(format!(
@@ -142,20 +124,12 @@ impl Credentials {
             )));
         }
         if self.entries.contains_key(access_key_id) {
-            return Err(CredentialsError::new(format!(
-                "duplicate access key id {access_key_id}"
-            )));
+            return Err(CredentialsError::new(format!("duplicate access key id {access_key_id}")));
         }
         let mut k_secret = Vec::with_capacity(4 + secret_access_key.len());
         k_secret.extend_from_slice(b"AWS4");
         k_secret.extend_from_slice(secret_access_key.as_bytes());
-        self.entries.insert(
-            access_key_id.into(),
-            Entry {
-                k_secret: k_secret.into_boxed_slice(),
-                account_id: account_id.into(),
-            },
-        );
+        self.entries.insert(access_key_id.into(), Entry { k_secret: k_secret.into_boxed_slice(), account_id: account_id.into() });
         Ok(())
     }
 
@@ -194,18 +168,11 @@ impl FromStr for Credentials {
 
 impl fmt::Debug for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut keys: Vec<(&str, &str)> = self
-            .entries
-            .iter()
-            .map(|(k, e)| (&**k, &*e.account_id))
-            .collect();
+        let mut keys: Vec<(&str, &str)> = self.entries.iter().map(|(k, e)| (&**k, &*e.account_id)).collect();
         keys.sort_unstable();
         let mut map = f.debug_map();
         for (k, account) in keys {
-            map.entry(
-                &k,
-                &format_args!("(secret: <redacted>, account: {account})"),
-            );
+            map.entry(&k, &format_args!("(secret: <redacted>, account: {account})"));
         }
         map.finish()
     }
@@ -219,17 +186,12 @@ mod tests {
 
     #[test]
     fn parses_lines() {
-        let text = format!(
-            "# comment\n\n  AKIDEXAMPLE:{SECRET}:123456789012  \r\nAKID2:se:cr:et:210987654321\n   # indented comment\n"
-        );
+        let text = format!("# comment\n\n  AKIDEXAMPLE:{SECRET}:123456789012  \r\nAKID2:se:cr:et:210987654321\n   # indented comment\n");
         let c = Credentials::parse(&text).unwrap();
         assert_eq!(c.len(), 2);
         assert_eq!(c.account_id("AKIDEXAMPLE"), Some("123456789012"));
         assert_eq!(&*c.get("AKID2").unwrap().k_secret, b"AWS4se:cr:et");
-        assert_eq!(
-            &*c.get("AKIDEXAMPLE").unwrap().k_secret,
-            format!("AWS4{SECRET}").as_bytes()
-        );
+        assert_eq!(&*c.get("AKIDEXAMPLE").unwrap().k_secret, format!("AWS4{SECRET}").as_bytes());
         let parsed: Credentials = text.parse().unwrap();
         assert_eq!(parsed.len(), 2);
     }
@@ -245,11 +207,7 @@ mod tests {
             (":x:123456789012".to_string(), 1, "access key id"),
             ("A::123456789012".to_string(), 1, "secret"),
             ("A:has space:123456789012".to_string(), 1, "secret"),
-            (
-                format!("A:{SECRET}:123456789012\nA:{SECRET}x:123456789012"),
-                2,
-                "duplicate",
-            ),
+            (format!("A:{SECRET}:123456789012\nA:{SECRET}x:123456789012"), 2, "duplicate"),
         ];
         for (text, line, needle) in cases {
             let e = Credentials::parse(&text).unwrap_err();

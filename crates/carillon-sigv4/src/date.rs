@@ -7,11 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 #[inline]
 fn digit(b: u8) -> Option<i64> {
-    if b.is_ascii_digit() {
-        Some(i64::from(b - b'0'))
-    } else {
-        None
-    }
+    if b.is_ascii_digit() { Some(i64::from(b - b'0')) } else { None }
 }
 
 fn two(a: u8, b: u8) -> Option<i64> {
@@ -66,36 +62,11 @@ fn to_unix(y: i64, mo: i64, d: i64, h: i64, mi: i64, s: i64) -> Option<i64> {
 
 /// Parses `YYYYMMDDTHHMMSSZ` into Unix seconds.
 pub(crate) fn parse_amz_date(s: &[u8]) -> Option<i64> {
-    let [
-        y0,
-        y1,
-        y2,
-        y3,
-        m0,
-        m1,
-        d0,
-        d1,
-        b'T',
-        h0,
-        h1,
-        i0,
-        i1,
-        s0,
-        s1,
-        b'Z',
-    ] = *<&[u8; 16]>::try_from(s).ok()?
-    else {
+    let [y0, y1, y2, y3, m0, m1, d0, d1, b'T', h0, h1, i0, i1, s0, s1, b'Z'] = *<&[u8; 16]>::try_from(s).ok()? else {
         return None;
     };
     let year = two(y0, y1)? * 100 + two(y2, y3)?;
-    to_unix(
-        year,
-        two(m0, m1)?,
-        two(d0, d1)?,
-        two(h0, h1)?,
-        two(i0, i1)?,
-        two(s0, s1)?,
-    )
+    to_unix(year, two(m0, m1)?, two(d0, d1)?, two(h0, h1)?, two(i0, i1)?, two(s0, s1)?)
 }
 
 /// Parses an HTTP IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) into Unix seconds.
@@ -153,14 +124,7 @@ pub(crate) fn parse_http_date(s: &[u8]) -> Option<i64> {
         _ => return None,
     };
     let year = two(y0, y1)? * 100 + two(y2, y3)?;
-    to_unix(
-        year,
-        month,
-        two(d0, d1)?,
-        two(h0, h1)?,
-        two(i0, i1)?,
-        two(s0, s1)?,
-    )
+    to_unix(year, month, two(d0, d1)?, two(h0, h1)?, two(i0, i1)?, two(s0, s1)?)
 }
 
 /// Formats Unix seconds as `YYYYMMDDTHHMMSSZ`; `None` outside years 0..=9999.
@@ -233,33 +197,16 @@ mod tests {
 
     #[test]
     fn http_dates() {
-        assert_eq!(
-            parse_http_date(b"Sun, 30 Aug 2015 12:36:00 GMT"),
-            Some(1_440_938_160)
-        );
+        assert_eq!(parse_http_date(b"Sun, 30 Aug 2015 12:36:00 GMT"), Some(1_440_938_160));
         assert_eq!(parse_http_date(b"Sun, 30 Aug 2015 12:36:00 UTC"), None);
         assert_eq!(parse_http_date(b"Sun, 31 Sep 2015 12:36:00 GMT"), None);
     }
 
     #[test]
     fn round_trip() {
-        for t in [
-            0i64,
-            1,
-            1_440_938_160,
-            1_795_000_000,
-            -1,
-            -86_401,
-            253_402_300_799,
-            -62_167_219_200,
-        ] {
+        for t in [0i64, 1, 1_440_938_160, 1_795_000_000, -1, -86_401, 253_402_300_799, -62_167_219_200] {
             let s = format_amz_date(t).unwrap();
-            assert_eq!(
-                parse_amz_date(&s),
-                Some(t),
-                "{}",
-                String::from_utf8_lossy(&s)
-            );
+            assert_eq!(parse_amz_date(&s), Some(t), "{}", String::from_utf8_lossy(&s));
         }
         let mut t = -62_167_219_200i64;
         while t < 253_402_300_799 {

@@ -131,11 +131,7 @@ pub(crate) fn trim_spaces(mut s: &[u8]) -> &[u8] {
 pub(crate) fn sanitize(s: &[u8], max: usize) -> String {
     let mut out = String::with_capacity(s.len().min(max) + 3);
     for &b in s.iter().take(max) {
-        out.push(if (0x20..0x7f).contains(&b) {
-            char::from(b)
-        } else {
-            '?'
-        });
+        out.push(if (0x20..0x7f).contains(&b) { char::from(b) } else { '?' });
     }
     if s.len() > max {
         out.push_str("...");

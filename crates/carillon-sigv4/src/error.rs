@@ -39,11 +39,7 @@ pub struct AuthError {
 
 impl AuthError {
     pub(crate) fn missing() -> Self {
-        AuthError {
-            kind: AuthErrorKind::MissingAuthenticationToken,
-            message: Cow::Borrowed("Missing Authentication Token"),
-            detail: None,
-        }
+        AuthError { kind: AuthErrorKind::MissingAuthenticationToken, message: Cow::Borrowed("Missing Authentication Token"), detail: None }
     }
 
     pub(crate) fn unrecognized() -> Self {
@@ -55,11 +51,7 @@ impl AuthError {
     }
 
     pub(crate) fn invalid(message: impl Into<Cow<'static, str>>) -> Self {
-        AuthError {
-            kind: AuthErrorKind::InvalidSignature,
-            message: message.into(),
-            detail: None,
-        }
+        AuthError { kind: AuthErrorKind::InvalidSignature, message: message.into(), detail: None }
     }
 
     pub(crate) fn with_detail(mut self, detail: String) -> Self {
@@ -87,10 +79,7 @@ impl AuthError {
 
 impl fmt::Debug for AuthError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AuthError")
-            .field("kind", &self.kind)
-            .field("message", &self.message)
-            .finish_non_exhaustive()
+        f.debug_struct("AuthError").field("kind", &self.kind).field("message", &self.message).finish_non_exhaustive()
     }
 }
 

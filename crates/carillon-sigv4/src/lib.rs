@@ -49,15 +49,7 @@
 //! # Ok::<(), carillon_sigv4::CredentialsError>(())
 //! ```
 
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::indexing_slicing
-    )
-)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
 #![warn(missing_docs)]
 
 mod credentials;
@@ -72,8 +64,8 @@ use std::time::{Duration, UNIX_EPOCH};
 pub use credentials::{Credentials, CredentialsError};
 pub use error::{AuthError, AuthErrorKind};
 pub use verifier::{
-    Caller, MAX_CLOCK_SKEW_SECS, MAX_PRESIGNED_EXPIRES_SECS, PRESIGNED_UNSIGNED_X_AMZ_HEADERS,
-    RequestParts, SERVICE, UnverifiedScope, Verifier, scope_from_unverified,
+    Caller, MAX_CLOCK_SKEW_SECS, MAX_PRESIGNED_EXPIRES_SECS, PRESIGNED_UNSIGNED_X_AMZ_HEADERS, RequestParts, SERVICE, UnverifiedScope,
+    Verifier, scope_from_unverified,
 };
 
 /// Fuzz target: runs the `Authorization` header parser, then the credential-scope and
@@ -95,24 +87,14 @@ pub fn fuzz_parse_authorization(data: &[u8]) -> bool {
 /// Never panics.
 pub fn fuzz_verify(data: &[u8]) -> bool {
     let mut credentials = Credentials::new();
-    if credentials
-        .insert(
-            "AKIDEXAMPLE",
-            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-            "123456789012",
-        )
-        .is_err()
-    {
+    if credentials.insert("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "123456789012").is_err() {
         return false;
     }
     let verifier = Verifier::new(credentials);
     let (method, rest) = split_line(data);
     let (path, rest) = split_line(rest);
     let (query, mut rest) = split_line(rest);
-    let (method, path) = (
-        String::from_utf8_lossy(method),
-        String::from_utf8_lossy(path),
-    );
+    let (method, path) = (String::from_utf8_lossy(method), String::from_utf8_lossy(path));
     let query = String::from_utf8_lossy(query);
     let mut fields: Vec<(String, &[u8])> = Vec::new();
     while !rest.is_empty() {
@@ -122,36 +104,22 @@ pub fn fuzz_verify(data: &[u8]) -> bool {
             break;
         }
         let (name, value) = match line.iter().position(|&b| b == b':') {
-            Some(colon) => (
-                line.get(..colon).unwrap_or_default(),
-                line.get(colon + 1..).unwrap_or_default(),
-            ),
+            Some(colon) => (line.get(..colon).unwrap_or_default(), line.get(colon + 1..).unwrap_or_default()),
             None => (line, &[][..]),
         };
         fields.push((String::from_utf8_lossy(name).into_owned(), value));
     }
     let headers: Vec<(&str, &[u8])> = fields.iter().map(|(n, v)| (n.as_str(), *v)).collect();
     let body = rest;
-    let req = RequestParts {
-        method: &method,
-        raw_path: &path,
-        raw_query: Some(&query),
-        headers: &headers,
-        body,
-    };
+    let req = RequestParts { method: &method, raw_path: &path, raw_query: Some(&query), headers: &headers, body };
     let _ = scope_from_unverified(&req);
-    verifier
-        .verify(&req, UNIX_EPOCH + Duration::from_secs(1_795_867_200))
-        .is_ok()
+    verifier.verify(&req, UNIX_EPOCH + Duration::from_secs(1_795_867_200)).is_ok()
 }
 
 /// The bytes up to the first `\n`, and those after it.
 fn split_line(data: &[u8]) -> (&[u8], &[u8]) {
     match data.iter().position(|&b| b == b'\n') {
-        Some(i) => (
-            data.get(..i).unwrap_or_default(),
-            data.get(i + 1..).unwrap_or_default(),
-        ),
+        Some(i) => (data.get(..i).unwrap_or_default(), data.get(i + 1..).unwrap_or_default()),
         None => (data, &[]),
     }
 }
@@ -179,17 +147,10 @@ mod tests {
 
     /// Random bytes, biased towards the parser's delimiters.
     fn random_bytes(rng: &mut Rng) -> Vec<u8> {
-        const ALPHABET: &[u8] = b"AWS4-HMAC-SHA256 ,=;/:%+&\t\n\rCredentialSignedHeadersSignatureaws4_request0123456789abcdef\xff\x00\xc3\xa9";
+        const ALPHABET: &[u8] =
+            b"AWS4-HMAC-SHA256 ,=;/:%+&\t\n\rCredentialSignedHeadersSignatureaws4_request0123456789abcdef\xff\x00\xc3\xa9";
         let len = rng.below(160);
-        (0..len)
-            .map(|_| {
-                if rng.below(4) == 0 {
-                    rng.next() as u8
-                } else {
-                    ALPHABET[rng.below(ALPHABET.len())]
-                }
-            })
-            .collect()
+        (0..len).map(|_| if rng.below(4) == 0 { rng.next() as u8 } else { ALPHABET[rng.below(ALPHABET.len())] }).collect()
     }
 
     /// A valid input with a few random edits.
@@ -229,11 +190,7 @@ mod tests {
         let mut rng = Rng(7);
         let mut accepted = 0;
         for i in 0..100_000 {
-            let data = if i % 2 == 0 {
-                random_bytes(&mut rng)
-            } else {
-                mutate(&mut rng, VALID)
-            };
+            let data = if i % 2 == 0 { random_bytes(&mut rng) } else { mutate(&mut rng, VALID) };
             accepted += usize::from(fuzz_parse_authorization(&data));
         }
         // some mutations (e.g. inside the signature) still parse
@@ -252,11 +209,7 @@ mod tests {
         ]
         .concat();
         for i in 0..20_000 {
-            let data = if i % 2 == 0 {
-                random_bytes(&mut rng)
-            } else {
-                mutate(&mut rng, &template)
-            };
+            let data = if i % 2 == 0 { random_bytes(&mut rng) } else { mutate(&mut rng, &template) };
             fuzz_verify(&data);
         }
     }

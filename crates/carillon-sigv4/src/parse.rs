@@ -26,9 +26,7 @@ pub(crate) struct AuthorizationHeader<'a> {
 /// optional spaces; anything else is an error.
 pub(crate) fn parse_authorization(value: &[u8]) -> Result<AuthorizationHeader<'_>, &'static str> {
     let value = trim_spaces(value);
-    let rest = value
-        .strip_prefix(ALGORITHM.as_bytes())
-        .ok_or("Authorization header must start with AWS4-HMAC-SHA256")?;
+    let rest = value.strip_prefix(ALGORITHM.as_bytes()).ok_or("Authorization header must start with AWS4-HMAC-SHA256")?;
     let rest = match rest {
         [b' ' | b'\t', ..] => trim_spaces(rest),
         _ => return Err("Authorization header must start with AWS4-HMAC-SHA256"),
@@ -38,13 +36,8 @@ pub(crate) fn parse_authorization(value: &[u8]) -> Result<AuthorizationHeader<'_
     let mut signature = None;
     for part in rest.split(|&b| b == b',') {
         let part = trim_spaces(part);
-        let eq = part
-            .iter()
-            .position(|&b| b == b'=')
-            .ok_or("Authorization header component is not of the form Key=Value")?;
-        let (key, value) = part
-            .split_at_checked(eq)
-            .ok_or("malformed Authorization header")?;
+        let eq = part.iter().position(|&b| b == b'=').ok_or("Authorization header component is not of the form Key=Value")?;
+        let (key, value) = part.split_at_checked(eq).ok_or("malformed Authorization header")?;
         let value = value.get(1..).unwrap_or_default();
         let slot = match key {
             b"Credential" => &mut credential,
@@ -87,17 +80,12 @@ pub(crate) fn valid_region(s: &str) -> bool {
 /// Splits a credential. Checks the shape only: 5 parts, non-empty access key, 8-digit date,
 /// a valid region, a non-empty service, the `aws4_request` terminator.
 pub(crate) fn parse_credential(credential: &str) -> Result<CredentialScope<'_>, &'static str> {
-    const MALFORMED: &str =
-        "Credential must have the form ACCESS_KEY_ID/YYYYMMDD/REGION/SERVICE/aws4_request";
+    const MALFORMED: &str = "Credential must have the form ACCESS_KEY_ID/YYYYMMDD/REGION/SERVICE/aws4_request";
     let (access_key_id, scope) = credential.split_once('/').ok_or(MALFORMED)?;
     let mut parts = scope.split('/');
-    let (Some(date), Some(region), Some(service), Some(terminator), None) = (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    ) else {
+    let (Some(date), Some(region), Some(service), Some(terminator), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
+    else {
         return Err(MALFORMED);
     };
     if access_key_id.is_empty() || service.is_empty() {
@@ -112,37 +100,14 @@ pub(crate) fn parse_credential(credential: &str) -> Result<CredentialScope<'_>, 
     if terminator != "aws4_request" {
         return Err("Credential scope must end with aws4_request");
     }
-    Ok(CredentialScope {
-        credential,
-        access_key_id,
-        scope,
-        date,
-        region,
-        service,
-    })
+    Ok(CredentialScope { credential, access_key_id, scope, date, region, service })
 }
 
 /// Header-name characters allowed in a signed-headers list: lowercase RFC 9110 tokens.
 fn is_lower_tchar(b: u8) -> bool {
     b.is_ascii_lowercase()
         || b.is_ascii_digit()
-        || matches!(
-            b,
-            b'!' | b'#'
-                | b'$'
-                | b'%'
-                | b'&'
-                | b'\''
-                | b'*'
-                | b'+'
-                | b'-'
-                | b'.'
-                | b'^'
-                | b'_'
-                | b'`'
-                | b'|'
-                | b'~'
-        )
+        || matches!(b, b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~')
 }
 
 /// Splits `a;b;c`: lowercase header names, strictly ascending (sorted, no duplicates), as every
@@ -175,10 +140,7 @@ pub(crate) fn parse_query(raw: &str) -> Vec<Param<'_>> {
         .filter(|segment| !segment.is_empty())
         .map(|segment| {
             let (key, value) = match segment.iter().position(|&b| b == b'=') {
-                Some(eq) => (
-                    segment.get(..eq).unwrap_or_default(),
-                    segment.get(eq + 1..).unwrap_or_default(),
-                ),
+                Some(eq) => (segment.get(..eq).unwrap_or_default(), segment.get(eq + 1..).unwrap_or_default()),
                 None => (segment, &[][..]),
             };
             (form_decode(key), form_decode(value))
@@ -214,11 +176,7 @@ mod tests {
             b"AWS4-HMAC-SHA256 Credential=\xff, SignedHeaders=b, Signature=c",
             b"AWS4-HMAC-SHA256 credential=a, SignedHeaders=b, Signature=c",
         ] {
-            assert!(
-                parse_authorization(bad).is_err(),
-                "{}",
-                String::from_utf8_lossy(bad)
-            );
+            assert!(parse_authorization(bad).is_err(), "{}", String::from_utf8_lossy(bad));
         }
     }
 
@@ -249,25 +207,9 @@ mod tests {
 
     #[test]
     fn signed_headers() {
-        assert_eq!(
-            parse_signed_headers(b"host;x-amz-date").unwrap(),
-            vec![&b"host"[..], b"x-amz-date"]
-        );
-        for bad in [
-            &b""[..],
-            b"host;",
-            b";host",
-            b"Host",
-            b"x-amz-date;host",
-            b"host;host",
-            b"ho st",
-            b"a:b",
-        ] {
-            assert!(
-                parse_signed_headers(bad).is_err(),
-                "{}",
-                String::from_utf8_lossy(bad)
-            );
+        assert_eq!(parse_signed_headers(b"host;x-amz-date").unwrap(), vec![&b"host"[..], b"x-amz-date"]);
+        for bad in [&b""[..], b"host;", b";host", b"Host", b"x-amz-date;host", b"host;host", b"ho st", b"a:b"] {
+            assert!(parse_signed_headers(bad).is_err(), "{}", String::from_utf8_lossy(bad));
         }
     }
 
@@ -275,15 +217,7 @@ mod tests {
     fn query() {
         let q = parse_query("b=2&a&&c=x=y&%41+b=%zz");
         let q: Vec<(&[u8], &[u8])> = q.iter().map(|(k, v)| (&**k, &**v)).collect();
-        assert_eq!(
-            q,
-            vec![
-                (&b"b"[..], &b"2"[..]),
-                (b"a", b""),
-                (b"c", b"x=y"),
-                (b"A b", b"%zz")
-            ]
-        );
+        assert_eq!(q, vec![(&b"b"[..], &b"2"[..]), (b"a", b""), (b"c", b"x=y"), (b"A b", b"%zz")]);
         assert!(parse_query("").is_empty());
     }
 }

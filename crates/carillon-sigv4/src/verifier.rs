@@ -12,14 +12,9 @@ use subtle::ConstantTimeEq;
 
 use crate::credentials::{Credentials, Entry};
 use crate::date::{format_amz_date, parse_amz_date, parse_http_date, unix_seconds};
-use crate::encoding::{
-    hex32, is_sha256_hex, sanitize, trim_all_into, trim_spaces, uri_encode_into,
-};
+use crate::encoding::{hex32, is_sha256_hex, sanitize, trim_all_into, trim_spaces, uri_encode_into};
 use crate::error::AuthError;
-use crate::parse::{
-    ALGORITHM, CredentialScope, Param, parse_authorization, parse_credential, parse_query,
-    parse_signed_headers,
-};
+use crate::parse::{ALGORITHM, CredentialScope, Param, parse_authorization, parse_credential, parse_query, parse_signed_headers};
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -123,19 +118,13 @@ pub fn scope_from_unverified(req: &RequestParts<'_>) -> Option<UnverifiedScope> 
     if let Some(value) = header_values(req.headers, b"authorization").next() {
         let auth = parse_authorization(value).ok()?;
         let scope = parse_credential(auth.credential).ok()?;
-        return Some(UnverifiedScope {
-            access_key_id: scope.access_key_id.to_owned(),
-            region: scope.region.to_owned(),
-        });
+        return Some(UnverifiedScope { access_key_id: scope.access_key_id.to_owned(), region: scope.region.to_owned() });
     }
     let params = parse_query(req.raw_query?);
     let (_, credential) = params.iter().find(|(k, _)| &**k == b"X-Amz-Credential")?;
     let credential = std::str::from_utf8(credential).ok()?;
     let scope = parse_credential(credential).ok()?;
-    Some(UnverifiedScope {
-        access_key_id: scope.access_key_id.to_owned(),
-        region: scope.region.to_owned(),
-    })
+    Some(UnverifiedScope { access_key_id: scope.access_key_id.to_owned(), region: scope.region.to_owned() })
 }
 
 /// Verifies SigV4-signed requests against configured [`Credentials`].
@@ -150,11 +139,7 @@ pub struct Verifier {
 
 impl fmt::Debug for Verifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let cached = self
-            .keys
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .len();
+        let cached = self.keys.lock().unwrap_or_else(PoisonError::into_inner).len();
         f.debug_struct("Verifier")
             .field("service", &self.service)
             .field("credentials", &self.credentials)
@@ -192,11 +177,7 @@ impl Verifier {
 
     /// A verifier for another signing name (the published AWS test suite signs for `service`).
     pub fn with_service(credentials: Credentials, service: &str) -> Self {
-        Verifier {
-            credentials,
-            service: service.into(),
-            keys: Mutex::new(HashMap::new()),
-        }
+        Verifier { credentials, service: service.into(), keys: Mutex::new(HashMap::new()) }
     }
 
     /// The configured credentials.
@@ -222,36 +203,23 @@ impl Verifier {
             Some(q) if !q.is_empty() => parse_query(q),
             _ => Vec::new(),
         };
-        let presigned = params.iter().any(|(k, _)| {
-            matches!(
-                &**k,
-                b"X-Amz-Algorithm" | b"X-Amz-Credential" | b"X-Amz-Signature"
-            )
-        });
+        let presigned = params.iter().any(|(k, _)| matches!(&**k, b"X-Amz-Algorithm" | b"X-Amz-Credential" | b"X-Amz-Signature"));
         let now = unix_seconds(now);
         match (authorization, presigned) {
             (None, false) => Err(AuthError::missing()),
             (Some(_), true) => Err(AuthError::invalid(
                 "Only one authentication method is allowed: an Authorization header or presigned query parameters, not both",
             )),
-            (Some(_), false) if repeated => Err(AuthError::invalid(
-                "The request has more than one Authorization header",
-            )),
+            (Some(_), false) if repeated => Err(AuthError::invalid("The request has more than one Authorization header")),
             (Some(value), false) => self.verify_header(req, value, &params, now),
             (None, true) => self.verify_presigned(req, &params, now),
         }
     }
 
     fn lookup(&self, scope: &CredentialScope<'_>) -> Result<&Entry, AuthError> {
-        let entry = self
-            .credentials
-            .get(scope.access_key_id)
-            .ok_or_else(AuthError::unrecognized)?;
+        let entry = self.credentials.get(scope.access_key_id).ok_or_else(AuthError::unrecognized)?;
         if scope.service != &*self.service {
-            return Err(AuthError::invalid(format!(
-                "Credential should be scoped to correct service: '{}'",
-                self.service
-            )));
+            return Err(AuthError::invalid(format!("Credential should be scoped to correct service: '{}'", self.service)));
         }
         Ok(entry)
     }
@@ -269,9 +237,7 @@ impl Verifier {
         let (timestamp, time, date_header) = match single_header(req, b"x-amz-date")? {
             Some(value) => {
                 let value = trim_spaces(value);
-                let time = parse_amz_date(value).ok_or(AuthError::invalid(
-                    "x-amz-date must have the form YYYYMMDDTHHMMSSZ",
-                ))?;
+                let time = parse_amz_date(value).ok_or(AuthError::invalid("x-amz-date must have the form YYYYMMDDTHHMMSSZ"))?;
                 (to_timestamp(value)?, time, false)
             }
             None => match single_header(req, b"date")? {
@@ -279,52 +245,32 @@ impl Verifier {
                     let value = trim_spaces(value);
                     let time = parse_http_date(value)
                         .or_else(|| parse_amz_date(value))
-                        .ok_or(AuthError::invalid(
-                            "The Date header is not a valid HTTP date",
-                        ))?;
-                    let timestamp = format_amz_date(time)
-                        .ok_or(AuthError::invalid("The Date header is out of range"))?;
+                        .ok_or(AuthError::invalid("The Date header is not a valid HTTP date"))?;
+                    let timestamp = format_amz_date(time).ok_or(AuthError::invalid("The Date header is out of range"))?;
                     (timestamp, time, true)
                 }
                 None => {
-                    return Err(AuthError::invalid(
-                        "Authorization header requires an x-amz-date or Date header",
-                    ));
+                    return Err(AuthError::invalid("Authorization header requires an x-amz-date or Date header"));
                 }
             },
         };
         check_scope_date(&scope, &timestamp)?;
         check_clock(time, now)?;
-        let claim = Claim {
-            scope,
-            signed_headers: auth.signed_headers,
-            signature: auth.signature,
-            timestamp,
-            presigned: false,
-            date_header,
-        };
+        let claim =
+            Claim { scope, signed_headers: auth.signed_headers, signature: auth.signature, timestamp, presigned: false, date_header };
         self.check_signature(req, params, entry, &claim)
     }
 
-    fn verify_presigned(
-        &self,
-        req: &RequestParts<'_>,
-        params: &[Param<'_>],
-        now: i64,
-    ) -> Result<Caller, AuthError> {
+    fn verify_presigned(&self, req: &RequestParts<'_>, params: &[Param<'_>], now: i64) -> Result<Caller, AuthError> {
         if required_param(params, "X-Amz-Algorithm")? != ALGORITHM.as_bytes() {
-            return Err(AuthError::invalid(
-                "X-Amz-Algorithm must be AWS4-HMAC-SHA256",
-            ));
+            return Err(AuthError::invalid("X-Amz-Algorithm must be AWS4-HMAC-SHA256"));
         }
         let credential = std::str::from_utf8(required_param(params, "X-Amz-Credential")?)
             .map_err(|_| AuthError::invalid("X-Amz-Credential is not valid text"))?;
         let scope = parse_credential(credential).map_err(AuthError::invalid)?;
         let entry = self.lookup(&scope)?;
         let date = required_param(params, "X-Amz-Date")?;
-        let time = parse_amz_date(date).ok_or(AuthError::invalid(
-            "X-Amz-Date must have the form YYYYMMDDTHHMMSSZ",
-        ))?;
+        let time = parse_amz_date(date).ok_or(AuthError::invalid("X-Amz-Date must have the form YYYYMMDDTHHMMSSZ"))?;
         let timestamp = to_timestamp(date)?;
         check_scope_date(&scope, &timestamp)?;
         let expires = parse_expires(required_param(params, "X-Amz-Expires")?)?;
@@ -340,51 +286,28 @@ impl Verifier {
         let signed_headers = required_param(params, "X-Amz-SignedHeaders")?;
         let signature = required_param(params, "X-Amz-Signature")?;
         single_param(params, "X-Amz-Security-Token")?;
-        let claim = Claim {
-            scope,
-            signed_headers,
-            signature,
-            timestamp,
-            presigned: true,
-            date_header: false,
-        };
+        let claim = Claim { scope, signed_headers, signature, timestamp, presigned: true, date_header: false };
         self.check_signature(req, params, entry, &claim)
     }
 
     /// The checks common to both forms, then the signature itself.
-    fn check_signature(
-        &self,
-        req: &RequestParts<'_>,
-        params: &[Param<'_>],
-        entry: &Entry,
-        claim: &Claim<'_>,
-    ) -> Result<Caller, AuthError> {
+    fn check_signature(&self, req: &RequestParts<'_>, params: &[Param<'_>], entry: &Entry, claim: &Claim<'_>) -> Result<Caller, AuthError> {
         let signed = parse_signed_headers(claim.signed_headers).map_err(AuthError::invalid)?;
         let is_signed = |name: &[u8]| signed.iter().any(|s| s.eq_ignore_ascii_case(name));
         if !is_signed(b"host") {
             return Err(AuthError::invalid("'host' must be a signed header"));
         }
         if claim.date_header && !is_signed(b"date") {
-            return Err(AuthError::invalid(
-                "'date' must be a signed header when it gives the request time",
-            ));
+            return Err(AuthError::invalid("'date' must be a signed header when it gives the request time"));
         }
         for (name, _) in req.headers {
             let name = name.as_bytes();
-            let amz = name
-                .get(..6)
-                .is_some_and(|p| p.eq_ignore_ascii_case(b"x-amz-"));
+            let amz = name.get(..6).is_some_and(|p| p.eq_ignore_ascii_case(b"x-amz-"));
             if amz
                 && !is_signed(name)
-                && !(claim.presigned
-                    && PRESIGNED_UNSIGNED_X_AMZ_HEADERS
-                        .iter()
-                        .any(|e| e.as_bytes().eq_ignore_ascii_case(name)))
+                && !(claim.presigned && PRESIGNED_UNSIGNED_X_AMZ_HEADERS.iter().any(|e| e.as_bytes().eq_ignore_ascii_case(name)))
             {
-                return Err(AuthError::invalid(format!(
-                    "'{}' must be a signed header",
-                    sanitize(&name.to_ascii_lowercase(), 64)
-                )));
+                return Err(AuthError::invalid(format!("'{}' must be a signed header", sanitize(&name.to_ascii_lowercase(), 64))));
             }
         }
         for name in &signed {
@@ -392,17 +315,11 @@ impl Verifier {
             for value in header_values(req.headers, name) {
                 present = true;
                 if value.iter().any(|&b| b == b'\r' || b == b'\n') {
-                    return Err(AuthError::invalid(format!(
-                        "Signed header '{}' has a line break in its value",
-                        sanitize(name, 64)
-                    )));
+                    return Err(AuthError::invalid(format!("Signed header '{}' has a line break in its value", sanitize(name, 64))));
                 }
             }
             if !present {
-                return Err(AuthError::invalid(format!(
-                    "Signed header '{}' is missing from the request",
-                    sanitize(name, 64)
-                )));
+                return Err(AuthError::invalid(format!("Signed header '{}' is missing from the request", sanitize(name, 64))));
             }
         }
         let payload = payload_hash(req, params, claim.presigned)?;
@@ -413,18 +330,8 @@ impl Verifier {
         };
 
         let (key, cached) = self.signing_key(entry, &claim.scope)?;
-        let mut creq = Vec::with_capacity(
-            256 + req.raw_path.len() * 2 + req.raw_query.map_or(0, str::len) * 2,
-        );
-        canonical_request_prefix(
-            req,
-            params,
-            claim.presigned,
-            &signed,
-            claim.signed_headers,
-            false,
-            &mut creq,
-        );
+        let mut creq = Vec::with_capacity(256 + req.raw_path.len() * 2 + req.raw_query.map_or(0, str::len) * 2);
+        canonical_request_prefix(req, params, claim.presigned, &signed, claim.signed_headers, false, &mut creq);
         let prefix = creq.len();
         creq.extend_from_slice(first);
         let mut ok = signature_matches(&sign(&key, claim, &creq)?, claim.signature);
@@ -435,15 +342,7 @@ impl Verifier {
         }
         if !ok {
             let mut shown = Vec::with_capacity(creq.len());
-            canonical_request_prefix(
-                req,
-                params,
-                claim.presigned,
-                &signed,
-                claim.signed_headers,
-                true,
-                &mut shown,
-            );
+            canonical_request_prefix(req, params, claim.presigned, &signed, claim.signed_headers, true, &mut shown);
             shown.extend_from_slice(first);
             let detail = format!(
                 "canonical request:\n{}\nstring to sign:\n{}",
@@ -467,17 +366,8 @@ impl Verifier {
     }
 
     /// The signing key of a scope: from the cache, else derived (`cached` tells which).
-    fn signing_key(
-        &self,
-        entry: &Entry,
-        scope: &CredentialScope<'_>,
-    ) -> Result<([u8; 32], bool), AuthError> {
-        if let Some(key) = self
-            .keys
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(scope.credential)
-        {
+    fn signing_key(&self, entry: &Entry, scope: &CredentialScope<'_>) -> Result<([u8; 32], bool), AuthError> {
+        if let Some(key) = self.keys.lock().unwrap_or_else(PoisonError::into_inner).get(scope.credential) {
             return Ok((*key, true));
         }
         let derive = || {
@@ -486,9 +376,7 @@ impl Verifier {
             let k_service = hmac(&k_region, scope.service.as_bytes())?;
             hmac(&k_service, b"aws4_request")
         };
-        derive()
-            .map(|k| (k, false))
-            .ok_or(AuthError::invalid("signing key derivation failed"))
+        derive().map(|k| (k, false)).ok_or(AuthError::invalid("signing key derivation failed"))
     }
 }
 
@@ -521,9 +409,7 @@ fn string_to_sign(claim: &Claim<'_>, creq_hash: &[u8; 64]) -> Vec<u8> {
 /// The hex signature of a canonical request.
 fn sign(key: &[u8; 32], claim: &Claim<'_>, creq: &[u8]) -> Result<[u8; 64], AuthError> {
     let sts = string_to_sign(claim, &creq_hash(creq));
-    hmac(key, &sts)
-        .map(|s| hex32(&s))
-        .ok_or(AuthError::invalid("signature computation failed"))
+    hmac(key, &sts).map(|s| hex32(&s)).ok_or(AuthError::invalid("signature computation failed"))
 }
 
 /// Compares the expected lowercase hex signature with the one sent, in constant time (the
@@ -539,53 +425,32 @@ fn signature_matches(expected: &[u8; 64], sent: &[u8]) -> bool {
     bool::from(expected.ct_eq(&lower))
 }
 
-fn header_values<'h>(
-    headers: &'h [(&'h str, &'h [u8])],
-    name: &'h [u8],
-) -> impl Iterator<Item = &'h [u8]> + 'h {
-    headers
-        .iter()
-        .filter(move |(n, _)| n.as_bytes().eq_ignore_ascii_case(name))
-        .map(|(_, v)| *v)
+fn header_values<'h>(headers: &'h [(&'h str, &'h [u8])], name: &'h [u8]) -> impl Iterator<Item = &'h [u8]> + 'h {
+    headers.iter().filter(move |(n, _)| n.as_bytes().eq_ignore_ascii_case(name)).map(|(_, v)| *v)
 }
 
 /// The value of a header that may appear at most once.
-fn single_header<'r>(
-    req: &RequestParts<'r>,
-    name: &'static [u8],
-) -> Result<Option<&'r [u8]>, AuthError> {
+fn single_header<'r>(req: &RequestParts<'r>, name: &'static [u8]) -> Result<Option<&'r [u8]>, AuthError> {
     let mut values = header_values(req.headers, name);
     let first = values.next();
     if values.next().is_some() {
-        return Err(AuthError::invalid(format!(
-            "The request has more than one '{}' header",
-            String::from_utf8_lossy(name)
-        )));
+        return Err(AuthError::invalid(format!("The request has more than one '{}' header", String::from_utf8_lossy(name))));
     }
     Ok(first)
 }
 
 /// The decoded value of a query parameter that may appear at most once.
-fn single_param<'q>(
-    params: &'q [Param<'_>],
-    name: &'static str,
-) -> Result<Option<&'q [u8]>, AuthError> {
-    let mut values = params
-        .iter()
-        .filter(|(k, _)| &**k == name.as_bytes())
-        .map(|(_, v)| &**v);
+fn single_param<'q>(params: &'q [Param<'_>], name: &'static str) -> Result<Option<&'q [u8]>, AuthError> {
+    let mut values = params.iter().filter(|(k, _)| &**k == name.as_bytes()).map(|(_, v)| &**v);
     let first = values.next();
     if values.next().is_some() {
-        return Err(AuthError::invalid(format!(
-            "The query has more than one {name} parameter"
-        )));
+        return Err(AuthError::invalid(format!("The query has more than one {name} parameter")));
     }
     Ok(first)
 }
 
 fn required_param<'q>(params: &'q [Param<'_>], name: &'static str) -> Result<&'q [u8], AuthError> {
-    single_param(params, name)?
-        .ok_or_else(|| AuthError::invalid(format!("Presigned request lacks the {name} parameter")))
+    single_param(params, name)?.ok_or_else(|| AuthError::invalid(format!("Presigned request lacks the {name} parameter")))
 }
 
 fn to_timestamp(value: &[u8]) -> Result<[u8; 16], AuthError> {
@@ -598,9 +463,7 @@ fn parse_expires(value: &[u8]) -> Result<i64, AuthError> {
     if value.is_empty() || value.len() > 7 || !value.iter().all(u8::is_ascii_digit) {
         return Err(AuthError::invalid(BAD));
     }
-    let n = value
-        .iter()
-        .fold(0u64, |n, &d| n * 10 + u64::from(d - b'0'));
+    let n = value.iter().fold(0u64, |n, &d| n * 10 + u64::from(d - b'0'));
     if n == 0 || n > MAX_PRESIGNED_EXPIRES_SECS {
         return Err(AuthError::invalid(BAD));
     }
@@ -650,11 +513,7 @@ fn check_clock(time: i64, now: i64) -> Result<(), AuthError> {
 }
 
 /// What the payload line will be; checks a declared `x-amz-content-sha256` against the body.
-fn payload_hash<'q>(
-    req: &RequestParts<'q>,
-    params: &'q [Param<'_>],
-    presigned: bool,
-) -> Result<Payload<'q>, AuthError> {
+fn payload_hash<'q>(req: &RequestParts<'q>, params: &'q [Param<'_>], presigned: bool) -> Result<Payload<'q>, AuthError> {
     let declared = match single_header(req, b"x-amz-content-sha256")? {
         Some(value) => Some(trim_spaces(value)),
         None if presigned => single_param(params, "X-Amz-Content-Sha256")?,
@@ -666,14 +525,10 @@ fn payload_hash<'q>(
             if value.eq_ignore_ascii_case(&body_hash(req.body)) {
                 Ok(Payload::Declared(value))
             } else {
-                Err(AuthError::invalid(
-                    "x-amz-content-sha256 does not match the SHA-256 of the body",
-                ))
+                Err(AuthError::invalid("x-amz-content-sha256 does not match the SHA-256 of the body"))
             }
         }
-        Some(_) => Err(AuthError::invalid(
-            "x-amz-content-sha256 must be the hex SHA-256 of the body or UNSIGNED-PAYLOAD",
-        )),
+        Some(_) => Err(AuthError::invalid("x-amz-content-sha256 must be the hex SHA-256 of the body or UNSIGNED-PAYLOAD")),
         None if presigned => Ok(Payload::UnsignedOrBody),
         None => Ok(Payload::Body(body_hash(req.body))),
     }
@@ -728,8 +583,7 @@ fn canonical_request_prefix(
 /// Every parameter (but `X-Amz-Signature` when presigned) URI-encoded, sorted by encoded key,
 /// then encoded value, joined as `k=v&k=v`.
 fn canonical_query(params: &[Param<'_>], presigned: bool, redact: bool, out: &mut Vec<u8>) {
-    let mut scratch =
-        Vec::with_capacity(params.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>() * 3);
+    let mut scratch = Vec::with_capacity(params.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>() * 3);
     let mut pairs: Vec<(Range<usize>, Range<usize>)> = Vec::with_capacity(params.len());
     for (key, value) in params {
         if presigned && &**key == b"X-Amz-Signature" {
@@ -746,11 +600,7 @@ fn canonical_query(params: &[Param<'_>], presigned: bool, redact: bool, out: &mu
         pairs.push((k_start..v_start, v_start..scratch.len()));
     }
     let slice = |r: &Range<usize>| scratch.get(r.clone()).unwrap_or_default();
-    pairs.sort_unstable_by(|a, b| {
-        slice(&a.0)
-            .cmp(slice(&b.0))
-            .then_with(|| slice(&a.1).cmp(slice(&b.1)))
-    });
+    pairs.sort_unstable_by(|a, b| slice(&a.0).cmp(slice(&b.0)).then_with(|| slice(&a.1).cmp(slice(&b.1))));
     for (i, (k, v)) in pairs.iter().enumerate() {
         if i > 0 {
             out.push(b'&');

@@ -46,33 +46,13 @@ fn parse_request(text: &[u8]) -> Parsed {
         let (name, value) = line.split_once(':').unwrap();
         headers.push((name.to_string(), value.trim().as_bytes().to_vec()));
     }
-    Parsed {
-        method: method.to_string(),
-        path,
-        query,
-        headers,
-        body,
-    }
+    Parsed { method: method.to_string(), path, query, headers, body }
 }
 
-fn verify_file(
-    verifier: &Verifier,
-    file: &Path,
-    now: SystemTime,
-) -> Result<carillon_sigv4::Caller, carillon_sigv4::AuthError> {
+fn verify_file(verifier: &Verifier, file: &Path, now: SystemTime) -> Result<carillon_sigv4::Caller, carillon_sigv4::AuthError> {
     let p = parse_request(&std::fs::read(file).unwrap());
-    let headers: Vec<(&str, &[u8])> = p
-        .headers
-        .iter()
-        .map(|(n, v)| (n.as_str(), v.as_slice()))
-        .collect();
-    let req = RequestParts {
-        method: &p.method,
-        raw_path: &p.path,
-        raw_query: p.query.as_deref(),
-        headers: &headers,
-        body: &p.body,
-    };
+    let headers: Vec<(&str, &[u8])> = p.headers.iter().map(|(n, v)| (n.as_str(), v.as_slice())).collect();
+    let req = RequestParts { method: &p.method, raw_path: &p.path, raw_query: p.query.as_deref(), headers: &headers, body: &p.body };
     verifier.verify(&req, now)
 }
 
@@ -96,25 +76,16 @@ const EXPECTED_REJECTIONS: &[(&str, &str)] = &[
     // `X-Amz-Security-Token` is sent but left out of SignedHeaders (`omit_session_token`):
     // every x-amz-* header must be signed here. (The presigned form carries the token in the
     // signed query and passes.)
-    (
-        "post-sts-header-after/header",
-        "unsigned x-amz-security-token",
-    ),
+    ("post-sts-header-after/header", "unsigned x-amz-security-token"),
     // Same vector presigned: the token is appended to the query after signing, so the
     // canonical query (which covers every parameter but X-Amz-Signature) differs.
-    (
-        "post-sts-header-after/query",
-        "X-Amz-Security-Token added after signing",
-    ),
+    ("post-sts-header-after/query", "X-Amz-Security-Token added after signing"),
 ];
 
 #[test]
 fn aws_signing_test_suite() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/aws-signing-test-suite/v4");
-    let mut dirs: Vec<_> = std::fs::read_dir(&root)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
+    let mut dirs: Vec<_> = std::fs::read_dir(&root).unwrap().map(|e| e.unwrap().path()).collect();
     dirs.sort();
     let mut accepted = 0;
     let mut rejected = Vec::new();
@@ -127,13 +98,7 @@ fn aws_signing_test_suite() {
         let creds = &context["credentials"];
         assert_eq!(creds["secret_access_key"], SECRET);
         let mut credentials = Credentials::new();
-        credentials
-            .insert(
-                creds["access_key_id"].as_str().unwrap(),
-                SECRET,
-                "123456789012",
-            )
-            .unwrap();
+        credentials.insert(creds["access_key_id"].as_str().unwrap(), SECRET, "123456789012").unwrap();
         let verifier = Verifier::with_service(credentials, context["service"].as_str().unwrap());
         // "2015-08-30T12:36:00Z"
         assert_eq!(context["timestamp"], "2015-08-30T12:36:00Z");
@@ -157,27 +122,12 @@ fn aws_signing_test_suite() {
     for (case, e) in &rejected {
         println!("rejected {case}: {e}");
     }
-    let unexpected: Vec<_> = rejected
-        .iter()
-        .filter(|(case, _)| !EXPECTED_REJECTIONS.iter().any(|(c, _)| c == case))
-        .collect();
+    let unexpected: Vec<_> = rejected.iter().filter(|(case, _)| !EXPECTED_REJECTIONS.iter().any(|(c, _)| c == case)).collect();
+    assert!(unexpected.is_empty(), "unexpected rejections: {unexpected:#?}");
+    let missing: Vec<_> = EXPECTED_REJECTIONS.iter().filter(|(c, _)| !rejected.iter().any(|(case, _)| case == c)).collect();
+    assert!(missing.is_empty(), "expected rejections that verified: {missing:#?}");
     assert!(
-        unexpected.is_empty(),
-        "unexpected rejections: {unexpected:#?}"
-    );
-    let missing: Vec<_> = EXPECTED_REJECTIONS
-        .iter()
-        .filter(|(c, _)| !rejected.iter().any(|(case, _)| case == c))
-        .collect();
-    assert!(
-        missing.is_empty(),
-        "expected rejections that verified: {missing:#?}"
-    );
-    assert!(
-        rejected
-            .iter()
-            .any(|(c, e)| c == "post-sts-header-after/header"
-                && e.contains("'x-amz-security-token' must be a signed header"))
+        rejected.iter().any(|(c, e)| c == "post-sts-header-after/header" && e.contains("'x-amz-security-token' must be a signed header"))
     );
     assert_eq!(accepted, 76 - EXPECTED_REJECTIONS.len(), "{rejected:#?}");
 }
@@ -187,20 +137,16 @@ fn aws_signing_test_suite() {
 #[test]
 fn double_url_encode() {
     let mut credentials = Credentials::new();
-    credentials
-        .insert("AKIDEXAMPLE", SECRET, "123456789012")
-        .unwrap();
+    credentials.insert("AKIDEXAMPLE", SECRET, "123456789012").unwrap();
     let verifier = Verifier::with_service(credentials, "lambda");
-    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/aws-signing-test-suite/v4/double-url-encode/header-signed-request.txt");
+    let file =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/aws-signing-test-suite/v4/double-url-encode/header-signed-request.txt");
     // 2021-05-11T15:40:45Z
     let now = UNIX_EPOCH + Duration::from_secs(1_620_747_645);
     let caller = verify_file(&verifier, &file, now).unwrap();
     assert_eq!(caller.region, "us-east-2");
     // ... and a single-encoding signer's signature would not verify: flip the path encoding.
-    let text = std::fs::read_to_string(&file)
-        .unwrap()
-        .replace("%3Amy-rusty-fun", ":my-rusty-fun");
+    let text = std::fs::read_to_string(&file).unwrap().replace("%3Amy-rusty-fun", ":my-rusty-fun");
     let tmp = std::env::temp_dir().join(format!("carillon-sigv4-due-{}.txt", std::process::id()));
     std::fs::write(&tmp, text).unwrap();
     let e = verify_file(&verifier, &tmp, now).unwrap_err();

@@ -7,22 +7,13 @@
 mod common;
 mod signer;
 
-use carillon_sigv4::{
-    Credentials, RequestParts, Verifier, fuzz_parse_authorization, fuzz_verify,
-    scope_from_unverified,
-};
+use carillon_sigv4::{Credentials, RequestParts, Verifier, fuzz_parse_authorization, fuzz_verify, scope_from_unverified};
 use common::{OwnedRequest, Rng};
 use signer::{Body, Spec, T0, at, sign_spec};
 
 /// The `fuzz_verify` encoding of a request.
 fn encode(req: &OwnedRequest) -> Vec<u8> {
-    let mut out = format!(
-        "{}\n{}\n{}\n",
-        req.method,
-        req.path,
-        req.query.clone().unwrap_or_default()
-    )
-    .into_bytes();
+    let mut out = format!("{}\n{}\n{}\n", req.method, req.path, req.query.clone().unwrap_or_default()).into_bytes();
     for (n, v) in &req.headers {
         out.extend_from_slice(n.as_bytes());
         out.push(b':');
@@ -35,18 +26,11 @@ fn encode(req: &OwnedRequest) -> Vec<u8> {
 }
 
 fn iterations() -> usize {
-    std::env::var("CARILLON_SIGV4_FUZZ_N")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(20_000)
+    std::env::var("CARILLON_SIGV4_FUZZ_N").ok().and_then(|s| s.parse().ok()).unwrap_or(20_000)
 }
 
 fn seed(salt: u64) -> u64 {
-    std::env::var("CARILLON_SIGV4_FUZZ_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0)
-        ^ salt
+    std::env::var("CARILLON_SIGV4_FUZZ_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0) ^ salt
 }
 
 fn mutate(rng: &mut Rng, valid: &[u8]) -> Vec<u8> {
@@ -83,15 +67,8 @@ fn fuzz_entry_points_near_valid_requests() {
             let spec = Spec {
                 presign_expires: presign,
                 checksum_header: checksum_header && presign.is_none(),
-                body_mode: if presign.is_some() {
-                    Body::Unsigned
-                } else {
-                    Body::Bytes
-                },
-                headers: vec![
-                    ("content-type".into(), "application/json".into()),
-                    ("x-amz-user-agent".into(), "a  b".into()),
-                ],
+                body_mode: if presign.is_some() { Body::Unsigned } else { Body::Bytes },
+                headers: vec![("content-type".into(), "application/json".into()), ("x-amz-user-agent".into(), "a  b".into())],
                 ..Spec::default()
             };
             let (req, _) = sign_spec(&spec);
@@ -118,9 +95,7 @@ fn fuzz_entry_points_near_valid_requests() {
 #[test]
 fn verify_random_request_parts() {
     let mut creds = Credentials::new();
-    creds
-        .insert("AKIDEXAMPLE", "secret", "123456789012")
-        .unwrap();
+    creds.insert("AKIDEXAMPLE", "secret", "123456789012").unwrap();
     let v = Verifier::new(creds);
     let mut rng = Rng(seed(5));
     const NAMES: &[&str] = &[
@@ -158,8 +133,7 @@ fn verify_random_request_parts() {
         "\u{1F389}",
     ];
     for _ in 0..iterations() {
-        let text =
-            |rng: &mut Rng| -> String { (0..rng.below(6)).map(|_| *rng.pick(PIECES)).collect() };
+        let text = |rng: &mut Rng| -> String { (0..rng.below(6)).map(|_| *rng.pick(PIECES)).collect() };
         let headers: Vec<(String, Vec<u8>)> = (0..rng.below(6))
             .map(|_| {
                 let mut value = text(&mut rng).into_bytes();

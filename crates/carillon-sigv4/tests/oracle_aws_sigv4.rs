@@ -13,8 +13,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_credential_types::Credentials as AwsCredentials;
 use aws_sigv4::http_request::{
-    PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SignatureLocation,
-    SigningSettings, UriPathNormalizationMode, sign,
+    PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SignatureLocation, SigningSettings, UriPathNormalizationMode,
+    sign,
 };
 use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
@@ -26,37 +26,17 @@ const ACCOUNT: &str = "123456789012";
 const T0: i64 = 1_795_867_200;
 
 const KEYS: &[(&str, &str, &str)] = &[
-    (
-        "AKIDEXAMPLE",
-        "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-        "123456789012",
-    ),
-    (
-        "AKIAIOSFODNN7EXAMPLE",
-        "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY",
-        "210987654321",
-    ),
-    (
-        "carillon_dev",
-        "s3cr3t:with:colons+and/slashes=",
-        "000000000001",
-    ),
+    ("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "123456789012"),
+    ("AKIAIOSFODNN7EXAMPLE", "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY", "210987654321"),
+    ("carillon_dev", "s3cr3t:with:colons+and/slashes=", "000000000001"),
 ];
 
-const REGIONS: &[&str] = &[
-    "us-east-1",
-    "eu-west-2",
-    "ap-southeast-1",
-    "us-gov-west-1",
-    "mars-north-7",
-    "local",
-];
+const REGIONS: &[&str] = &["us-east-1", "eu-west-2", "ap-southeast-1", "us-gov-west-1", "mars-north-7", "local"];
 
 /// Characters user ids and values are made of: ASCII punctuation of every class and unicode.
 const POOL: &[&str] = &[
-    "a", "b", "Z", "0", "7", "-", "_", ".", "~", " ", ":", "/", "@", "!", "$", "&", "'", "(", ")",
-    "*", "+", ",", ";", "=", "?", "#", "[", "]", "%", "\"", "<", ">", "^", "`", "{", "|", "}",
-    "\\", "é", "ß", "中", "文", "🎉", "ሴ", "\u{301}", "Ω", "ключ",
+    "a", "b", "Z", "0", "7", "-", "_", ".", "~", " ", ":", "/", "@", "!", "$", "&", "'", "(", ")", "*", "+", ",", ";", "=", "?", "#", "[",
+    "]", "%", "\"", "<", ">", "^", "`", "{", "|", "}", "\\", "é", "ß", "中", "文", "🎉", "ሴ", "\u{301}", "Ω", "ключ",
 ];
 
 fn random_text(rng: &mut Rng, max: usize) -> String {
@@ -86,26 +66,15 @@ fn encode_segment(rng: &mut Rng, s: &str) -> String {
 }
 
 fn random_path(rng: &mut Rng, region: &str) -> String {
-    let instance = format!(
-        "arn:aws:chime:{region}:{ACCOUNT}:app-instance/{}",
-        random_id(rng)
-    );
+    let instance = format!("arn:aws:chime:{region}:{ACCOUNT}:app-instance/{}", random_id(rng));
     let user = format!("{instance}/user/{}", random_text(rng, 12));
     let bot = format!("{instance}/bot/{}", random_id(rng));
     let (text8, text10) = (random_text(rng, 8), random_text(rng, 10));
     match rng.below(8) {
         0 => format!("/app-instances/{}", encode_segment(rng, &instance)),
         1 => format!("/app-instance-users/{}", encode_segment(rng, &user)),
-        2 => format!(
-            "/app-instance-users/{}/endpoints/{}",
-            encode_segment(rng, &user),
-            encode_segment(rng, &text8)
-        ),
-        3 => format!(
-            "/app-instances/{}/admins/{}",
-            encode_segment(rng, &instance),
-            encode_segment(rng, &user)
-        ),
+        2 => format!("/app-instance-users/{}/endpoints/{}", encode_segment(rng, &user), encode_segment(rng, &text8)),
+        3 => format!("/app-instances/{}/admins/{}", encode_segment(rng, &instance), encode_segment(rng, &user)),
         4 => format!("/app-instance-bots/{}", encode_segment(rng, &bot)),
         5 => "/app-instances".to_string(),
         6 => "/".to_string(),
@@ -170,18 +139,16 @@ fn random_body(rng: &mut Rng, method: &str) -> Vec<u8> {
         return Vec::new();
     }
     let mut map = serde_json::Map::new();
-    for key in [
-        "Name",
-        "Metadata",
-        "ClientRequestToken",
-        "AppInstanceUserId",
-    ] {
+    for key in ["Name", "Metadata", "ClientRequestToken", "AppInstanceUserId"] {
         if rng.chance(60) {
             map.insert(key.into(), serde_json::Value::String(random_text(rng, 20)));
         }
     }
     if rng.chance(20) {
-        map.insert("Expiration".into(), serde_json::json!({"ExpirationDays": rng.below(365) + 1, "ExpirationCriterion": "CREATED_TIMESTAMP"}));
+        map.insert(
+            "Expiration".into(),
+            serde_json::json!({"ExpirationDays": rng.below(365) + 1, "ExpirationCriterion": "CREATED_TIMESTAMP"}),
+        );
     }
     serde_json::to_vec(&serde_json::Value::Object(map)).unwrap()
 }
@@ -197,32 +164,20 @@ fn random_headers(rng: &mut Rng, body: &[u8]) -> Vec<(String, String)> {
         }
     }
     if rng.chance(50) {
-        h.push((
-            "x-amz-user-agent".into(),
-            "aws-sdk-js/3.700.0  ua/2.1   os/linux#6.1 lang/js".into(),
-        ));
+        h.push(("x-amz-user-agent".into(), "aws-sdk-js/3.700.0  ua/2.1   os/linux#6.1 lang/js".into()));
     }
     if rng.chance(30) {
-        h.push((
-            format!("x-amz-meta-{}", rng.below(100)),
-            format!("  {}  v  ", rng.next_u64()),
-        ));
+        h.push((format!("x-amz-meta-{}", rng.below(100)), format!("  {}  v  ", rng.next_u64())));
     }
     if rng.chance(50) {
         h.push(("amz-sdk-invocation-id".into(), random_id(rng)));
         h.push(("amz-sdk-request".into(), "attempt=1; max=3".into()));
     }
     if rng.chance(40) {
-        h.push((
-            "user-agent".into(),
-            format!("aws-sdk-rust/1.3 os/{}", rng.below(9)),
-        ));
+        h.push(("user-agent".into(), format!("aws-sdk-rust/1.3 os/{}", rng.below(9))));
     }
     if rng.chance(20) {
-        h.push((
-            "x-amzn-trace-id".into(),
-            format!("Root=1-{:x}", rng.next_u64()),
-        ));
+        h.push(("x-amzn-trace-id".into(), format!("Root=1-{:x}", rng.next_u64())));
     }
     if rng.chance(30) {
         h.push(("x-custom".into(), "a   b    c".into()));
@@ -243,9 +198,7 @@ fn scramble_case(rng: &mut Rng, name: &str) -> String {
             .split('-')
             .map(|w| {
                 let mut c = w.chars();
-                c.next()
-                    .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
-                    .unwrap_or_default()
+                c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
             })
             .collect::<Vec<_>>()
             .join("-"),
@@ -271,10 +224,7 @@ fn signed_request(rng: &mut Rng) -> Signed {
     let body = random_body(rng, method);
     let headers = random_headers(rng, &body);
     let (base, host) = if rng.chance(50) {
-        (
-            "http://localhost:8080".to_string(),
-            "localhost:8080".to_string(),
-        )
+        ("http://localhost:8080".to_string(), "localhost:8080".to_string())
     } else {
         let h = format!("identity-chime.{region}.amazonaws.com");
         (format!("https://{h}"), h)
@@ -284,44 +234,26 @@ fn signed_request(rng: &mut Rng) -> Signed {
         Some(q) => format!("{base}{path}?{q}"),
         None => format!("{base}{path}"),
     };
-    let token = rng
-        .chance(20)
-        .then(|| format!("FQoGZXIvYXdzE{}//token+/=", rng.next_u64()));
-    let identity: Identity =
-        AwsCredentials::new(akid, secret, token.clone(), None, "carillon-test").into();
+    let token = rng.chance(20).then(|| format!("FQoGZXIvYXdzE{}//token+/=", rng.next_u64()));
+    let identity: Identity = AwsCredentials::new(akid, secret, token.clone(), None, "carillon-test").into();
     let t = T0 + rng.range(0, 3 * 365 * 86_400);
     let presigned = rng.chance(25);
     let mut settings = SigningSettings::default();
     settings.percent_encoding_mode = PercentEncodingMode::Double;
     settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
     let with_sha_header = !presigned && rng.chance(30);
-    settings.payload_checksum_kind = if with_sha_header {
-        PayloadChecksumKind::XAmzSha256
-    } else {
-        PayloadChecksumKind::NoHeader
-    };
-    let expires = if rng.chance(50) {
-        rng.range(1, 604_800)
-    } else {
-        *rng.pick(&[60, 900, 3600, 604_800])
-    };
+    settings.payload_checksum_kind = if with_sha_header { PayloadChecksumKind::XAmzSha256 } else { PayloadChecksumKind::NoHeader };
+    let expires = if rng.chance(50) { rng.range(1, 604_800) } else { *rng.pick(&[60, 900, 3600, 604_800]) };
     if presigned {
         settings.signature_location = SignatureLocation::QueryParams;
         settings.expires_in = Some(Duration::from_secs(expires as u64));
     }
     let digest = {
         use sha2::Digest;
-        sha2::Sha256::digest(&body)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
+        sha2::Sha256::digest(&body).iter().map(|b| format!("{b:02x}")).collect::<String>()
     };
     let (signable_body, body_bound) = if presigned {
-        if rng.chance(70) {
-            (SignableBody::UnsignedPayload, false)
-        } else {
-            (SignableBody::Bytes(&body), true)
-        }
+        if rng.chance(70) { (SignableBody::UnsignedPayload, false) } else { (SignableBody::Bytes(&body), true) }
     } else if with_sha_header {
         match rng.below(3) {
             0 => (SignableBody::UnsignedPayload, false),
@@ -344,13 +276,8 @@ fn signed_request(rng: &mut Rng) -> Signed {
     if explicit_host {
         signer_headers.push(("host".into(), host.clone()));
     }
-    let signable = SignableRequest::new(
-        method,
-        uri.clone(),
-        signer_headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-        signable_body,
-    )
-    .unwrap_or_else(|e| panic!("{uri}: {e}"));
+    let signable = SignableRequest::new(method, uri.clone(), signer_headers.iter().map(|(k, v)| (k.as_str(), v.as_str())), signable_body)
+        .unwrap_or_else(|e| panic!("{uri}: {e}"));
     let (instructions, _signature) = sign(signable, &params).unwrap().into_parts();
 
     let mut server_headers: Vec<(String, Vec<u8>)> = Vec::new();
@@ -362,16 +289,9 @@ fn signed_request(rng: &mut Rng) -> Signed {
         server_headers.push((scramble_case(rng, k), v.as_bytes().to_vec()));
     }
     let (final_path, final_query) = {
-        let mut http_req = http::Request::builder()
-            .method(method)
-            .uri(&uri)
-            .body(())
-            .unwrap();
+        let mut http_req = http::Request::builder().method(method).uri(&uri).body(()).unwrap();
         instructions.apply_to_request_http1x(&mut http_req);
-        (
-            http_req.uri().path().to_string(),
-            http_req.uri().query().map(str::to_string),
-        )
+        (http_req.uri().path().to_string(), http_req.uri().query().map(str::to_string))
     };
     assert_eq!(final_path, if path.is_empty() { "/" } else { &path });
     // shuffle the header order, keeping the relative order of the values of a repeated name
@@ -382,34 +302,14 @@ fn signed_request(rng: &mut Rng) -> Signed {
     }
     let mut taken = vec![false; original.len()];
     for (name, value) in server_headers.iter_mut() {
-        let k = (0..original.len())
-            .find(|&k| !taken[k] && original[k].0.eq_ignore_ascii_case(name))
-            .unwrap();
+        let k = (0..original.len()).find(|&k| !taken[k] && original[k].0.eq_ignore_ascii_case(name)).unwrap();
         taken[k] = true;
         *value = original[k].1.clone();
     }
-    let skew = if presigned {
-        rng.range(-900, 900.min(expires))
-    } else {
-        rng.range(-900, 900)
-    };
-    let request = OwnedRequest {
-        method: method.to_string(),
-        path: final_path,
-        query: final_query,
-        headers: server_headers,
-        body,
-    };
+    let skew = if presigned { rng.range(-900, 900.min(expires)) } else { rng.range(-900, 900) };
+    let request = OwnedRequest { method: method.to_string(), path: final_path, query: final_query, headers: server_headers, body };
     let now = UNIX_EPOCH + Duration::from_secs((t + skew) as u64);
-    Signed {
-        request,
-        now,
-        presigned,
-        body_bound,
-        akid,
-        region,
-        account,
-    }
+    Signed { request, now, presigned, body_bound, akid, region, account }
 }
 
 fn verifier() -> Verifier {
@@ -450,11 +350,7 @@ fn change_alnum(rng: &mut Rng, s: &mut [u8], range: std::ops::Range<usize>) -> b
 fn expect_invalid(v: &Verifier, req: &OwnedRequest, now: SystemTime, what: &str, seed_case: usize) {
     match req.with_parts(|p| v.verify(p, now)) {
         Ok(_) => panic!("case {seed_case}: {what} mutation verified: {req:#?}"),
-        Err(e) => assert_eq!(
-            e.kind(),
-            AuthErrorKind::InvalidSignature,
-            "case {seed_case}: {what}: {e}"
-        ),
+        Err(e) => assert_eq!(e.kind(), AuthErrorKind::InvalidSignature, "case {seed_case}: {what}: {e}"),
     }
 }
 
@@ -473,14 +369,8 @@ fn query_value_range(query: &str, name: &str) -> Option<std::ops::Range<usize>> 
 
 #[test]
 fn aws_sigv4_oracle() {
-    let n: usize = std::env::var("CARILLON_SIGV4_ORACLE_N")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(10_000);
-    let seed: u64 = std::env::var("CARILLON_SIGV4_ORACLE_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0x5157_4a11_c0de);
+    let n: usize = std::env::var("CARILLON_SIGV4_ORACLE_N").ok().and_then(|s| s.parse().ok()).unwrap_or(10_000);
+    let seed: u64 = std::env::var("CARILLON_SIGV4_ORACLE_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0x5157_4a11_c0de);
     let mut rng = Rng(seed);
     let verifier = verifier();
     let started = Instant::now();
@@ -496,10 +386,7 @@ fn aws_sigv4_oracle() {
         assert_eq!(caller.region, s.region);
         assert_eq!(caller.account_id, s.account);
         let scope = s.request.with_parts(scope_from_unverified).unwrap();
-        assert_eq!(
-            (scope.access_key_id.as_str(), scope.region.as_str()),
-            (s.akid, s.region)
-        );
+        assert_eq!((scope.access_key_id.as_str(), scope.region.as_str()), (s.akid, s.region));
 
         // 1. the path
         let mut m = s.request.clone();
@@ -514,18 +401,12 @@ fn aws_sigv4_oracle() {
         let mut m = s.request.clone();
         let query = m.query.clone().unwrap_or_default();
         let mut bytes = query.clone().into_bytes();
-        let user_end = query
-            .find("X-Amz-")
-            .map_or(bytes.len(), |i| i.saturating_sub(1));
+        let user_end = query.find("X-Amz-").map_or(bytes.len(), |i| i.saturating_sub(1));
         let user_part_is_first = !query.starts_with("X-Amz-");
         if user_part_is_first && change_alnum(&mut rng, &mut bytes, 0..user_end) {
             m.query = Some(String::from_utf8(bytes).unwrap());
         } else {
-            m.query = Some(if query.is_empty() {
-                "added=1".into()
-            } else {
-                format!("added=1&{query}")
-            });
+            m.query = Some(if query.is_empty() { "added=1".into() } else { format!("added=1&{query}") });
         }
         expect_invalid(&verifier, &m, s.now, "query", case);
 
@@ -545,18 +426,9 @@ fn aws_sigv4_oracle() {
             query[r].replace("%3B", ";")
         } else {
             let auth = String::from_utf8(m.header("authorization").unwrap().to_vec()).unwrap();
-            auth.split("SignedHeaders=")
-                .nth(1)
-                .unwrap()
-                .split(',')
-                .next()
-                .unwrap()
-                .to_string()
+            auth.split("SignedHeaders=").nth(1).unwrap().split(',').next().unwrap().to_string()
         };
-        let names: Vec<&str> = signed_list
-            .split(';')
-            .filter(|h| *h != "x-amz-date")
-            .collect();
+        let names: Vec<&str> = signed_list.split(';').filter(|h| *h != "x-amz-date").collect();
         let name = *rng.pick(&names);
         let value = m.header_mut(name).unwrap();
         if !change_alnum(&mut rng, value, 0..usize::MAX) {
@@ -572,10 +444,7 @@ fn aws_sigv4_oracle() {
             assert_eq!(t.len(), 16);
             let mut q = query.clone();
             let last = t.as_bytes()[14];
-            q.replace_range(
-                r.start + 14..r.start + 15,
-                &((if last == b'9' { b'8' } else { last + 1 }) as char).to_string(),
-            );
+            q.replace_range(r.start + 14..r.start + 15, &((if last == b'9' { b'8' } else { last + 1 }) as char).to_string());
             m.query = Some(q);
         } else {
             let v = m.header_mut("x-amz-date").unwrap();
@@ -593,9 +462,7 @@ fn aws_sigv4_oracle() {
         } else {
             let v = m.header_mut("authorization").unwrap();
             let auth = String::from_utf8(v.clone()).unwrap();
-            *v = auth
-                .replacen(&format!("/{}/", s.region), &format!("/{}x/", s.region), 1)
-                .into_bytes();
+            *v = auth.replacen(&format!("/{}/", s.region), &format!("/{}x/", s.region), 1).into_bytes();
         }
         expect_invalid(&verifier, &m, s.now, "region", case);
 
@@ -606,8 +473,6 @@ fn aws_sigv4_oracle() {
         mutations += 6 + usize::from(s.body_bound);
     }
     let elapsed = started.elapsed();
-    println!(
-        "{n} signed requests ({presigned} presigned) verified, {mutations} mutations rejected in {elapsed:?}"
-    );
+    println!("{n} signed requests ({presigned} presigned) verified, {mutations} mutations rejected in {elapsed:?}");
     assert!(presigned > n / 8);
 }

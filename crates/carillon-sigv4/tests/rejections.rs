@@ -5,18 +5,14 @@ mod signer;
 
 use std::time::SystemTime;
 
-use carillon_sigv4::{
-    AuthError, AuthErrorKind, Caller, Credentials, RequestParts, Verifier, scope_from_unverified,
-};
+use carillon_sigv4::{AuthError, AuthErrorKind, Caller, Credentials, RequestParts, Verifier, scope_from_unverified};
 use common::OwnedRequest;
 use signer::{ACCOUNT, AKID, Body, SECRET, Spec, T0, at, sign_spec};
 
 fn verifier() -> Verifier {
     let mut creds = Credentials::new();
     creds.insert(AKID, SECRET, ACCOUNT).unwrap();
-    creds
-        .insert("AKIDOTHER", "other-secret", "999999999999")
-        .unwrap();
+    creds.insert("AKIDOTHER", "other-secret", "999999999999").unwrap();
     Verifier::new(creds)
 }
 
@@ -26,24 +22,12 @@ fn verify(v: &Verifier, req: &OwnedRequest, now: SystemTime) -> Result<Caller, A
 
 /// Asserts the error kind and that neither message nor detail leaks a secret or a signature.
 #[track_caller]
-fn assert_rejected(
-    result: Result<Caller, AuthError>,
-    kind: AuthErrorKind,
-    needle: &str,
-    signatures: &[&str],
-) -> AuthError {
+fn assert_rejected(result: Result<Caller, AuthError>, kind: AuthErrorKind, needle: &str, signatures: &[&str]) -> AuthError {
     let e = result.expect_err("expected a rejection");
     assert_eq!(e.kind(), kind, "{e}");
     assert!(e.message().contains(needle), "{e} lacks {needle:?}");
-    for text in [
-        e.to_string(),
-        format!("{e:?}"),
-        e.detail().unwrap_or_default().to_string(),
-    ] {
-        assert!(
-            !text.contains(SECRET) && !text.contains("other-secret"),
-            "{text}"
-        );
+    for text in [e.to_string(), format!("{e:?}"), e.detail().unwrap_or_default().to_string()] {
+        assert!(!text.contains(SECRET) && !text.contains("other-secret"), "{text}");
         for sig in signatures {
             assert!(!text.contains(sig), "leaks a signature: {text}");
         }
@@ -60,14 +44,7 @@ fn valid_header_signed_request() {
     let v = verifier();
     let (req, _) = base();
     let caller = verify(&v, &req, at(T0)).unwrap();
-    assert_eq!(
-        caller,
-        Caller {
-            account_id: ACCOUNT.into(),
-            region: "us-east-1".into(),
-            access_key_id: AKID.into()
-        }
-    );
+    assert_eq!(caller, Caller { account_id: ACCOUNT.into(), region: "us-east-1".into(), access_key_id: AKID.into() });
     // again, now with the signing key cached
     assert!(format!("{v:?}").contains("cached_signing_keys: 1"));
     assert_eq!(verify(&v, &req, at(T0 + 60)).unwrap(), caller);
@@ -77,16 +54,10 @@ fn valid_header_signed_request() {
 fn region_is_taken_from_the_scope() {
     let v = verifier();
     for region in ["eu-west-2", "ap-northeast-3", "xx-moon-1"] {
-        let (req, _) = sign_spec(&Spec {
-            region: region.into(),
-            ..Spec::default()
-        });
+        let (req, _) = sign_spec(&Spec { region: region.into(), ..Spec::default() });
         assert_eq!(verify(&v, &req, at(T0)).unwrap().region, region);
         let scope = req.with_parts(scope_from_unverified).unwrap();
-        assert_eq!(
-            (scope.access_key_id.as_str(), scope.region.as_str()),
-            (AKID, region)
-        );
+        assert_eq!((scope.access_key_id.as_str(), scope.region.as_str()), (AKID, region));
     }
 }
 
@@ -94,10 +65,7 @@ fn region_is_taken_from_the_scope() {
 fn wrong_secret() {
     let v = verifier();
     let (good, good_sig) = base();
-    let (req, bad_sig) = sign_spec(&Spec {
-        secret: "not-the-secret".into(),
-        ..Spec::default()
-    });
+    let (req, bad_sig) = sign_spec(&Spec { secret: "not-the-secret".into(), ..Spec::default() });
     let e = assert_rejected(
         verify(&v, &req, at(T0)),
         AuthErrorKind::InvalidSignature,
@@ -106,14 +74,8 @@ fn wrong_secret() {
     );
     // the debug detail shows the canonical request, not the signatures
     let detail = e.detail().unwrap();
-    assert!(
-        detail.contains("canonical request:\nPOST\n/app-instances/arn%253Aaws%253Achime"),
-        "{detail}"
-    );
-    assert!(
-        detail.contains("20261128/us-east-1/chime/aws4_request"),
-        "{detail}"
-    );
+    assert!(detail.contains("canonical request:\nPOST\n/app-instances/arn%253Aaws%253Achime"), "{detail}");
+    assert!(detail.contains("20261128/us-east-1/chime/aws4_request"), "{detail}");
     // failures do not fill the signing-key cache
     assert!(format!("{v:?}").contains("cached_signing_keys: 0"));
     assert!(verify(&v, &good, at(T0)).is_ok());
@@ -122,27 +84,10 @@ fn wrong_secret() {
 #[test]
 fn unknown_access_key() {
     let v = verifier();
-    let (req, sig) = sign_spec(&Spec {
-        akid: "AKIDUNKNOWN".into(),
-        ..Spec::default()
-    });
-    assert_rejected(
-        verify(&v, &req, at(T0)),
-        AuthErrorKind::UnrecognizedClient,
-        "security token",
-        &[&sig],
-    );
-    let (req, sig) = sign_spec(&Spec {
-        akid: "AKIDUNKNOWN".into(),
-        presign_expires: Some(300),
-        ..Spec::default()
-    });
-    assert_rejected(
-        verify(&v, &req, at(T0)),
-        AuthErrorKind::UnrecognizedClient,
-        "security token",
-        &[&sig],
-    );
+    let (req, sig) = sign_spec(&Spec { akid: "AKIDUNKNOWN".into(), ..Spec::default() });
+    assert_rejected(verify(&v, &req, at(T0)), AuthErrorKind::UnrecognizedClient, "security token", &[&sig]);
+    let (req, sig) = sign_spec(&Spec { akid: "AKIDUNKNOWN".into(), presign_expires: Some(300), ..Spec::default() });
+    assert_rejected(verify(&v, &req, at(T0)), AuthErrorKind::UnrecognizedClient, "security token", &[&sig]);
 }
 
 #[test]
@@ -152,29 +97,12 @@ fn no_credentials() {
         method: "GET".into(),
         path: "/app-instances".into(),
         query: Some("max-results=10&X-Amz-Date=20261128T120000Z".into()),
-        headers: vec![
-            ("host".into(), b"localhost".to_vec()),
-            ("x-amz-date".into(), b"20261128T120000Z".to_vec()),
-        ],
+        headers: vec![("host".into(), b"localhost".to_vec()), ("x-amz-date".into(), b"20261128T120000Z".to_vec())],
         body: vec![],
     };
-    assert_rejected(
-        verify(&v, &req, at(T0)),
-        AuthErrorKind::MissingAuthenticationToken,
-        "Missing Authentication Token",
-        &[],
-    );
-    let bare = OwnedRequest {
-        query: None,
-        headers: vec![],
-        ..req
-    };
-    assert_rejected(
-        verify(&v, &bare, at(T0)),
-        AuthErrorKind::MissingAuthenticationToken,
-        "Missing",
-        &[],
-    );
+    assert_rejected(verify(&v, &req, at(T0)), AuthErrorKind::MissingAuthenticationToken, "Missing Authentication Token", &[]);
+    let bare = OwnedRequest { query: None, headers: vec![], ..req };
+    assert_rejected(verify(&v, &bare, at(T0)), AuthErrorKind::MissingAuthenticationToken, "Missing", &[]);
     assert!(bare.with_parts(scope_from_unverified).is_none());
 }
 
@@ -192,33 +120,11 @@ fn clock_window() {
         "Signature expired: 20261128T120000Z is now earlier than 20261128T120100Z (20261128T121600Z - 15 min.)",
         &[&sig],
     );
-    assert_rejected(
-        verify(&v, &req, at(T0 - 960)),
-        AuthErrorKind::InvalidSignature,
-        "Signature not yet current",
-        &[&sig],
-    );
-    assert_rejected(
-        verify(&v, &req, at(T0 + 901)),
-        AuthErrorKind::InvalidSignature,
-        "Signature expired",
-        &[&sig],
-    );
-    assert_rejected(
-        verify(&v, &req, at(T0 - 901)),
-        AuthErrorKind::InvalidSignature,
-        "not yet current",
-        &[&sig],
-    );
+    assert_rejected(verify(&v, &req, at(T0 - 960)), AuthErrorKind::InvalidSignature, "Signature not yet current", &[&sig]);
+    assert_rejected(verify(&v, &req, at(T0 + 901)), AuthErrorKind::InvalidSignature, "Signature expired", &[&sig]);
+    assert_rejected(verify(&v, &req, at(T0 - 901)), AuthErrorKind::InvalidSignature, "not yet current", &[&sig]);
     // far-away clocks on either side do not overflow
-    assert!(
-        verify(
-            &v,
-            &req,
-            SystemTime::UNIX_EPOCH - std::time::Duration::from_secs(1 << 40)
-        )
-        .is_err()
-    );
+    assert!(verify(&v, &req, SystemTime::UNIX_EPOCH - std::time::Duration::from_secs(1 << 40)).is_err());
     assert!(verify(&v, &req, at(i64::MAX >> 2)).is_err());
 }
 
@@ -226,16 +132,8 @@ fn clock_window() {
 fn scope_for_another_service() {
     let v = verifier();
     for service in ["s3", "chimesdkidentity", "Chime", "execute-api"] {
-        let (req, sig) = sign_spec(&Spec {
-            service: service.into(),
-            ..Spec::default()
-        });
-        assert_rejected(
-            verify(&v, &req, at(T0)),
-            AuthErrorKind::InvalidSignature,
-            "scoped to correct service: 'chime'",
-            &[&sig],
-        );
+        let (req, sig) = sign_spec(&Spec { service: service.into(), ..Spec::default() });
+        assert_rejected(verify(&v, &req, at(T0)), AuthErrorKind::InvalidSignature, "scoped to correct service: 'chime'", &[&sig]);
     }
 }
 
@@ -243,52 +141,26 @@ fn scope_for_another_service() {
 fn unsigned_x_amz_header() {
     let v = verifier();
     let (mut req, sig) = base();
-    req.headers
-        .push(("X-Amz-Target".into(), b"Chime.Whatever".to_vec()));
-    assert_rejected(
-        verify(&v, &req, at(T0)),
-        AuthErrorKind::InvalidSignature,
-        "'x-amz-target' must be a signed header",
-        &[&sig],
-    );
+    req.headers.push(("X-Amz-Target".into(), b"Chime.Whatever".to_vec()));
+    assert_rejected(verify(&v, &req, at(T0)), AuthErrorKind::InvalidSignature, "'x-amz-target' must be a signed header", &[&sig]);
     // signed x-amz-* headers are fine, and x-amzn-* / other headers may be unsigned
     let (mut req, _) = sign_spec(&Spec {
-        headers: vec![
-            ("x-amz-target".into(), "t".into()),
-            ("x-amz-user-agent".into(), "ua".into()),
-        ],
+        headers: vec![("x-amz-target".into(), "t".into()), ("x-amz-user-agent".into(), "ua".into())],
         ..Spec::default()
     });
-    req.headers
-        .push(("x-amzn-trace-id".into(), b"Root=1-abc".to_vec()));
+    req.headers.push(("x-amzn-trace-id".into(), b"Root=1-abc".to_vec()));
     req.headers.push(("user-agent".into(), b"curl".to_vec()));
-    req.headers
-        .push(("amz-sdk-request".into(), b"attempt=2".to_vec()));
+    req.headers.push(("amz-sdk-request".into(), b"attempt=2".to_vec()));
     assert!(verify(&v, &req, at(T0)).is_ok());
     // x-amz-user-agent left unsigned by a header signer is refused (real signers sign it)
     let (mut req, sig) = base();
-    req.headers
-        .push(("x-amz-user-agent".into(), b"ua".to_vec()));
-    assert_rejected(
-        verify(&v, &req, at(T0)),
-        AuthErrorKind::InvalidSignature,
-        "'x-amz-user-agent' must be a signed header",
-        &[&sig],
-    );
+    req.headers.push(("x-amz-user-agent".into(), b"ua".to_vec()));
+    assert_rejected(verify(&v, &req, at(T0)), AuthErrorKind::InvalidSignature, "'x-amz-user-agent' must be a signed header", &[&sig]);
     // a session token must be signed too
     let (mut req, sig) = base();
-    req.headers
-        .push(("x-amz-security-token".into(), b"tok".to_vec()));
-    assert_rejected(
-        verify(&v, &req, at(T0)),
-        AuthErrorKind::InvalidSignature,
-        "'x-amz-security-token' must be a signed header",
-        &[&sig],
-    );
-    let (req, _) = sign_spec(&Spec {
-        token: Some("FwoGZXIvYXdzEXAMPLE//=".into()),
-        ..Spec::default()
-    });
+    req.headers.push(("x-amz-security-token".into(), b"tok".to_vec()));
+    assert_rejected(verify(&v, &req, at(T0)), AuthErrorKind::InvalidSignature, "'x-amz-security-token' must be a signed header", &[&sig]);
+    let (req, _) = sign_spec(&Spec { token: Some("FwoGZXIvYXdzEXAMPLE//=".into()), ..Spec::default() });
     assert!(req.header("x-amz-security-token").is_some());
     assert!(verify(&v, &req, at(T0)).is_ok());
 }
@@ -296,109 +168,52 @@ fn unsigned_x_amz_header() {
 #[test]
 fn host_must_be_signed() {
     let v = verifier();
-    let (req, sig) = sign_spec(&Spec {
-        excluded_headers: Some(vec!["host"]),
-        ..Spec::default()
-    });
-    assert_rejected(
-        verify(&v, &req, at(T0)),
-        AuthErrorKind::InvalidSignature,
-        "'host' must be a signed header",
-        &[&sig],
-    );
+    let (req, sig) = sign_spec(&Spec { excluded_headers: Some(vec!["host"]), ..Spec::default() });
+    assert_rejected(verify(&v, &req, at(T0)), AuthErrorKind::InvalidSignature, "'host' must be a signed header", &[&sig]);
     // a signed header missing from the request
     let (mut req, sig) = base();
-    req.headers
-        .retain(|(n, _)| !n.eq_ignore_ascii_case("content-type"));
-    assert_rejected(
-        verify(&v, &req, at(T0)),
-        AuthErrorKind::InvalidSignature,
-        "'content-type' is missing",
-        &[&sig],
-    );
+    req.headers.retain(|(n, _)| !n.eq_ignore_ascii_case("content-type"));
+    assert_rejected(verify(&v, &req, at(T0)), AuthErrorKind::InvalidSignature, "'content-type' is missing", &[&sig]);
 }
 
 #[test]
 fn payload_hash() {
     let v = verifier();
     // x-amz-content-sha256 with the body's hash
-    let (req, _) = sign_spec(&Spec {
-        checksum_header: true,
-        ..Spec::default()
-    });
+    let (req, _) = sign_spec(&Spec { checksum_header: true, ..Spec::default() });
     assert!(verify(&v, &req, at(T0)).is_ok());
     // ... but a different body
     let mut tampered = req.clone();
     tampered.body = br#"{"Name":"y"}"#.to_vec();
-    assert_rejected(
-        verify(&v, &tampered, at(T0)),
-        AuthErrorKind::InvalidSignature,
-        "x-amz-content-sha256 does not match",
-        &[],
-    );
+    assert_rejected(verify(&v, &tampered, at(T0)), AuthErrorKind::InvalidSignature, "x-amz-content-sha256 does not match", &[]);
     // a declared hash that is not the body's, correctly signed
     let wrong = "0".repeat(64);
-    let (req, sig) = sign_spec(&Spec {
-        checksum_header: true,
-        body_mode: Body::Precomputed(wrong),
-        ..Spec::default()
-    });
-    assert_rejected(
-        verify(&v, &req, at(T0)),
-        AuthErrorKind::InvalidSignature,
-        "does not match the SHA-256 of the body",
-        &[&sig],
-    );
+    let (req, sig) = sign_spec(&Spec { checksum_header: true, body_mode: Body::Precomputed(wrong), ..Spec::default() });
+    assert_rejected(verify(&v, &req, at(T0)), AuthErrorKind::InvalidSignature, "does not match the SHA-256 of the body", &[&sig]);
     // an unsupported value
     let (req, sig) = sign_spec(&Spec {
         checksum_header: true,
         body_mode: Body::Precomputed("STREAMING-AWS4-HMAC-SHA256-PAYLOAD".into()),
         ..Spec::default()
     });
-    assert_rejected(
-        verify(&v, &req, at(T0)),
-        AuthErrorKind::InvalidSignature,
-        "must be the hex SHA-256",
-        &[&sig],
-    );
+    assert_rejected(verify(&v, &req, at(T0)), AuthErrorKind::InvalidSignature, "must be the hex SHA-256", &[&sig]);
     // UNSIGNED-PAYLOAD declares that the body is not signed
-    let (mut req, _) = sign_spec(&Spec {
-        checksum_header: true,
-        body_mode: Body::Unsigned,
-        ..Spec::default()
-    });
-    assert_eq!(
-        req.header("x-amz-content-sha256"),
-        Some(&b"UNSIGNED-PAYLOAD"[..])
-    );
+    let (mut req, _) = sign_spec(&Spec { checksum_header: true, body_mode: Body::Unsigned, ..Spec::default() });
+    assert_eq!(req.header("x-amz-content-sha256"), Some(&b"UNSIGNED-PAYLOAD"[..]));
     assert!(verify(&v, &req, at(T0)).is_ok());
     req.body = b"anything".to_vec();
     assert!(verify(&v, &req, at(T0)).is_ok());
     // without the header the server hashes the body: a changed body fails
     let (mut req, _) = base();
     req.body.push(b' ');
-    assert_rejected(
-        verify(&v, &req, at(T0)),
-        AuthErrorKind::InvalidSignature,
-        "does not match the signature",
-        &[],
-    );
+    assert_rejected(verify(&v, &req, at(T0)), AuthErrorKind::InvalidSignature, "does not match the signature", &[]);
 }
 
 #[test]
 fn presigned() {
     let v = verifier();
-    let spec = Spec {
-        method: "GET",
-        body: vec![],
-        headers: vec![],
-        presign_expires: Some(300),
-        ..Spec::default()
-    };
-    let (req, sig) = sign_spec(&Spec {
-        body_mode: Body::Unsigned,
-        ..spec.clone()
-    });
+    let spec = Spec { method: "GET", body: vec![], headers: vec![], presign_expires: Some(300), ..Spec::default() };
+    let (req, sig) = sign_spec(&Spec { body_mode: Body::Unsigned, ..spec.clone() });
     assert!(req.query.as_deref().unwrap().contains("X-Amz-Signature="));
     assert!(req.header("authorization").is_none());
     // valid through X-Amz-Date + X-Amz-Expires (and within 15 minutes of X-Amz-Date)
@@ -407,66 +222,25 @@ fn presigned() {
         assert_eq!(caller.access_key_id, AKID);
     }
     // expired
-    assert_rejected(
-        verify(&v, &req, at(T0 + 301)),
-        AuthErrorKind::InvalidSignature,
-        "Request has expired",
-        &[&sig],
-    );
-    assert_rejected(
-        verify(&v, &req, at(T0 + 86_400)),
-        AuthErrorKind::InvalidSignature,
-        "Request has expired",
-        &[&sig],
-    );
+    assert_rejected(verify(&v, &req, at(T0 + 301)), AuthErrorKind::InvalidSignature, "Request has expired", &[&sig]);
+    assert_rejected(verify(&v, &req, at(T0 + 86_400)), AuthErrorKind::InvalidSignature, "Request has expired", &[&sig]);
     // a long expiry is still bound by the clock window
-    let (long, sig) = sign_spec(&Spec {
-        presign_expires: Some(3600),
-        body_mode: Body::Unsigned,
-        ..spec.clone()
-    });
+    let (long, sig) = sign_spec(&Spec { presign_expires: Some(3600), body_mode: Body::Unsigned, ..spec.clone() });
     assert!(verify(&v, &long, at(T0 + 900)).is_ok());
-    assert_rejected(
-        verify(&v, &long, at(T0 + 901)),
-        AuthErrorKind::InvalidSignature,
-        "Signature expired",
-        &[&sig],
-    );
+    assert_rejected(verify(&v, &long, at(T0 + 901)), AuthErrorKind::InvalidSignature, "Signature expired", &[&sig]);
     // the body hash instead of UNSIGNED-PAYLOAD (the AWS test suite, aws-sdk-js-v3)
     let (req, _) = sign_spec(&spec);
     assert!(verify(&v, &req, at(T0)).is_ok());
     // X-Amz-Expires out of range (the signer does not check it)
     for expires in [0, 604_801] {
-        let (req, sig) = sign_spec(&Spec {
-            presign_expires: Some(expires),
-            body_mode: Body::Unsigned,
-            ..spec.clone()
-        });
-        assert_rejected(
-            verify(&v, &req, at(T0)),
-            AuthErrorKind::InvalidSignature,
-            "X-Amz-Expires must be",
-            &[&sig],
-        );
+        let (req, sig) = sign_spec(&Spec { presign_expires: Some(expires), body_mode: Body::Unsigned, ..spec.clone() });
+        assert_rejected(verify(&v, &req, at(T0)), AuthErrorKind::InvalidSignature, "X-Amz-Expires must be", &[&sig]);
     }
-    let (req, _) = sign_spec(&Spec {
-        presign_expires: Some(604_800),
-        body_mode: Body::Unsigned,
-        ..spec.clone()
-    });
+    let (req, _) = sign_spec(&Spec { presign_expires: Some(604_800), body_mode: Body::Unsigned, ..spec.clone() });
     assert!(verify(&v, &req, at(T0)).is_ok());
     // a session token in the query
-    let (req, _) = sign_spec(&Spec {
-        token: Some("tok/+=".into()),
-        body_mode: Body::Unsigned,
-        ..spec.clone()
-    });
-    assert!(
-        req.query
-            .as_deref()
-            .unwrap()
-            .contains("X-Amz-Security-Token=tok%2F%2B%3D")
-    );
+    let (req, _) = sign_spec(&Spec { token: Some("tok/+=".into()), body_mode: Body::Unsigned, ..spec.clone() });
+    assert!(req.query.as_deref().unwrap().contains("X-Amz-Security-Token=tok%2F%2B%3D"));
     assert!(verify(&v, &req, at(T0)).is_ok());
 }
 
@@ -487,20 +261,12 @@ fn presigned_exemptions() {
         ..Spec::default()
     });
     let q = req.query.clone().unwrap();
-    assert!(
-        q.contains("X-Amz-SignedHeaders=host%3Bx-amz-meta-a&"),
-        "{q}"
-    );
+    assert!(q.contains("X-Amz-SignedHeaders=host%3Bx-amz-meta-a&"), "{q}");
     assert!(verify(&v, &req, at(T0)).is_ok());
     // any other unsigned x-amz-* header is refused
     let mut other = req.clone();
     other.headers.push(("x-amz-meta-b".into(), b"c".to_vec()));
-    assert_rejected(
-        verify(&v, &other, at(T0)),
-        AuthErrorKind::InvalidSignature,
-        "'x-amz-meta-b' must be a signed header",
-        &[],
-    );
+    assert_rejected(verify(&v, &other, at(T0)), AuthErrorKind::InvalidSignature, "'x-amz-meta-b' must be a signed header", &[]);
 }
 
 #[test]
@@ -516,33 +282,16 @@ fn malformed_and_ambiguous() {
     let cases: Vec<(String, &str)> = vec![
         ("".into(), "must start with AWS4-HMAC-SHA256"),
         ("Bearer abc".into(), "must start with AWS4-HMAC-SHA256"),
-        (
-            auth.replace("AWS4-HMAC-SHA256", "AWS4-HMAC-SHA512"),
-            "must start with AWS4-HMAC-SHA256",
-        ),
+        (auth.replace("AWS4-HMAC-SHA256", "AWS4-HMAC-SHA512"), "must start with AWS4-HMAC-SHA256"),
         (auth.replace(", Signature=", ", Sig="), "unknown component"),
-        (
-            auth.replace("SignedHeaders=", "SignedHeaders=zzz;"),
-            "sorted",
-        ),
-        (
-            auth.replace("/aws4_request", "/aws4_reques"),
-            "aws4_request",
-        ),
-        (
-            auth.replace("/20261128/", "/20261127/"),
-            "does not match the request date",
-        ),
+        (auth.replace("SignedHeaders=", "SignedHeaders=zzz;"), "sorted"),
+        (auth.replace("/aws4_request", "/aws4_reques"), "aws4_request"),
+        (auth.replace("/20261128/", "/20261127/"), "does not match the request date"),
         (auth.replace("/us-east-1/", "/us_east 1/"), "region"),
         (format!("{auth}, Signature=abc"), "repeats"),
     ];
     for (value, needle) in cases {
-        assert_rejected(
-            verify(&v, &with_auth(&value), at(T0)),
-            AuthErrorKind::InvalidSignature,
-            needle,
-            &[&sig],
-        );
+        assert_rejected(verify(&v, &with_auth(&value), at(T0)), AuthErrorKind::InvalidSignature, needle, &[&sig]);
     }
     // uppercase hex is the same signature
     let upper = auth.replace(&sig, &sig.to_ascii_uppercase());
@@ -556,86 +305,34 @@ fn malformed_and_ambiguous() {
     );
     // two Authorization headers
     let mut twice = req.clone();
-    twice
-        .headers
-        .push(("authorization".into(), auth.clone().into_bytes()));
-    assert_rejected(
-        verify(&v, &twice, at(T0)),
-        AuthErrorKind::InvalidSignature,
-        "more than one Authorization",
-        &[&sig],
-    );
+    twice.headers.push(("authorization".into(), auth.clone().into_bytes()));
+    assert_rejected(verify(&v, &twice, at(T0)), AuthErrorKind::InvalidSignature, "more than one Authorization", &[&sig]);
     // an Authorization header and presigned parameters
     let mut both = req.clone();
     both.query = Some(format!("{}&X-Amz-Signature=00", both.query.unwrap()));
-    assert_rejected(
-        verify(&v, &both, at(T0)),
-        AuthErrorKind::InvalidSignature,
-        "Only one authentication method",
-        &[&sig],
-    );
+    assert_rejected(verify(&v, &both, at(T0)), AuthErrorKind::InvalidSignature, "Only one authentication method", &[&sig]);
     // no date
     let mut undated = req.clone();
     undated.headers.retain(|(n, _)| n != "x-amz-date");
-    assert_rejected(
-        verify(&v, &undated, at(T0)),
-        AuthErrorKind::InvalidSignature,
-        "x-amz-date or Date",
-        &[&sig],
-    );
+    assert_rejected(verify(&v, &undated, at(T0)), AuthErrorKind::InvalidSignature, "x-amz-date or Date", &[&sig]);
     let mut bad_date = req.clone();
     *bad_date.header_mut("x-amz-date").unwrap() = b"2026-11-28T12:00:00Z".to_vec();
-    assert_rejected(
-        verify(&v, &bad_date, at(T0)),
-        AuthErrorKind::InvalidSignature,
-        "YYYYMMDDTHHMMSSZ",
-        &[&sig],
-    );
+    assert_rejected(verify(&v, &bad_date, at(T0)), AuthErrorKind::InvalidSignature, "YYYYMMDDTHHMMSSZ", &[&sig]);
     // a line break inside a signed header value
     let mut broken = req.clone();
     *broken.header_mut("content-type").unwrap() = b"application/json\nx-amz-date:1".to_vec();
-    assert_rejected(
-        verify(&v, &broken, at(T0)),
-        AuthErrorKind::InvalidSignature,
-        "line break",
-        &[&sig],
-    );
+    assert_rejected(verify(&v, &broken, at(T0)), AuthErrorKind::InvalidSignature, "line break", &[&sig]);
     // presigned parameters, one missing
-    let (pre, _) = sign_spec(&Spec {
-        presign_expires: Some(60),
-        body_mode: Body::Unsigned,
-        ..Spec::default()
-    });
+    let (pre, _) = sign_spec(&Spec { presign_expires: Some(60), body_mode: Body::Unsigned, ..Spec::default() });
     let q = pre.query.clone().unwrap();
-    for param in [
-        "X-Amz-Algorithm",
-        "X-Amz-Date",
-        "X-Amz-Expires",
-        "X-Amz-SignedHeaders",
-        "X-Amz-Signature",
-    ] {
+    for param in ["X-Amz-Algorithm", "X-Amz-Date", "X-Amz-Expires", "X-Amz-SignedHeaders", "X-Amz-Signature"] {
         let mut r = pre.clone();
-        r.query = Some(
-            q.split('&')
-                .filter(|p| !p.starts_with(param))
-                .collect::<Vec<_>>()
-                .join("&"),
-        );
-        assert_rejected(
-            verify(&v, &r, at(T0)),
-            AuthErrorKind::InvalidSignature,
-            param,
-            &[],
-        );
+        r.query = Some(q.split('&').filter(|p| !p.starts_with(param)).collect::<Vec<_>>().join("&"));
+        assert_rejected(verify(&v, &r, at(T0)), AuthErrorKind::InvalidSignature, param, &[]);
     }
     let mut dup = pre.clone();
     dup.query = Some(format!("{q}&X-Amz-Date=20261128T120000Z"));
-    assert_rejected(
-        verify(&v, &dup, at(T0)),
-        AuthErrorKind::InvalidSignature,
-        "more than one X-Amz-Date",
-        &[],
-    );
+    assert_rejected(verify(&v, &dup, at(T0)), AuthErrorKind::InvalidSignature, "more than one X-Amz-Date", &[]);
 }
 
 #[test]
@@ -643,41 +340,21 @@ fn raw_path_is_double_encoded_without_normalization() {
     let v = verifier();
     // the same ARN, encoded differently by two clients, are different requests
     let strict = "/app-instance-users/arn%3Aaws%3Achime%3Aus-east-1%3A123456789012%3Aapp-instance%2Fa%2Fuser%2Fu%40x";
-    let lax =
-        "/app-instance-users/arn:aws:chime:us-east-1:123456789012:app-instance%2Fa%2Fuser%2Fu@x";
+    let lax = "/app-instance-users/arn:aws:chime:us-east-1:123456789012:app-instance%2Fa%2Fuser%2Fu@x";
     for path in [strict, lax, "/a/./b/../c//d", "/%2e%2E/x"] {
-        let (req, _) = sign_spec(&Spec {
-            path: path.into(),
-            ..Spec::default()
-        });
+        let (req, _) = sign_spec(&Spec { path: path.into(), ..Spec::default() });
         assert_eq!(req.path, path);
         assert!(verify(&v, &req, at(T0)).is_ok(), "{path}");
     }
-    let (mut req, _) = sign_spec(&Spec {
-        path: strict.into(),
-        ..Spec::default()
-    });
+    let (mut req, _) = sign_spec(&Spec { path: strict.into(), ..Spec::default() });
     req.path = lax.into();
-    assert_rejected(
-        verify(&v, &req, at(T0)),
-        AuthErrorKind::InvalidSignature,
-        "does not match",
-        &[],
-    );
+    assert_rejected(verify(&v, &req, at(T0)), AuthErrorKind::InvalidSignature, "does not match", &[]);
 }
 
 #[test]
 fn key_cache_is_bounded_and_shared_across_threads() {
     let v = std::sync::Arc::new(verifier());
-    let requests: Vec<OwnedRequest> = (0..1100)
-        .map(|i| {
-            sign_spec(&Spec {
-                region: format!("r-{i}"),
-                ..Spec::default()
-            })
-            .0
-        })
-        .collect();
+    let requests: Vec<OwnedRequest> = (0..1100).map(|i| sign_spec(&Spec { region: format!("r-{i}"), ..Spec::default() }).0).collect();
     let requests = std::sync::Arc::new(requests);
     let threads: Vec<_> = (0..4)
         .map(|k| {
@@ -696,13 +373,7 @@ fn key_cache_is_bounded_and_shared_across_threads() {
         t.join().unwrap();
     }
     let shown = format!("{v:?}");
-    let cached: usize = shown
-        .split("cached_signing_keys: ")
-        .nth(1)
-        .unwrap()
-        .trim_end_matches([' ', '}'])
-        .parse()
-        .unwrap();
+    let cached: usize = shown.split("cached_signing_keys: ").nth(1).unwrap().trim_end_matches([' ', '}']).parse().unwrap();
     assert!(cached <= 1024, "{shown}");
     assert!(!shown.contains(SECRET));
     fn assert_send_sync<T: Send + Sync>() {}
@@ -713,10 +384,7 @@ fn key_cache_is_bounded_and_shared_across_threads() {
 fn debug_output_hides_secrets_and_signatures() {
     let v = verifier();
     let (req, sig) = base();
-    let shown = format!(
-        "{v:?} {:?}",
-        req.with_parts(|p: &RequestParts<'_>| format!("{p:?}"))
-    );
+    let shown = format!("{v:?} {:?}", req.with_parts(|p: &RequestParts<'_>| format!("{p:?}")));
     assert!(!shown.contains(SECRET) && !shown.contains(&sig), "{shown}");
     assert!(shown.contains(AKID));
 }

@@ -15,10 +15,8 @@ use std::time::{Duration, UNIX_EPOCH};
 use carillon_sigv4::{AuthErrorKind, Credentials, Verifier};
 use common::OwnedRequest;
 
-const KEYS: &[(&str, &str)] = &[
-    ("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
-    ("carillon_dev", "s3cr3t:with:colons+and/slashes="),
-];
+const KEYS: &[(&str, &str)] =
+    &[("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"), ("carillon_dev", "s3cr3t:with:colons+and/slashes=")];
 
 fn b64decode(s: &str) -> Vec<u8> {
     let mut out = Vec::new();
@@ -51,8 +49,7 @@ struct Counts {
 
 fn check_vectors(file: &str) -> Counts {
     let path = format!("{}/tests/data/{file}", env!("CARGO_MANIFEST_DIR"));
-    let data: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let data: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let mut creds = Credentials::new();
     for (akid, secret) in KEYS {
         creds.insert(akid, secret, "123456789012").unwrap();
@@ -70,27 +67,17 @@ fn check_vectors(file: &str) -> Counts {
                 .as_array()
                 .unwrap()
                 .iter()
-                .map(|h| {
-                    (
-                        h[0].as_str().unwrap().into(),
-                        h[1].as_str().unwrap().as_bytes().to_vec(),
-                    )
-                })
+                .map(|h| (h[0].as_str().unwrap().into(), h[1].as_str().unwrap().as_bytes().to_vec()))
                 .collect(),
             body: b64decode(v["body_b64"].as_str().unwrap()),
         };
         let now = UNIX_EPOCH + Duration::from_secs(v["now"].as_u64().unwrap());
-        let caller = req
-            .with_parts(|p| verifier.verify(p, now))
-            .unwrap_or_else(|e| panic!("vector {i} ({kind}): {e}\n{:?}\n{req:?}", e.detail()));
+        let caller =
+            req.with_parts(|p| verifier.verify(p, now)).unwrap_or_else(|e| panic!("vector {i} ({kind}): {e}\n{:?}\n{req:?}", e.detail()));
         assert_eq!(caller.region, v["region"].as_str().unwrap());
         assert_eq!(caller.access_key_id, v["access_key_id"].as_str().unwrap());
         tokens += usize::from(
-            req.header("x-amz-security-token").is_some()
-                || req
-                    .query
-                    .as_deref()
-                    .is_some_and(|q| q.contains("X-Amz-Security-Token")),
+            req.header("x-amz-security-token").is_some() || req.query.as_deref().is_some_and(|q| q.contains("X-Amz-Security-Token")),
         );
         presigned += usize::from(kind.starts_with("presigned"));
         dated += usize::from(kind == "date-header");
@@ -119,18 +106,11 @@ fn check_vectors(file: &str) -> Counts {
             let e = m.with_parts(|p| verifier.verify(p, now)).unwrap_err();
             assert!(e.message().contains("x-amz-date or Date"), "{e}");
             // ... and the clock window applies to it
-            let e = req
-                .with_parts(|p| verifier.verify(p, now + Duration::from_secs(901)))
-                .unwrap_err();
+            let e = req.with_parts(|p| verifier.verify(p, now + Duration::from_secs(901))).unwrap_err();
             assert!(e.message().contains("Signature expired"), "{e}");
         }
     }
-    Counts {
-        vectors: vectors.len(),
-        tokens,
-        presigned,
-        dated,
-    }
+    Counts { vectors: vectors.len(), tokens, presigned, dated }
 }
 
 #[test]

@@ -16,23 +16,8 @@ fn verifications_per_second() {
     creds.insert(AKID, SECRET, ACCOUNT).unwrap();
     let v = Verifier::new(creds);
     let cases = [
-        (
-            "header-signed POST, 1 KiB body",
-            Spec {
-                body: vec![b'x'; 1024],
-                ..Spec::default()
-            },
-        ),
-        (
-            "presigned GET",
-            Spec {
-                method: "GET",
-                body: vec![],
-                presign_expires: Some(300),
-                body_mode: Body::Unsigned,
-                ..Spec::default()
-            },
-        ),
+        ("header-signed POST, 1 KiB body", Spec { body: vec![b'x'; 1024], ..Spec::default() }),
+        ("presigned GET", Spec { method: "GET", body: vec![], presign_expires: Some(300), body_mode: Body::Unsigned, ..Spec::default() }),
     ];
     for (name, spec) in cases {
         let (req, _) = sign_spec(&spec);
@@ -42,9 +27,6 @@ fn verifications_per_second() {
             req.with_parts(|p| v.verify(p, at(T0))).unwrap();
         }
         let per = started.elapsed() / n;
-        println!(
-            "{name}: {per:?} per verification ({:.0}/s on one core)",
-            1.0 / per.as_secs_f64()
-        );
+        println!("{name}: {per:?} per verification ({:.0}/s on one core)", 1.0 / per.as_secs_f64());
     }
 }

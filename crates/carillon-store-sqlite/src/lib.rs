@@ -17,8 +17,8 @@ use rusqlite::{Connection, OpenFlags};
 use std::fs::File;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
 use tx::SqliteTx;
@@ -82,7 +82,14 @@ impl SqliteStore {
             .spawn(move || writer_loop(conn, rx, &writer_stats))
             .map_err(|e| StoreError::Internal(format!("cannot start the writer thread: {e}")))?;
         Ok(SqliteStore {
-            inner: Arc::new(Inner { writer: Mutex::new(Some(tx)), stats, closed: Default::default(), readers: Mutex::new(Vec::new()), location, lock: Mutex::new(lock) }),
+            inner: Arc::new(Inner {
+                writer: Mutex::new(Some(tx)),
+                stats,
+                closed: Default::default(),
+                readers: Mutex::new(Vec::new()),
+                location,
+                lock: Mutex::new(lock),
+            }),
         })
     }
 

@@ -59,7 +59,8 @@ async fn concurrent_writes_share_commits_and_failures_stay_their_own() {
     }
     let expected = (0..WRITES).filter(|i| i % 7 != 0).count();
     assert_eq!(ok, expected);
-    let count = carillon_store::read(&*store as &dyn Store, |tx: &mut dyn Tx| tx.count_app_instances("111122223333", "us-east-1")).await.unwrap();
+    let count =
+        carillon_store::read(&*store as &dyn Store, |tx: &mut dyn Tx| tx.count_app_instances("111122223333", "us-east-1")).await.unwrap();
     assert_eq!(count as usize, expected, "exactly the accepted writes are there");
     let (commits, transactions) = store.group_commit_stats();
     println!("{transactions} transactions in {commits} commits");
@@ -70,6 +71,7 @@ async fn concurrent_writes_share_commits_and_failures_stay_their_own() {
     store.close().await;
     drop(store);
     let again = SqliteStore::open(Location::File(dir.path().join("g.db"))).unwrap();
-    let count = carillon_store::read(&again as &dyn Store, |tx: &mut dyn Tx| tx.count_app_instances("111122223333", "us-east-1")).await.unwrap();
+    let count =
+        carillon_store::read(&again as &dyn Store, |tx: &mut dyn Tx| tx.count_app_instances("111122223333", "us-east-1")).await.unwrap();
     assert_eq!(count as usize, expected);
 }

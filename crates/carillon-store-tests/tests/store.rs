@@ -53,24 +53,32 @@ macro_rules! backend_suite {
     };
 }
 
-backend_suite!(sqlite_file, carillon_store_tests::Backend::sqlite_file, [
-    writes_inside_reads_fail,
-    reads_after_close_are_unavailable,
-    data_survives_reopen,
-    token_secret_survives_reopen,
-    second_open_is_unavailable,
-]);
+backend_suite!(
+    sqlite_file,
+    carillon_store_tests::Backend::sqlite_file,
+    [
+        writes_inside_reads_fail,
+        reads_after_close_are_unavailable,
+        data_survives_reopen,
+        token_secret_survives_reopen,
+        second_open_is_unavailable,
+    ]
+);
 backend_suite!(sqlite_memory, carillon_store_tests::Backend::sqlite_memory, [writes_inside_reads_fail]);
-backend_suite!(postgres, carillon_store_tests::Backend::postgres, [
-    writes_inside_reads_fail,
-    reads_after_close_are_unavailable,
-    data_survives_reopen,
-    token_secret_survives_reopen,
-    concurrent_starts_migrate_once,
-    recovers_when_sessions_are_killed,
-    fails_fast_while_the_server_hangs,
-    debug_output_hides_the_password,
-]);
+backend_suite!(
+    postgres,
+    carillon_store_tests::Backend::postgres,
+    [
+        writes_inside_reads_fail,
+        reads_after_close_are_unavailable,
+        data_survives_reopen,
+        token_secret_survives_reopen,
+        concurrent_starts_migrate_once,
+        recovers_when_sessions_are_killed,
+        fails_fast_while_the_server_hangs,
+        debug_output_hides_the_password,
+    ]
+);
 
 fn is_conflict<T: std::fmt::Debug>(r: &StoreResult<T>) -> bool {
     matches!(r, Err(StoreError::Conflict(_)))
@@ -261,9 +269,10 @@ async fn endpoint_crud(b: Backend) {
     assert_eq!(got, EndpointRecord { seq: got.seq, ..e.clone() });
 
     let user_arn = u.arn.clone();
-    let found = r(s, move |tx| Ok((tx.endpoint_with_device_token(&user_arn, "token-1")?, tx.endpoint_with_device_token(&user_arn, "nope")?)))
-        .await
-        .unwrap();
+    let found =
+        r(s, move |tx| Ok((tx.endpoint_with_device_token(&user_arn, "token-1")?, tx.endpoint_with_device_token(&user_arn, "nope")?)))
+            .await
+            .unwrap();
     assert_eq!(found, (Some("e1".to_string()), None));
 
     let mut changed = got.clone();
@@ -553,7 +562,10 @@ async fn populate(s: &dyn Store, id: &str) -> Populated {
         }
         tx.put_idempotency(&idempotency_key("CreateAppInstance", &a.arn), &idempotency(&a.arn, &a.arn))?;
         tx.put_idempotency(&idempotency_key("CreateAppInstanceUser", &u.arn), &idempotency(&u.arn, &a.arn))?;
-        tx.put_idempotency(&idempotency_key("RegisterAppInstanceUserEndpoint", &format!("{}/{}", u.arn, e.endpoint_id)), &idempotency(&u.arn, &a.arn))?;
+        tx.put_idempotency(
+            &idempotency_key("RegisterAppInstanceUserEndpoint", &format!("{}/{}", u.arn, e.endpoint_id)),
+            &idempotency(&u.arn, &a.arn),
+        )?;
         tx.put_idempotency(&idempotency_key("CreateAppInstanceBot", &bt.arn), &idempotency(&bt.arn, &a.arn))?;
         Ok(())
     })
@@ -1121,7 +1133,8 @@ async fn concurrent_starts_migrate_once(b: Backend) {
     }
     assert!(secrets.windows(2).all(|p| p[0] == p[1]), "one secret for all");
     let client = db.client().await;
-    let versions: Vec<i32> = client.query("SELECT version FROM carillon_schema_version", &[]).await.unwrap().iter().map(|r| r.get(0)).collect();
+    let versions: Vec<i32> =
+        client.query("SELECT version FROM carillon_schema_version", &[]).await.unwrap().iter().map(|r| r.get(0)).collect();
     assert_eq!(versions, vec![1]);
     let secrets: i64 = client.query_one("SELECT COUNT(*) FROM meta WHERE key = 'token_secret'", &[]).await.unwrap().get(0);
     assert_eq!(secrets, 1);

@@ -181,7 +181,8 @@ pub fn parse(args: &[String], env: impl Fn(&str) -> Option<String>) -> Result<Co
     if auth == AuthMode::Sigv4 && credentials.is_none() {
         return Err("--auth sigv4 needs --credentials FILE".into());
     }
-    let sweep_interval_secs: u64 = get("--expiration-sweep-interval").map(|v| number("--expiration-sweep-interval", &v)).transpose()?.unwrap_or(60);
+    let sweep_interval_secs: u64 =
+        get("--expiration-sweep-interval").map(|v| number("--expiration-sweep-interval", &v)).transpose()?.unwrap_or(60);
     if sweep_interval_secs == 0 {
         return Err("--expiration-sweep-interval must be at least 1 second".into());
     }
@@ -205,7 +206,8 @@ pub fn parse(args: &[String], env: impl Fn(&str) -> Option<String>) -> Result<Co
         return Err("--max-connections must be at least 1".into());
     }
     let d = Quotas::default();
-    let quota = |opt: &str, default: u64| -> Result<u64, String> { get(opt).map(|v| number(opt, &v)).transpose().map(|v| v.unwrap_or(default)) };
+    let quota =
+        |opt: &str, default: u64| -> Result<u64, String> { get(opt).map(|v| number(opt, &v)).transpose().map(|v| v.unwrap_or(default)) };
     let quotas = Quotas {
         app_instances_per_account: quota("--quota-app-instances", d.app_instances_per_account)?,
         users_per_app_instance: quota("--quota-users", d.users_per_app_instance)?,
@@ -252,7 +254,9 @@ mod tests {
 
     #[test]
     fn bad_options_are_one_line_errors() {
-        for bad in [&["--nope"][..], &["--listen"], &["--listen", "x"], &["--auth", "basic"], &["--database", "mysql://x"], &["--auth", "sigv4"]] {
+        for bad in
+            [&["--nope"][..], &["--listen"], &["--listen", "x"], &["--auth", "basic"], &["--database", "mysql://x"], &["--auth", "sigv4"]]
+        {
             let e = parse(&args(bad), |_| None).unwrap_err();
             assert!(!e.contains('\n'), "{e}");
         }

@@ -178,7 +178,10 @@ async fn api(app: &App, req: Request<Incoming>, request_id: &str) -> Result<(Rep
     let name = operation.name();
     if let Some(throttle) = &app.throttle {
         if !throttle.admit(&ctx.account, operation) {
-            return Err((ApiError::new(ErrorKind::ThrottledClient, "The request rate for this account is above the AWS rate profile."), name));
+            return Err((
+                ApiError::new(ErrorKind::ThrottledClient, "The request rate for this account is above the AWS rate profile."),
+                name,
+            ));
         }
     }
     let input = carillon_api::bind::bind(m, op_def, &found.labels, &query, &body).map_err(|e| (e, name))?;
@@ -243,7 +246,9 @@ async fn control(app: &App, req: Request<Incoming>) -> Reply {
         ("PUT", "/_carillon/endpoint-state") => {
             use carillon_api::shapes::{EndpointStatus, EndpointStatusReason};
             let s = |k: &str| body.get(k).and_then(|v| v.as_str());
-            let (Some(user), Some(id), Some(status)) = (s("AppInstanceUserArn"), s("EndpointId"), s("Status").and_then(EndpointStatus::parse)) else {
+            let (Some(user), Some(id), Some(status)) =
+                (s("AppInstanceUserArn"), s("EndpointId"), s("Status").and_then(EndpointStatus::parse))
+            else {
                 return error_response(&ApiError::bad_request(
                     "Body must hold AppInstanceUserArn, EndpointId, Status (ACTIVE or INACTIVE) and, for INACTIVE, StatusReason.",
                 ));
@@ -260,6 +265,9 @@ async fn control(app: &App, req: Request<Incoming>) -> Reply {
                 Err(e) => error_response(&e),
             }
         }
-        _ => error_response(&ApiError::new(ErrorKind::UnknownOperation, format!("No control-plane operation matches {method} {}", route::printable(&path)))),
+        _ => error_response(&ApiError::new(
+            ErrorKind::UnknownOperation,
+            format!("No control-plane operation matches {method} {}", route::printable(&path)),
+        )),
     }
 }

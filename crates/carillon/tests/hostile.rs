@@ -43,14 +43,16 @@ fn assert_shaped(answer: &str, status_code: u16, error_type: &str) {
     assert!(lower.contains(&format!("x-amzn-errortype: {}", error_type.to_ascii_lowercase())), "{answer}");
     assert!(lower.contains("x-amzn-requestid: "), "{answer}");
     let body = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
-    let length: usize = lower.split("content-length: ").nth(1).and_then(|l| l.split("\r\n").next()).and_then(|l| l.parse().ok()).unwrap_or(body.len());
+    let length: usize =
+        lower.split("content-length: ").nth(1).and_then(|l| l.split("\r\n").next()).and_then(|l| l.parse().ok()).unwrap_or(body.len());
     let body = body.get(..length).unwrap_or(body);
     let v: serde_json::Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("JSON body ({e}): {answer}"));
     assert!(v["Code"].is_string() && v["Message"].is_string(), "{body}");
 }
 
 fn post(path: &str, body: &[u8]) -> Vec<u8> {
-    let mut r = format!("POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
+    let mut r =
+        format!("POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
     r.extend_from_slice(body);
     r
 }

@@ -26,7 +26,14 @@ async fn create_everything(c: &Client, account: &str, region: &str) -> Owned {
         .responds_to(RespondsTo::StandardMessages)
         .build()
         .unwrap();
-    let bot = c.create_app_instance_bot().app_instance_arn(&instance).name("B").configuration(Configuration::builder().lex(lex).build()).send().await.unwrap();
+    let bot = c
+        .create_app_instance_bot()
+        .app_instance_arn(&instance)
+        .name("B")
+        .configuration(Configuration::builder().lex(lex).build())
+        .send()
+        .await
+        .unwrap();
     let bot = bot.app_instance_bot_arn().unwrap().to_string();
     c.create_app_instance_admin().app_instance_arn(&instance).app_instance_admin_arn(&user).send().await.unwrap();
     let endpoint = c
@@ -83,22 +90,36 @@ macro_rules! forbidden {
 async fn stranger_tries_everything(s: &Client, stranger_account: &str, region: &str, o: &Owned) {
     let tag = Tag::builder().key("x").value("y").build().unwrap();
     let exp = ExpirationSettings::builder().expiration_days(1).expiration_criterion(ExpirationCriterion::CreatedTimestamp).build().unwrap();
-    let retention =
-        AppInstanceRetentionSettings::builder().channel_retention_settings(ChannelRetentionSettings::builder().retention_days(1).build()).build();
-    let lex = LexConfiguration::builder().lex_bot_alias_arn("arn:aws:lex:us-east-1:111122223333:bot-alias/ABCDEFGHIJ/KLMNOPQRST").locale_id("en_US").build().unwrap();
+    let retention = AppInstanceRetentionSettings::builder()
+        .channel_retention_settings(ChannelRetentionSettings::builder().retention_days(1).build())
+        .build();
+    let lex = LexConfiguration::builder()
+        .lex_bot_alias_arn("arn:aws:lex:us-east-1:111122223333:bot-alias/ABCDEFGHIJ/KLMNOPQRST")
+        .locale_id("en_US")
+        .build()
+        .unwrap();
     let config = Configuration::builder().lex(lex).build();
 
     forbidden!("DescribeAppInstance", s.describe_app_instance().app_instance_arn(&o.instance));
     forbidden!("UpdateAppInstance", s.update_app_instance().app_instance_arn(&o.instance).name("x").metadata("x"));
     forbidden!("DeleteAppInstance", s.delete_app_instance().app_instance_arn(&o.instance));
-    forbidden!("PutAppInstanceRetentionSettings", s.put_app_instance_retention_settings().app_instance_arn(&o.instance).app_instance_retention_settings(retention));
+    forbidden!(
+        "PutAppInstanceRetentionSettings",
+        s.put_app_instance_retention_settings().app_instance_arn(&o.instance).app_instance_retention_settings(retention)
+    );
     forbidden!("GetAppInstanceRetentionSettings", s.get_app_instance_retention_settings().app_instance_arn(&o.instance));
-    forbidden!("CreateAppInstanceUser", s.create_app_instance_user().app_instance_arn(&o.instance).app_instance_user_id("intruder").name("x"));
+    forbidden!(
+        "CreateAppInstanceUser",
+        s.create_app_instance_user().app_instance_arn(&o.instance).app_instance_user_id("intruder").name("x")
+    );
     forbidden!("DescribeAppInstanceUser", s.describe_app_instance_user().app_instance_user_arn(&o.user));
     forbidden!("UpdateAppInstanceUser", s.update_app_instance_user().app_instance_user_arn(&o.user).name("x").metadata("x"));
     forbidden!("DeleteAppInstanceUser", s.delete_app_instance_user().app_instance_user_arn(&o.user));
     forbidden!("ListAppInstanceUsers", s.list_app_instance_users().app_instance_arn(&o.instance));
-    forbidden!("PutAppInstanceUserExpirationSettings", s.put_app_instance_user_expiration_settings().app_instance_user_arn(&o.user).expiration_settings(exp));
+    forbidden!(
+        "PutAppInstanceUserExpirationSettings",
+        s.put_app_instance_user_expiration_settings().app_instance_user_arn(&o.user).expiration_settings(exp)
+    );
     forbidden!("CreateAppInstanceBot", s.create_app_instance_bot().app_instance_arn(&o.instance).configuration(config.clone()));
     forbidden!("DescribeAppInstanceBot", s.describe_app_instance_bot().app_instance_bot_arn(&o.bot));
     forbidden!("UpdateAppInstanceBot", s.update_app_instance_bot().app_instance_bot_arn(&o.bot).name("x").metadata("x"));
@@ -116,10 +137,19 @@ async fn stranger_tries_everything(s: &Client, stranger_account: &str, region: &
             .resource_arn(pinpoint_arn(stranger_account, region))
             .endpoint_attributes(EndpointAttributes::builder().device_token("evil").build().unwrap())
     );
-    forbidden!("UpdateAppInstanceUserEndpoint", s.update_app_instance_user_endpoint().app_instance_user_arn(&o.user).endpoint_id(&o.endpoint).name("x"));
-    forbidden!("DescribeAppInstanceUserEndpoint", s.describe_app_instance_user_endpoint().app_instance_user_arn(&o.user).endpoint_id(&o.endpoint));
+    forbidden!(
+        "UpdateAppInstanceUserEndpoint",
+        s.update_app_instance_user_endpoint().app_instance_user_arn(&o.user).endpoint_id(&o.endpoint).name("x")
+    );
+    forbidden!(
+        "DescribeAppInstanceUserEndpoint",
+        s.describe_app_instance_user_endpoint().app_instance_user_arn(&o.user).endpoint_id(&o.endpoint)
+    );
     forbidden!("ListAppInstanceUserEndpoints", s.list_app_instance_user_endpoints().app_instance_user_arn(&o.user));
-    forbidden!("DeregisterAppInstanceUserEndpoint", s.deregister_app_instance_user_endpoint().app_instance_user_arn(&o.user).endpoint_id(&o.endpoint));
+    forbidden!(
+        "DeregisterAppInstanceUserEndpoint",
+        s.deregister_app_instance_user_endpoint().app_instance_user_arn(&o.user).endpoint_id(&o.endpoint)
+    );
     forbidden!("TagResource", s.tag_resource().resource_arn(&o.instance).tags(tag.clone()));
     forbidden!("TagResource on a user", s.tag_resource().resource_arn(&o.user).tags(tag.clone()));
     forbidden!("UntagResource", s.untag_resource().resource_arn(&o.instance).tag_keys("k"));
@@ -130,7 +160,10 @@ async fn stranger_tries_everything(s: &Client, stranger_account: &str, region: &
     let listed = s.list_app_instances().send().await.unwrap();
     let arns: Vec<_> = listed.app_instances().iter().map(|a| a.app_instance_arn().unwrap()).collect();
     assert!(!arns.contains(&o.instance.as_str()), "ListAppInstances shows only the caller's");
-    forbidden!("CreateAppInstanceAdmin of the owner's user", s.create_app_instance_admin().app_instance_arn(&theirs).app_instance_admin_arn(&o.user));
+    forbidden!(
+        "CreateAppInstanceAdmin of the owner's user",
+        s.create_app_instance_admin().app_instance_arn(&theirs).app_instance_admin_arn(&o.user)
+    );
     s.delete_app_instance().app_instance_arn(&theirs).send().await.unwrap();
 }
 

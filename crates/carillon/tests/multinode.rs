@@ -32,7 +32,12 @@ async fn the_same_create_on_every_node_makes_one_resource() {
         for c in &clients {
             let c = c.clone();
             tasks.push(tokio::spawn(async move {
-                c.create_app_instance().name("raced").client_request_token(format!("same-token-{round}")).send().await.map(|o| o.app_instance_arn.unwrap())
+                c.create_app_instance()
+                    .name("raced")
+                    .client_request_token(format!("same-token-{round}"))
+                    .send()
+                    .await
+                    .map(|o| o.app_instance_arn.unwrap())
             }));
         }
         let mut arns = HashSet::new();
@@ -136,7 +141,13 @@ async fn racing_updates_leave_a_value_one_of_them_wrote() {
         let (c, user, id) = (clients[i % NODES].clone(), user.clone(), id.clone());
         tasks.push(tokio::spawn(async move {
             let allow = if i % 2 == 0 { AllowMessages::All } else { AllowMessages::None };
-            c.update_app_instance_user_endpoint().app_instance_user_arn(user).endpoint_id(id).name(format!("writer-{i}")).allow_messages(allow).send().await
+            c.update_app_instance_user_endpoint()
+                .app_instance_user_arn(user)
+                .endpoint_id(id)
+                .name(format!("writer-{i}"))
+                .allow_messages(allow)
+                .send()
+                .await
         }));
     }
     for t in tasks {
@@ -175,8 +186,21 @@ async fn a_write_on_one_node_is_read_on_every_other_at_once() {
             .unwrap();
         let seen = reader.describe_app_instance_user_endpoint().app_instance_user_arn(&user).endpoint_id(&id).send().await.unwrap();
         assert_eq!(seen.app_instance_user_endpoint().unwrap().endpoint_id(), Some(id.as_str()));
-        writer.update_app_instance_user_endpoint().app_instance_user_arn(&user).endpoint_id(&id).name(format!("r{round}")).send().await.unwrap();
-        let seen = clients[(round + 2) % NODES].describe_app_instance_user_endpoint().app_instance_user_arn(&user).endpoint_id(&id).send().await.unwrap();
+        writer
+            .update_app_instance_user_endpoint()
+            .app_instance_user_arn(&user)
+            .endpoint_id(&id)
+            .name(format!("r{round}"))
+            .send()
+            .await
+            .unwrap();
+        let seen = clients[(round + 2) % NODES]
+            .describe_app_instance_user_endpoint()
+            .app_instance_user_arn(&user)
+            .endpoint_id(&id)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(seen.app_instance_user_endpoint().unwrap().name(), Some(format!("r{round}").as_str()));
         writer.deregister_app_instance_user_endpoint().app_instance_user_arn(&user).endpoint_id(&id).send().await.unwrap();
         let err = reader.describe_app_instance_user_endpoint().app_instance_user_arn(&user).endpoint_id(&id).send().await.unwrap_err();

@@ -77,7 +77,8 @@ async fn postgres_stopped_under_load_then_back() {
     // Ten users with room for ten endpoints each: a hundred registers in all.
     let mut users = Vec::new();
     for i in 0..10 {
-        let u = c.create_app_instance_user().app_instance_arn(&instance).app_instance_user_id(format!("u{i}")).name("n").send().await.unwrap();
+        let u =
+            c.create_app_instance_user().app_instance_arn(&instance).app_instance_user_id(format!("u{i}")).name("n").send().await.unwrap();
         users.push(u.app_instance_user_arn.unwrap());
     }
     assert_eq!(health(&server).await, 200);
@@ -89,7 +90,8 @@ async fn postgres_stopped_under_load_then_back() {
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut workers = Vec::new();
     for w in 0..4 {
-        let (c, users, account, acked, answers, stop) = (c.clone(), users.clone(), account.clone(), acked.clone(), answers.clone(), stop.clone());
+        let (c, users, account, acked, answers, stop) =
+            (c.clone(), users.clone(), account.clone(), acked.clone(), answers.clone(), stop.clone());
         workers.push(tokio::spawn(async move {
             let mut n = w;
             while !stop.load(std::sync::atomic::Ordering::Relaxed) && n < 100 {
@@ -153,7 +155,12 @@ async fn postgres_stopped_under_load_then_back() {
     let acked = acked.lock().unwrap().clone();
     assert!(!acked.is_empty());
     for (user, id) in &acked {
-        c.describe_app_instance_user_endpoint().app_instance_user_arn(user).endpoint_id(id).send().await.expect("an acknowledged endpoint survives");
+        c.describe_app_instance_user_endpoint()
+            .app_instance_user_arn(user)
+            .endpoint_id(id)
+            .send()
+            .await
+            .expect("an acknowledged endpoint survives");
     }
     common::say(&format!("pg_outage: ok, {} acknowledged registers checked", acked.len()));
 }

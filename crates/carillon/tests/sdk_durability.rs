@@ -4,7 +4,9 @@
 mod common;
 
 use aws_sdk_chimesdkidentity::Client;
-use aws_sdk_chimesdkidentity::types::{AllowMessages, AppInstanceUserEndpointType, EndpointAttributes, ExpirationCriterion, ExpirationSettings, Tag};
+use aws_sdk_chimesdkidentity::types::{
+    AllowMessages, AppInstanceUserEndpointType, EndpointAttributes, ExpirationCriterion, ExpirationSettings, Tag,
+};
 use common::{Server, pinpoint_arn};
 
 /// Everything a client can read about one AppInstance, as comparable text. The SDK redacts
@@ -29,7 +31,13 @@ async fn snapshot(c: &Client, instance: &str, users: &[String]) -> String {
         out += &format!("{user:?} name={:?} metadata={:?}\n", user.name(), user.metadata());
         let list = c.list_app_instance_user_endpoints().app_instance_user_arn(u).send().await.unwrap();
         for s in list.app_instance_user_endpoints() {
-            let d = c.describe_app_instance_user_endpoint().app_instance_user_arn(u).endpoint_id(s.endpoint_id().unwrap()).send().await.unwrap();
+            let d = c
+                .describe_app_instance_user_endpoint()
+                .app_instance_user_arn(u)
+                .endpoint_id(s.endpoint_id().unwrap())
+                .send()
+                .await
+                .unwrap();
             let e = d.app_instance_user_endpoint.unwrap();
             let a = e.endpoint_attributes().unwrap();
             out += &format!("{e:?} name={:?} device={:?} voip={:?}\n", e.name(), a.device_token(), a.voip_device_token());
@@ -65,10 +73,15 @@ async fn every_stored_value_survives_a_restart() {
         .unwrap();
     let mut users = Vec::new();
     for (i, id) in ["h:1@x", "i.2_y"].iter().enumerate() {
-        let mut req = c.create_app_instance_user().app_instance_arn(&instance).app_instance_user_id(*id).name(format!("用户 {i}")).metadata("m");
+        let mut req =
+            c.create_app_instance_user().app_instance_arn(&instance).app_instance_user_id(*id).name(format!("用户 {i}")).metadata("m");
         if i == 0 {
             req = req.expiration_settings(
-                ExpirationSettings::builder().expiration_days(30).expiration_criterion(ExpirationCriterion::CreatedTimestamp).build().unwrap(),
+                ExpirationSettings::builder()
+                    .expiration_days(30)
+                    .expiration_criterion(ExpirationCriterion::CreatedTimestamp)
+                    .build()
+                    .unwrap(),
             );
         }
         let arn = req.send().await.unwrap().app_instance_user_arn().unwrap().to_string();

@@ -12,7 +12,16 @@ async fn app_instance(c: &Client) -> String {
 }
 
 async fn user(c: &Client, instance: &str, id: &str) -> String {
-    c.create_app_instance_user().app_instance_arn(instance).app_instance_user_id(id).name("A user").send().await.unwrap().app_instance_user_arn().unwrap().to_string()
+    c.create_app_instance_user()
+        .app_instance_arn(instance)
+        .app_instance_user_id(id)
+        .name("A user")
+        .send()
+        .await
+        .unwrap()
+        .app_instance_user_arn()
+        .unwrap()
+        .to_string()
 }
 
 fn attrs(token: &str) -> EndpointAttributes {
@@ -78,15 +87,37 @@ async fn register_describe_update_list_deregister() {
 
     // Name only.
     c.update_app_instance_user_endpoint().app_instance_user_arn(&user_arn).endpoint_id(&id).name("Work phone").send().await.unwrap();
-    let e1 = c.describe_app_instance_user_endpoint().app_instance_user_arn(&user_arn).endpoint_id(&id).send().await.unwrap().app_instance_user_endpoint.unwrap();
+    let e1 = c
+        .describe_app_instance_user_endpoint()
+        .app_instance_user_arn(&user_arn)
+        .endpoint_id(&id)
+        .send()
+        .await
+        .unwrap()
+        .app_instance_user_endpoint
+        .unwrap();
     assert_eq!(e1.name(), Some("Work phone"));
     assert_eq!(e1.allow_messages(), Some(&AllowMessages::All));
     assert!(e1.last_updated_timestamp().unwrap() > &created);
     assert_eq!(e1.created_timestamp(), Some(&created));
 
     // AllowMessages only.
-    c.update_app_instance_user_endpoint().app_instance_user_arn(&user_arn).endpoint_id(&id).allow_messages(AllowMessages::None).send().await.unwrap();
-    let e2 = c.describe_app_instance_user_endpoint().app_instance_user_arn(&user_arn).endpoint_id(&id).send().await.unwrap().app_instance_user_endpoint.unwrap();
+    c.update_app_instance_user_endpoint()
+        .app_instance_user_arn(&user_arn)
+        .endpoint_id(&id)
+        .allow_messages(AllowMessages::None)
+        .send()
+        .await
+        .unwrap();
+    let e2 = c
+        .describe_app_instance_user_endpoint()
+        .app_instance_user_arn(&user_arn)
+        .endpoint_id(&id)
+        .send()
+        .await
+        .unwrap()
+        .app_instance_user_endpoint
+        .unwrap();
     assert_eq!(e2.name(), Some("Work phone"));
     assert_eq!(e2.allow_messages(), Some(&AllowMessages::None));
     assert!(e2.last_updated_timestamp() > e1.last_updated_timestamp());
@@ -100,7 +131,15 @@ async fn register_describe_update_list_deregister() {
         .send()
         .await
         .unwrap();
-    let e3 = c.describe_app_instance_user_endpoint().app_instance_user_arn(&user_arn).endpoint_id(&id).send().await.unwrap().app_instance_user_endpoint.unwrap();
+    let e3 = c
+        .describe_app_instance_user_endpoint()
+        .app_instance_user_arn(&user_arn)
+        .endpoint_id(&id)
+        .send()
+        .await
+        .unwrap()
+        .app_instance_user_endpoint
+        .unwrap();
     assert_eq!(e3.name(), Some(""));
     assert_eq!(e3.allow_messages(), Some(&AllowMessages::All));
     assert_eq!(e3.endpoint_attributes(), e.endpoint_attributes());
@@ -118,7 +157,8 @@ async fn register_describe_update_list_deregister() {
     assert_eq!(s0.allow_messages(), Some(&AllowMessages::All));
     assert_eq!(s0.endpoint_state().unwrap().status(), &EndpointStatus::Active);
     let token = page1.next_token().expect("a second page").to_string();
-    let page2 = c.list_app_instance_user_endpoints().app_instance_user_arn(&user_arn).max_results(2).next_token(token).send().await.unwrap();
+    let page2 =
+        c.list_app_instance_user_endpoints().app_instance_user_arn(&user_arn).max_results(2).next_token(token).send().await.unwrap();
     let ids: Vec<_> = page2.app_instance_user_endpoints().iter().map(|s| s.endpoint_id().unwrap().to_string()).collect();
     assert_eq!(ids, vec![third.clone()]);
     assert_eq!(page2.next_token(), None);
@@ -213,24 +253,36 @@ async fn register_rejects_what_spec_rejects() {
     let instance = app_instance(&c).await;
     let user_arn = user(&c, &instance, "dave").await;
     let reg = |resource: String, ty: AppInstanceUserEndpointType, attrs: EndpointAttributes, user: String| {
-        c.register_app_instance_user_endpoint().app_instance_user_arn(user).r#type(ty).resource_arn(resource).endpoint_attributes(attrs).send()
+        c.register_app_instance_user_endpoint()
+            .app_instance_user_arn(user)
+            .r#type(ty)
+            .resource_arn(resource)
+            .endpoint_attributes(attrs)
+            .send()
     };
     let voip = EndpointAttributes::builder().device_token("d").voip_device_token("v").build().unwrap();
     let err = reg(pinpoint_arn(&account, "us-east-1"), AppInstanceUserEndpointType::Gcm, voip, user_arn.clone()).await.unwrap_err();
     assert_eq!(error_of(&err), ("BadRequestException".into(), 400));
-    let err = reg(format!("arn:aws:sns:us-east-1:{account}:apps/abc"), AppInstanceUserEndpointType::Apns, attrs("d"), user_arn.clone()).await.unwrap_err();
+    let err = reg(format!("arn:aws:sns:us-east-1:{account}:apps/abc"), AppInstanceUserEndpointType::Apns, attrs("d"), user_arn.clone())
+        .await
+        .unwrap_err();
     assert_eq!(error_of(&err), ("BadRequestException".into(), 400));
-    let err = reg(pinpoint_arn("999999999999", "us-east-1"), AppInstanceUserEndpointType::Apns, attrs("d"), user_arn.clone()).await.unwrap_err();
+    let err =
+        reg(pinpoint_arn("999999999999", "us-east-1"), AppInstanceUserEndpointType::Apns, attrs("d"), user_arn.clone()).await.unwrap_err();
     assert_eq!(error_of(&err), ("ForbiddenException".into(), 403));
     let err = reg(pinpoint_arn(&account, "eu-west-1"), AppInstanceUserEndpointType::Apns, attrs("d"), user_arn.clone()).await.unwrap_err();
     assert_eq!(error_of(&err), ("ForbiddenException".into(), 403));
-    let err = reg(pinpoint_arn(&account, "us-east-1"), AppInstanceUserEndpointType::Apns, attrs("d"), format!("{instance}/user/nobody")).await.unwrap_err();
+    let err = reg(pinpoint_arn(&account, "us-east-1"), AppInstanceUserEndpointType::Apns, attrs("d"), format!("{instance}/user/nobody"))
+        .await
+        .unwrap_err();
     assert_eq!(error_of(&err), ("NotFoundException".into(), 404));
     let other_account_user = user_arn.replace(&account, "999999999999");
-    let err = reg(pinpoint_arn(&account, "us-east-1"), AppInstanceUserEndpointType::Apns, attrs("d"), other_account_user).await.unwrap_err();
+    let err =
+        reg(pinpoint_arn(&account, "us-east-1"), AppInstanceUserEndpointType::Apns, attrs("d"), other_account_user).await.unwrap_err();
     assert_eq!(error_of(&err), ("ForbiddenException".into(), 403));
     // An unknown enum value is a validation error (the Rust SDK sends what it is given).
-    let err = reg(pinpoint_arn(&account, "us-east-1"), AppInstanceUserEndpointType::from("WNS"), attrs("d"), user_arn.clone()).await.unwrap_err();
+    let err =
+        reg(pinpoint_arn(&account, "us-east-1"), AppInstanceUserEndpointType::from("WNS"), attrs("d"), user_arn.clone()).await.unwrap_err();
     assert_eq!(error_of(&err), ("BadRequestException".into(), 400));
     assert_eq!(
         common::message_of(&err),

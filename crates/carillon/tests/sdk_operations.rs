@@ -12,7 +12,16 @@ async fn app_instance(c: &Client, name: &str) -> String {
 }
 
 async fn user(c: &Client, instance: &str, id: &str, name: &str) -> String {
-    c.create_app_instance_user().app_instance_arn(instance).app_instance_user_id(id).name(name).send().await.unwrap().app_instance_user_arn().unwrap().to_string()
+    c.create_app_instance_user()
+        .app_instance_arn(instance)
+        .app_instance_user_id(id)
+        .name(name)
+        .send()
+        .await
+        .unwrap()
+        .app_instance_user_arn()
+        .unwrap()
+        .to_string()
 }
 
 fn lex(alias: &str) -> Configuration {
@@ -21,7 +30,13 @@ fn lex(alias: &str) -> Configuration {
             LexConfiguration::builder()
                 .lex_bot_alias_arn(alias)
                 .locale_id("en_US")
-                .invoked_by(InvokedBy::builder().standard_messages(StandardMessages::Auto).targeted_messages(TargetedMessages::All).build().unwrap())
+                .invoked_by(
+                    InvokedBy::builder()
+                        .standard_messages(StandardMessages::Auto)
+                        .targeted_messages(TargetedMessages::All)
+                        .build()
+                        .unwrap(),
+                )
                 .welcome_intent("Welcome_Intent")
                 .build()
                 .unwrap(),
@@ -62,7 +77,14 @@ async fn update_and_list_app_instances() {
     let other = server.client_for("555555555555", "us-east-1");
     assert!(other.list_app_instances().send().await.unwrap().app_instances().is_empty());
 
-    let err = c.update_app_instance().app_instance_arn(format!("{}x", &arns[1][..arns[1].len() - 1])).name("n").metadata("m").send().await.unwrap_err();
+    let err = c
+        .update_app_instance()
+        .app_instance_arn(format!("{}x", &arns[1][..arns[1].len() - 1]))
+        .name("n")
+        .metadata("m")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(error_of(&err), ("NotFoundException".into(), 404));
     let err = c.list_app_instances().max_results(51).send().await.unwrap_err();
     assert_eq!(error_of(&err), ("BadRequestException".into(), 400));
@@ -113,10 +135,23 @@ async fn update_list_and_expire_users() {
     assert_eq!(error_of(&err), ("BadRequestException".into(), 400));
 
     // Expiration: set, read back, remove, and the sweep after the clock moves.
-    let settings = ExpirationSettings::builder().expiration_days(1).expiration_criterion(ExpirationCriterion::CreatedTimestamp).build().unwrap();
-    let put = c.put_app_instance_user_expiration_settings().app_instance_user_arn(&users[1]).expiration_settings(settings.clone()).send().await.unwrap();
+    let settings =
+        ExpirationSettings::builder().expiration_days(1).expiration_criterion(ExpirationCriterion::CreatedTimestamp).build().unwrap();
+    let put = c
+        .put_app_instance_user_expiration_settings()
+        .app_instance_user_arn(&users[1])
+        .expiration_settings(settings.clone())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(put.expiration_settings(), Some(&settings));
-    let put = c.put_app_instance_user_expiration_settings().app_instance_user_arn(&users[2]).expiration_settings(settings.clone()).send().await.unwrap();
+    let put = c
+        .put_app_instance_user_expiration_settings()
+        .app_instance_user_arn(&users[2])
+        .expiration_settings(settings.clone())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(put.app_instance_user_arn(), Some(users[2].as_str()));
     let removed = c.put_app_instance_user_expiration_settings().app_instance_user_arn(&users[2]).send().await.unwrap();
     assert_eq!(removed.expiration_settings(), None);
@@ -168,8 +203,10 @@ async fn update_list_and_expire_users() {
     assert_eq!(error_of(&err), ("NotFoundException".into(), 404));
     let err = c.put_app_instance_user_expiration_settings().app_instance_user_arn(&expiring).send().await.unwrap_err();
     assert_eq!(error_of(&err), ("NotFoundException".into(), 404));
-    let bad = ExpirationSettings::builder().expiration_days(5476).expiration_criterion(ExpirationCriterion::CreatedTimestamp).build().unwrap();
-    let err = c.put_app_instance_user_expiration_settings().app_instance_user_arn(&users[0]).expiration_settings(bad).send().await.unwrap_err();
+    let bad =
+        ExpirationSettings::builder().expiration_days(5476).expiration_criterion(ExpirationCriterion::CreatedTimestamp).build().unwrap();
+    let err =
+        c.put_app_instance_user_expiration_settings().app_instance_user_arn(&users[0]).expiration_settings(bad).send().await.unwrap_err();
     assert_eq!(
         message_of(&err),
         "1 validation error detected: Value '5476' at 'expirationSettings.expirationDays' failed to satisfy constraint: Member must have value less than or equal to 5475"
@@ -236,9 +273,18 @@ async fn bots_create_describe_update_list_delete() {
     assert_eq!(list.app_instance_bots().len(), 1);
     assert_eq!(list.app_instance_bots()[0].app_instance_bot_arn(), Some(bot.as_str()));
 
-    let err = c.create_app_instance_bot().app_instance_arn(&instance).configuration(lex("arn:aws:lex:us-east-1:1:bot-alias/x/y")).send().await.unwrap_err();
+    let err = c
+        .create_app_instance_bot()
+        .app_instance_arn(&instance)
+        .configuration(lex("arn:aws:lex:us-east-1:1:bot-alias/x/y"))
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(error_of(&err), ("BadRequestException".into(), 400));
-    assert!(message_of(&err).contains("'configuration.lex.lexBotAliasArn' failed to satisfy constraint: Member must satisfy regular expression pattern"));
+    assert!(
+        message_of(&err)
+            .contains("'configuration.lex.lexBotAliasArn' failed to satisfy constraint: Member must satisfy regular expression pattern")
+    );
 
     c.delete_app_instance_bot().app_instance_bot_arn(&bot).send().await.unwrap();
     let err = c.describe_app_instance_bot().app_instance_bot_arn(&bot).send().await.unwrap_err();
@@ -257,7 +303,17 @@ async fn admins_are_promoted_users_and_bots_of_the_same_app_instance() {
     let other_instance = app_instance(&c, "other").await;
     let alice = user(&c, &instance, "alice", "Alice").await;
     let outsider = user(&c, &other_instance, "olga", "Olga").await;
-    let bot = c.create_app_instance_bot().app_instance_arn(&instance).name("Bot").configuration(lex(ALIAS)).send().await.unwrap().app_instance_bot_arn().unwrap().to_string();
+    let bot = c
+        .create_app_instance_bot()
+        .app_instance_arn(&instance)
+        .name("Bot")
+        .configuration(lex(ALIAS))
+        .send()
+        .await
+        .unwrap()
+        .app_instance_bot_arn()
+        .unwrap()
+        .to_string();
 
     let created = c.create_app_instance_admin().app_instance_arn(&instance).app_instance_admin_arn(&alice).send().await.unwrap();
     assert_eq!(created.app_instance_arn(), Some(instance.as_str()));
@@ -269,10 +325,24 @@ async fn admins_are_promoted_users_and_bots_of_the_same_app_instance() {
     assert_eq!(error_of(&err), ("ConflictException".into(), 409));
     let err = c.create_app_instance_admin().app_instance_arn(&instance).app_instance_admin_arn(&outsider).send().await.unwrap_err();
     assert_eq!(error_of(&err), ("BadRequestException".into(), 400));
-    let err = c.create_app_instance_admin().app_instance_arn(&instance).app_instance_admin_arn(format!("{instance}/user/ghost")).send().await.unwrap_err();
+    let err = c
+        .create_app_instance_admin()
+        .app_instance_arn(&instance)
+        .app_instance_admin_arn(format!("{instance}/user/ghost"))
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(error_of(&err), ("NotFoundException".into(), 404));
 
-    let d = c.describe_app_instance_admin().app_instance_arn(&instance).app_instance_admin_arn(&alice).send().await.unwrap().app_instance_admin.unwrap();
+    let d = c
+        .describe_app_instance_admin()
+        .app_instance_arn(&instance)
+        .app_instance_admin_arn(&alice)
+        .send()
+        .await
+        .unwrap()
+        .app_instance_admin
+        .unwrap();
     assert_eq!(d.admin().unwrap().arn(), Some(alice.as_str()));
     assert_eq!(d.admin().unwrap().name(), Some("Alice"));
     assert_eq!(d.app_instance_arn(), Some(instance.as_str()));
@@ -280,7 +350,14 @@ async fn admins_are_promoted_users_and_bots_of_the_same_app_instance() {
 
     let list = c.list_app_instance_admins().app_instance_arn(&instance).max_results(1).send().await.unwrap();
     assert_eq!(list.app_instance_admins()[0].admin().unwrap().arn(), Some(alice.as_str()));
-    let list2 = c.list_app_instance_admins().app_instance_arn(&instance).max_results(1).next_token(list.next_token().unwrap()).send().await.unwrap();
+    let list2 = c
+        .list_app_instance_admins()
+        .app_instance_arn(&instance)
+        .max_results(1)
+        .next_token(list.next_token().unwrap())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(list2.app_instance_admins()[0].admin().unwrap().name(), Some("Bot"));
     assert_eq!(list2.next_token(), None);
 
@@ -305,9 +382,17 @@ async fn retention_settings() {
     assert_eq!(g.app_instance_retention_settings(), Some(&AppInstanceRetentionSettings::builder().build()));
     assert_eq!(g.initiate_deletion_timestamp(), None);
 
-    let settings = AppInstanceRetentionSettings::builder().channel_retention_settings(ChannelRetentionSettings::builder().retention_days(7).build()).build();
+    let settings = AppInstanceRetentionSettings::builder()
+        .channel_retention_settings(ChannelRetentionSettings::builder().retention_days(7).build())
+        .build();
     let before = std::time::SystemTime::now();
-    let p = c.put_app_instance_retention_settings().app_instance_arn(&instance).app_instance_retention_settings(settings.clone()).send().await.unwrap();
+    let p = c
+        .put_app_instance_retention_settings()
+        .app_instance_arn(&instance)
+        .app_instance_retention_settings(settings.clone())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(p.app_instance_retention_settings(), Some(&settings));
     let at = p.initiate_deletion_timestamp().unwrap().secs();
     let expected = before.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64 + 30 * 86400;
@@ -321,8 +406,11 @@ async fn retention_settings() {
     let g = c.get_app_instance_retention_settings().app_instance_arn(&instance).send().await.unwrap();
     assert_eq!(g.app_instance_retention_settings(), Some(&off));
 
-    let bad = AppInstanceRetentionSettings::builder().channel_retention_settings(ChannelRetentionSettings::builder().retention_days(0).build()).build();
-    let err = c.put_app_instance_retention_settings().app_instance_arn(&instance).app_instance_retention_settings(bad).send().await.unwrap_err();
+    let bad = AppInstanceRetentionSettings::builder()
+        .channel_retention_settings(ChannelRetentionSettings::builder().retention_days(0).build())
+        .build();
+    let err =
+        c.put_app_instance_retention_settings().app_instance_arn(&instance).app_instance_retention_settings(bad).send().await.unwrap_err();
     assert_eq!(error_of(&err), ("BadRequestException".into(), 400));
     c.delete_app_instance().app_instance_arn(&instance).send().await.unwrap();
     let err = c.get_app_instance_retention_settings().app_instance_arn(&instance).send().await.unwrap_err();
@@ -334,7 +422,17 @@ async fn tags_on_app_instances_users_and_bots() {
     let server = Server::start();
     let (c, _) = server.client();
     let tag = |k: &str, v: &str| Tag::builder().key(k).value(v).build().unwrap();
-    let instance = c.create_app_instance().name("tags").tags(tag("b", "1")).tags(tag("a", "2")).send().await.unwrap().app_instance_arn().unwrap().to_string();
+    let instance = c
+        .create_app_instance()
+        .name("tags")
+        .tags(tag("b", "1"))
+        .tags(tag("a", "2"))
+        .send()
+        .await
+        .unwrap()
+        .app_instance_arn()
+        .unwrap()
+        .to_string();
     let listed = c.list_tags_for_resource().resource_arn(&instance).send().await.unwrap();
     assert_eq!(listed.tags(), &[tag("b", "1"), tag("a", "2")]);
 
@@ -357,10 +455,27 @@ async fn tags_on_app_instances_users_and_bots() {
     assert_eq!(error_of(&err), ("ResourceLimitExceededException".into(), 400));
     assert_eq!(c.list_tags_for_resource().resource_arn(&instance).send().await.unwrap().tags().len(), 2);
 
-    let u = c.create_app_instance_user().app_instance_arn(&instance).app_instance_user_id("tagged:user").name("n").tags(tag("k", "v")).send().await.unwrap();
+    let u = c
+        .create_app_instance_user()
+        .app_instance_arn(&instance)
+        .app_instance_user_id("tagged:user")
+        .name("n")
+        .tags(tag("k", "v"))
+        .send()
+        .await
+        .unwrap();
     let u = u.app_instance_user_arn().unwrap().to_string();
     assert_eq!(c.list_tags_for_resource().resource_arn(&u).send().await.unwrap().tags(), &[tag("k", "v")]);
-    let bot = c.create_app_instance_bot().app_instance_arn(&instance).configuration(lex(ALIAS)).send().await.unwrap().app_instance_bot_arn().unwrap().to_string();
+    let bot = c
+        .create_app_instance_bot()
+        .app_instance_arn(&instance)
+        .configuration(lex(ALIAS))
+        .send()
+        .await
+        .unwrap()
+        .app_instance_bot_arn()
+        .unwrap()
+        .to_string();
     c.tag_resource().resource_arn(&bot).tags(tag("bot", "yes")).send().await.unwrap();
     assert_eq!(c.list_tags_for_resource().resource_arn(&bot).send().await.unwrap().tags(), &[tag("bot", "yes")]);
 

@@ -20,7 +20,14 @@ async fn create_users(c: &Client, instance: &str, prefix: &str, n: usize) -> Vec
         tasks.push(tokio::spawn(async move {
             let mut out = Vec::new();
             for i in (w * per)..((w + 1) * per).min(n) {
-                let r = c.create_app_instance_user().app_instance_arn(&instance).app_instance_user_id(format!("{prefix}{i:05}")).name("n").send().await.unwrap();
+                let r = c
+                    .create_app_instance_user()
+                    .app_instance_arn(&instance)
+                    .app_instance_user_id(format!("{prefix}{i:05}"))
+                    .name("n")
+                    .send()
+                    .await
+                    .unwrap();
                 out.push(r.app_instance_user_arn().unwrap().to_string());
             }
             out
@@ -99,7 +106,13 @@ async fn users_created_and_deleted_between_pages() {
         if let Some(d) = doomed.next() {
             c.delete_app_instance_user().app_instance_user_arn(&d).send().await.unwrap();
         }
-        c.create_app_instance_user().app_instance_arn(&instance).app_instance_user_id(format!("late-{pages}")).name("n").send().await.unwrap();
+        c.create_app_instance_user()
+            .app_instance_arn(&instance)
+            .app_instance_user_id(format!("late-{pages}"))
+            .name("n")
+            .send()
+            .await
+            .unwrap();
         token = r.next_token().map(str::to_string);
         if token.is_none() {
             break;

@@ -67,7 +67,8 @@ async fn names_at_their_exact_limits_in_multibyte_characters() {
     let u = c.create_app_instance_user().app_instance_arn(&arn).app_instance_user_id("limits").name(&user_100).send().await.unwrap();
     let d = c.describe_app_instance_user().app_instance_user_arn(u.app_instance_user_arn().unwrap()).send().await.unwrap();
     assert_eq!(d.app_instance_user().unwrap().name(), Some(user_100.as_str()));
-    let err = c.create_app_instance_user().app_instance_arn(&arn).app_instance_user_id("limits2").name("ü".repeat(101)).send().await.unwrap_err();
+    let err =
+        c.create_app_instance_user().app_instance_arn(&arn).app_instance_user_id("limits2").name("ü".repeat(101)).send().await.unwrap_err();
     assert_eq!(
         message_of(&err),
         "1 validation error detected: Value at 'name' failed to satisfy constraint: Member must have length less than or equal to 100"
@@ -76,9 +77,13 @@ async fn names_at_their_exact_limits_in_multibyte_characters() {
     let id_64 = format!("a{}z", ":@._-".repeat(12) + "xy");
     assert_eq!(id_64.chars().count(), 64);
     c.create_app_instance_user().app_instance_arn(&arn).app_instance_user_id(&id_64).name("x").send().await.unwrap();
-    let err = c.create_app_instance_user().app_instance_arn(&arn).app_instance_user_id(format!("{id_64}a")).name("x").send().await.unwrap_err();
+    let err =
+        c.create_app_instance_user().app_instance_arn(&arn).app_instance_user_id(format!("{id_64}a")).name("x").send().await.unwrap_err();
     assert_eq!(error_of(&err), ("BadRequestException".into(), 400));
-    assert!(message_of(&err).contains("Value at 'appInstanceUserId' failed to satisfy constraint: Member must have length less than or equal to 64"));
+    assert!(
+        message_of(&err)
+            .contains("Value at 'appInstanceUserId' failed to satisfy constraint: Member must have length less than or equal to 64")
+    );
 }
 
 #[tokio::test]

@@ -85,7 +85,9 @@ fn client(url: &str, account: &str) -> Client {
         .endpoint_url(url)
         .http_client(aws_smithy_http_client::Builder::new().build_http())
         .retry_config(aws_sdk_chimesdkidentity::config::retry::RetryConfig::disabled())
-        .timeout_config(aws_sdk_chimesdkidentity::config::timeout::TimeoutConfig::builder().operation_timeout(Duration::from_secs(60)).build())
+        .timeout_config(
+            aws_sdk_chimesdkidentity::config::timeout::TimeoutConfig::builder().operation_timeout(Duration::from_secs(60)).build(),
+        )
         .build();
     Client::from_conf(config)
 }
@@ -283,7 +285,10 @@ async fn sigterm_under_load_answers_every_request_in_flight_and_exits_0() {
     }
     let listed = c.list_app_instances().max_results(50).send().await.unwrap();
     for (name, _) in &slow_answers {
-        assert!(listed.app_instances().iter().any(|a| a.name() == Some(name.as_str())), "the held-back AppInstance {name} is there after the restart");
+        assert!(
+            listed.app_instances().iter().any(|a| a.name() == Some(name.as_str())),
+            "the held-back AppInstance {name} is there after the restart"
+        );
     }
     println!("after the restart: {present} users present, {} acknowledged", sent.iter().filter(|s| s.kind == Kind::Acked).count());
     server.signal("TERM");

@@ -27,7 +27,13 @@ async fn the_endpoint_lifecycle_signed() {
         .endpoint_id()
         .unwrap()
         .to_string();
-    c.update_app_instance_user_endpoint().app_instance_user_arn(&user).endpoint_id(&id).allow_messages(AllowMessages::None).send().await.unwrap();
+    c.update_app_instance_user_endpoint()
+        .app_instance_user_arn(&user)
+        .endpoint_id(&id)
+        .allow_messages(AllowMessages::None)
+        .send()
+        .await
+        .unwrap();
     let d = c.describe_app_instance_user_endpoint().app_instance_user_arn(&user).endpoint_id(&id).send().await.unwrap();
     assert_eq!(d.app_instance_user_endpoint().unwrap().allow_messages(), Some(&AllowMessages::None));
     let l = c.list_app_instance_user_endpoints().app_instance_user_arn(&user).max_results(1).send().await.unwrap();

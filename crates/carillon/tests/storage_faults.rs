@@ -47,7 +47,9 @@ impl Proc {
                 log2.lock().unwrap().push(line);
             }
         });
-        let url = rx.recv_timeout(Duration::from_secs(20)).unwrap_or_else(|_| panic!("carillon prints its listening line; log: {:?}", log.lock().unwrap()));
+        let url = rx
+            .recv_timeout(Duration::from_secs(20))
+            .unwrap_or_else(|_| panic!("carillon prints its listening line; log: {:?}", log.lock().unwrap()));
         Proc { child, url, log }
     }
 
@@ -85,7 +87,9 @@ fn client(url: &str, account: &str) -> Client {
         .endpoint_url(url)
         .http_client(aws_smithy_http_client::Builder::new().build_http())
         .retry_config(aws_sdk_chimesdkidentity::config::retry::RetryConfig::disabled())
-        .timeout_config(aws_sdk_chimesdkidentity::config::timeout::TimeoutConfig::builder().operation_timeout(Duration::from_secs(30)).build())
+        .timeout_config(
+            aws_sdk_chimesdkidentity::config::timeout::TimeoutConfig::builder().operation_timeout(Duration::from_secs(30)).build(),
+        )
         .build();
     Client::from_conf(config)
 }
@@ -111,7 +115,12 @@ fn run(cmd: &str, args: &[&str]) -> Result<String, String> {
     if out.status.success() {
         Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
     } else {
-        Err(format!("{cmd} {}: {} {}", args.join(" "), String::from_utf8_lossy(&out.stdout).trim(), String::from_utf8_lossy(&out.stderr).trim()))
+        Err(format!(
+            "{cmd} {}: {} {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stdout).trim(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
     }
 }
 
@@ -168,7 +177,8 @@ impl Ext4 {
 
     /// Makes the kernel see an error on the filesystem: with errors=remount-ro it turns read-only.
     fn fail(&self) -> Result<(), String> {
-        std::fs::write(self.sysfs().join("trigger_fs_error"), "carillon storage_faults test\n").map_err(|e| format!("trigger_fs_error: {e}"))
+        std::fs::write(self.sysfs().join("trigger_fs_error"), "carillon storage_faults test\n")
+            .map_err(|e| format!("trigger_fs_error: {e}"))
     }
 
     /// Unmounts, repairs and mounts read-write again (an emergency read-only ext4 comes back only so).
@@ -293,18 +303,31 @@ impl Ledger {
         c.list_app_instances().send().await.expect("ListAppInstances works during the fault");
         if let Some((u, _)) = self.acked.first() {
             c.describe_app_instance_user().app_instance_user_arn(u).send().await.expect("DescribeAppInstanceUser works during the fault");
-            c.list_app_instance_user_endpoints().app_instance_user_arn(u).send().await.expect("ListAppInstanceUserEndpoints works during the fault");
+            c.list_app_instance_user_endpoints()
+                .app_instance_user_arn(u)
+                .send()
+                .await
+                .expect("ListAppInstanceUserEndpoints works during the fault");
         }
         if let Some((u, e, _)) = self.endpoints.first() {
-            c.describe_app_instance_user_endpoint().app_instance_user_arn(u).endpoint_id(e).send().await.expect("DescribeAppInstanceUserEndpoint works");
+            c.describe_app_instance_user_endpoint()
+                .app_instance_user_arn(u)
+                .endpoint_id(e)
+                .send()
+                .await
+                .expect("DescribeAppInstanceUserEndpoint works");
         }
     }
 
     /// Every acknowledged write is there; every refused create left nothing half done.
     async fn verify(&self, c: &Client) {
         for (arn, metadata) in &self.acked {
-            let u =
-                c.describe_app_instance_user().app_instance_user_arn(arn).send().await.unwrap_or_else(|e| panic!("acknowledged user {arn} is missing: {e:?}"));
+            let u = c
+                .describe_app_instance_user()
+                .app_instance_user_arn(arn)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("acknowledged user {arn} is missing: {e:?}"));
             assert_eq!(u.app_instance_user().and_then(|u| u.metadata()), Some(metadata.as_str()), "{arn}");
             let tags = c.list_tags_for_resource().resource_arn(arn).send().await.unwrap();
             assert_eq!(tags.tags().len(), 1, "the tag of {arn}");
@@ -317,7 +340,10 @@ impl Ledger {
                 .send()
                 .await
                 .unwrap_or_else(|err| panic!("acknowledged endpoint {e} is missing: {err:?}"));
-            assert_eq!(d.app_instance_user_endpoint().and_then(|x| x.endpoint_attributes()).map(|a| a.device_token()), Some(token.as_str()));
+            assert_eq!(
+                d.app_instance_user_endpoint().and_then(|x| x.endpoint_attributes()).map(|a| a.device_token()),
+                Some(token.as_str())
+            );
         }
         let mut refused_present = 0;
         for arn in &self.refused {
@@ -368,7 +394,8 @@ async fn write_until_refused(c: &Client, ledger: &mut Ledger, n: usize, limit: u
 async fn other_writes(c: &Client, ledger: &mut Ledger) -> Vec<(&'static str, Answer)> {
     let mut out = Vec::new();
     let user = ledger.acked.first().map(|(u, _)| u.clone()).unwrap();
-    let a = c.update_app_instance_user().app_instance_user_arn(&user).name("renamed during the fault").metadata("y".repeat(1000)).send().await;
+    let a =
+        c.update_app_instance_user().app_instance_user_arn(&user).name("renamed during the fault").metadata("y".repeat(1000)).send().await;
     out.push(("UpdateAppInstanceUser", answer_of(&a)));
     let a = ledger.register(c, &user, 900).await;
     out.push(("RegisterAppInstanceUserEndpoint", a));

@@ -57,11 +57,7 @@ impl std::fmt::Debug for OwnedRequest {
 
 impl OwnedRequest {
     pub fn with_parts<R>(&self, f: impl FnOnce(&RequestParts<'_>) -> R) -> R {
-        let headers: Vec<(&str, &[u8])> = self
-            .headers
-            .iter()
-            .map(|(n, v)| (n.as_str(), v.as_slice()))
-            .collect();
+        let headers: Vec<(&str, &[u8])> = self.headers.iter().map(|(n, v)| (n.as_str(), v.as_slice())).collect();
         let req = RequestParts {
             method: &self.method,
             raw_path: &self.path,
@@ -73,17 +69,11 @@ impl OwnedRequest {
     }
 
     pub fn header_mut(&mut self, name: &str) -> Option<&mut Vec<u8>> {
-        self.headers
-            .iter_mut()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v)
+        self.headers.iter_mut().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v)
     }
 
     pub fn header(&self, name: &str) -> Option<&[u8]> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_slice())
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_slice())
     }
 }
 
@@ -108,11 +98,7 @@ pub fn amz_date(t: i64) -> String {
     let secs = t.rem_euclid(86_400);
     let (mut y, mut d) = (1970i64, days);
     loop {
-        let len = if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 {
-            366
-        } else {
-            365
-        };
+        let len = if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 { 366 } else { 365 };
         if d < len {
             break;
         }
@@ -120,31 +106,11 @@ pub fn amz_date(t: i64) -> String {
         y += 1;
     }
     let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let months = [
-        31,
-        if leap { 29 } else { 28 },
-        31,
-        30,
-        31,
-        30,
-        31,
-        31,
-        30,
-        31,
-        30,
-        31,
-    ];
+    let months = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
     let mut m = 0;
     while d >= months[m] {
         d -= months[m];
         m += 1;
     }
-    format!(
-        "{y:04}{:02}{:02}T{:02}{:02}{:02}Z",
-        m + 1,
-        d + 1,
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
+    format!("{y:04}{:02}{:02}T{:02}{:02}{:02}Z", m + 1, d + 1, secs / 3600, secs / 60 % 60, secs % 60)
 }

@@ -6,8 +6,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_credential_types::Credentials as AwsCredentials;
 use aws_sigv4::http_request::{
-    PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SignatureLocation,
-    SigningSettings, UriPathNormalizationMode, sign,
+    PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SignatureLocation, SigningSettings, UriPathNormalizationMode,
+    sign,
 };
 use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
@@ -74,16 +74,11 @@ impl Default for Spec {
 
 /// Signs `spec` with aws-sigv4; returns the request as the server sees it and the signature.
 pub fn sign_spec(spec: &Spec) -> (OwnedRequest, String) {
-    let identity: Identity =
-        AwsCredentials::new(&spec.akid, &spec.secret, spec.token.clone(), None, "test").into();
+    let identity: Identity = AwsCredentials::new(&spec.akid, &spec.secret, spec.token.clone(), None, "test").into();
     let mut settings = SigningSettings::default();
     settings.percent_encoding_mode = PercentEncodingMode::Double;
     settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
-    settings.payload_checksum_kind = if spec.checksum_header {
-        PayloadChecksumKind::XAmzSha256
-    } else {
-        PayloadChecksumKind::NoHeader
-    };
+    settings.payload_checksum_kind = if spec.checksum_header { PayloadChecksumKind::XAmzSha256 } else { PayloadChecksumKind::NoHeader };
     if let Some(expires) = spec.presign_expires {
         settings.signature_location = SignatureLocation::QueryParams;
         settings.expires_in = Some(Duration::from_secs(expires));
@@ -111,30 +106,13 @@ pub fn sign_spec(spec: &Spec) -> (OwnedRequest, String) {
         Body::Unsigned => SignableBody::UnsignedPayload,
         Body::Precomputed(h) => SignableBody::Precomputed(h.clone()),
     };
-    let signable = SignableRequest::new(
-        spec.method,
-        uri.clone(),
-        spec.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-        body,
-    )
-    .unwrap();
+    let signable =
+        SignableRequest::new(spec.method, uri.clone(), spec.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())), body).unwrap();
     let (instructions, signature) = sign(signable, &params).unwrap().into_parts();
     let mut headers: Vec<(String, Vec<u8>)> = vec![("Host".into(), b"localhost:8080".to_vec())];
-    headers.extend(
-        spec.headers
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone().into_bytes())),
-    );
-    headers.extend(
-        instructions
-            .headers()
-            .map(|(k, v)| (k.to_string(), v.as_bytes().to_vec())),
-    );
-    let mut http_req = http::Request::builder()
-        .method(spec.method)
-        .uri(&uri)
-        .body(())
-        .unwrap();
+    headers.extend(spec.headers.iter().map(|(k, v)| (k.clone(), v.clone().into_bytes())));
+    headers.extend(instructions.headers().map(|(k, v)| (k.to_string(), v.as_bytes().to_vec())));
+    let mut http_req = http::Request::builder().method(spec.method).uri(&uri).body(()).unwrap();
     instructions.apply_to_request_http1x(&mut http_req);
     let request = OwnedRequest {
         method: spec.method.into(),

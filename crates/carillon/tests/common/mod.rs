@@ -53,7 +53,11 @@ impl PostgresDb {
 
 impl Drop for PostgresDb {
     fn drop(&mut self) {
-        let _ = Command::new("psql").arg(&self.admin_url).arg("-qc").arg(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)).output();
+        let _ = Command::new("psql")
+            .arg(&self.admin_url)
+            .arg("-qc")
+            .arg(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
+            .output();
     }
 }
 
@@ -206,7 +210,9 @@ fn spawn(database: &str, extra: &[String]) -> (Child, String) {
 }
 
 /// The modeled error code of an SDK error (e.g. `NotFoundException`) and the HTTP status.
-pub fn error_of<E>(err: &aws_sdk_chimesdkidentity::error::SdkError<E, aws_sdk_chimesdkidentity::config::http::HttpResponse>) -> (String, u16)
+pub fn error_of<E>(
+    err: &aws_sdk_chimesdkidentity::error::SdkError<E, aws_sdk_chimesdkidentity::config::http::HttpResponse>,
+) -> (String, u16)
 where
     E: aws_sdk_chimesdkidentity::error::ProvideErrorMetadata + std::fmt::Debug,
 {
