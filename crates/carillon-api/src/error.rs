@@ -87,11 +87,20 @@ impl ErrorKind {
 pub struct ApiError {
     pub kind: ErrorKind,
     pub message: String,
+    /// What the server knows of the cause, for its own log line only (a store error's text, the
+    /// detail of a refused signature): never sent to the caller, never holds a secret.
+    pub cause: Option<String>,
 }
 
 impl ApiError {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        ApiError { kind, message: message.into() }
+        ApiError { kind, message: message.into(), cause: None }
+    }
+
+    /// The same error, with the cause the log line shows.
+    pub fn with_cause(mut self, cause: impl fmt::Display) -> Self {
+        self.cause = Some(cause.to_string());
+        self
     }
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::BadRequest, message)

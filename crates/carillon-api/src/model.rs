@@ -90,6 +90,7 @@ pub struct Model {
     pub shapes: HashMap<String, Shape>,
 }
 
+#[allow(clippy::expect_used)] // replaced by the start-up check of the model reader
 static MODEL: LazyLock<Model> = LazyLock::new(|| Model::parse(MODEL_JSON).expect("the committed model parses"));
 
 /// The committed model.

@@ -67,7 +67,7 @@ impl Validator<'_> {
             let mpath = join(path, &wire_path(&member.name));
             match obj.get(&member.name) {
                 None | Some(Value::Null) => {
-                    if shape.required.iter().any(|r| *r == member.name) {
+                    if shape.required.contains(&member.name) {
                         self.violation(target, &Value::Null, &mpath, "Member must not be null".into());
                     }
                 }
@@ -88,15 +88,15 @@ impl Validator<'_> {
                 if let Some(min) = shape.min.filter(|m| len < *m) {
                     self.violation(shape, value, path, format!("Member must have length greater than or equal to {min}"));
                 }
-                if let (Some(re), Some(p)) = (&shape.regex, &shape.pattern) {
-                    if !re.is_match(s) {
-                        self.violation(shape, value, path, format!("Member must satisfy regular expression pattern: {p}"));
-                    }
+                if let (Some(re), Some(p)) = (&shape.regex, &shape.pattern)
+                    && !re.is_match(s)
+                {
+                    self.violation(shape, value, path, format!("Member must satisfy regular expression pattern: {p}"));
                 }
-                if let Some(values) = &shape.enum_values {
-                    if !values.iter().any(|v| v == s) {
-                        self.violation(shape, value, path, format!("Member must satisfy enum value set: [{}]", values.join(", ")));
-                    }
+                if let Some(values) = &shape.enum_values
+                    && !values.iter().any(|v| v == s)
+                {
+                    self.violation(shape, value, path, format!("Member must satisfy enum value set: [{}]", values.join(", ")));
                 }
             }
             ShapeKind::Integer | ShapeKind::Long => {

@@ -2,6 +2,7 @@
 //! mixes over keep-alive connections, drives the same requests against a minimal hyper baseline
 //! pinned to the same core, and reports throughput, latency percentiles, errors, start-up time
 //! and memory, against the project's performance targets.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a benchmark tool, not a server: it stops on what it cannot measure
 
 mod api;
 mod baseline;

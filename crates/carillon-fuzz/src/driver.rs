@@ -203,10 +203,8 @@ pub fn run(name: &str, target: fn(&[u8]), seed: u64, duration: Duration, max_exe
                     input.len().next_power_of_two().trailing_zeros() as usize,
                     serde_json::from_slice::<serde_json::Value>(&input).is_ok(),
                 );
-                if seen.insert(class) || rng.below(1000) == 0 {
-                    if corpus.len() < 4096 {
-                        corpus.push(input);
-                    }
+                if (seen.insert(class) || rng.below(1000) == 0) && corpus.len() < 4096 {
+                    corpus.push(input);
                 }
             }
         }

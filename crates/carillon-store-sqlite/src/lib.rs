@@ -140,12 +140,11 @@ impl Store for SqliteStore {
             run(&conn, "BEGIN").map_err(|e| TxAbort::Store(tx::map_err(e)))?;
             let out = catch_unwind(AssertUnwindSafe(|| f(&mut SqliteTx::new(&conn, false))))
                 .unwrap_or_else(|_| Err(TxAbort::Store(StoreError::Internal("a read transaction panicked".into()))));
-            if run(&conn, "COMMIT").is_ok() {
-                if let Ok(mut readers) = self.inner.readers.lock() {
-                    if readers.len() < MAX_IDLE_READERS {
-                        readers.push(conn);
-                    }
-                }
+            if run(&conn, "COMMIT").is_ok()
+                && let Ok(mut readers) = self.inner.readers.lock()
+                && readers.len() < MAX_IDLE_READERS
+            {
+                readers.push(conn);
             }
             out
         })

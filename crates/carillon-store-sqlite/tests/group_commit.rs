@@ -1,6 +1,7 @@
 //! Group commit: concurrent write transactions share physical commits (and so fsyncs), each is
 //! answered only after the commit that holds it, and one that fails leaves the others of its
 //! group untouched.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test fails by panicking
 
 use carillon_store::{AppInstanceRecord, Store, StoreError, Tx};
 use carillon_store_sqlite::{Location, SqliteStore};

@@ -11,6 +11,7 @@
 //!   on the terminal (past the test harness's output capture) and passes; when it is set and the
 //!   server cannot be reached, the test fails. Each PostgreSQL test that passed prints
 //!   `storage suite on postgres: ok postgres::<name>`, which `scripts/test` looks for.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // the storage suite is a test harness: a failed expectation is a failed test
 
 use carillon_store::*;
 use carillon_store_postgres::{PostgresStore, redact_url};

@@ -176,13 +176,10 @@ async fn api(app: &App, req: Request<Incoming>, request_id: &str) -> Result<(Rep
     let op_def = found.operation;
     let operation = carillon_api::Operation::from_name(&op_def.name).ok_or_else(|| (ApiError::internal("unrouted operation"), "-"))?;
     let name = operation.name();
-    if let Some(throttle) = &app.throttle {
-        if !throttle.admit(&ctx.account, operation) {
-            return Err((
-                ApiError::new(ErrorKind::ThrottledClient, "The request rate for this account is above the AWS rate profile."),
-                name,
-            ));
-        }
+    if let Some(throttle) = &app.throttle
+        && !throttle.admit(&ctx.account, operation)
+    {
+        return Err((ApiError::new(ErrorKind::ThrottledClient, "The request rate for this account is above the AWS rate profile."), name));
     }
     let input = carillon_api::bind::bind(m, op_def, &found.labels, &query, &body).map_err(|e| (e, name))?;
     let out = carillon_api::dispatch(&app.service, &ctx, operation, input).await.map_err(|e| (e, name))?;

@@ -59,10 +59,10 @@ impl Throttle {
         let mut check = |key: Option<Operation>, rate: f64| {
             buckets.entry((account.to_string(), key)).or_insert(Bucket { tokens: rate, at: now }).take(rate, now)
         };
-        if let Some(rate) = operation_rate(op) {
-            if !check(Some(op), rate) {
-                return false;
-            }
+        if let Some(rate) = operation_rate(op)
+            && !check(Some(op), rate)
+        {
+            return false;
         }
         check(None, ACCOUNT_RATE)
     }

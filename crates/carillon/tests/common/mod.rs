@@ -196,12 +196,10 @@ fn spawn(database: &str, extra: &[String]) -> (Child, String) {
     std::thread::spawn(move || {
         let mut sent = false;
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if !sent {
-                if let Some(i) = line.find("listening on ") {
-                    let url = line[i + "listening on ".len()..].split_whitespace().next().unwrap_or_default().to_string();
-                    let _ = tx.send(url);
-                    sent = true;
-                }
+            if !sent && let Some(i) = line.find("listening on ") {
+                let url = line[i + "listening on ".len()..].split_whitespace().next().unwrap_or_default().to_string();
+                let _ = tx.send(url);
+                sent = true;
             }
         }
     });
