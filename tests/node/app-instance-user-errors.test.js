@@ -1,4 +1,4 @@
-// Create/Describe/Delete of AppInstances and AppInstanceUsers: success shapes and every error SPEC names.
+// Create/Describe/Delete of AppInstances and AppInstanceUsers: success shapes and every error docs/behaviour.md names.
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// SPEC §5: what a 2xx answer changed is there, value for value, when the server starts again on the
+// docs/behaviour.md, "Durability and concurrency": what a 2xx answer changed is there, value for value, when the server starts again on the
 // same database, after a clean stop (SIGTERM, exit 0) and after a crash (SIGKILL).
 
 import { after, before, describe, it } from 'node:test';

@@ -1,4 +1,4 @@
-// Errors of the five endpoint operations (SPEC §2 Validation, §3, §4 AppInstanceUserEndpoints).
+// Errors of the five endpoint operations (docs/behaviour.md: "Wire protocol", "Accounts, regions and signatures", "Resources").
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// The AppInstanceUserEndpoint lifecycle, end to end, through the unmodified JS SDK (SPEC §4).
+// The AppInstanceUserEndpoint lifecycle, end to end, through the unmodified JS SDK (docs/behaviour.md, "Resources").
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';

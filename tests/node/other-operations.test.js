@@ -1,5 +1,5 @@
 // Success paths of the operations around the endpoint family: updates, bots, admins, tags, retention,
-// list pagination and user expiration (SPEC §4).
+// list pagination and user expiration (docs/behaviour.md, "Pagination", "Expiration").
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';

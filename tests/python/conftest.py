@@ -163,7 +163,7 @@ class Server:
             time.sleep(0.02)
 
     def stop(self, timeout=20.0):
-        """SIGTERM and wait; returns the exit code (SPEC §6: a clean stop exits 0)."""
+        """SIGTERM and wait; returns the exit code (docs/behaviour.md, "Running the server": a clean stop exits 0)."""
         if self.proc is None:
             return self.last_exit_code
         proc, self.proc = self.proc, None
@@ -182,7 +182,7 @@ class Server:
     def restart(self):
         """SIGTERM, then start again on the same database (the port may change: rebuild clients)."""
         code = self.stop()
-        assert code == 0, f"carillon exited with {code} on SIGTERM (SPEC §6: exit 0)"
+        assert code == 0, f"carillon exited with {code} on SIGTERM (a clean stop exits 0)"
         return self.start()
 
     def log_text(self):

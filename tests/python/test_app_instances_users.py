@@ -1,4 +1,4 @@
-"""AppInstances and AppInstanceUsers (SPEC §4) through boto3: lifecycle, limits, ownership, cascades."""
+"""AppInstances and AppInstanceUsers (docs/behaviour.md, "Resources") through boto3: lifecycle, limits, ownership, cascades."""
 import datetime
 
 import pytest

@@ -1,4 +1,4 @@
-"""Bots, admins, retention and expiration settings, tags (SPEC §4) through boto3."""
+"""Bots, admins, retention and expiration settings, tags (docs/behaviour.md, "Resources") through boto3."""
 import datetime
 import re
 import time

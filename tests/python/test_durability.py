@@ -1,4 +1,4 @@
-"""Durability (SPEC §5): everything a 2xx answered is there after the server restarts on the same database."""
+"""Durability (docs/behaviour.md, "Durability and concurrency"): everything a 2xx answered is there after the server restarts on the same database."""
 import pytest
 
 from carillon_util import (

@@ -1,4 +1,4 @@
-"""The AppInstanceUserEndpoint lifecycle (SPEC §4, the seed's operation and its family), through boto3."""
+"""The AppInstanceUserEndpoint lifecycle (docs/behaviour.md, "Resources"), through boto3."""
 import datetime
 import time
 

@@ -1,4 +1,4 @@
-"""User expiration (SPEC §4 Expiration): the sweep deletes users whose CreatedTimestamp + ExpirationDays has
+"""User expiration (docs/behaviour.md, "Expiration"): the sweep deletes users whose CreatedTimestamp + ExpirationDays has
 passed, with their cascade. The test moves the server clock, so this module has a server of its own."""
 import pytest
 

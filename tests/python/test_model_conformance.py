@@ -5,7 +5,7 @@ structures, list elements), the cases below are derived from the model:
 
 * missing: a request without a required member -> 400 BadRequestException whose message contains
   `Value null at '<path>' failed to satisfy constraint: Member must not be null`. Members bound to a URI
-  label are skipped: a request whose label is empty cannot be routed to the operation at all (SPEC §2:
+  label are skipped: a request whose label is empty cannot be routed to the operation at all (docs/behaviour.md, "Wire protocol":
   routing happens before binding; an empty segment matches no label), so "missing" cannot be expressed.
 * outside: for each length / range / pattern / enum constraint, a value just outside it -> 400
   BadRequestException whose message contains the AWS clause for that member and constraint:
@@ -64,7 +64,7 @@ RESOURCE_NAME_PATTERN = SHAPES["ResourceName"]["pattern"]
 
 def python_regex(pattern):
     """The model's (Java) pattern as a Python regex: `\\u10000-\\u10FFFF` means the supplementary planes, and
-    `.` also matches line breaks (SPEC §2). Matches are whole-value (fullmatch)."""
+    `.` also matches line breaks (docs/behaviour.md, "Wire protocol"). Matches are whole-value (fullmatch)."""
     converted = re.sub(r"\\u([0-9A-Fa-f]{5,6})", lambda m: "\\U" + m.group(1).rjust(8, "0"), pattern)
     return re.compile(converted, re.DOTALL)
 

@@ -1,4 +1,4 @@
-"""Running the binary (SPEC §6): startup line, clean stops, bad configuration."""
+"""Running the binary (docs/behaviour.md, "Running the server"): startup line, clean stops, bad configuration."""
 import os
 import signal
 import subprocess

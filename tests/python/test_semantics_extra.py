@@ -1,4 +1,4 @@
-"""Further SPEC rules through boto3 and raw HTTP: check order, idempotency scope, quotas by configuration,
+"""Further rules of docs/behaviour.md through boto3 and raw HTTP: check order, idempotency scope, quotas by configuration,
 transactions under concurrent requests, and timestamps."""
 import concurrent.futures
 import threading

@@ -1,4 +1,4 @@
-"""SigV4 authentication (SPEC §3, `--auth sigv4`) with botocore's real signer: ARNs with `%2F`, `%3A` and
+"""SigV4 authentication (docs/behaviour.md, "Accounts, regions and signatures"; `--auth sigv4`) with botocore's real signer: ARNs with `%2F`, `%3A` and
 `%40` in the path, presigned URLs, the clock window, and the AWS-wide failure codes."""
 import json
 import urllib.error

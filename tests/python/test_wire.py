@@ -1,4 +1,4 @@
-"""restJson1 wire details (SPEC §2) through raw HTTP: routing, body parsing, error shape, headers, JSON."""
+"""restJson1 wire details (docs/behaviour.md, "Wire protocol") through raw HTTP: routing, body parsing, error shape, headers, JSON."""
 import json
 import re
 import socket

@@ -10,7 +10,7 @@ import {
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 export const ENDPOINT_ID = /^[a-z0-9]{1,64}$/;
 
-/** The Amazon Pinpoint application ARN form SPEC requires for ResourceArn. */
+/** The Amazon Pinpoint application ARN form Carillon requires for ResourceArn. */
 export function pinpointArn(region, account, appId = '0123456789abcdef0123456789abcdef') {
   return `arn:aws:mobiletargeting:${region}:${account}:apps/${appId}`;
 }

@@ -243,7 +243,7 @@ const ERROR_CODES = {
 
 /**
  * Awaits `promise`, which must reject with the typed error `name`: checks `err.name`, the HTTP
- * status (`err.$metadata.httpStatusCode`, from SPEC's table) and the body's `Code`; `message`, when
+ * status (`err.$metadata.httpStatusCode`, from the model's error shapes) and the body's `Code`; `message`, when
  * given, is compared exactly (string) or matched (RegExp). Resolves to the error.
  */
 export async function expectError(promise, name, message) {
