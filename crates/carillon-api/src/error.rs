@@ -4,83 +4,65 @@
 
 use std::fmt;
 
-/// The error shapes of the model, plus the protocol- and auth-level errors AWS answers with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
-    BadRequest,
-    ResourceLimitExceeded,
-    UnauthorizedClient,
-    Forbidden,
-    NotFound,
-    Conflict,
-    ThrottledClient,
-    ServiceFailure,
-    ServiceUnavailable,
-    /// No operation matches the method and path.
-    UnknownOperation,
-    /// sigv4 mode: the request carries no credentials.
-    MissingAuthenticationToken,
-    /// sigv4 mode: the access key is not configured.
-    UnrecognizedClient,
-    /// sigv4 mode: the signature does not match, or the clock is outside the window.
-    InvalidSignature,
-}
+/// Defines [`ErrorKind`] from two tables of `Kind = status, "TypeName", "Code";` entries: the models'
+/// error shapes (generated) and the protocol-level errors below.
+macro_rules! error_kinds {
+    (
+        model { $($(#[$mdoc:meta])* $model:ident = $mstatus:literal, $mtype:literal, $mcode:literal;)* }
+        protocol { $($(#[$pdoc:meta])* $proto:ident = $pstatus:literal, $ptype:literal, $pcode:literal;)* }
+    ) => {
+        /// The error shapes of the models, plus the protocol- and auth-level errors AWS answers with.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum ErrorKind {
+            $($(#[$mdoc])* $model,)*
+            $($(#[$pdoc])* $proto,)*
+        }
 
-impl ErrorKind {
-    /// The HTTP status.
-    pub fn status(self) -> u16 {
-        match self {
-            ErrorKind::BadRequest | ErrorKind::ResourceLimitExceeded => 400,
-            ErrorKind::UnauthorizedClient => 401,
-            ErrorKind::Forbidden | ErrorKind::MissingAuthenticationToken | ErrorKind::UnrecognizedClient | ErrorKind::InvalidSignature => {
-                403
+        impl ErrorKind {
+            /// The kinds of the models' error shapes.
+            pub const MODEL: &'static [ErrorKind] = &[$(ErrorKind::$model),*];
+            /// The protocol- and auth-level kinds, which no model declares.
+            pub const PROTOCOL: &'static [ErrorKind] = &[$(ErrorKind::$proto),*];
+
+            /// The HTTP status.
+            pub fn status(self) -> u16 {
+                match self {
+                    $(ErrorKind::$model => $mstatus,)*
+                    $(ErrorKind::$proto => $pstatus,)*
+                }
             }
-            ErrorKind::NotFound | ErrorKind::UnknownOperation => 404,
-            ErrorKind::Conflict => 409,
-            ErrorKind::ThrottledClient => 429,
-            ErrorKind::ServiceFailure => 500,
-            ErrorKind::ServiceUnavailable => 503,
-        }
-    }
 
-    /// The `x-amzn-ErrorType` header: the error shape's name.
-    pub fn type_name(self) -> &'static str {
-        match self {
-            ErrorKind::BadRequest => "BadRequestException",
-            ErrorKind::ResourceLimitExceeded => "ResourceLimitExceededException",
-            ErrorKind::UnauthorizedClient => "UnauthorizedClientException",
-            ErrorKind::Forbidden => "ForbiddenException",
-            ErrorKind::NotFound => "NotFoundException",
-            ErrorKind::Conflict => "ConflictException",
-            ErrorKind::ThrottledClient => "ThrottledClientException",
-            ErrorKind::ServiceFailure => "ServiceFailureException",
-            ErrorKind::ServiceUnavailable => "ServiceUnavailableException",
-            ErrorKind::UnknownOperation => "UnknownOperationException",
-            ErrorKind::MissingAuthenticationToken => "MissingAuthenticationTokenException",
-            ErrorKind::UnrecognizedClient => "UnrecognizedClientException",
-            ErrorKind::InvalidSignature => "InvalidSignatureException",
-        }
-    }
+            /// The `x-amzn-ErrorType` header: the error shape's name.
+            pub fn type_name(self) -> &'static str {
+                match self {
+                    $(ErrorKind::$model => $mtype,)*
+                    $(ErrorKind::$proto => $ptype,)*
+                }
+            }
 
-    /// The `Code` member of the body (the model's `ErrorCode` where the shape has one).
-    pub fn code(self) -> &'static str {
-        match self {
-            ErrorKind::BadRequest => "BadRequest",
-            ErrorKind::ResourceLimitExceeded => "ResourceLimitExceeded",
-            ErrorKind::UnauthorizedClient => "Unauthorized",
-            ErrorKind::Forbidden => "Forbidden",
-            ErrorKind::NotFound => "NotFound",
-            ErrorKind::Conflict => "Conflict",
-            ErrorKind::ThrottledClient => "Throttled",
-            ErrorKind::ServiceFailure => "ServiceFailure",
-            ErrorKind::ServiceUnavailable => "ServiceUnavailable",
-            ErrorKind::UnknownOperation => "UnknownOperation",
-            ErrorKind::MissingAuthenticationToken => "MissingAuthenticationToken",
-            ErrorKind::UnrecognizedClient => "UnrecognizedClient",
-            ErrorKind::InvalidSignature => "InvalidSignature",
+            /// The `Code` member of the body (a value of the model's `ErrorCode` for the model's kinds).
+            pub fn code(self) -> &'static str {
+                match self {
+                    $(ErrorKind::$model => $mcode,)*
+                    $(ErrorKind::$proto => $pcode,)*
+                }
+            }
         }
-    }
+    };
 }
+
+crate::generated::errors::with_model_errors!(error_kinds {
+    protocol {
+        /// No operation matches the method and path.
+        UnknownOperation = 404, "UnknownOperationException", "UnknownOperation";
+        /// sigv4 mode: the request carries no credentials.
+        MissingAuthenticationToken = 403, "MissingAuthenticationTokenException", "MissingAuthenticationToken";
+        /// sigv4 mode: the access key is not configured.
+        UnrecognizedClient = 403, "UnrecognizedClientException", "UnrecognizedClient";
+        /// sigv4 mode: the signature does not match, or the clock is outside the window.
+        InvalidSignature = 403, "InvalidSignatureException", "InvalidSignature";
+    }
+});
 
 /// A failed request: its kind and a message for the caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -143,3 +125,39 @@ impl fmt::Display for ApiError {
 }
 
 impl std::error::Error for ApiError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The wire answer of every kind, as the service has always sent it.
+    #[test]
+    fn every_kind_keeps_its_status_type_name_and_code() {
+        let expected = [
+            (ErrorKind::BadRequest, 400, "BadRequestException", "BadRequest"),
+            (ErrorKind::ResourceLimitExceeded, 400, "ResourceLimitExceededException", "ResourceLimitExceeded"),
+            (ErrorKind::UnauthorizedClient, 401, "UnauthorizedClientException", "Unauthorized"),
+            (ErrorKind::Forbidden, 403, "ForbiddenException", "Forbidden"),
+            (ErrorKind::NotFound, 404, "NotFoundException", "NotFound"),
+            (ErrorKind::Conflict, 409, "ConflictException", "Conflict"),
+            (ErrorKind::ThrottledClient, 429, "ThrottledClientException", "Throttled"),
+            (ErrorKind::ServiceFailure, 500, "ServiceFailureException", "ServiceFailure"),
+            (ErrorKind::ServiceUnavailable, 503, "ServiceUnavailableException", "ServiceUnavailable"),
+            (ErrorKind::UnknownOperation, 404, "UnknownOperationException", "UnknownOperation"),
+            (ErrorKind::MissingAuthenticationToken, 403, "MissingAuthenticationTokenException", "MissingAuthenticationToken"),
+            (ErrorKind::UnrecognizedClient, 403, "UnrecognizedClientException", "UnrecognizedClient"),
+            (ErrorKind::InvalidSignature, 403, "InvalidSignatureException", "InvalidSignature"),
+        ];
+        for (kind, status, type_name, code) in expected {
+            assert_eq!((kind.status(), kind.type_name(), kind.code()), (status, type_name, code), "{kind:?}");
+        }
+        assert_eq!(ErrorKind::MODEL.len() + ErrorKind::PROTOCOL.len(), expected.len());
+    }
+
+    #[test]
+    fn the_body_carries_code_and_message_and_never_the_cause() {
+        let e = ApiError::new(ErrorKind::ThrottledClient, "slow down").with_cause("store: database is locked");
+        assert_eq!(e.body(), br#"{"Code":"Throttled","Message":"slow down"}"#.to_vec());
+        assert_eq!((e.status(), e.to_string().as_str()), (429, "ThrottledClientException: slow down"));
+    }
+}

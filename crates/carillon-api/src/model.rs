@@ -1,120 +1,83 @@
-//! The committed service model, parsed once at first use: operations with their HTTP bindings, and
-//! shapes with their members and constraints. Routing, binding and validation read it from here.
+//! The runtime's view of the committed service models. `carillon-model` reads and checks each model;
+//! this module adds what serving needs on top: every pattern compiled for a whole-value match. It is
+//! all done by [`Model::parse`] (or [`load`] for both models), which the pipeline calls at start-up,
+//! so that a bad model or pattern stops the server before it listens, never a request.
 
 use regex::Regex;
-use serde_json::Value;
-use std::collections::HashMap;
-use std::sync::LazyLock;
+use std::collections::BTreeMap;
+use std::ops::Deref;
 
-/// The committed copy of the model (documentation stripped); `scripts/refresh-model.py` refreshes it.
+pub use carillon_model::{Location, Member, Metadata, OperationDef, Segment, ShapeKind};
+
+/// The committed Chime SDK Identity model (documentation stripped); `scripts/refresh-model.py` refreshes it.
 pub const MODEL_JSON: &str = include_str!("../model/chime-sdk-identity-2021-04-20.json");
+/// The committed Chime SDK Messaging model, refreshed the same way.
+pub const MESSAGING_JSON: &str = include_str!("../model/chime-sdk-messaging-2021-05-15.json");
 
-/// Where a member of an input structure travels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Location {
-    Body,
-    Uri,
-    Query,
-    Header,
-}
-
-#[derive(Debug, Clone)]
-pub struct Member {
-    /// The member's name in the model (and in a JSON body).
-    pub name: String,
-    pub shape: String,
-    pub location: Location,
-    /// The label, query parameter or header name, for members outside the body.
-    pub location_name: String,
-    pub idempotency_token: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ShapeKind {
-    String,
-    Integer,
-    Long,
-    Boolean,
-    Timestamp,
-    List,
-    Map,
-    Structure,
-}
-
+/// A shape of the model with its pattern compiled. It dereferences to the model's [`carillon_model::Shape`]
+/// (`kind`, `min`, `max`, `pattern`, `members`, `required`, ...).
 #[derive(Debug)]
 pub struct Shape {
-    pub name: String,
-    pub kind: ShapeKind,
-    pub min: Option<i64>,
-    pub max: Option<i64>,
-    /// The pattern as the model writes it (used in messages).
-    pub pattern: Option<String>,
-    /// The pattern compiled for a whole-value match; `None` where it matches everything.
+    pub def: carillon_model::Shape,
+    /// The pattern compiled for a whole-value match; `None` where there is none or it matches everything.
     pub regex: Option<Regex>,
-    pub enum_values: Option<Vec<String>>,
-    pub sensitive: bool,
-    pub members: Vec<Member>,
-    pub required: Vec<String>,
-    /// The element shape of a list.
-    pub list_member: Option<String>,
-    pub is_error: bool,
-    pub error_status: Option<u16>,
 }
 
-/// One segment of a URI template.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Segment {
-    Literal(String),
-    Label(String),
+impl Deref for Shape {
+    type Target = carillon_model::Shape;
+
+    fn deref(&self) -> &carillon_model::Shape {
+        &self.def
+    }
 }
 
-#[derive(Debug, Clone)]
-pub struct OperationDef {
-    pub name: String,
-    pub method: String,
-    /// The request URI as the model writes it.
-    pub request_uri: String,
-    pub segments: Vec<Segment>,
-    /// `key=value` pairs fixed by the URI template (`/tags?operation=tag-resource`).
-    pub query_literals: Vec<(String, String)>,
-    pub success_status: u16,
-    pub input: Option<String>,
-    pub output: Option<String>,
-    pub errors: Vec<String>,
-}
-
+/// A checked model with its patterns compiled.
 #[derive(Debug)]
 pub struct Model {
-    pub metadata: Value,
+    pub metadata: Metadata,
+    /// Operations in the model's order.
     pub operations: Vec<OperationDef>,
-    pub shapes: HashMap<String, Shape>,
+    pub shapes: BTreeMap<String, Shape>,
 }
 
-#[allow(clippy::expect_used)] // replaced by the start-up check of the model reader
-static MODEL: LazyLock<Model> = LazyLock::new(|| Model::parse(MODEL_JSON).expect("the committed model parses"));
+/// Both committed models, parsed, checked and compiled.
+#[derive(Debug)]
+pub struct Models {
+    pub identity: Model,
+    pub messaging: Model,
+}
 
-/// The committed model.
-pub fn model() -> &'static Model {
-    &MODEL
+/// Parses, checks and compiles both committed models. An error names the model and what is wrong.
+pub fn load() -> Result<Models, String> {
+    Ok(Models {
+        identity: Model::parse(MODEL_JSON).map_err(|e| format!("the Chime SDK Identity model: {e}"))?,
+        messaging: Model::parse(MESSAGING_JSON).map_err(|e| format!("the Chime SDK Messaging model: {e}"))?,
+    })
 }
 
 impl Model {
-    /// Parses a model in botocore's JSON form.
+    /// Parses and checks a model in botocore's JSON form, and compiles its patterns.
     pub fn parse(text: &str) -> Result<Model, String> {
-        let raw: Value = serde_json::from_str(text).map_err(|e| format!("model is not JSON: {e}"))?;
-        let mut shapes = HashMap::new();
-        for (name, s) in raw["shapes"].as_object().ok_or("model has no shapes")? {
-            shapes.insert(name.clone(), parse_shape(name, s)?);
-        }
-        let mut operations = Vec::new();
-        for (name, o) in raw["operations"].as_object().ok_or("model has no operations")? {
-            operations.push(parse_operation(name, o)?);
-        }
-        Ok(Model { metadata: raw["metadata"].clone(), operations, shapes })
+        let def = carillon_model::Model::parse(text).map_err(|e| e.to_string())?;
+        Model::compile(def)
     }
 
-    /// The shape of that name. Panics only on a name that is not in the model, which the model's
-    /// own references never are.
+    /// Compiles the patterns of a checked model.
+    pub fn compile(def: carillon_model::Model) -> Result<Model, String> {
+        let mut shapes = BTreeMap::new();
+        for (name, shape) in def.shapes {
+            let regex = match &shape.pattern {
+                Some(p) if !carillon_model::matches_everything(p) => Some(compile_pattern(p).map_err(|e| format!("shape {name}: {e}"))?),
+                _ => None,
+            };
+            shapes.insert(name, Shape { def: shape, regex });
+        }
+        Ok(Model { metadata: def.metadata, operations: def.operations, shapes })
+    }
+
+    /// The shape of that name. The model reader checked that every reference in the model resolves,
+    /// so a name taken from the model (a member's target, an operation's input) is always here; any
+    /// other name panics.
     pub fn shape(&self, name: &str) -> &Shape {
         &self.shapes[name]
     }
@@ -124,164 +87,75 @@ impl Model {
     }
 }
 
-fn parse_operation(name: &str, o: &Value) -> Result<OperationDef, String> {
-    let http = &o["http"];
-    let method = http["method"].as_str().ok_or(format!("{name}: no method"))?.to_string();
-    let request_uri = http["requestUri"].as_str().ok_or(format!("{name}: no requestUri"))?.to_string();
-    let (path, query) = match request_uri.split_once('?') {
-        Some((p, q)) => (p, Some(q)),
-        None => (request_uri.as_str(), None),
-    };
-    let segments = path
-        .trim_start_matches('/')
-        .split('/')
-        .filter(|s| !s.is_empty())
-        .map(|s| {
-            if let Some(label) = s.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-                Segment::Label(label.to_string())
-            } else {
-                Segment::Literal(s.to_string())
-            }
-        })
-        .collect();
-    let query_literals = query
-        .map(|q| {
-            q.split('&')
-                .filter(|p| !p.is_empty())
-                .map(|p| match p.split_once('=') {
-                    Some((k, v)) => (k.to_string(), v.to_string()),
-                    None => (p.to_string(), String::new()),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let success_status = http.get("responseCode").and_then(Value::as_u64).unwrap_or(200) as u16;
-    Ok(OperationDef {
-        name: name.to_string(),
-        method,
-        request_uri,
-        segments,
-        query_literals,
-        success_status,
-        input: o["input"]["shape"].as_str().map(str::to_string),
-        output: o.get("output").and_then(|v| v["shape"].as_str()).map(str::to_string),
-        errors: o["errors"]
-            .as_array()
-            .map(|e| e.iter().filter_map(|e| e["shape"].as_str().map(str::to_string)).collect())
-            .unwrap_or_default(),
-    })
-}
-
-fn parse_shape(name: &str, s: &Value) -> Result<Shape, String> {
-    let kind = match s["type"].as_str().unwrap_or_default() {
-        "string" => ShapeKind::String,
-        "integer" => ShapeKind::Integer,
-        "long" => ShapeKind::Long,
-        "boolean" => ShapeKind::Boolean,
-        "timestamp" => ShapeKind::Timestamp,
-        "list" => ShapeKind::List,
-        "map" => ShapeKind::Map,
-        "structure" => ShapeKind::Structure,
-        other => return Err(format!("shape {name}: unknown type {other}")),
-    };
-    let pattern = s["pattern"].as_str().map(str::to_string);
-    let regex = match &pattern {
-        Some(p) if !matches_everything(p) => Some(compile_pattern(p).map_err(|e| format!("shape {name}: {e}"))?),
-        _ => None,
-    };
-    let members = s["members"]
-        .as_object()
-        .map(|m| {
-            m.iter()
-                .map(|(mname, mv)| {
-                    let location = match mv["location"].as_str() {
-                        Some("uri") => Location::Uri,
-                        Some("querystring") => Location::Query,
-                        Some("header") => Location::Header,
-                        _ => Location::Body,
-                    };
-                    Member {
-                        name: mname.clone(),
-                        shape: mv["shape"].as_str().unwrap_or_default().to_string(),
-                        location,
-                        location_name: mv["locationName"].as_str().unwrap_or(mname).to_string(),
-                        idempotency_token: mv["idempotencyToken"].as_bool().unwrap_or(false),
-                    }
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    Ok(Shape {
-        name: name.to_string(),
-        kind,
-        min: s["min"].as_i64(),
-        max: s["max"].as_i64(),
-        pattern,
-        regex,
-        enum_values: s["enum"].as_array().map(|v| v.iter().filter_map(|x| x.as_str().map(str::to_string)).collect()),
-        sensitive: s["sensitive"].as_bool().unwrap_or(false),
-        members,
-        required: s["required"].as_array().map(|v| v.iter().filter_map(|x| x.as_str().map(str::to_string)).collect()).unwrap_or_default(),
-        list_member: s["member"]["shape"].as_str().map(str::to_string),
-        is_error: s["exception"].as_bool().unwrap_or(false),
-        error_status: s["error"]["httpStatusCode"].as_u64().map(|v| v as u16),
-    })
-}
-
-fn matches_everything(pattern: &str) -> bool {
-    pattern == ".*" || pattern == "^.*$"
-}
-
 /// Compiles a model pattern for a whole-value match. A `.` also matches line breaks, and the
 /// model's five- and six-digit escapes (`\u10000`, `\u10FFFF`) name supplementary-plane code points.
 pub fn compile_pattern(pattern: &str) -> Result<Regex, regex::Error> {
-    let translated = translate_escapes(pattern);
+    let translated = carillon_model::translate_escapes(pattern);
     Regex::new(&format!(r"\A(?s:{translated})\z"))
-}
-
-fn translate_escapes(pattern: &str) -> String {
-    let chars: Vec<char> = pattern.chars().collect();
-    let mut out = String::with_capacity(pattern.len() + 16);
-    let mut i = 0;
-    while i < chars.len() {
-        if chars[i] == '\\' && i + 1 < chars.len() && chars[i + 1] == 'u' {
-            let hex: String = chars[i + 2..].iter().take_while(|c| c.is_ascii_hexdigit()).take(6).collect();
-            // Four digits is the usual escape; the model writes supplementary code points with five
-            // or six digits (always starting with 1).
-            let take = if hex.len() >= 6 && u32::from_str_radix(&hex[..6], 16).is_ok_and(|v| (0x100000..=0x10FFFF).contains(&v)) {
-                6
-            } else if hex.len() >= 5 && hex.starts_with('1') {
-                5
-            } else {
-                hex.len().min(4)
-            };
-            if take >= 4 {
-                out.push_str(&format!("\\x{{{}}}", &hex[..take]));
-                i += 2 + take;
-                continue;
-            }
-        }
-        out.push(chars[i]);
-        i += 1;
-    }
-    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ErrorKind;
+
+    fn models() -> Models {
+        load().unwrap()
+    }
 
     #[test]
-    fn the_committed_model_parses_with_every_operation() {
-        let m = model();
-        assert_eq!(m.operations.len(), 30);
-        assert_eq!(m.shapes.len(), 120);
-        assert_eq!(m.metadata["signingName"], "chime");
+    fn both_committed_models_load_with_every_operation() {
+        let m = models();
+        assert_eq!((m.identity.operations.len(), m.identity.shapes.len()), (30, 120));
+        assert_eq!(m.messaging.operations.len(), 51);
+        assert_eq!(m.identity.metadata.signing_name, "chime");
+        assert_eq!(m.messaging.metadata.signing_name, "chime");
+    }
+
+    #[test]
+    fn every_pattern_of_both_models_compiles() {
+        let m = models();
+        for model in [&m.identity, &m.messaging] {
+            for shape in model.shapes.values() {
+                let compiled = shape.regex.is_some() || shape.pattern.as_deref().is_none_or(carillon_model::matches_everything);
+                assert!(compiled, "{}", shape.name);
+            }
+        }
+    }
+
+    #[test]
+    fn the_generated_operations_are_the_models_in_order() {
+        let m = models();
+        let names: Vec<&str> = m.identity.operations.iter().map(|o| o.name.as_str()).collect();
+        assert_eq!(names, crate::Operation::ALL.iter().map(|o| o.name()).collect::<Vec<_>>());
+        let names: Vec<&str> = m.messaging.operations.iter().map(|o| o.name.as_str()).collect();
+        assert_eq!(names, crate::messaging::Operation::ALL.iter().map(|o| o.name()).collect::<Vec<_>>());
+        for (def, op) in m.identity.operations.iter().zip(crate::Operation::ALL) {
+            assert_eq!(
+                (op.method(), op.request_uri(), op.success_status()),
+                (def.method.as_str(), def.request_uri.as_str(), def.success_status)
+            );
+            assert_eq!(op.idempotency_token(), def.idempotency_token.as_deref());
+        }
+        assert_eq!(crate::Operation::CreateAppInstance.idempotency_token(), Some("ClientRequestToken"));
+        assert_eq!(crate::Operation::DeleteAppInstance.success_status(), 204);
+    }
+
+    #[test]
+    fn every_error_shape_of_both_models_is_a_kind_with_its_status() {
+        let m = models();
+        for model in [&m.identity, &m.messaging] {
+            for shape in model.shapes.values().filter(|s| s.is_error) {
+                let kind = ErrorKind::MODEL.iter().find(|k| k.type_name() == shape.name);
+                assert_eq!(kind.map(|k| k.status()), shape.error_status, "{}", shape.name);
+            }
+        }
     }
 
     #[test]
     fn resource_name_pattern_takes_supplementary_planes_and_rejects_controls() {
-        let re = model().shape("NonEmptyResourceName").regex.as_ref().unwrap();
+        let m = models();
+        let re = m.identity.shape("NonEmptyResourceName").regex.as_ref().unwrap();
         assert!(re.is_match("héllo 😀 world"));
         assert!(re.is_match("tab\there\nnewline"));
         assert!(!re.is_match("bell\u{7}"));
@@ -290,7 +164,8 @@ mod tests {
 
     #[test]
     fn user_id_pattern_matches_the_whole_value() {
-        let re = model().shape("UserId").regex.as_ref().unwrap();
+        let m = models();
+        let re = m.identity.shape("UserId").regex.as_ref().unwrap();
         assert!(re.is_match("user:name@example.com"));
         assert!(re.is_match("a"));
         assert!(!re.is_match("-leading"));
@@ -300,8 +175,17 @@ mod tests {
 
     #[test]
     fn dot_matches_line_breaks() {
-        let re = model().shape("UserName").regex.as_ref().unwrap();
+        let m = models();
+        let re = m.identity.shape("UserName").regex.as_ref().unwrap();
         assert!(re.is_match("line one\nline two"));
         assert!(!re.is_match(" \n\t "));
+    }
+
+    #[test]
+    fn a_pattern_the_regex_engine_refuses_fails_the_load() {
+        let text = MODEL_JSON.replace(r#""pattern": ".*""#, r#""pattern": "(unclosed""#);
+        assert_ne!(text, MODEL_JSON);
+        let e = Model::parse(&text).unwrap_err();
+        assert!(e.starts_with("shape "), "{e}");
     }
 }
