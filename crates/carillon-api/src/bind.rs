@@ -1,22 +1,24 @@
-//! Binding: path labels, query parameters and the JSON body become one JSON object of the operation's
+//! Binding: path labels, query parameters, header members and the JSON body become one JSON object of the
 //! input shape, which is then type-checked and validated against the model.
 
 use crate::error::ApiError;
-use crate::model::{Location, Model, OperationDef, ShapeKind};
+use crate::model::{Location, Model, OperationDef, Segment, ShapeKind};
 use crate::route::printable;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-/// Largest request body accepted (SPEC §2).
+/// Largest request body accepted (docs/behaviour.md, "Limits").
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-/// Binds and validates the input of `op`.
+/// Binds and validates the input of `op` from the parts of its request: the decoded path labels
+/// in template order, the decoded query, the headers and the raw body.
 pub fn bind(
     model: &Model,
     op: &OperationDef,
-    labels: &[(String, String)],
+    labels: &[String],
     query: &[(String, String)],
+    headers: &[(&str, &[u8])],
     body: &[u8],
 ) -> Result<Value, ApiError> {
     let body = parse_body(body)?;
@@ -26,9 +28,9 @@ pub fn bind(
     for member in &shape.members {
         let target = model.shape(&member.shape);
         let value = match member.location {
-            Location::Uri => labels.iter().find(|(k, _)| *k == member.location_name).map(|(_, v)| Value::String(v.clone())),
+            Location::Uri => label_value(op, labels, &member.location_name).map(|v| Value::String(v.to_string())),
             Location::Query => query_value(query, &member.location_name, target.kind, &member.name)?,
-            Location::Header => None,
+            Location::Header => header_value(headers, &member.location_name)?,
             Location::Body => body.get(&member.name).filter(|v| !v.is_null()).cloned(),
         };
         if let Some(value) = value {
@@ -38,6 +40,21 @@ pub fn bind(
     let input = Value::Object(input);
     crate::validate::validate(model, input_name, &input)?;
     Ok(input)
+}
+
+/// The value of the label `name`: labels come in the order of the template's label segments.
+fn label_value<'l>(op: &OperationDef, labels: &'l [String], name: &str) -> Option<&'l str> {
+    let position = op.segments.iter().filter_map(|s| if let Segment::Label(l) = s { Some(l) } else { None }).position(|l| l == name)?;
+    labels.get(position).map(String::as_str)
+}
+
+/// A header member (Messaging's `x-amz-chime-bearer`): header names match case-insensitively.
+fn header_value(headers: &[(&str, &[u8])], name: &str) -> Result<Option<Value>, ApiError> {
+    let Some((_, raw)) = headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)) else { return Ok(None) };
+    match std::str::from_utf8(raw) {
+        Ok(v) => Ok(Some(Value::String(v.to_string()))),
+        Err(_) => Err(ApiError::bad_request(format!("Invalid header '{name}': not UTF-8"))),
+    }
 }
 
 fn parse_body(body: &[u8]) -> Result<Map<String, Value>, ApiError> {

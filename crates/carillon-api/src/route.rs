@@ -1,56 +1,203 @@
 //! Routing on the raw path: split on `/` first, then percent-decode each label, so that a `%2F`
 //! inside an ARN never becomes a separator. No label is greedy.
+//!
+//! A [`Router`] is built once from a list of service models. Each entry of its table is one URI
+//! template (method, path segments, query literals such as `operation=tag-resource`) and says which
+//! target it reaches: the caller picks what a target is (the served pipeline uses the generated
+//! [`crate::Operation`]). Where two templates match a request, the one with more fixed parts wins,
+//! so `POST /channels?operation=search` beats `POST /channels`, and any other `operation` value falls
+//! to the plain route. Templates that two services share exactly (the `/tags` operations of Identity
+//! and Messaging) become one entry with several targets rather than one shadowing the other; the
+//! resource type of the ARN then decides which service serves it.
 
 use crate::error::ApiError;
 use crate::model::{Model, OperationDef, Segment};
 
-/// The operation a request addresses, with its decoded path labels.
+/// One URI template of the table, and what it reaches.
 #[derive(Debug)]
-pub struct Route<'m> {
-    pub operation: &'m OperationDef,
-    /// (label name, decoded value), in template order.
-    pub labels: Vec<(String, String)>,
+pub struct RouteEntry<T> {
+    method: String,
+    /// `Some(literal)` or `None` for a label, in path order.
+    segments: Vec<Option<String>>,
+    /// Sorted `key=value` pairs the query must hold.
+    query_literals: Vec<(String, String)>,
+    /// The label names of the first service's template, for messages.
+    label_names: Vec<String>,
+    /// Literal segments plus query literals: the more, the more specific.
+    fixed: usize,
+    target: T,
+    /// Targets of other services with exactly the same template.
+    shared: Vec<T>,
 }
 
-/// Finds the operation for `method` and the raw (still percent-encoded) `path`, given the decoded
-/// query parameters. Where two templates match, the one with more fixed parts wins.
-pub fn route<'m>(model: &'m Model, method: &str, raw_path: &str, query: &[(String, String)]) -> Result<Route<'m>, ApiError> {
-    let unknown = || ApiError::new(crate::ErrorKind::UnknownOperation, format!("No operation matches {method} {}", printable(raw_path)));
-    let rest = raw_path.strip_prefix('/').ok_or_else(unknown)?;
-    let segments: Vec<&str> = rest.split('/').collect();
-    let mut best: Option<(&OperationDef, usize)> = None;
-    'ops: for op in &model.operations {
-        if op.method != method || op.segments.len() != segments.len() {
-            continue;
-        }
-        let mut fixed = 0;
-        for (template, actual) in op.segments.iter().zip(&segments) {
-            match template {
-                Segment::Literal(lit) if lit == actual => fixed += 1,
-                Segment::Literal(_) => continue 'ops,
-                Segment::Label(_) if actual.is_empty() => continue 'ops,
-                Segment::Label(_) => {}
+impl<T> RouteEntry<T> {
+    /// The target of the first service (in the order the router was given) with this template.
+    pub fn target(&self) -> &T {
+        &self.target
+    }
+
+    /// Every target with this template: more than one where services share it.
+    pub fn targets(&self) -> impl Iterator<Item = &T> {
+        std::iter::once(&self.target).chain(&self.shared)
+    }
+
+    /// Whether several services have this exact template.
+    pub fn is_shared(&self) -> bool {
+        !self.shared.is_empty()
+    }
+
+    pub fn method(&self) -> &str {
+        &self.method
+    }
+}
+
+/// The route table of one or more service models.
+#[derive(Debug)]
+pub struct Router<T> {
+    entries: Vec<RouteEntry<T>>,
+}
+
+/// What a request addresses: its table entry and the decoded path labels, in template order.
+#[derive(Debug)]
+pub struct Route<'r, T> {
+    pub entry: &'r RouteEntry<T>,
+    pub labels: Vec<String>,
+}
+
+impl<T: Clone> Router<T> {
+    /// Builds the table from `(model, targets)` pairs, where `targets[i]` is what the model's `i`th
+    /// operation routes to. Fails when a model has two operations with one template, or when two
+    /// templates could match the same request with as many fixed parts (neither would win).
+    pub fn new(services: &[(&Model, &[T])]) -> Result<Router<T>, String> {
+        let mut entries: Vec<RouteEntry<T>> = Vec::new();
+        let mut owners: Vec<Vec<(usize, String)>> = Vec::new();
+        for (service, (model, targets)) in services.iter().enumerate() {
+            if model.operations.len() != targets.len() {
+                return Err(format!("service {service}: {} operations but {} route targets", model.operations.len(), targets.len()));
+            }
+            for (op, target) in model.operations.iter().zip(targets.iter()) {
+                let entry = entry_of(op, target.clone());
+                match entries.iter().position(|e| same_template(e, &entry)) {
+                    Some(i) => {
+                        if let Some((_, other)) = owners[i].iter().find(|(s, _)| *s == service) {
+                            return Err(format!(
+                                "operations {other} and {} have the same template {} {}",
+                                op.name, op.method, op.request_uri
+                            ));
+                        }
+                        entries[i].shared.push(entry.target);
+                        owners[i].push((service, op.name.clone()));
+                    }
+                    None => {
+                        entries.push(entry);
+                        owners.push(vec![(service, op.name.clone())]);
+                    }
+                }
             }
         }
-        for (k, v) in &op.query_literals {
-            if !query.iter().any(|(qk, qv)| qk == k && qv == v) {
-                continue 'ops;
+        for (i, a) in entries.iter().enumerate() {
+            for (j, b) in entries.iter().enumerate().skip(i + 1) {
+                if a.fixed == b.fixed && overlap(a, b) {
+                    return Err(format!(
+                        "operations {} and {} match the same requests with as many fixed parts",
+                        owners[i][0].1, owners[j][0].1
+                    ));
+                }
             }
-            fixed += 1;
         }
-        if best.is_none_or(|(_, f)| fixed > f) {
-            best = Some((op, fixed));
-        }
+        Ok(Router { entries })
     }
-    let (operation, _) = best.ok_or_else(unknown)?;
-    let mut labels = Vec::new();
-    for (template, actual) in operation.segments.iter().zip(&segments) {
-        if let Segment::Label(name) = template {
-            let value = percent_decode(actual).map_err(|e| ApiError::bad_request(format!("Invalid path label '{name}': {e}")))?;
-            labels.push((name.clone(), value));
-        }
+}
+
+impl<T> Router<T> {
+    /// Every entry, in the order the models list their operations.
+    pub fn entries(&self) -> &[RouteEntry<T>] {
+        &self.entries
     }
-    Ok(Route { operation, labels })
+
+    /// Finds the entry for `method` and the raw (still percent-encoded) `raw_path`, given the
+    /// decoded query parameters.
+    pub fn route(&self, method: &str, raw_path: &str, query: &[(String, String)]) -> Result<Route<'_, T>, ApiError> {
+        let unknown =
+            || ApiError::new(crate::ErrorKind::UnknownOperation, format!("No operation matches {method} {}", printable(raw_path)));
+        let rest = raw_path.strip_prefix('/').ok_or_else(unknown)?;
+        let segments: Vec<&str> = rest.split('/').collect();
+        let mut best: Option<&RouteEntry<T>> = None;
+        'entries: for entry in &self.entries {
+            if entry.method != method || entry.segments.len() != segments.len() || best.is_some_and(|b| b.fixed >= entry.fixed) {
+                continue;
+            }
+            for (template, actual) in entry.segments.iter().zip(&segments) {
+                match template {
+                    Some(lit) if lit == actual => {}
+                    Some(_) => continue 'entries,
+                    None if actual.is_empty() => continue 'entries,
+                    None => {}
+                }
+            }
+            for (k, v) in &entry.query_literals {
+                if !query.iter().any(|(qk, qv)| qk == k && qv == v) {
+                    continue 'entries;
+                }
+            }
+            best = Some(entry);
+        }
+        let entry = best.ok_or_else(unknown)?;
+        let mut labels = Vec::new();
+        for (template, actual) in entry.segments.iter().zip(&segments) {
+            if template.is_none() {
+                labels.push(
+                    percent_decode(actual)
+                        .map_err(|e| ApiError::bad_request(format!("Invalid path label '{}': {e}", label_name(entry, labels.len()))))?,
+                );
+            }
+        }
+        Ok(Route { entry, labels })
+    }
+}
+
+/// The name of the `n`th label of an entry, for messages.
+fn label_name<T>(entry: &RouteEntry<T>, n: usize) -> &str {
+    entry.label_names.get(n).map_or("", String::as_str)
+}
+
+fn entry_of<T>(op: &OperationDef, target: T) -> RouteEntry<T> {
+    let segments: Vec<Option<String>> = op
+        .segments
+        .iter()
+        .map(|s| match s {
+            Segment::Literal(l) => Some(l.clone()),
+            Segment::Label(_) => None,
+        })
+        .collect();
+    let label_names = op
+        .segments
+        .iter()
+        .filter_map(|s| match s {
+            Segment::Label(l) => Some(l.clone()),
+            Segment::Literal(_) => None,
+        })
+        .collect();
+    let mut query_literals = op.query_literals.clone();
+    query_literals.sort();
+    let fixed = segments.iter().filter(|s| s.is_some()).count() + query_literals.len();
+    RouteEntry { method: op.method.clone(), segments, query_literals, label_names, fixed, target, shared: Vec::new() }
+}
+
+fn same_template<T>(a: &RouteEntry<T>, b: &RouteEntry<T>) -> bool {
+    a.method == b.method && a.segments == b.segments && a.query_literals == b.query_literals
+}
+
+/// Whether one request could match both entries: same method and length, no position where both
+/// are different literals, and no query key both fix to different values.
+fn overlap<T>(a: &RouteEntry<T>, b: &RouteEntry<T>) -> bool {
+    a.method == b.method
+        && a.segments.len() == b.segments.len()
+        && a.segments.iter().zip(&b.segments).all(|(x, y)| match (x, y) {
+            (Some(x), Some(y)) => x == y,
+            _ => true,
+        })
+        && !a.query_literals.iter().any(|(k, v)| b.query_literals.iter().any(|(k2, v2)| k == k2 && v != v2))
 }
 
 /// Decodes `%XX` escapes; the result must be UTF-8 (overlong and other invalid sequences are rejected).
@@ -103,63 +250,203 @@ pub fn printable(raw: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::model;
+    use crate::model::{MESSAGING_JSON, MODEL_JSON};
+
+    const ARN_ENCODED: &str = "arn%3Aaws%3Achime%3Aus-east-1%3A111122223333%3Aapp-instance%2Fabc%2Fuser%2Fu%3A1%40x";
+    const ARN: &str = "arn:aws:chime:us-east-1:111122223333:app-instance/abc/user/u:1@x";
+
+    fn identity() -> Model {
+        Model::parse(MODEL_JSON).unwrap()
+    }
+
+    fn messaging() -> Model {
+        Model::parse(MESSAGING_JSON).unwrap()
+    }
+
+    /// A router whose targets are the operations' names.
+    fn by_name(model: &Model) -> Router<String> {
+        let names: Vec<String> = model.operations.iter().map(|o| o.name.clone()).collect();
+        Router::new(&[(model, &names)]).unwrap()
+    }
+
+    fn route_name(router: &Router<String>, method: &str, raw: &str, query: Option<&str>) -> Result<String, ApiError> {
+        router.route(method, raw, &parse_query(query).unwrap()).map(|r| r.entry.target().clone())
+    }
+
+    /// The request an SDK sends for `op`: each label filled with an ARN whose encoded form holds
+    /// %2F and %3A, and the template's query literals.
+    fn request_of(op: &OperationDef) -> (String, Vec<(String, String)>) {
+        let (path, query) = op.request_uri.split_once('?').unwrap_or((&op.request_uri, ""));
+        let mut raw = String::new();
+        for seg in path.trim_start_matches('/').split('/') {
+            raw.push('/');
+            raw.push_str(if seg.starts_with('{') { ARN_ENCODED } else { seg });
+        }
+        (raw, parse_query(Some(query)).unwrap())
+    }
 
     #[test]
-    fn every_operation_routes_from_its_own_template() {
-        // Fill each label with an ARN whose encoded form holds %2F and %3A, as the SDKs send it.
-        for op in &model().operations {
-            let (path, query) = op.request_uri.split_once('?').unwrap_or((&op.request_uri, ""));
-            let mut raw = String::new();
-            for seg in path.trim_start_matches('/').split('/') {
-                raw.push('/');
-                if seg.starts_with('{') {
-                    raw.push_str("arn%3Aaws%3Achime%3Aus-east-1%3A111122223333%3Aapp-instance%2Fabc%2Fuser%2Fu%3A1%40x");
-                } else {
-                    raw.push_str(seg);
-                }
+    fn every_operation_of_both_models_routes_from_its_own_template() {
+        for model in [identity(), messaging()] {
+            let router = by_name(&model);
+            for op in &model.operations {
+                let (raw, query) = request_of(op);
+                let r = router.route(&op.method, &raw, &query).unwrap_or_else(|e| panic!("{}: {e}", op.name));
+                assert_eq!(r.entry.target(), &op.name, "{} {raw}", op.method);
+                assert!(!r.entry.is_shared());
+                let labels = op.segments.iter().filter(|s| matches!(s, Segment::Label(_))).count();
+                assert_eq!(r.labels, vec![ARN.to_string(); labels], "{}", op.name);
             }
-            let query = parse_query(Some(query)).unwrap();
-            let r = route(model(), &op.method, &raw, &query).unwrap_or_else(|e| panic!("{}: {e}", op.name));
-            assert_eq!(r.operation.name, op.name, "{raw}");
-            for (_, v) in &r.labels {
-                assert_eq!(v, "arn:aws:chime:us-east-1:111122223333:app-instance/abc/user/u:1@x");
+        }
+    }
+
+    #[test]
+    fn a_router_over_both_models_detects_the_shared_tags_templates() {
+        let (identity, messaging) = (identity(), messaging());
+        let ids: Vec<(&str, String)> = identity.operations.iter().map(|o| ("identity", o.name.clone())).collect();
+        let msgs: Vec<(&str, String)> = messaging.operations.iter().map(|o| ("messaging", o.name.clone())).collect();
+        let router = Router::new(&[(&identity, &ids), (&messaging, &msgs)]).unwrap();
+        for (service, model) in [("identity", &identity), ("messaging", &messaging)] {
+            for op in &model.operations {
+                let (raw, query) = request_of(op);
+                let r = router.route(&op.method, &raw, &query).unwrap_or_else(|e| panic!("{}: {e}", op.name));
+                assert!(r.entry.targets().any(|t| *t == (service, op.name.clone())), "{service} {} reached {:?}", op.name, r.entry);
+            }
+        }
+        let mut shared: Vec<Vec<(&str, String)>> =
+            router.entries().iter().filter(|e| e.is_shared()).map(|e| e.targets().cloned().collect()).collect();
+        shared.sort();
+        let both = |name: &str| vec![("identity", name.to_string()), ("messaging", name.to_string())];
+        assert_eq!(shared, vec![both("ListTagsForResource"), both("TagResource"), both("UntagResource")]);
+        assert_eq!(router.entries().len(), identity.operations.len() + messaging.operations.len() - 3);
+    }
+
+    #[test]
+    fn a_query_literal_wins_and_any_other_value_falls_to_the_plain_route() {
+        let model = messaging();
+        let router = by_name(&model);
+        assert_eq!(route_name(&router, "POST", "/channels", Some("operation=search")).unwrap(), "SearchChannels");
+        assert_eq!(route_name(&router, "POST", "/channels", None).unwrap(), "CreateChannel");
+        assert_eq!(route_name(&router, "POST", "/channels", Some("operation=other")).unwrap(), "CreateChannel");
+        assert_eq!(
+            route_name(&router, "GET", "/channels", Some("scope=app-instance-user-memberships&max-results=5")).unwrap(),
+            "ListChannelMembershipsForAppInstanceUser"
+        );
+        assert_eq!(route_name(&router, "GET", "/channels", Some("scope=nope")).unwrap(), "ListChannels");
+        // Every template with a query literal: the literal reaches it; another value reaches the
+        // plain template of the same path where the model has one, else no operation.
+        let with_literals: Vec<&OperationDef> = model.operations.iter().filter(|o| !o.query_literals.is_empty()).collect();
+        assert_eq!(with_literals.len(), 12);
+        for op in with_literals {
+            let (raw, query) = request_of(op);
+            assert_eq!(router.route(&op.method, &raw, &query).unwrap().entry.target(), &op.name);
+            let other: Vec<(String, String)> = query.iter().map(|(k, _)| (k.clone(), "something-else".to_string())).collect();
+            let plain = model.operations.iter().find(|p| p.method == op.method && p.segments == op.segments && p.query_literals.is_empty());
+            match (router.route(&op.method, &raw, &other), plain) {
+                (Ok(r), Some(plain)) => assert_eq!(r.entry.target(), &plain.name),
+                (Err(e), None) => assert_eq!(e.kind, crate::ErrorKind::UnknownOperation),
+                (got, want) => panic!("{}: got {:?}, want {:?}", op.name, got.map(|r| r.entry.target().clone()), want.map(|p| &p.name)),
             }
         }
     }
 
     #[test]
     fn the_tags_operation_is_picked_by_the_query() {
-        let q = parse_query(Some("operation=untag-resource")).unwrap();
-        assert_eq!(route(model(), "POST", "/tags", &q).unwrap().operation.name, "UntagResource");
-        let q = parse_query(Some("operation=tag-resource")).unwrap();
-        assert_eq!(route(model(), "POST", "/tags", &q).unwrap().operation.name, "TagResource");
-        let e = route(model(), "POST", "/tags", &[]).unwrap_err();
+        let router = by_name(&identity());
+        assert_eq!(route_name(&router, "POST", "/tags", Some("operation=untag-resource")).unwrap(), "UntagResource");
+        assert_eq!(route_name(&router, "POST", "/tags", Some("operation=tag-resource")).unwrap(), "TagResource");
+        let e = route_name(&router, "POST", "/tags", None).unwrap_err();
         assert_eq!(e.kind, crate::ErrorKind::UnknownOperation);
+        assert_eq!(e.message, "No operation matches POST /tags");
     }
 
     #[test]
     fn unknown_paths_and_methods_are_unknown_operations() {
+        let router = by_name(&identity());
         for (m, p) in
             [("GET", "/nope"), ("PATCH", "/app-instances"), ("GET", "/app-instances/"), ("GET", ""), ("GET", "/app-instances//admins")]
         {
-            let e = route(model(), m, p, &[]).unwrap_err();
+            let e = route_name(&router, m, p, None).unwrap_err();
             assert_eq!(e.kind, crate::ErrorKind::UnknownOperation, "{m} {p}");
         }
     }
 
     #[test]
     fn an_encoded_slash_stays_inside_its_label() {
-        let r = route(model(), "GET", "/app-instances/a%2Fb", &[]).unwrap();
-        assert_eq!(r.operation.name, "DescribeAppInstance");
-        assert_eq!(r.labels[0].1, "a/b");
+        let router = by_name(&identity());
+        let r = router.route("GET", "/app-instances/a%2Fb", &[]).unwrap();
+        assert_eq!(r.entry.target(), "DescribeAppInstance");
+        assert_eq!(r.labels, vec!["a/b".to_string()]);
     }
 
     #[test]
     fn bad_escapes_are_bad_requests() {
+        let router = by_name(&identity());
         for p in ["/app-instances/%", "/app-instances/%zz", "/app-instances/%C0%AF", "/app-instances/%FF"] {
-            let e = route(model(), "GET", p, &[]).unwrap_err();
+            let e = route_name(&router, "GET", p, None).unwrap_err();
             assert_eq!(e.kind, crate::ErrorKind::BadRequest, "{p}");
+            assert!(e.message.starts_with("Invalid path label 'appInstanceArn': "), "{}", e.message);
         }
+    }
+
+    /// A small model with the given (name, method, requestUri) operations, each label bound to a
+    /// required string member.
+    fn tiny(ops: &[(&str, &str, &str)]) -> Model {
+        let mut operations = serde_json::Map::new();
+        let mut shapes = serde_json::Map::new();
+        shapes.insert("S".into(), serde_json::json!({"type": "string"}));
+        for (name, method, uri) in ops {
+            let labels: Vec<&str> = uri.split(['{', '}']).skip(1).step_by(2).collect();
+            let members: serde_json::Map<String, serde_json::Value> =
+                labels.iter().map(|l| (l.to_string(), serde_json::json!({"shape": "S", "location": "uri", "locationName": l}))).collect();
+            shapes.insert(format!("{name}Request"), serde_json::json!({"type": "structure", "required": labels, "members": members}));
+            operations.insert(
+                name.to_string(),
+                serde_json::json!({"name": name, "http": {"method": method, "requestUri": uri}, "input": {"shape": format!("{name}Request")}}),
+            );
+        }
+        let model = serde_json::json!({"metadata": {"signingName": "chime"}, "operations": operations, "shapes": shapes});
+        Model::parse(&model.to_string()).unwrap()
+    }
+
+    #[test]
+    fn a_template_twice_in_one_model_is_refused() {
+        let m = tiny(&[("A", "GET", "/things/{a}"), ("B", "GET", "/things/{b}")]);
+        let e = by_name_result(&m).unwrap_err();
+        assert!(e.contains("operations A and B have the same template"), "{e}");
+    }
+
+    #[test]
+    fn templates_neither_of_which_would_win_are_refused() {
+        let m = tiny(&[("A", "GET", "/a/{x}"), ("B", "GET", "/{y}/b")]);
+        let e = by_name_result(&m).unwrap_err();
+        assert!(e.contains("operations A and B match the same requests"), "{e}");
+        let m = tiny(&[("A", "GET", "/a?x=1"), ("B", "GET", "/a?y=1")]);
+        assert!(by_name_result(&m).is_err());
+        // A literal against a label, or two values of one query key, is no ambiguity.
+        let m = tiny(&[("A", "GET", "/a/{x}"), ("B", "GET", "/a/b"), ("C", "GET", "/a?x=1"), ("D", "GET", "/a?x=2"), ("E", "GET", "/a")]);
+        let router = by_name_result(&m).unwrap();
+        assert_eq!(route_name(&router, "GET", "/a/b", None).unwrap(), "B");
+        assert_eq!(route_name(&router, "GET", "/a/c", None).unwrap(), "A");
+        assert_eq!(route_name(&router, "GET", "/a", Some("x=2")).unwrap(), "D");
+        assert_eq!(route_name(&router, "GET", "/a", Some("x=3")).unwrap(), "E");
+    }
+
+    fn by_name_result(model: &Model) -> Result<Router<String>, String> {
+        let names: Vec<String> = model.operations.iter().map(|o| o.name.clone()).collect();
+        Router::new(&[(model, &names)])
+    }
+
+    #[test]
+    fn queries_decode_and_bad_escapes_are_bad_requests() {
+        let q = parse_query(Some("a=1&b=x%2Fy&&c&d=")).unwrap();
+        let want: Vec<(String, String)> =
+            [("a", "1"), ("b", "x/y"), ("c", ""), ("d", "")].iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        assert_eq!(q, want);
+        assert_eq!(parse_query(Some("%zz=1")).unwrap_err().message, "Invalid query string: malformed percent-encoding");
+        assert_eq!(
+            parse_query(Some("max-results=%FF")).unwrap_err().message,
+            "Invalid query string parameter 'max-results': percent-encoding does not decode to UTF-8"
+        );
     }
 }

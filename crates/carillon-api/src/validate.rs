@@ -164,8 +164,14 @@ impl Validator<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::model;
+    use crate::model::MODEL_JSON;
     use serde_json::json;
+    use std::sync::LazyLock;
+
+    fn model() -> &'static Model {
+        static MODEL: LazyLock<Model> = LazyLock::new(|| Model::parse(MODEL_JSON).unwrap());
+        &MODEL
+    }
 
     fn check(shape: &str, v: Value) -> Result<(), String> {
         validate(model(), shape, &v).map_err(|e| e.message)

@@ -1,8 +1,9 @@
 //! Fuzz targets for the parsers a client reaches: the raw path and its labels, the query string,
-//! the JSON body bound to each operation's input, and the SigV4 Authorization header and whole
-//! signed requests (their parsers live in `carillon-sigv4`). Each target takes arbitrary bytes, must never panic, and checks the invariants of its
-//! parser: every rejection is a 400 or 404 in protocol shape, and every accepted value satisfies
-//! the model.
+//! the JSON body bound to each operation's input (all three through the server's own entry,
+//! `Wire::resolve` then `Wire::bind`), and the SigV4 Authorization header and whole signed
+//! requests (their parsers live in `carillon-sigv4`). Each target takes arbitrary bytes, must never
+//! panic, and checks the invariants of its parser: every rejection is a 400 or 404 in protocol
+//! shape, and every accepted value satisfies the model.
 //!
 //! Two drivers run them: [`driver`] (stable Rust, seeded, dictionary-guided mutation; CI runs a
 //! short pass, `cargo run -p carillon-fuzz --release -- TARGET SECONDS` a long one), and the
@@ -11,10 +12,17 @@
 
 pub mod driver;
 
-use carillon_api::{ErrorKind, bind, model, route, validate};
+use carillon_api::{ErrorKind, Operation, Request, Wire, route, validate};
+use std::sync::LazyLock;
+
+/// The same wire the server builds at start-up.
+static WIRE: LazyLock<Wire> = LazyLock::new(|| Wire::load().expect("the committed model loads"));
+
+/// A fuzz target: takes arbitrary bytes, panics only on a broken invariant.
+pub type Target = fn(&[u8]);
 
 /// All targets by name.
-pub const TARGETS: &[(&str, fn(&[u8]))] =
+pub const TARGETS: &[(&str, Target)] =
     &[("path", path), ("query", query), ("body", body), ("authorization", authorization), ("sigv4", sigv4)];
 
 /// Arbitrary bytes as an Authorization header value (the SigV4 header parser).
@@ -25,6 +33,10 @@ pub fn authorization(data: &[u8]) {
 /// Arbitrary bytes split into a whole request (method, path, query, headers, body) and verified.
 pub fn sigv4(data: &[u8]) {
     carillon_sigv4::fuzz_verify(data);
+}
+
+fn request<'a>(method: &'a str, raw_path: &'a str, raw_query: Option<&'a str>, body: &'a [u8]) -> Request<'a> {
+    Request { method, raw_path, raw_query, headers: &[], body }
 }
 
 fn assert_client_error(kind: ErrorKind, what: &str) {
@@ -40,14 +52,14 @@ pub fn path(data: &[u8]) {
     let Some((&m, rest)) = data.split_first() else { return };
     let method = ["GET", "PUT", "POST", "DELETE", "PATCH"][m as usize % 5];
     let raw = String::from_utf8_lossy(rest);
-    match route::route(model::model(), method, &raw, &[]) {
+    match WIRE.resolve(request(method, &raw, None, b"")) {
         Ok(r) => {
-            assert_eq!(r.operation.method, method);
-            for (name, value) in &r.labels {
-                assert!(!value.is_empty() || raw.contains("//"), "label {name} is empty");
+            assert_eq!(r.operation().method(), method);
+            for value in r.labels() {
+                assert!(!value.is_empty() || raw.contains("//"), "a label is empty");
             }
         }
-        Err(e) => assert_client_error(e.kind, "route"),
+        Err(e) => assert_client_error(e.kind, "resolve path"),
     }
     if let Ok(s) = std::str::from_utf8(rest)
         && let Ok(decoded) = route::percent_decode(s)
@@ -56,46 +68,50 @@ pub fn path(data: &[u8]) {
     }
 }
 
-/// Arbitrary bytes as a query string, then routed to ListAppInstanceUsers and bound.
+/// Arbitrary bytes as the query string of three List operations, resolved and bound.
 pub fn query(data: &[u8]) {
     let raw = String::from_utf8_lossy(data);
-    match route::parse_query(Some(&raw)) {
-        Ok(pairs) => {
-            let m = model::model();
-            for op in ["ListAppInstanceUsers", "ListTagsForResource", "ListAppInstances"] {
-                let op = m.operation(op).expect("in the model");
-                match bind::bind(m, op, &[], &pairs, b"") {
-                    Ok(v) => check_valid(op.input.as_deref(), &v),
+    for (op, path) in [
+        (Operation::ListAppInstanceUsers, "/app-instance-users"),
+        (Operation::ListTagsForResource, "/tags"),
+        (Operation::ListAppInstances, "/app-instances"),
+    ] {
+        match WIRE.resolve(request("GET", path, Some(&raw), b"")) {
+            Ok(r) => {
+                assert_eq!(r.operation(), op);
+                match WIRE.bind(&r) {
+                    Ok(v) => check_valid(op, &v),
                     Err(e) => assert_client_error(e.kind, "bind query"),
                 }
             }
+            Err(e) => assert_client_error(e.kind, "resolve query"),
         }
-        Err(e) => assert_client_error(e.kind, "query"),
     }
 }
 
-/// The first byte picks an operation; the rest is its JSON body.
+/// The first byte picks an operation; the rest is its JSON body, sent to the operation's own
+/// template with every label an ARN.
 pub fn body(data: &[u8]) {
     let Some((&pick, rest)) = data.split_first() else { return };
-    let m = model::model();
-    let op = &m.operations[pick as usize % m.operations.len()];
-    let labels: Vec<(String, String)> = op
-        .segments
-        .iter()
-        .filter_map(|s| match s {
-            carillon_api::model::Segment::Label(l) => Some((l.clone(), "arn:aws:chime:us-east-1:111122223333:app-instance/x".to_string())),
-            _ => None,
-        })
-        .collect();
-    match bind::bind(m, op, &labels, &[], rest) {
-        Ok(v) => check_valid(op.input.as_deref(), &v),
+    let op = Operation::ALL[pick as usize % Operation::ALL.len()];
+    let (path, query) = op.request_uri().split_once('?').map_or((op.request_uri(), None), |(p, q)| (p, Some(q)));
+    let raw: String = path
+        .split('/')
+        .map(|s| if s.starts_with('{') { "arn%3Aaws%3Achime%3Aus-east-1%3A111122223333%3Aapp-instance%2Fx" } else { s })
+        .collect::<Vec<_>>()
+        .join("/");
+    let r = WIRE.resolve(request(op.method(), &raw, query, rest)).expect("an operation's own template resolves to it");
+    assert_eq!(r.operation(), op);
+    match WIRE.bind(&r) {
+        Ok(v) => check_valid(op, &v),
         Err(e) => assert_client_error(e.kind, "bind body"),
     }
 }
 
-/// What binding accepted validates again, and converts to the operation's typed input.
-fn check_valid(input: Option<&str>, value: &serde_json::Value) {
-    if let Some(shape) = input {
-        assert!(validate::validate(model::model(), shape, value).is_ok(), "bound input fails its own validation");
+/// What binding accepted validates again.
+fn check_valid(op: Operation, value: &serde_json::Value) {
+    let def = WIRE.definition(op).expect("every operation is in the model");
+    if let Some(shape) = &def.input {
+        assert!(validate::validate(WIRE.model(), shape, value).is_ok(), "bound input fails its own validation");
     }
 }
