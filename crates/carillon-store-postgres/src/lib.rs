@@ -52,9 +52,9 @@ mod migrate;
 mod redact;
 mod tx;
 
-pub use redact::redact_url;
+pub use redact::redact;
 
-use carillon_store::{BoxFuture, Store, StoreError, StoreResult, Tx, TxAbort, TxFn, TxValue};
+use carillon_store::{BoxFuture, Store, StoreError, StoreResult, Tx, TxAbort, TxFn};
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -153,7 +153,7 @@ impl PostgresStore {
 
     /// [`PostgresStore::connect`] with the given options.
     pub async fn connect_with(url: &str, options: PostgresOptions) -> StoreResult<PostgresStore> {
-        let redacted = redact_url(url);
+        let redacted = redact(url);
         let mut config: Config = url.parse().map_err(|e| StoreError::Internal(format!("invalid PostgreSQL URL {redacted}: {e}")))?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(options.connect_timeout);
@@ -192,7 +192,7 @@ impl PostgresStore {
         &self.inner.shared.url
     }
 
-    fn run(&self, f: TxFn, writable: bool) -> BoxFuture<'_, Result<TxValue, TxAbort>> {
+    fn run(&self, f: TxFn, writable: bool) -> BoxFuture<'_, Result<(), TxAbort>> {
         let shared = self.inner.shared.clone();
         let task = self.inner.shared.handle.spawn(async move {
             let permit = shared.permit().await.map_err(TxAbort::Store)?;
@@ -209,11 +209,11 @@ impl PostgresStore {
 }
 
 impl Store for PostgresStore {
-    fn write(&self, f: TxFn) -> BoxFuture<'_, Result<TxValue, TxAbort>> {
+    fn write(&self, f: TxFn) -> BoxFuture<'_, Result<(), TxAbort>> {
         self.run(f, true)
     }
 
-    fn read(&self, f: TxFn) -> BoxFuture<'_, Result<TxValue, TxAbort>> {
+    fn read(&self, f: TxFn) -> BoxFuture<'_, Result<(), TxAbort>> {
         self.run(f, false)
     }
 
@@ -267,7 +267,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// How one run of a transaction closure ended.
 enum Attempt {
-    Done(Result<TxValue, TxAbort>),
+    Done(Result<(), TxAbort>),
     /// A serialization failure or deadlock: run the closure again.
     Retry(StoreError),
     /// The connection failed before anything ran on it: try another one.
@@ -351,7 +351,8 @@ impl Shared {
                     None => e.to_string(),
                 },
             };
-            StoreError::Unavailable(format!("cannot connect to {}: {why}", self.url))
+            // The driver's text names no password, but nothing that reaches a log may: hide any.
+            StoreError::Unavailable(format!("cannot connect to {}: {}", self.url, redact(&why)))
         };
         let limit = self.config.get_connect_timeout().copied().unwrap_or(self.options.connect_timeout) + CLIENT_MARGIN;
         let (client, connection) = wait(&self.handle, limit, self.config.connect(NoTls)).map_err(unavailable)?;
@@ -390,7 +391,7 @@ impl Shared {
 
     /// Runs `f` as one transaction, again after each serialization failure, on a connection that
     /// has not failed before it began.
-    fn transaction(&self, mut f: TxFn, writable: bool) -> Result<TxValue, TxAbort> {
+    fn transaction(&self, mut f: TxFn, writable: bool) -> Result<(), TxAbort> {
         let mut attempts = 0;
         let mut stale = 0;
         loop {
@@ -452,8 +453,8 @@ impl Shared {
             }
         };
         // The closure's own error wins over the store error it may have been built from.
-        let keep_caller = |out: Result<TxValue, TxAbort>, e: StoreError| match out {
-            Err(TxAbort::Caller(c)) => Err(TxAbort::Caller(c)),
+        let keep_caller = |out: Result<(), TxAbort>, e: StoreError| match out {
+            Err(TxAbort::Caller) => Err(TxAbort::Caller),
             _ => Err(TxAbort::Store(e)),
         };
         match failure {
@@ -564,6 +565,9 @@ mod tests {
         let bad = rt.block_on(PostgresStore::connect("postgres://carillon:hunter2@127.0.0.1:1/db?nonsense=1")).unwrap_err();
         assert!(matches!(bad, StoreError::Internal(_)), "{bad:?}");
         assert!(!format!("{bad:?}").contains("hunter2"), "{bad}");
+        let kv = rt.block_on(PostgresStore::connect("host=127.0.0.1 port=1 user=carillon password='hunter2' dbname=db")).unwrap_err();
+        assert!(matches!(kv, StoreError::Unavailable(_)), "{kv:?}");
+        assert!(!format!("{kv:?} {kv}").contains("hunter2"), "{kv}");
     }
 
     #[test]

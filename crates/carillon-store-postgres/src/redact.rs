@@ -1,9 +1,12 @@
-//! Hiding passwords in connection strings before they reach a log or a `Debug` output.
+//! Hiding passwords in database connection strings before they reach a log, an error message or a
+//! `Debug` output. The project's only such redactor: the server's configuration uses it too.
 
-/// Replaces any password in a PostgreSQL connection string with `***`: the password of a URL's
-/// user info (`postgres://user:secret@host/db`), a `password=` URL query parameter, and a
-/// `password=` key of the `key=value` form. When in doubt it hides more, never less.
-pub fn redact_url(url: &str) -> String {
+/// Replaces any password in a database connection string with `***`: the password of a URL's user
+/// info (`postgres://user:secret@host/db`, also when the password holds an unencoded `@` or `/`:
+/// the last `@` before the query ends the user info), a `password=` URL query parameter
+/// (`?password=` or `&password=`), and a `password` key of libpq's `key=value` form, quoted or
+/// not. Any scheme is read the same way. When in doubt it hides more, never less.
+pub fn redact(url: &str) -> String {
     match url.find("://") {
         Some(i) => redact_uri(&url[..i + 3], &url[i + 3..]),
         None => redact_key_values(url),
@@ -104,23 +107,44 @@ fn value_length(s: &str) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::redact_url;
+    use super::redact;
 
     #[test]
-    fn hides_url_passwords() {
-        assert_eq!(redact_url("postgres://carillon:s3cret@db:5432/app"), "postgres://carillon:***@db:5432/app");
-        assert_eq!(redact_url("postgresql://u:p%40ss@h/d?sslmode=disable"), "postgresql://u:***@h/d?sslmode=disable");
-        assert_eq!(redact_url("postgres://u:pa/s@ss@h/d"), "postgres://u:***@h/d");
-        assert_eq!(redact_url("postgres://postgres@127.0.0.1:5432/test"), "postgres://postgres@127.0.0.1:5432/test");
-        assert_eq!(redact_url("postgres://h/d?user=u&password=x&sslmode=disable"), "postgres://h/d?user=u&password=***&sslmode=disable");
-        assert_eq!(redact_url("postgres://h/d"), "postgres://h/d");
+    fn hides_user_info_passwords() {
+        assert_eq!(redact("postgres://carillon:s3cret@db:5432/app"), "postgres://carillon:***@db:5432/app");
+        assert_eq!(redact("postgresql://u:p%40ss@h/d?sslmode=disable"), "postgresql://u:***@h/d?sslmode=disable");
+        assert_eq!(redact("mysql://root:toor@x"), "mysql://root:***@x");
+        // A user name alone is no secret.
+        assert_eq!(redact("postgres://postgres@127.0.0.1:5432/test"), "postgres://postgres@127.0.0.1:5432/test");
+        assert_eq!(redact("postgres://h/d"), "postgres://h/d");
+        assert_eq!(redact("postgres://u:@h/d"), "postgres://u:***@h/d");
+    }
+
+    #[test]
+    fn hides_passwords_holding_at_signs_and_slashes() {
+        assert_eq!(redact("postgres://u:p@ss@host/db"), "postgres://u:***@host/db");
+        assert_eq!(redact("postgres://u:p@s@s@host:5432/db?sslmode=disable"), "postgres://u:***@host:5432/db?sslmode=disable");
+        assert_eq!(redact("postgres://u:pa/s@ss@h/d"), "postgres://u:***@h/d");
+        assert!(!redact("postgres://u:p@ss@host/db").contains("ss@host/db?"));
+    }
+
+    #[test]
+    fn hides_query_passwords() {
+        assert_eq!(redact("postgres://h/d?password=x"), "postgres://h/d?password=***");
+        assert_eq!(redact("postgres://h/d?user=u&password=x&sslmode=disable"), "postgres://h/d?user=u&password=***&sslmode=disable");
+        assert_eq!(redact("postgres://h/d?PASSWORD=x"), "postgres://h/d?PASSWORD=***");
+        assert_eq!(redact("postgres://u:a@h/d?password=b"), "postgres://u:***@h/d?password=***");
+        assert_eq!(redact("postgres://h/d?sslmode=disable"), "postgres://h/d?sslmode=disable");
     }
 
     #[test]
     fn hides_key_value_passwords() {
-        assert_eq!(redact_url("host=h user=u password=secret dbname=d"), "host=h user=u password=*** dbname=d");
-        assert_eq!(redact_url("host=h password = 'a \\' b' dbname=d"), "host=h password = *** dbname=d");
-        assert_eq!(redact_url("password=x"), "password=***");
-        assert_eq!(redact_url("host=h"), "host=h");
+        assert_eq!(redact("host=h user=u password=secret dbname=d"), "host=h user=u password=*** dbname=d");
+        assert_eq!(redact("host=h password=secret user=u"), "host=h password=*** user=u");
+        assert_eq!(redact("host=h password = 'a \\' b' dbname=d"), "host=h password = *** dbname=d");
+        assert_eq!(redact("host=h password='two words' user=u"), "host=h password=*** user=u");
+        assert_eq!(redact("password=x"), "password=***");
+        assert_eq!(redact("host=h"), "host=h");
+        assert_eq!(redact(""), "");
     }
 }

@@ -115,6 +115,16 @@ fn get<'r, T: FromSql<'r>>(row: &'r Row, i: usize) -> StoreResult<T> {
     row.try_get(i).map_err(|e| StoreError::Internal(format!("unexpected column {i}: {e}")))
 }
 
+/// Reads column `i` (`table.column`) as one of the model's enums.
+fn get_enum<T: StoredEnum>(row: &Row, i: usize, table: &str, column: &str) -> StoreResult<T> {
+    decode_enum(table, column, get::<&str>(row, i)?)
+}
+
+/// [`get_enum`] of a nullable column.
+fn get_opt_enum<T: StoredEnum>(row: &Row, i: usize, table: &str, column: &str) -> StoreResult<Option<T>> {
+    get::<Option<&str>>(row, i)?.map(|text| decode_enum(table, column, text)).transpose()
+}
+
 pub(crate) struct PgTx<'a> {
     conn: &'a mut Conn,
     rt: &'a Handle,
@@ -254,7 +264,7 @@ fn user(r: &Row) -> StoreResult<UserRecord> {
         created_ms: get(r, 6)?,
         updated_ms: get(r, 7)?,
         expiration_days: get(r, 8)?,
-        expiration_criterion: get(r, 9)?,
+        expiration_criterion: get_opt_enum(r, 9, "users", "expiration_criterion")?,
         expires_at_ms: get(r, 10)?,
     })
 }
@@ -299,13 +309,13 @@ fn endpoint(r: &Row) -> StoreResult<EndpointRecord> {
         endpoint_id: get(r, 2)?,
         app_instance_arn: get(r, 3)?,
         name: get(r, 4)?,
-        endpoint_type: get(r, 5)?,
+        endpoint_type: get_enum(r, 5, "endpoints", "endpoint_type")?,
         resource_arn: get(r, 6)?,
         device_token: get(r, 7)?,
         voip_device_token: get(r, 8)?,
-        allow_messages: get(r, 9)?,
-        status: get(r, 10)?,
-        status_reason: get(r, 11)?,
+        allow_messages: get_enum(r, 9, "endpoints", "allow_messages")?,
+        status: get_enum(r, 10, "endpoints", "status")?,
+        status_reason: get_opt_enum(r, 11, "endpoints", "status_reason")?,
         created_ms: get(r, 12)?,
         updated_ms: get(r, 13)?,
     })
@@ -370,6 +380,7 @@ impl Tx for PgTx<'_> {
     }
 
     fn insert_user(&mut self, r: &UserRecord) -> StoreResult<()> {
+        let criterion = r.expiration_criterion.map(StoredEnum::as_stored);
         self.insert(
             "INSERT INTO users (arn, app_instance_arn, user_id, name, metadata, created_ms, updated_ms, expiration_days, \
              expiration_criterion, expires_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -382,7 +393,7 @@ impl Tx for PgTx<'_> {
                 &r.created_ms,
                 &r.updated_ms,
                 &r.expiration_days,
-                &r.expiration_criterion,
+                &criterion,
                 &r.expires_at_ms,
             ],
         )
@@ -393,10 +404,11 @@ impl Tx for PgTx<'_> {
     }
 
     fn update_user(&mut self, r: &UserRecord) -> StoreResult<()> {
+        let criterion = r.expiration_criterion.map(StoredEnum::as_stored);
         self.execute(
             "UPDATE users SET name = $2, metadata = $3, updated_ms = $4, expiration_days = $5, expiration_criterion = $6, \
              expires_at_ms = $7 WHERE arn = $1",
-            &[&r.arn, &r.name, &r.metadata, &r.updated_ms, &r.expiration_days, &r.expiration_criterion, &r.expires_at_ms],
+            &[&r.arn, &r.name, &r.metadata, &r.updated_ms, &r.expiration_days, &criterion, &r.expires_at_ms],
         )?;
         Ok(())
     }
@@ -502,6 +514,8 @@ impl Tx for PgTx<'_> {
     }
 
     fn insert_endpoint(&mut self, r: &EndpointRecord) -> StoreResult<()> {
+        let (kind, allow, status, reason) =
+            (r.endpoint_type.as_stored(), r.allow_messages.as_stored(), r.status.as_stored(), r.status_reason.map(StoredEnum::as_stored));
         self.insert(
             "INSERT INTO endpoints (user_arn, endpoint_id, app_instance_arn, name, endpoint_type, resource_arn, device_token, \
              voip_device_token, allow_messages, status, status_reason, created_ms, updated_ms) \
@@ -511,13 +525,13 @@ impl Tx for PgTx<'_> {
                 &r.endpoint_id,
                 &r.app_instance_arn,
                 &r.name,
-                &r.endpoint_type,
+                &kind,
                 &r.resource_arn,
                 &r.device_token,
                 &r.voip_device_token,
-                &r.allow_messages,
-                &r.status,
-                &r.status_reason,
+                &allow,
+                &status,
+                &reason,
                 &r.created_ms,
                 &r.updated_ms,
             ],
@@ -535,10 +549,11 @@ impl Tx for PgTx<'_> {
     }
 
     fn update_endpoint(&mut self, r: &EndpointRecord) -> StoreResult<()> {
+        let (allow, status, reason) = (r.allow_messages.as_stored(), r.status.as_stored(), r.status_reason.map(StoredEnum::as_stored));
         self.execute(
             "UPDATE endpoints SET name = $3, allow_messages = $4, status = $5, status_reason = $6, updated_ms = $7 \
              WHERE user_arn = $1 AND endpoint_id = $2",
-            &[&r.user_arn, &r.endpoint_id, &r.name, &r.allow_messages, &r.status, &r.status_reason, &r.updated_ms],
+            &[&r.user_arn, &r.endpoint_id, &r.name, &allow, &status, &reason, &r.updated_ms],
         )?;
         Ok(())
     }

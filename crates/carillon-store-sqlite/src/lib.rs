@@ -12,7 +12,7 @@
 mod migrate;
 mod tx;
 
-use carillon_store::{BoxFuture, Store, StoreError, StoreResult, TxAbort, TxFn, TxValue};
+use carillon_store::{BoxFuture, Store, StoreError, StoreResult, TxAbort, TxFn};
 use rusqlite::{Connection, OpenFlags};
 use std::fs::File;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -29,7 +29,7 @@ const CACHE_KIB: u32 = 8 * 1024;
 /// The most transactions one group commit takes.
 const MAX_GROUP: usize = 512;
 
-type Reply = oneshot::Sender<Result<TxValue, TxAbort>>;
+type Reply = oneshot::Sender<Result<(), TxAbort>>;
 
 enum Job {
     /// A transaction closure; `bool` says whether it may write.
@@ -93,7 +93,7 @@ impl SqliteStore {
         })
     }
 
-    fn submit(&self, f: TxFn, writable: bool) -> BoxFuture<'_, Result<TxValue, TxAbort>> {
+    fn submit(&self, f: TxFn, writable: bool) -> BoxFuture<'_, Result<(), TxAbort>> {
         let (reply, answer) = oneshot::channel();
         let sent = match self.inner.writer.lock() {
             Ok(guard) => guard.as_ref().map(|w| w.send(Job::Run(f, reply, writable)).is_ok()).unwrap_or(false),
@@ -124,11 +124,11 @@ impl SqliteStore {
 }
 
 impl Store for SqliteStore {
-    fn write(&self, f: TxFn) -> BoxFuture<'_, Result<TxValue, TxAbort>> {
+    fn write(&self, f: TxFn) -> BoxFuture<'_, Result<(), TxAbort>> {
         self.submit(f, true)
     }
 
-    fn read(&self, mut f: TxFn) -> BoxFuture<'_, Result<TxValue, TxAbort>> {
+    fn read(&self, mut f: TxFn) -> BoxFuture<'_, Result<(), TxAbort>> {
         if self.inner.location == Location::Memory {
             // One connection holds an in-memory database: reads queue with the writes.
             return self.submit(f, false);
@@ -152,11 +152,11 @@ impl Store for SqliteStore {
 
     fn check(&self) -> BoxFuture<'_, StoreResult<()>> {
         Box::pin(async move {
-            let probe: TxFn = Box::new(|tx| tx.token_secret().map(|_| Box::new(()) as TxValue).map_err(TxAbort::Store));
+            let probe: TxFn = Box::new(|tx| tx.token_secret().map(|_| ()).map_err(TxAbort::Store));
             match self.read(probe).await {
-                Ok(_) => Ok(()),
+                Ok(()) => Ok(()),
                 Err(TxAbort::Store(e)) => Err(e),
-                Err(TxAbort::Caller(_)) => Err(StoreError::Internal("health probe failed".into())),
+                Err(TxAbort::Caller) => Err(StoreError::Internal("health probe failed".into())),
             }
         })
     }
@@ -280,7 +280,7 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>, stats: &GroupStats) {
 /// commit. If SQLite drops the physical transaction midway (disk full, I/O error), everything run so
 /// far is answered with that error and the rest start over in a new transaction.
 fn run_group(conn: &Connection, batch: &mut Vec<(TxFn, Reply, bool)>, stats: &GroupStats) {
-    let mut done: Vec<(Reply, Result<TxValue, TxAbort>)> = Vec::with_capacity(batch.len());
+    let mut done: Vec<(Reply, Result<(), TxAbort>)> = Vec::with_capacity(batch.len());
     let mut open = false;
     for (mut f, reply, writable) in batch.drain(..) {
         if !open {
@@ -302,12 +302,12 @@ fn run_group(conn: &Connection, batch: &mut Vec<(TxFn, Reply, bool)>, stats: &Gr
             let lost = || TxAbort::Store(StoreError::Unavailable("the database could not complete the write".into()));
             for (r, earlier) in done.drain(..) {
                 let _ = r.send(match earlier {
-                    Err(TxAbort::Caller(c)) => Err(TxAbort::Caller(c)),
+                    Err(TxAbort::Caller) => Err(TxAbort::Caller),
                     _ => Err(lost()),
                 });
             }
             let _ = reply.send(match out {
-                Err(TxAbort::Caller(e)) => Err(TxAbort::Caller(e)),
+                Err(TxAbort::Caller) => Err(TxAbort::Caller),
                 _ => Err(lost()),
             });
             open = false;
@@ -344,7 +344,7 @@ fn run_group(conn: &Connection, batch: &mut Vec<(TxFn, Reply, bool)>, stats: &Gr
             let _ = run(conn, "ROLLBACK");
             for (reply, out) in done {
                 let _ = reply.send(match out {
-                    Err(TxAbort::Caller(c)) => Err(TxAbort::Caller(c)),
+                    Err(TxAbort::Caller) => Err(TxAbort::Caller),
                     _ => Err(TxAbort::Store(err.clone())),
                 });
             }

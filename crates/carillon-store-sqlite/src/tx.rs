@@ -56,7 +56,41 @@ pub fn map_err(e: rusqlite::Error) -> StoreError {
             | ErrorCode::FileLockingProtocolFailed => StoreError::Unavailable(e.to_string()),
             _ => StoreError::Internal(e.to_string()),
         },
+        // A column whose text is not a value of the model's enum: the message names it.
+        rusqlite::Error::FromSqlConversionFailure(_, _, inner) => StoreError::Internal(inner.to_string()),
         _ => StoreError::Internal(e.to_string()),
+    }
+}
+
+/// A column's text that the model's enum does not know.
+#[derive(Debug)]
+struct UnknownValue(String);
+
+impl std::fmt::Display for UnknownValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UnknownValue {}
+
+/// Reads column `i` (`table.column`) as one of the model's enums.
+fn enum_col<T: StoredEnum>(r: &Row<'_>, i: usize, table: &str, column: &str) -> rusqlite::Result<T> {
+    let text: String = r.get(i)?;
+    T::from_stored(&text).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            i,
+            rusqlite::types::Type::Text,
+            Box::new(UnknownValue(unknown_value(table, column, &text))),
+        )
+    })
+}
+
+/// [`enum_col`] of a nullable column.
+fn opt_enum_col<T: StoredEnum>(r: &Row<'_>, i: usize, table: &str, column: &str) -> rusqlite::Result<Option<T>> {
+    match r.get_ref(i)? {
+        rusqlite::types::ValueRef::Null => Ok(None),
+        _ => enum_col(r, i, table, column).map(Some),
     }
 }
 
@@ -89,7 +123,7 @@ fn user(r: &Row<'_>) -> rusqlite::Result<UserRecord> {
         created_ms: r.get(6)?,
         updated_ms: r.get(7)?,
         expiration_days: r.get(8)?,
-        expiration_criterion: r.get(9)?,
+        expiration_criterion: opt_enum_col(r, 9, "users", "expiration_criterion")?,
         expires_at_ms: r.get(10)?,
     })
 }
@@ -122,13 +156,13 @@ fn endpoint(r: &Row<'_>) -> rusqlite::Result<EndpointRecord> {
         endpoint_id: r.get(2)?,
         app_instance_arn: r.get(3)?,
         name: r.get(4)?,
-        endpoint_type: r.get(5)?,
+        endpoint_type: enum_col(r, 5, "endpoints", "endpoint_type")?,
         resource_arn: r.get(6)?,
         device_token: r.get(7)?,
         voip_device_token: r.get(8)?,
-        allow_messages: r.get(9)?,
-        status: r.get(10)?,
-        status_reason: r.get(11)?,
+        allow_messages: enum_col(r, 9, "endpoints", "allow_messages")?,
+        status: enum_col(r, 10, "endpoints", "status")?,
+        status_reason: opt_enum_col(r, 11, "endpoints", "status_reason")?,
         created_ms: r.get(12)?,
         updated_ms: r.get(13)?,
     })
@@ -200,7 +234,7 @@ impl Tx for SqliteTx<'_> {
                 r.created_ms,
                 r.updated_ms,
                 r.expiration_days,
-                r.expiration_criterion,
+                r.expiration_criterion.map(StoredEnum::as_stored),
                 r.expires_at_ms
             ],
         )?;
@@ -215,7 +249,15 @@ impl Tx for SqliteTx<'_> {
         self.exec(
             "UPDATE users SET name = ?2, metadata = ?3, updated_ms = ?4, expiration_days = ?5, expiration_criterion = ?6, \
              expires_at_ms = ?7 WHERE arn = ?1",
-            params![r.arn, r.name, r.metadata, r.updated_ms, r.expiration_days, r.expiration_criterion, r.expires_at_ms],
+            params![
+                r.arn,
+                r.name,
+                r.metadata,
+                r.updated_ms,
+                r.expiration_days,
+                r.expiration_criterion.map(StoredEnum::as_stored),
+                r.expires_at_ms
+            ],
         )?;
         Ok(())
     }
@@ -329,13 +371,13 @@ impl Tx for SqliteTx<'_> {
                 r.endpoint_id,
                 r.app_instance_arn,
                 r.name,
-                r.endpoint_type,
+                r.endpoint_type.as_stored(),
                 r.resource_arn,
                 r.device_token,
                 r.voip_device_token,
-                r.allow_messages,
-                r.status,
-                r.status_reason,
+                r.allow_messages.as_stored(),
+                r.status.as_stored(),
+                r.status_reason.map(StoredEnum::as_stored),
                 r.created_ms,
                 r.updated_ms
             ],
@@ -355,7 +397,15 @@ impl Tx for SqliteTx<'_> {
         self.exec(
             "UPDATE endpoints SET name = ?3, allow_messages = ?4, status = ?5, status_reason = ?6, updated_ms = ?7 \
              WHERE user_arn = ?1 AND endpoint_id = ?2",
-            params![r.user_arn, r.endpoint_id, r.name, r.allow_messages, r.status, r.status_reason, r.updated_ms],
+            params![
+                r.user_arn,
+                r.endpoint_id,
+                r.name,
+                r.allow_messages.as_stored(),
+                r.status.as_stored(),
+                r.status_reason.map(StoredEnum::as_stored),
+                r.updated_ms
+            ],
         )?;
         Ok(())
     }

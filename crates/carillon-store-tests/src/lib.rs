@@ -14,7 +14,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // the storage suite is a test harness: a failed expectation is a failed test
 
 use carillon_store::*;
-use carillon_store_postgres::{PostgresStore, redact_url};
+use carillon_store_postgres::{PostgresStore, redact};
 use carillon_store_sqlite::{Location, SqliteStore};
 use std::io::Write;
 use std::path::PathBuf;
@@ -73,7 +73,7 @@ impl Backend {
         let db = PgDatabase::create(test).await?;
         let store = PostgresStore::connect(&db.url)
             .await
-            .unwrap_or_else(|e| panic!("cannot open the PostgreSQL store on {}: {e}", redact_url(&db.url)));
+            .unwrap_or_else(|e| panic!("cannot open the PostgreSQL store on {}: {e}", redact(&db.url)));
         Some(Backend { kind: Kind::Postgres, store: Arc::new(store), dir: None, pg: Some(db) })
     }
 
@@ -140,7 +140,7 @@ impl PgDatabase {
         admin
             .batch_execute(&format!("CREATE DATABASE {name}"))
             .await
-            .unwrap_or_else(|e| panic!("cannot create the test database {name} on {}: {e}", redact_url(&admin_url)));
+            .unwrap_or_else(|e| panic!("cannot create the test database {name} on {}: {e}", redact(&admin_url)));
         let url = with_dbname(&admin_url, &name);
         Some(PgDatabase { admin_url, name, url })
     }
@@ -266,12 +266,12 @@ impl Drop for FlakyProxy {
 
 async fn admin_client(url: &str) -> tokio_postgres::Client {
     let mut config: tokio_postgres::Config =
-        url.parse().unwrap_or_else(|e| panic!("{POSTGRES_URL_VAR}={} is not a PostgreSQL URL: {e}", redact_url(url)));
+        url.parse().unwrap_or_else(|e| panic!("{POSTGRES_URL_VAR}={} is not a PostgreSQL URL: {e}", redact(url)));
     config.connect_timeout(Duration::from_secs(3));
     let (client, connection) = tokio::time::timeout(Duration::from_secs(5), config.connect(tokio_postgres::NoTls))
         .await
-        .unwrap_or_else(|_| panic!("{POSTGRES_URL_VAR}={} is set but the server did not answer", redact_url(url)))
-        .unwrap_or_else(|e| panic!("{POSTGRES_URL_VAR}={} is set but the server cannot be reached: {e}", redact_url(url)));
+        .unwrap_or_else(|_| panic!("{POSTGRES_URL_VAR}={} is set but the server did not answer", redact(url)))
+        .unwrap_or_else(|e| panic!("{POSTGRES_URL_VAR}={} is set but the server cannot be reached: {e}", redact(url)));
     tokio::spawn(connection);
     client
 }
@@ -373,12 +373,12 @@ pub fn endpoint(u: &UserRecord, id: &str, device_token: &str) -> EndpointRecord 
         endpoint_id: id.into(),
         app_instance_arn: u.app_instance_arn.clone(),
         name: Some(format!("endpoint {id}")),
-        endpoint_type: "APNS".into(),
+        endpoint_type: AppInstanceUserEndpointType::Apns,
         resource_arn: "arn:aws:mobiletargeting:us-east-1:123456789012:apps/abc".into(),
         device_token: device_token.into(),
         voip_device_token: None,
-        allow_messages: "ALL".into(),
-        status: "ACTIVE".into(),
+        allow_messages: AllowMessages::All,
+        status: EndpointStatus::Active,
         status_reason: None,
         created_ms: 1_700_000_000_004,
         updated_ms: 1_700_000_000_004,

@@ -63,6 +63,7 @@ backend_suite!(
         data_survives_reopen,
         token_secret_survives_reopen,
         second_open_is_unavailable,
+        unknown_enum_values_are_internal_errors,
     ]
 );
 backend_suite!(sqlite_memory, carillon_store_tests::Backend::sqlite_memory, [writes_inside_reads_fail]);
@@ -78,6 +79,7 @@ backend_suite!(
         recovers_when_sessions_are_killed,
         fails_fast_while_the_server_hangs,
         debug_output_hides_the_password,
+        unknown_enum_values_are_internal_errors,
     ]
 );
 
@@ -137,7 +139,7 @@ async fn user_crud(b: Backend) {
     let mut u = user(&a, "alice");
     u.metadata = Some("ünïcode ✓ 'quotes' \"double\"".into());
     u.expiration_days = Some(7);
-    u.expiration_criterion = Some("CREATED_TIMESTAMP".into());
+    u.expiration_criterion = Some(ExpirationCriterion::CreatedTimestamp);
     u.expires_at_ms = Some(1_700_604_800_001);
     let (ia, iu) = (a.clone(), u.clone());
     w(s, move |tx| {
@@ -278,13 +280,13 @@ async fn endpoint_crud(b: Backend) {
 
     let mut changed = got.clone();
     changed.name = None;
-    changed.allow_messages = "NONE".into();
-    changed.status = "INACTIVE".into();
-    changed.status_reason = Some("INVALID_DEVICE_TOKEN".into());
+    changed.allow_messages = AllowMessages::None;
+    changed.status = EndpointStatus::Inactive;
+    changed.status_reason = Some(EndpointStatusReason::InvalidDeviceToken);
     changed.updated_ms += 1;
     let mut update = changed.clone();
     update.device_token = "token-other".into();
-    update.endpoint_type = "GCM".into();
+    update.endpoint_type = AppInstanceUserEndpointType::Gcm;
     update.created_ms = 0;
     w(s, move |tx| tx.update_endpoint(&update)).await.unwrap();
     let (user_arn, id) = (u.arn.clone(), e.endpoint_id.clone());
@@ -1237,4 +1239,72 @@ async fn fails_fast_while_the_server_hangs(b: Backend) {
     assert_eq!(r(s, move |tx| tx.count_users(&arn)).await.unwrap(), 1, "the writes that failed left nothing behind");
     s.check().await.unwrap();
     store.close().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Enum columns: a value the model does not know is a corrupt row, never a default
+
+/// Runs one SQL statement on the test's database behind the store's back.
+async fn raw_sql(b: &Backend, sql: &str) {
+    match b.kind {
+        Kind::SqliteFile => {
+            let conn = rusqlite::Connection::open(b.sqlite_path().expect("a file")).expect("open the database file");
+            conn.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+            conn.execute_batch(sql).expect("raw SQL");
+        }
+        Kind::Postgres => b.postgres_database().expect("a database").client().await.batch_execute(sql).await.expect("raw SQL"),
+        Kind::SqliteMemory => panic!("an in-memory database has no second connection"),
+    }
+}
+
+async fn unknown_enum_values_are_internal_errors(b: Backend) {
+    let s = b.store();
+    let a = app_instance("a");
+    let mut u = user(&a, "alice");
+    u.expiration_days = Some(1);
+    u.expiration_criterion = Some(ExpirationCriterion::CreatedTimestamp);
+    let e = endpoint(&u, "e1", "token-1");
+    let (ia, iu, ie) = (a.clone(), u.clone(), e.clone());
+    w(s, move |tx| {
+        tx.insert_app_instance(&ia)?;
+        tx.insert_user(&iu)?;
+        tx.insert_endpoint(&ie)
+    })
+    .await
+    .unwrap();
+
+    // Each enum column in turn holds a value the model does not know.
+    for (table, column) in
+        [("endpoints", "status"), ("endpoints", "allow_messages"), ("endpoints", "endpoint_type"), ("endpoints", "status_reason")]
+    {
+        raw_sql(&b, &format!("UPDATE {table} SET {column} = 'BOGUS_{column}'")).await;
+        let (user_arn, id) = (u.arn.clone(), e.endpoint_id.clone());
+        let got = r(s, move |tx| tx.get_endpoint(&user_arn, &id)).await;
+        match &got {
+            Err(StoreError::Internal(m)) => {
+                assert!(m.contains(&format!("{table}.{column}")) && m.contains(&format!("BOGUS_{column}")), "{m}")
+            }
+            other => panic!("{table}.{column}: expected an internal error, got {other:?}"),
+        }
+        let user_arn = u.arn.clone();
+        let listed = r(s, move |tx| tx.list_endpoints(&user_arn, 0, 10)).await;
+        assert!(matches!(listed, Err(StoreError::Internal(_))), "{listed:?}");
+        let restore = match column {
+            "status" => "'ACTIVE'",
+            "allow_messages" => "'ALL'",
+            "endpoint_type" => "'APNS'",
+            _ => "NULL",
+        };
+        raw_sql(&b, &format!("UPDATE {table} SET {column} = {restore}")).await;
+        let (user_arn, id) = (u.arn.clone(), e.endpoint_id.clone());
+        let back = r(s, move |tx| tx.get_endpoint(&user_arn, &id)).await.unwrap().expect("still there");
+        assert_eq!(back, EndpointRecord { seq: back.seq, ..e.clone() });
+    }
+
+    raw_sql(&b, "UPDATE users SET expiration_criterion = 'LAST_SEEN'").await;
+    let arn = u.arn.clone();
+    match r(s, move |tx| tx.get_user(&arn)).await {
+        Err(StoreError::Internal(m)) => assert!(m.contains("users.expiration_criterion") && m.contains("LAST_SEEN"), "{m}"),
+        other => panic!("expected an internal error, got {other:?}"),
+    }
 }

@@ -2,8 +2,9 @@
 //!
 //! A backend offers transactions, not business rules: [`Store::write`] runs a closure over a
 //! [`Tx`] as one atomic, durable transaction and [`Store::read`] runs one over a consistent
-//! snapshot. The rules of SPEC (quotas, uniqueness, idempotency, cascades) are written once, in the
-//! service, as such closures, and hold on every backend.
+//! snapshot. The service's rules (quotas, uniqueness, idempotency, cascades: `docs/behaviour.md`,
+//! "Resources" and "Idempotency") are written once, in the service, as such closures, and hold on
+//! every backend.
 //!
 //! The write path takes closures so that a backend may run many of them inside one physical
 //! transaction and answer them all after one fsync (group commit), and may run one again when its
@@ -14,10 +15,10 @@ mod records;
 
 pub use records::*;
 
-use std::any::Any;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 
 /// Why a store operation failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,27 +45,26 @@ impl std::error::Error for StoreError {}
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// A value handed out of a transaction closure.
-pub type TxValue = Box<dyn Any + Send>;
-
-/// How a transaction closure ended without a value: the store failed, or the closure itself
-/// chose to abort with its own error (and everything it wrote is rolled back).
+/// How a transaction closure ended without success: the store failed, or the closure itself
+/// chose to abort (and everything it wrote is rolled back). The closure's own error stays with
+/// the typed wrappers [`write()`] and [`read()`], which keep it in a slot of their own.
+#[derive(Debug)]
 pub enum TxAbort {
     Store(StoreError),
-    Caller(TxValue),
+    Caller,
 }
 
 /// A transaction closure, as backends receive it.
-pub type TxFn = Box<dyn FnMut(&mut dyn Tx) -> Result<TxValue, TxAbort> + Send>;
+pub type TxFn = Box<dyn FnMut(&mut dyn Tx) -> Result<(), TxAbort> + Send>;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// A storage backend.
 pub trait Store: Send + Sync + 'static {
     /// Runs `f` as one atomic transaction; resolves only once its effects are durable.
-    fn write(&self, f: TxFn) -> BoxFuture<'_, Result<TxValue, TxAbort>>;
+    fn write(&self, f: TxFn) -> BoxFuture<'_, Result<(), TxAbort>>;
     /// Runs `f` over a consistent snapshot; writes through its `Tx` fail.
-    fn read(&self, f: TxFn) -> BoxFuture<'_, Result<TxValue, TxAbort>>;
+    fn read(&self, f: TxFn) -> BoxFuture<'_, Result<(), TxAbort>>;
     /// Whether the store is usable now (for the health endpoint).
     fn check(&self) -> BoxFuture<'_, StoreResult<()>>;
     /// Finishes pending writes and releases the database. Later calls fail with `Unavailable`.
@@ -80,8 +80,9 @@ where
     E: From<StoreError> + Send + 'static,
     F: FnMut(&mut dyn Tx) -> Result<R, E> + Send + 'static,
 {
-    let out = store.write(erase(f)).await;
-    unerase(out)
+    let slot = Slot::new();
+    let out = store.write(slot.wrap(f)).await;
+    slot.finish(out)
 }
 
 /// Runs `f` in a read transaction of `store`.
@@ -91,28 +92,43 @@ where
     E: From<StoreError> + Send + 'static,
     F: FnMut(&mut dyn Tx) -> Result<R, E> + Send + 'static,
 {
-    let out = store.read(erase(f)).await;
-    unerase(out)
+    let slot = Slot::new();
+    let out = store.read(slot.wrap(f)).await;
+    slot.finish(out)
 }
 
-fn erase<R, E, F>(mut f: F) -> TxFn
-where
-    R: Send + 'static,
-    E: Send + 'static,
-    F: FnMut(&mut dyn Tx) -> Result<R, E> + Send + 'static,
-{
-    Box::new(move |tx: &mut dyn Tx| match f(tx) {
-        Ok(r) => Ok(Box::new(r) as TxValue),
-        Err(e) => Err(TxAbort::Caller(Box::new(e))),
-    })
-}
+/// Where the typed result of the last run of a transaction closure waits for its caller. A backend
+/// may run the closure more than once (a retry, a group that lost its physical transaction): each
+/// run overwrites the slot, and the backend's verdict says which outcome stands.
+struct Slot<R, E>(Arc<Mutex<Option<Result<R, E>>>>);
 
-fn unerase<R: 'static, E: From<StoreError> + 'static>(out: Result<TxValue, TxAbort>) -> Result<R, E> {
-    let mismatch = || E::from(StoreError::Internal("transaction result of an unexpected type".into()));
-    match out {
-        Ok(v) => v.downcast::<R>().map(|b| *b).map_err(|_| mismatch()),
-        Err(TxAbort::Caller(e)) => Err(e.downcast::<E>().map(|b| *b).map_err(|_| mismatch())?),
-        Err(TxAbort::Store(e)) => Err(E::from(e)),
+impl<R: Send + 'static, E: From<StoreError> + Send + 'static> Slot<R, E> {
+    fn new() -> Self {
+        Slot(Arc::new(Mutex::new(None)))
+    }
+
+    fn wrap<F>(&self, mut f: F) -> TxFn
+    where
+        F: FnMut(&mut dyn Tx) -> Result<R, E> + Send + 'static,
+    {
+        let slot = self.0.clone();
+        Box::new(move |tx: &mut dyn Tx| {
+            let out = f(tx);
+            let verdict = if out.is_ok() { Ok(()) } else { Err(TxAbort::Caller) };
+            *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(out);
+            verdict
+        })
+    }
+
+    fn finish(self, out: Result<(), TxAbort>) -> Result<R, E> {
+        let kept = self.0.lock().unwrap_or_else(|p| p.into_inner()).take();
+        match (out, kept) {
+            (Ok(()), Some(Ok(r))) => Ok(r),
+            (Err(TxAbort::Caller), Some(Err(e))) => Err(e),
+            (Err(TxAbort::Store(e)), _) => Err(E::from(e)),
+            // A backend answered for a run that did not end that way: a bug, not a result.
+            _ => Err(E::from(StoreError::Internal("the store answered a transaction with another run's outcome".into()))),
+        }
     }
 }
 

@@ -1,5 +1,43 @@
 //! What the store keeps. Times are milliseconds since the Unix epoch; `seq` is the creation order
-//! the store assigns on insert (ignored by inserts) and the seek key of lists.
+//! the store assigns on insert (ignored by inserts) and the seek key of lists. Columns that hold
+//! one of the model's enum values are typed as that enum: a backend reading a value the model does
+//! not know answers [`StoreError::Internal`] naming the table, column and value, never a default.
+
+use crate::{StoreError, StoreResult};
+pub use carillon_api::shapes::{AllowMessages, AppInstanceUserEndpointType, EndpointStatus, EndpointStatusReason, ExpirationCriterion};
+
+/// A model enum kept in a text column, as its wire value.
+pub trait StoredEnum: Copy + Sized {
+    /// The text stored.
+    fn as_stored(self) -> &'static str;
+    /// The value for a stored text, `None` for one the model does not know.
+    fn from_stored(text: &str) -> Option<Self>;
+}
+
+macro_rules! stored_enum {
+    ($($t:ty),*) => {$(
+        impl StoredEnum for $t {
+            fn as_stored(self) -> &'static str {
+                self.as_str()
+            }
+            fn from_stored(text: &str) -> Option<Self> {
+                <$t>::parse(text)
+            }
+        }
+    )*};
+}
+
+stored_enum!(AllowMessages, AppInstanceUserEndpointType, EndpointStatus, EndpointStatusReason, ExpirationCriterion);
+
+/// Reads the text of `table.column` as `T`: an unknown value is a corrupt row, reported as such.
+pub fn decode_enum<T: StoredEnum>(table: &str, column: &str, text: &str) -> StoreResult<T> {
+    T::from_stored(text).ok_or_else(|| StoreError::Internal(unknown_value(table, column, text)))
+}
+
+/// The message for a value of `table.column` that the model does not know.
+pub fn unknown_value(table: &str, column: &str, text: &str) -> String {
+    format!("{table}.{column} holds {text:?}, which is not a value of the model's enum")
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppInstanceRecord {
@@ -28,7 +66,7 @@ pub struct UserRecord {
     pub created_ms: i64,
     pub updated_ms: i64,
     pub expiration_days: Option<i32>,
-    pub expiration_criterion: Option<String>,
+    pub expiration_criterion: Option<ExpirationCriterion>,
     /// When the expiration sweep deletes the user.
     pub expires_at_ms: Option<i64>,
 }
@@ -62,13 +100,13 @@ pub struct EndpointRecord {
     pub endpoint_id: String,
     pub app_instance_arn: String,
     pub name: Option<String>,
-    pub endpoint_type: String,
+    pub endpoint_type: AppInstanceUserEndpointType,
     pub resource_arn: String,
     pub device_token: String,
     pub voip_device_token: Option<String>,
-    pub allow_messages: String,
-    pub status: String,
-    pub status_reason: Option<String>,
+    pub allow_messages: AllowMessages,
+    pub status: EndpointStatus,
+    pub status_reason: Option<EndpointStatusReason>,
     pub created_ms: i64,
     pub updated_ms: i64,
 }
@@ -79,7 +117,8 @@ pub struct Tag {
     pub value: String,
 }
 
-/// Identifies a Create or Register call by its ClientRequestToken.
+/// Identifies a Create or Register call by its idempotency token. `operation` is the operation's
+/// name as the model spells it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdempotencyKey {
     pub account: String,
