@@ -2,9 +2,11 @@
 
 use crate::arn::Resource;
 use crate::failure::TxResult;
-use crate::{Service, app_instances, arn, pagination};
+use crate::pagination::list_page;
+use crate::service::{OwnerLock, Service, lock};
+use crate::{app_instances, arn};
 use carillon_api::shapes::*;
-use carillon_api::{ApiError, RequestContext, Timestamp};
+use carillon_api::{ApiError, Operation, RequestContext, Timestamp};
 use carillon_store::{AdminRecord, Tx};
 
 /// The name of the user or bot `member_arn` names, if it exists.
@@ -45,7 +47,7 @@ pub async fn create(
     let quota = svc.quotas.admins_per_app_instance;
     let now = svc.clock.now_ms();
     svc.write(move |tx| {
-        tx.lock(&input.app_instance_arn)?;
+        lock(tx, OwnerLock::AppInstance(&input.app_instance_arn))?;
         let instance = app_instances::get(tx, &input.app_instance_arn)?;
         let member = &input.app_instance_admin_arn;
         let Some(name) = member_name(tx, member)? else {
@@ -94,7 +96,7 @@ pub async fn delete(svc: &Service, ctx: &RequestContext, input: DeleteAppInstanc
     arn::check_owner(ctx, &input.app_instance_arn)?;
     arn::check_owner(ctx, &input.app_instance_admin_arn)?;
     svc.write(move |tx| {
-        tx.lock(&input.app_instance_arn)?;
+        lock(tx, OwnerLock::AppInstance(&input.app_instance_arn))?;
         app_instances::get(tx, &input.app_instance_arn)?;
         if tx.delete_admin(&input.app_instance_arn, &input.app_instance_admin_arn)? {
             Ok(())
@@ -110,24 +112,27 @@ pub async fn list(
     ctx: &RequestContext,
     input: ListAppInstanceAdminsRequest,
 ) -> Result<ListAppInstanceAdminsResponse, ApiError> {
-    const OP: &str = "ListAppInstanceAdmins";
     arn::check_owner(ctx, &input.app_instance_arn)?;
-    let after = svc.pager.decode(input.next_token.as_deref(), OP, &input.app_instance_arn, ctx)?;
-    let limit = pagination::page_size(input.max_results);
     let instance = input.app_instance_arn.clone();
-    let rows = svc
-        .read(move |tx| {
+    let (rows, next_token) = list_page(
+        svc,
+        ctx,
+        Operation::ListAppInstanceAdmins,
+        &input.app_instance_arn,
+        input.next_token.as_deref(),
+        input.max_results,
+        move |tx, after, n| {
             app_instances::get(tx, &instance)?;
-            let admins = tx.list_admins(&instance, after, limit + 1)?;
+            let admins = tx.list_admins(&instance, after, n)?;
             let mut out = Vec::with_capacity(admins.len());
             for a in admins {
                 let name = member_name(tx, &a.member_arn)?.flatten();
                 out.push((a, name));
             }
             Ok(out)
-        })
-        .await?;
-    let (rows, next_token) = svc.pager.page(rows, limit, |(a, _)| a.seq, OP, &input.app_instance_arn, ctx);
+        },
+    )
+    .await?;
     let admins = rows.into_iter().map(|(a, name)| AppInstanceAdminSummary { admin: Some(identity(a.member_arn, name)) }).collect();
     Ok(ListAppInstanceAdminsResponse { app_instance_arn: Some(input.app_instance_arn), app_instance_admins: Some(admins), next_token })
 }

@@ -1,9 +1,11 @@
 //! AppInstances and their retention settings.
 
 use crate::failure::TxResult;
-use crate::{Service, arn, idempotency, next_update, pagination, tags};
+use crate::pagination::list_page;
+use crate::service::{OwnerLock, Service, lock, next_update};
+use crate::{arn, idempotency, tags};
 use carillon_api::shapes::*;
-use carillon_api::{ApiError, RequestContext, Timestamp};
+use carillon_api::{ApiError, Operation, RequestContext, Timestamp};
 use carillon_store::{AppInstanceRecord, Tx};
 
 const RETENTION_GRACE_MS: i64 = 30 * 24 * 3600 * 1000;
@@ -14,14 +16,15 @@ pub(crate) fn get(tx: &mut dyn Tx, arn: &str) -> TxResult<AppInstanceRecord> {
 
 pub async fn create(svc: &Service, ctx: &RequestContext, input: CreateAppInstanceRequest) -> Result<CreateAppInstanceResponse, ApiError> {
     tags::check_tags(input.tags.as_deref())?;
-    let key = idempotency::key(ctx, "CreateAppInstance", &input.client_request_token);
-    let fp = idempotency::fingerprint(&input);
+    const OP: Operation = Operation::CreateAppInstance;
+    let key = idempotency::key(ctx, OP, &input.client_request_token);
+    let fp = idempotency::fingerprint(OP, &input);
     let tag_records = tags::to_records(input.tags.as_deref());
     let quota = svc.quotas.clone();
     let now = svc.clock.now_ms();
     let ctx = ctx.clone();
     svc.write(move |tx| {
-        tx.lock(&format!("app-instances/{}/{}", ctx.account, ctx.region))?;
+        lock(tx, OwnerLock::AccountRegion { account: &ctx.account, region: &ctx.region })?;
         let replayed = idempotency::replay(tx, &key, &fp, |tx, a: &CreateAppInstanceResponse| {
             Ok(tx.get_app_instance(a.app_instance_arn.as_deref().unwrap_or_default())?.is_some())
         })?;
@@ -91,7 +94,7 @@ pub async fn update(svc: &Service, ctx: &RequestContext, input: UpdateAppInstanc
 pub async fn delete(svc: &Service, ctx: &RequestContext, input: DeleteAppInstanceRequest) -> Result<(), ApiError> {
     arn::check_owner(ctx, &input.app_instance_arn)?;
     svc.write(move |tx| {
-        tx.lock(&input.app_instance_arn)?;
+        lock(tx, OwnerLock::AppInstance(&input.app_instance_arn))?;
         if tx.delete_app_instance(&input.app_instance_arn)? {
             Ok(())
         } else {
@@ -102,12 +105,12 @@ pub async fn delete(svc: &Service, ctx: &RequestContext, input: DeleteAppInstanc
 }
 
 pub async fn list(svc: &Service, ctx: &RequestContext, input: ListAppInstancesRequest) -> Result<ListAppInstancesResponse, ApiError> {
-    const OP: &str = "ListAppInstances";
-    let after = svc.pager.decode(input.next_token.as_deref(), OP, "", ctx)?;
-    let limit = pagination::page_size(input.max_results);
     let (account, region) = (ctx.account.clone(), ctx.region.clone());
-    let rows = svc.read(move |tx| Ok(tx.list_app_instances(&account, &region, after, limit + 1)?)).await?;
-    let (rows, next_token) = svc.pager.page(rows, limit, |r| r.seq, OP, "", ctx);
+    let (rows, next_token) =
+        list_page(svc, ctx, Operation::ListAppInstances, "", input.next_token.as_deref(), input.max_results, move |tx, after, n| {
+            Ok(tx.list_app_instances(&account, &region, after, n)?)
+        })
+        .await?;
     Ok(ListAppInstancesResponse {
         app_instances: Some(
             rows.into_iter()

@@ -2,9 +2,11 @@
 //! Lex bot itself is not contacted.
 
 use crate::failure::TxResult;
-use crate::{Service, app_instances, arn, idempotency, next_update, pagination, tags};
+use crate::pagination::list_page;
+use crate::service::{OwnerLock, Service, lock, next_update};
+use crate::{app_instances, arn, idempotency, tags};
 use carillon_api::shapes::*;
-use carillon_api::{ApiError, RequestContext, Timestamp};
+use carillon_api::{ApiError, Operation, RequestContext, Timestamp};
 use carillon_store::{BotRecord, Tx};
 
 pub(crate) fn get(tx: &mut dyn Tx, arn: &str) -> TxResult<BotRecord> {
@@ -22,14 +24,15 @@ pub async fn create(
 ) -> Result<CreateAppInstanceBotResponse, ApiError> {
     arn::check_owner(ctx, &input.app_instance_arn)?;
     tags::check_tags(input.tags.as_deref())?;
-    let key = idempotency::key(ctx, "CreateAppInstanceBot", &input.client_request_token);
-    let fp = idempotency::fingerprint(&input);
+    const OP: Operation = Operation::CreateAppInstanceBot;
+    let key = idempotency::key(ctx, OP, &input.client_request_token);
+    let fp = idempotency::fingerprint(OP, &input);
     let tag_records = tags::to_records(input.tags.as_deref());
     let configuration = configuration_json(&input.configuration)?;
     let quota = svc.quotas.clone();
     let now = svc.clock.now_ms();
     svc.write(move |tx| {
-        tx.lock(&input.app_instance_arn)?;
+        lock(tx, OwnerLock::AppInstance(&input.app_instance_arn))?;
         let replayed = idempotency::replay(tx, &key, &fp, |tx, a: &CreateAppInstanceBotResponse| {
             Ok(tx.get_bot(a.app_instance_bot_arn.as_deref().unwrap_or_default())?.is_some())
         })?;
@@ -103,7 +106,7 @@ pub async fn update(
 pub async fn delete(svc: &Service, ctx: &RequestContext, input: DeleteAppInstanceBotRequest) -> Result<(), ApiError> {
     arn::check_owner(ctx, &input.app_instance_bot_arn)?;
     svc.write(move |tx| {
-        crate::lock_app_instance_of(tx, &input.app_instance_bot_arn)?;
+        lock(tx, OwnerLock::AppInstanceOf(&input.app_instance_bot_arn))?;
         if tx.delete_bot(&input.app_instance_bot_arn)? {
             Ok(())
         } else {
@@ -114,18 +117,21 @@ pub async fn delete(svc: &Service, ctx: &RequestContext, input: DeleteAppInstanc
 }
 
 pub async fn list(svc: &Service, ctx: &RequestContext, input: ListAppInstanceBotsRequest) -> Result<ListAppInstanceBotsResponse, ApiError> {
-    const OP: &str = "ListAppInstanceBots";
     arn::check_owner(ctx, &input.app_instance_arn)?;
-    let after = svc.pager.decode(input.next_token.as_deref(), OP, &input.app_instance_arn, ctx)?;
-    let limit = pagination::page_size(input.max_results);
     let instance = input.app_instance_arn.clone();
-    let rows = svc
-        .read(move |tx| {
+    let (rows, next_token) = list_page(
+        svc,
+        ctx,
+        Operation::ListAppInstanceBots,
+        &input.app_instance_arn,
+        input.next_token.as_deref(),
+        input.max_results,
+        move |tx, after, n| {
             app_instances::get(tx, &instance)?;
-            Ok(tx.list_bots(&instance, after, limit + 1)?)
-        })
-        .await?;
-    let (rows, next_token) = svc.pager.page(rows, limit, |r| r.seq, OP, &input.app_instance_arn, ctx);
+            Ok(tx.list_bots(&instance, after, n)?)
+        },
+    )
+    .await?;
     Ok(ListAppInstanceBotsResponse {
         app_instance_arn: Some(input.app_instance_arn),
         app_instance_bots: Some(

@@ -2,9 +2,11 @@
 //! (user ARN, EndpointId). The heart of Carillon.
 
 use crate::failure::TxResult;
-use crate::{Service, arn, idempotency, next_update, pagination, users};
+use crate::pagination::list_page;
+use crate::service::{OwnerLock, Service, lock, next_update};
+use crate::{arn, idempotency, users};
 use carillon_api::shapes::*;
-use carillon_api::{ApiError, RequestContext, Timestamp};
+use carillon_api::{ApiError, Operation, RequestContext, Timestamp};
 use carillon_store::{EndpointRecord, Tx};
 
 fn get(tx: &mut dyn Tx, user_arn: &str, endpoint_id: &str) -> TxResult<EndpointRecord> {
@@ -13,18 +15,7 @@ fn get(tx: &mut dyn Tx, user_arn: &str, endpoint_id: &str) -> TxResult<EndpointR
 }
 
 fn state(r: &EndpointRecord) -> EndpointState {
-    EndpointState {
-        status: EndpointStatus::parse(&r.status).unwrap_or(EndpointStatus::Active),
-        status_reason: r.status_reason.as_deref().and_then(EndpointStatusReason::parse),
-    }
-}
-
-fn allow(r: &EndpointRecord) -> AllowMessages {
-    AllowMessages::parse(&r.allow_messages).unwrap_or(AllowMessages::All)
-}
-
-fn endpoint_type(r: &EndpointRecord) -> Option<AppInstanceUserEndpointType> {
-    AppInstanceUserEndpointType::parse(&r.endpoint_type)
+    EndpointState { status: r.status, status_reason: r.status_reason }
 }
 
 /// A new EndpointId: 32 characters of `[a-z0-9]`, random, so never reused for a user.
@@ -42,12 +33,13 @@ pub async fn register(
     if input.r#type == AppInstanceUserEndpointType::Gcm && input.endpoint_attributes.voip_device_token.is_some() {
         return Err(ApiError::bad_request("VoipDeviceToken can be given only for APNS and APNS_SANDBOX endpoints."));
     }
-    let key = idempotency::key(ctx, "RegisterAppInstanceUserEndpoint", &input.client_request_token);
-    let fp = idempotency::fingerprint(&input);
+    const OP: Operation = Operation::RegisterAppInstanceUserEndpoint;
+    let key = idempotency::key(ctx, OP, &input.client_request_token);
+    let fp = idempotency::fingerprint(OP, &input);
     let quota = svc.quotas.endpoints_per_user;
     let now = svc.clock.now_ms();
     svc.write(move |tx| {
-        crate::lock_app_instance_of(tx, &input.app_instance_user_arn)?;
+        lock(tx, OwnerLock::AppInstanceOf(&input.app_instance_user_arn))?;
         let user = users::get(tx, &input.app_instance_user_arn)?;
         let replayed = idempotency::replay(tx, &key, &fp, |tx, a: &RegisterAppInstanceUserEndpointResponse| {
             Ok(tx.get_endpoint(&user.arn, a.endpoint_id.as_deref().unwrap_or_default())?.is_some())
@@ -69,12 +61,12 @@ pub async fn register(
             endpoint_id: endpoint_id.clone(),
             app_instance_arn: user.app_instance_arn.clone(),
             name: input.name.clone(),
-            endpoint_type: input.r#type.as_str().into(),
+            endpoint_type: input.r#type,
             resource_arn: input.resource_arn.clone(),
             device_token: attrs.device_token.clone(),
             voip_device_token: attrs.voip_device_token.clone(),
-            allow_messages: input.allow_messages.unwrap_or(AllowMessages::All).as_str().into(),
-            status: EndpointStatus::Active.as_str().into(),
+            allow_messages: input.allow_messages.unwrap_or(AllowMessages::All),
+            status: EndpointStatus::Active,
             status_reason: None,
             created_ms: now,
             updated_ms: now,
@@ -101,7 +93,7 @@ pub async fn update(
                 r.name = Some(name.clone());
             }
             if let Some(allow) = input.allow_messages {
-                r.allow_messages = allow.as_str().into();
+                r.allow_messages = allow;
             }
             r.updated_ms = next_update(now, r.updated_ms);
             tx.update_endpoint(&r)?;
@@ -120,8 +112,8 @@ pub async fn describe(
     let r = svc.read(move |tx| get(tx, &input.app_instance_user_arn, &input.endpoint_id)).await?;
     Ok(DescribeAppInstanceUserEndpointResponse {
         app_instance_user_endpoint: Some(AppInstanceUserEndpoint {
-            r#type: endpoint_type(&r),
-            allow_messages: Some(allow(&r)),
+            r#type: Some(r.endpoint_type),
+            allow_messages: Some(r.allow_messages),
             endpoint_state: Some(state(&r)),
             app_instance_user_arn: Some(r.user_arn),
             endpoint_id: Some(r.endpoint_id),
@@ -139,24 +131,27 @@ pub async fn list(
     ctx: &RequestContext,
     input: ListAppInstanceUserEndpointsRequest,
 ) -> Result<ListAppInstanceUserEndpointsResponse, ApiError> {
-    const OP: &str = "ListAppInstanceUserEndpoints";
     arn::check_owner(ctx, &input.app_instance_user_arn)?;
-    let after = svc.pager.decode(input.next_token.as_deref(), OP, &input.app_instance_user_arn, ctx)?;
-    let limit = pagination::page_size(input.max_results);
     let user = input.app_instance_user_arn.clone();
-    let rows = svc
-        .read(move |tx| {
+    let (rows, next_token) = list_page(
+        svc,
+        ctx,
+        Operation::ListAppInstanceUserEndpoints,
+        &input.app_instance_user_arn,
+        input.next_token.as_deref(),
+        input.max_results,
+        move |tx, after, n| {
             users::get(tx, &user)?;
-            Ok(tx.list_endpoints(&user, after, limit + 1)?)
-        })
-        .await?;
-    let (rows, next_token) = svc.pager.page(rows, limit, |r| r.seq, OP, &input.app_instance_user_arn, ctx);
+            Ok(tx.list_endpoints(&user, after, n)?)
+        },
+    )
+    .await?;
     Ok(ListAppInstanceUserEndpointsResponse {
         app_instance_user_endpoints: Some(
             rows.into_iter()
                 .map(|r| AppInstanceUserEndpointSummary {
-                    r#type: endpoint_type(&r),
-                    allow_messages: Some(allow(&r)),
+                    r#type: Some(r.endpoint_type),
+                    allow_messages: Some(r.allow_messages),
                     endpoint_state: Some(state(&r)),
                     app_instance_user_arn: Some(r.user_arn),
                     endpoint_id: Some(r.endpoint_id),
@@ -194,8 +189,8 @@ pub async fn set_state(
     let now = svc.clock.now_ms();
     svc.write(move |tx| {
         let mut r = get(tx, &user_arn, &endpoint_id)?;
-        r.status = status.as_str().into();
-        r.status_reason = if status == EndpointStatus::Active { None } else { reason.map(|x| x.as_str().to_string()) };
+        r.status = status;
+        r.status_reason = if status == EndpointStatus::Active { None } else { reason };
         r.updated_ms = next_update(now, r.updated_ms);
         tx.update_endpoint(&r)?;
         Ok(())

@@ -1,18 +1,22 @@
 //! ClientRequestToken: a Create or Register repeated with the same token, by the same account and
 //! region, with the same parameters, answers what the first call answered and makes nothing new,
-//! for as long as what it made exists. The same token with other parameters is a 400.
+//! for as long as what it made exists. The same token with other parameters is a 400
+//! (`docs/behaviour.md`, "Idempotency").
 
 use crate::failure::TxResult;
-use carillon_api::{ApiError, RequestContext};
+use carillon_api::{ApiError, Operation, RequestContext};
 use carillon_store::{IdempotencyKey, IdempotencyRecord, Tx};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-/// A canonical form of a request's parameters: its JSON without the token.
-pub fn fingerprint<T: Serialize>(input: &T) -> String {
+/// A canonical form of the parameters of a call of `op`: its input's JSON without the member
+/// that carries the model's idempotency token.
+pub fn fingerprint<T: Serialize>(op: Operation, input: &T) -> String {
     match serde_json::to_value(input) {
         Ok(serde_json::Value::Object(mut m)) => {
-            m.shift_remove("ClientRequestToken");
+            if let Some(member) = op.idempotency_token() {
+                m.shift_remove(member);
+            }
             serde_json::Value::Object(m).to_string()
         }
         Ok(v) => v.to_string(),
@@ -20,8 +24,9 @@ pub fn fingerprint<T: Serialize>(input: &T) -> String {
     }
 }
 
-pub fn key(ctx: &RequestContext, operation: &str, token: &str) -> IdempotencyKey {
-    IdempotencyKey { account: ctx.account.clone(), region: ctx.region.clone(), operation: operation.into(), token: token.into() }
+/// The key of a call of `op` with `token`, by the caller's account and region.
+pub fn key(ctx: &RequestContext, op: Operation, token: &str) -> IdempotencyKey {
+    IdempotencyKey { account: ctx.account.clone(), region: ctx.region.clone(), operation: op.name().into(), token: token.into() }
 }
 
 /// The first answer to this token, if it was given with the same parameters and what it made
@@ -62,4 +67,22 @@ pub fn remember<T: Serialize>(
         },
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use carillon_api::shapes::CreateAppInstanceRequest;
+
+    fn create(name: &str, token: &str) -> CreateAppInstanceRequest {
+        CreateAppInstanceRequest { name: name.into(), metadata: None, client_request_token: token.into(), tags: None }
+    }
+
+    #[test]
+    fn the_fingerprint_leaves_out_the_models_token_member_only() {
+        let op = Operation::CreateAppInstance;
+        assert_eq!(fingerprint(op, &create("a", "t1")), fingerprint(op, &create("a", "t2")));
+        assert_ne!(fingerprint(op, &create("a", "t1")), fingerprint(op, &create("b", "t1")));
+        assert!(!fingerprint(op, &create("a", "t1")).contains("t1"));
+    }
 }

@@ -3,11 +3,16 @@
 //! A token carries the `seq` of the last item returned and an HMAC over that seq, the operation,
 //! the list's parameters and the caller's account and region, made with a secret that the database
 //! holds (so every node of a cluster, and every restart, accepts the same tokens). A page then
-//! costs an index seek, whatever its depth.
+//! costs an index seek, whatever its depth (`docs/behaviour.md`, "Pagination").
+//!
+//! `list_page` is the one way the five List operations page: token, page size, seek, next token.
 
+use crate::failure::TxResult;
+use crate::service::Service;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use carillon_api::{ApiError, RequestContext};
+use carillon_api::{ApiError, Operation, RequestContext};
+use carillon_store::{AdminRecord, AppInstanceRecord, BotRecord, EndpointRecord, Tx, UserRecord};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
@@ -16,7 +21,8 @@ pub const DEFAULT_PAGE: usize = 50;
 
 #[derive(Clone)]
 pub struct Pager {
-    secret: Vec<u8>,
+    /// The HMAC keyed with the database's secret, cloned for each token.
+    key: Hmac<Sha256>,
 }
 
 impl std::fmt::Debug for Pager {
@@ -26,12 +32,14 @@ impl std::fmt::Debug for Pager {
 }
 
 impl Pager {
-    pub fn new(secret: Vec<u8>) -> Self {
-        Pager { secret }
+    /// A pager signing with `secret` (HMAC takes keys of any length; an error here is a bug).
+    pub fn new(secret: &[u8]) -> Result<Self, String> {
+        let key = Hmac::<Sha256>::new_from_slice(secret).map_err(|e| format!("cannot key the pagination HMAC: {e}"))?;
+        Ok(Pager { key })
     }
 
     fn mac(&self, op: &str, params: &str, ctx: &RequestContext, seq: i64) -> [u8; MAC_LEN] {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.secret).expect("HMAC takes keys of any length");
+        let mut mac = self.key.clone();
         for part in ["v1", op, params, &ctx.account, &ctx.region] {
             mac.update(part.as_bytes());
             mac.update(&[0]);
@@ -71,30 +79,63 @@ impl Pager {
     }
 }
 
-impl Pager {
-    /// Cuts a page out of `rows`, which the store fetched with one row more than `limit`: the
-    /// first `limit` rows, and a NextToken after the last of them when there was more.
-    pub fn page<T>(
-        &self,
-        mut rows: Vec<T>,
-        limit: usize,
-        seq: impl Fn(&T) -> i64,
-        op: &str,
-        params: &str,
-        ctx: &RequestContext,
-    ) -> (Vec<T>, Option<String>) {
-        if rows.len() <= limit {
-            return (rows, None);
-        }
-        rows.truncate(limit);
-        let token = rows.last().map(|last| self.encode(op, params, ctx, seq(last)));
-        (rows, token)
-    }
-}
-
 /// The page size of a list request.
 pub fn page_size(max_results: Option<i32>) -> usize {
     max_results.map(|m| m.clamp(1, 50) as usize).unwrap_or(DEFAULT_PAGE)
+}
+
+/// What a list pages over: an item whose creation order (`seq`) is the seek key.
+pub(crate) trait Listed {
+    fn seq(&self) -> i64;
+}
+
+macro_rules! listed {
+    ($($t:ty),*) => {$(
+        impl Listed for $t {
+            fn seq(&self) -> i64 {
+                self.seq
+            }
+        }
+    )*};
+}
+
+listed!(AppInstanceRecord, UserRecord, BotRecord, EndpointRecord);
+
+/// An admin with the name of the user or bot it is.
+impl Listed for (AdminRecord, Option<String>) {
+    fn seq(&self) -> i64 {
+        self.0.seq
+    }
+}
+
+/// One page of the List operation `op` over the collection `scope` names (the parent's ARN, or
+/// "" for the caller's AppInstances): checks the NextToken (400 when it was not made for this
+/// operation, scope and caller), runs `fetch(tx, after, n)` in one read transaction (it checks
+/// the parent exists and returns up to `n` items with `seq > after`, by `seq`), and returns the
+/// page with the NextToken after its last item when there is more.
+pub(crate) async fn list_page<T, F>(
+    svc: &Service,
+    ctx: &RequestContext,
+    op: Operation,
+    scope: &str,
+    next_token: Option<&str>,
+    max_results: Option<i32>,
+    mut fetch: F,
+) -> Result<(Vec<T>, Option<String>), ApiError>
+where
+    T: Listed + Send + 'static,
+    F: FnMut(&mut dyn Tx, i64, usize) -> TxResult<Vec<T>> + Send + 'static,
+{
+    let after = svc.pager.decode(next_token, op.name(), scope, ctx)?;
+    let limit = page_size(max_results);
+    // One item more than the page shows whether another page follows.
+    let mut rows = svc.read(move |tx| fetch(tx, after, limit + 1)).await?;
+    if rows.len() <= limit {
+        return Ok((rows, None));
+    }
+    rows.truncate(limit);
+    let token = rows.last().map(|last| svc.pager.encode(op.name(), scope, ctx, last.seq()));
+    Ok((rows, token))
 }
 
 #[cfg(test)]
@@ -107,7 +148,7 @@ mod tests {
 
     #[test]
     fn tokens_round_trip_and_bind_op_params_and_caller() {
-        let p = Pager::new(b"secret".to_vec());
+        let p = Pager::new(b"secret").unwrap();
         let t = p.encode("ListAppInstanceUsers", "arn:a", &ctx("111122223333"), 42);
         assert_eq!(p.decode(Some(&t), "ListAppInstanceUsers", "arn:a", &ctx("111122223333")).unwrap(), 42);
         assert!(p.decode(Some(&t), "ListAppInstanceBots", "arn:a", &ctx("111122223333")).is_err());
@@ -117,7 +158,7 @@ mod tests {
         let mut forged = t.clone().into_bytes();
         forged[3] = if forged[3] == b'A' { b'B' } else { b'A' };
         assert!(p.decode(Some(std::str::from_utf8(&forged).unwrap()), "ListAppInstanceUsers", "arn:a", &ctx("111122223333")).is_err());
-        assert!(Pager::new(b"other".to_vec()).decode(Some(&t), "ListAppInstanceUsers", "arn:a", &ctx("111122223333")).is_err());
+        assert!(Pager::new(b"other").unwrap().decode(Some(&t), "ListAppInstanceUsers", "arn:a", &ctx("111122223333")).is_err());
         assert_eq!(p.decode(None, "x", "", &ctx("1")).unwrap(), 0);
     }
 }

@@ -1,8 +1,8 @@
 //! Tags of AppInstances, users and bots.
 
-use crate::Service;
 use crate::arn::{self, Resource};
 use crate::failure::TxResult;
+use crate::service::{OwnerLock, Service, lock};
 use carillon_api::shapes::{ListTagsForResourceRequest, ListTagsForResourceResponse, Tag, TagResourceRequest, UntagResourceRequest};
 use carillon_api::{ApiError, RequestContext};
 use carillon_store::Tx;
@@ -61,7 +61,7 @@ pub async fn tag(svc: &Service, ctx: &RequestContext, input: TagResourceRequest)
     let tags = to_records(Some(&input.tags));
     let quota = svc.quotas.tags_per_resource;
     svc.write(move |tx| {
-        crate::lock_app_instance_of(tx, &input.resource_arn)?;
+        lock(tx, OwnerLock::AppInstanceOf(&input.resource_arn))?;
         let resource = existing(tx, &input.resource_arn)?;
         put(tx, &input.resource_arn, resource.app_instance_arn(), &tags, quota)
     })
@@ -72,7 +72,7 @@ pub async fn untag(svc: &Service, ctx: &RequestContext, input: UntagResourceRequ
     arn::check_owner(ctx, &input.resource_arn)?;
     check_keys(input.tag_keys.iter().map(String::as_str))?;
     svc.write(move |tx| {
-        crate::lock_app_instance_of(tx, &input.resource_arn)?;
+        lock(tx, OwnerLock::AppInstanceOf(&input.resource_arn))?;
         existing(tx, &input.resource_arn)?;
         tx.delete_tags(&input.resource_arn, &input.tag_keys)?;
         Ok(())

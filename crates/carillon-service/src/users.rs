@@ -1,9 +1,11 @@
 //! AppInstanceUsers, their expiration settings and the sweep that deletes expired ones.
 
 use crate::failure::TxResult;
-use crate::{Service, app_instances, arn, idempotency, next_update, pagination, tags};
+use crate::pagination::list_page;
+use crate::service::{OwnerLock, Service, lock, next_update};
+use crate::{app_instances, arn, idempotency, tags};
 use carillon_api::shapes::*;
-use carillon_api::{ApiError, RequestContext, Timestamp};
+use carillon_api::{ApiError, Operation, RequestContext, Timestamp};
 use carillon_store::{Tx, UserRecord};
 
 const DAY_MS: i64 = 24 * 3600 * 1000;
@@ -12,21 +14,15 @@ pub(crate) fn get(tx: &mut dyn Tx, arn: &str) -> TxResult<UserRecord> {
     tx.get_user(arn)?.ok_or_else(|| ApiError::not_found(format!("The AppInstanceUser {arn} does not exist.")).into())
 }
 
-fn expiry(created_ms: i64, settings: Option<&ExpirationSettings>) -> (Option<i32>, Option<String>, Option<i64>) {
+fn expiry(created_ms: i64, settings: Option<&ExpirationSettings>) -> (Option<i32>, Option<ExpirationCriterion>, Option<i64>) {
     match settings {
-        Some(s) => (
-            Some(s.expiration_days),
-            Some(s.expiration_criterion.as_str().to_string()),
-            Some(created_ms + s.expiration_days as i64 * DAY_MS),
-        ),
+        Some(s) => (Some(s.expiration_days), Some(s.expiration_criterion), Some(created_ms + s.expiration_days as i64 * DAY_MS)),
         None => (None, None, None),
     }
 }
 
 fn settings_of(r: &UserRecord) -> Option<ExpirationSettings> {
-    let days = r.expiration_days?;
-    let criterion = ExpirationCriterion::parse(r.expiration_criterion.as_deref()?)?;
-    Some(ExpirationSettings { expiration_days: days, expiration_criterion: criterion })
+    Some(ExpirationSettings { expiration_days: r.expiration_days?, expiration_criterion: r.expiration_criterion? })
 }
 
 pub async fn create(
@@ -36,13 +32,14 @@ pub async fn create(
 ) -> Result<CreateAppInstanceUserResponse, ApiError> {
     arn::check_owner(ctx, &input.app_instance_arn)?;
     tags::check_tags(input.tags.as_deref())?;
-    let key = idempotency::key(ctx, "CreateAppInstanceUser", &input.client_request_token);
-    let fp = idempotency::fingerprint(&input);
+    const OP: Operation = Operation::CreateAppInstanceUser;
+    let key = idempotency::key(ctx, OP, &input.client_request_token);
+    let fp = idempotency::fingerprint(OP, &input);
     let tag_records = tags::to_records(input.tags.as_deref());
     let quota = svc.quotas.clone();
     let now = svc.clock.now_ms();
     svc.write(move |tx| {
-        tx.lock(&input.app_instance_arn)?;
+        lock(tx, OwnerLock::AppInstance(&input.app_instance_arn))?;
         let replayed = idempotency::replay(tx, &key, &fp, |tx, a: &CreateAppInstanceUserResponse| {
             Ok(tx.get_user(a.app_instance_user_arn.as_deref().unwrap_or_default())?.is_some())
         })?;
@@ -119,7 +116,7 @@ pub async fn update(
 pub async fn delete(svc: &Service, ctx: &RequestContext, input: DeleteAppInstanceUserRequest) -> Result<(), ApiError> {
     arn::check_owner(ctx, &input.app_instance_user_arn)?;
     svc.write(move |tx| {
-        crate::lock_app_instance_of(tx, &input.app_instance_user_arn)?;
+        lock(tx, OwnerLock::AppInstanceOf(&input.app_instance_user_arn))?;
         if tx.delete_user(&input.app_instance_user_arn)? {
             Ok(())
         } else {
@@ -134,18 +131,21 @@ pub async fn list(
     ctx: &RequestContext,
     input: ListAppInstanceUsersRequest,
 ) -> Result<ListAppInstanceUsersResponse, ApiError> {
-    const OP: &str = "ListAppInstanceUsers";
     arn::check_owner(ctx, &input.app_instance_arn)?;
-    let after = svc.pager.decode(input.next_token.as_deref(), OP, &input.app_instance_arn, ctx)?;
-    let limit = pagination::page_size(input.max_results);
     let instance = input.app_instance_arn.clone();
-    let rows = svc
-        .read(move |tx| {
+    let (rows, next_token) = list_page(
+        svc,
+        ctx,
+        Operation::ListAppInstanceUsers,
+        &input.app_instance_arn,
+        input.next_token.as_deref(),
+        input.max_results,
+        move |tx, after, n| {
             app_instances::get(tx, &instance)?;
-            Ok(tx.list_users(&instance, after, limit + 1)?)
-        })
-        .await?;
-    let (rows, next_token) = svc.pager.page(rows, limit, |r| r.seq, OP, &input.app_instance_arn, ctx);
+            Ok(tx.list_users(&instance, after, n)?)
+        },
+    )
+    .await?;
     Ok(ListAppInstanceUsersResponse {
         app_instance_arn: Some(input.app_instance_arn),
         app_instance_users: Some(
@@ -193,7 +193,7 @@ pub async fn sweep_expired(svc: &Service) -> Result<usize, ApiError> {
             .write(move |tx| {
                 let mut count = 0;
                 for arn in &arns {
-                    crate::lock_app_instance_of(tx, arn)?;
+                    lock(tx, OwnerLock::AppInstanceOf(arn))?;
                     if tx.get_user(arn)?.and_then(|u| u.expires_at_ms).is_some_and(|at| at <= now) && tx.delete_user(arn)? {
                         count += 1;
                     }

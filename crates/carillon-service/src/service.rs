@@ -1,0 +1,166 @@
+//! The base of the service: the [`Service`] value (store, quotas, clock, pagination secret), its
+//! health, the transaction wrappers every handler runs its rules through, the one owner lock, and
+//! the update-timestamp rule.
+
+use crate::arn;
+use crate::failure::{Failure, TxResult};
+use crate::pagination::Pager;
+use carillon_api::{ApiError, ErrorKind};
+use carillon_store::{Store, StoreError, Tx};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+pub use crate::clock::Clock;
+
+/// Limits per account, AppInstance and user. AWS's defaults unless configured
+/// (`docs/behaviour.md`, "Limits").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quotas {
+    pub app_instances_per_account: u64,
+    pub users_per_app_instance: u64,
+    pub admins_per_app_instance: u64,
+    pub endpoints_per_user: u64,
+    pub bots_per_app_instance: u64,
+    pub tags_per_resource: u64,
+}
+
+impl Default for Quotas {
+    fn default() -> Self {
+        Quotas {
+            app_instances_per_account: 100,
+            users_per_app_instance: 100_000,
+            admins_per_app_instance: 100,
+            endpoints_per_user: 10,
+            bots_per_app_instance: 100,
+            tags_per_resource: 50,
+        }
+    }
+}
+
+/// The service: the store, the quotas, the clock and the pagination secret.
+#[derive(Clone)]
+pub struct Service {
+    store: Arc<dyn Store>,
+    pub(crate) quotas: Quotas,
+    pub(crate) clock: Clock,
+    pub(crate) pager: Pager,
+    /// Set when a write failed because the store could not take it (disk full, read-only,
+    /// unreachable); cleared by the next write that succeeds.
+    writes_failing: Arc<AtomicBool>,
+}
+
+/// What the health check found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Health {
+    Ok,
+    /// Reads fail.
+    Unavailable,
+    /// Reads work but writes fail (a full or read-only disk).
+    WritesFailing,
+}
+
+impl Service {
+    /// Builds the service on an open store (reads the store's pagination secret).
+    pub async fn new(store: Arc<dyn Store>, quotas: Quotas, clock: Clock) -> Result<Service, StoreError> {
+        let secret = carillon_store::read(&*store, |tx: &mut dyn Tx| tx.token_secret()).await?;
+        let pager = Pager::new(&secret).map_err(StoreError::Internal)?;
+        Ok(Service { store, quotas, clock, pager, writes_failing: Default::default() })
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    pub fn quotas(&self) -> &Quotas {
+        &self.quotas
+    }
+
+    /// Runs `f` as one write transaction; notes whether the store took it (for [`Service::health`]).
+    pub(crate) async fn write<R, F>(&self, f: F) -> Result<R, ApiError>
+    where
+        R: Send + 'static,
+        F: FnMut(&mut dyn Tx) -> TxResult<R> + Send + 'static,
+    {
+        let out = carillon_store::write(&*self.store, f).await.map_err(|f: Failure| f.0);
+        let failing = matches!(&out, Err(e) if e.kind == ErrorKind::ServiceUnavailable);
+        if failing || out.is_ok() {
+            self.writes_failing.store(failing, Ordering::Relaxed);
+        }
+        out
+    }
+
+    /// Runs `f` as one read transaction.
+    pub(crate) async fn read<R, F>(&self, f: F) -> Result<R, ApiError>
+    where
+        R: Send + 'static,
+        F: FnMut(&mut dyn Tx) -> TxResult<R> + Send + 'static,
+    {
+        carillon_store::read(&*self.store, f).await.map_err(|f: Failure| f.0)
+    }
+
+    /// Whether the store is usable: it reads, and, once a write failed for want of the store,
+    /// a heartbeat write goes through again.
+    pub async fn health(&self) -> Health {
+        if self.store.check().await.is_err() {
+            return Health::Unavailable;
+        }
+        if !self.writes_failing.load(Ordering::Relaxed) {
+            return Health::Ok;
+        }
+        let now = self.clock.now_ms();
+        match self.write(move |tx| Ok(tx.heartbeat(now)?)).await {
+            Ok(()) => Health::Ok,
+            Err(_) => Health::WritesFailing,
+        }
+    }
+}
+
+/// The owner of a collection whose rules a write checks (a quota, a uniqueness, that a parent
+/// still exists) or that a delete empties. Every such write locks its owner first, so the rules
+/// hold however many nodes race (see [`Tx::lock`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OwnerLock<'a> {
+    /// An AppInstance, by its ARN as the request gave it: it owns users, bots, admins, endpoints
+    /// and tags.
+    AppInstance(&'a str),
+    /// The AppInstance that an AppInstance, user or bot ARN belongs to; nothing for an ARN that
+    /// names none (the request then fails its existence check).
+    AppInstanceOf(&'a str),
+    /// The AppInstances of an account in a region.
+    AccountRegion { account: &'a str, region: &'a str },
+}
+
+/// Takes the store lock of `owner` for the rest of the transaction. The key strings are part of
+/// the cluster protocol: nodes of different versions sharing one database must agree on them.
+pub(crate) fn lock(tx: &mut dyn Tx, owner: OwnerLock<'_>) -> Result<(), StoreError> {
+    match owner {
+        OwnerLock::AppInstance(app_instance_arn) => tx.lock(app_instance_arn),
+        OwnerLock::AppInstanceOf(any_arn) => match arn::resource(any_arn) {
+            Some(r) => tx.lock(r.app_instance_arn()),
+            None => Ok(()),
+        },
+        OwnerLock::AccountRegion { account, region } => tx.lock(&format!("app-instances/{account}/{region}")),
+    }
+}
+
+/// A timestamp for LastUpdatedTimestamp that always moves forward from `previous`, even when the
+/// clock stands still or steps back.
+pub(crate) fn next_update(now_ms: i64, previous: i64) -> i64 {
+    now_ms.max(previous + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn updates_move_forward() {
+        assert_eq!(next_update(100, 50), 100);
+        assert_eq!(next_update(100, 100), 101);
+        assert_eq!(next_update(100, 200), 201);
+    }
+}
