@@ -1,4 +1,4 @@
-//! Who is calling: the (account, region) of a request (SPEC §3).
+//! Who is calling: the (account, region) of a request (docs/behaviour.md, "Accounts, regions and signatures").
 //!
 //! - sigv4: the request must carry a valid Signature Version 4 made with a configured credential;
 //!   the account is the credential's, the region the credential scope's.
@@ -35,7 +35,13 @@ impl Auth {
                         AuthErrorKind::UnrecognizedClient => ErrorKind::UnrecognizedClient,
                         AuthErrorKind::InvalidSignature => ErrorKind::InvalidSignature,
                     };
-                    Err(ApiError::new(kind, e.message()))
+                    // The log line's cause: the refusal and, for a mismatch, the canonical request
+                    // the server computed (request data only, never a secret or a signature).
+                    let cause = match e.detail() {
+                        Some(detail) => format!("{e}; {detail}"),
+                        None => e.to_string(),
+                    };
+                    Err(ApiError::new(kind, e.message()).with_cause(cause))
                 }
             },
             Auth::Open(credentials) => Ok(match carillon_sigv4::scope_from_unverified(req) {
@@ -50,7 +56,7 @@ impl Auth {
     }
 }
 
-/// The account of an access key id in open mode (SPEC §3).
+/// The account of an access key id in open mode (docs/behaviour.md, "Accounts, regions and signatures").
 fn account_for(credentials: &Credentials, access_key: &str) -> String {
     if let Some(a) = credentials.account_id(access_key) {
         return a.to_string();
@@ -91,5 +97,42 @@ mod tests {
         let e = auth.authenticate(&parts(&[("host", b"x")], None)).err().unwrap();
         assert_eq!(e.kind, ErrorKind::MissingAuthenticationToken);
         assert_eq!(e.status(), 403);
+        assert_eq!(e.cause.as_deref(), Some("MissingAuthenticationToken: Missing Authentication Token"));
+    }
+
+    /// `YYYYMMDDTHHMMSSZ` in UTC.
+    fn amz_date(t: SystemTime) -> String {
+        let secs = t.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs() as i64;
+        let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+        // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = doy - (153 * mp + 2) / 5 + 1;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        let year = yoe + era * 400 + i64::from(month <= 2);
+        format!("{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    }
+
+    #[test]
+    fn a_signature_mismatch_logs_the_canonical_request_but_no_secret() {
+        let auth = Auth::Sigv4(Verifier::new("AKIDEXAMPLE:wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY:444455556666\n".parse().unwrap()));
+        let date = amz_date(SystemTime::now());
+        let day = &date[..8];
+        let signature = "0".repeat(64);
+        let authorization = format!(
+            "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/{day}/us-east-1/chime/aws4_request, SignedHeaders=host;x-amz-date, Signature={signature}"
+        );
+        let headers: [(&str, &[u8]); 3] =
+            [("host", b"localhost"), ("x-amz-date", date.as_bytes()), ("authorization", authorization.as_bytes())];
+        let e = auth.authenticate(&parts(&headers, Some("max-results=5"))).err().unwrap();
+        assert_eq!(e.kind, ErrorKind::InvalidSignature);
+        let cause = e.cause.clone().unwrap();
+        assert!(cause.contains("/app-instances") && cause.contains("max-results=5"), "{cause}");
+        assert!(!cause.contains("wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY") && !cause.contains(&signature), "{cause}");
+        assert!(!String::from_utf8(e.body()).unwrap().contains("/app-instances"), "the cause stays out of the answer");
     }
 }

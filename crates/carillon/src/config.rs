@@ -2,6 +2,7 @@
 //! line on stderr and a non-zero exit, before anything listens.
 
 use carillon_service::Quotas;
+use carillon_store_postgres::redact;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -51,18 +52,8 @@ impl std::fmt::Debug for Database {
         match self {
             Database::SqliteFile(p) => write!(f, "sqlite://{}", p.display()),
             Database::SqliteMemory => f.write_str("sqlite::memory:"),
-            Database::Postgres(url) => write!(f, "{}", redact_password(url)),
+            Database::Postgres(url) => write!(f, "{}", redact(url)),
         }
-    }
-}
-
-/// `postgres://user:secret@host/db` -> `postgres://user:***@host/db`.
-pub fn redact_password(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
-    let Some((userinfo, host)) = rest.split_once('@') else { return url.to_string() };
-    match userinfo.split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-        None => url.to_string(),
     }
 }
 
@@ -80,6 +71,35 @@ pub struct Config {
     pub request_timeout_secs: u64,
     pub max_connections: usize,
     pub quotas: Quotas,
+}
+
+/// In-memory SQLite, `127.0.0.1:0`, open auth, quiet, every other option at its default.
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            database: Database::SqliteMemory,
+            auth: AuthMode::Open,
+            credentials: None,
+            sweep_interval_secs: 60,
+            clock_offset_secs: 0,
+            threads: None,
+            quiet: true,
+            throttle: false,
+            request_timeout_secs: 30,
+            max_connections: 1024,
+            quotas: Quotas::default(),
+        }
+    }
+}
+
+impl Config {
+    /// The [default](Config::default) configuration on the database `database` names
+    /// (`sqlite://PATH`, `sqlite::memory:` or `postgres://...`), for tests that run the server in
+    /// process.
+    pub fn for_tests(database: &str) -> Result<Config, String> {
+        Ok(Config { database: parse_database(database)?, ..Config::default() })
+    }
 }
 
 fn default_database() -> Database {
@@ -104,7 +124,7 @@ pub fn parse_database(url: &str) -> Result<Database, String> {
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Ok(Database::Postgres(url.to_string()))
     } else {
-        Err(format!("--database must be sqlite://PATH, sqlite::memory: or postgres://..., not {}", redact_password(url)))
+        Err(format!("--database must be sqlite://PATH, sqlite::memory: or postgres://..., not {}", redact(url)))
     }
 }
 
@@ -263,8 +283,26 @@ mod tests {
     }
 
     #[test]
-    fn passwords_are_redacted() {
-        assert_eq!(redact_password("postgres://u:pw@h:5432/db"), "postgres://u:***@h:5432/db");
+    fn debug_of_the_database_never_shows_a_password() {
+        for (url, secret) in [
+            ("postgres://u:pw@h/db", "pw"),
+            ("postgres://u:p@ss@h/db", "p@ss"),
+            ("postgresql://h/db?user=u&password=hunter2", "hunter2"),
+            ("postgres://h/db?password=hunter2&sslmode=disable", "hunter2"),
+        ] {
+            let shown = format!("{:?}", parse_database(url).unwrap());
+            assert!(!shown.contains(secret), "{shown}");
+            assert!(shown.contains("***"), "{shown}");
+        }
         assert_eq!(format!("{:?}", parse_database("postgres://u:pw@h/db").unwrap()), "postgres://u:***@h/db");
+        let e = parse_database("mysql://u:hunter2@h/db").unwrap_err();
+        assert!(!e.contains("hunter2"), "{e}");
+    }
+
+    #[test]
+    fn the_test_configuration_is_quiet_in_memory_on_a_free_port() {
+        let c = Config::for_tests("sqlite::memory:").unwrap();
+        assert_eq!((c.database, c.listen.port(), c.quiet, c.auth), (Database::SqliteMemory, 0, true, AuthMode::Open));
+        assert!(Config::for_tests("mysql://x").is_err());
     }
 }

@@ -1,15 +1,17 @@
-//! The HTTP front: every request gets an `x-amzn-RequestId` and one log line; paths under
-//! `/_carillon/` are the server's control plane, every other path is the API: authenticate, route,
-//! bind and validate, dispatch, serialize. Every failure leaves as a JSON error in protocol shape.
+//! The HTTP front: every request gets an `x-amzn-RequestId`, the size limits, authentication,
+//! the rate profile and one log line; then the wire layer (or, under `/_carillon/`, the control
+//! plane) answers it. Every failure leaves as a JSON error in protocol shape.
 
 use crate::auth::Auth;
+use crate::control::{self, Control};
 use bytes::Bytes;
 use carillon_api::bind::MAX_BODY_BYTES;
-use carillon_api::{ApiError, ErrorKind, RequestContext, model, route};
-use carillon_service::{Health, Service};
+use carillon_api::{Answer, ApiError, ErrorKind, Request as WireRequest, RequestContext, Wire};
+use carillon_service::Service;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
+use hyper::http::request::Parts;
 use hyper::{Request, Response, StatusCode};
 use std::convert::Infallible;
 use std::io::Write as _;
@@ -17,6 +19,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 pub struct App {
+    /// The checked model and its routes, loaded before the server listens.
+    pub wire: Wire,
     pub service: Service,
     pub auth: Auth,
     pub quiet: bool,
@@ -31,56 +35,82 @@ pub struct App {
 /// The longest request target (path and query) answered; a longer one is a 400.
 pub const MAX_URI_BYTES: usize = 48 * 1024;
 
+/// A body refused for its size is still read and discarded up to this many bytes, so that a client
+/// that sends it whole before reading (as the SDKs do) gets the 400 rather than a reset
+/// connection; a larger one is answered at once and the connection closed.
+pub const DRAIN_MAX_BYTES: u64 = 8 * 1024 * 1024;
+
 type Reply = Response<Full<Bytes>>;
+
+/// What the log line names as the operation: `-` when none was resolved.
+type Label = &'static str;
 
 pub async fn handle(app: Arc<App>, req: Request<Incoming>) -> Result<Reply, Infallible> {
     let started = Instant::now();
     let request_id = uuid::Uuid::new_v4().to_string();
     let method = req.method().as_str().to_owned();
     let path = req.uri().path().to_owned();
-    let (mut response, operation) = if path.starts_with("/_carillon/") {
-        (control(&app, req).await, "-")
-    } else {
-        match api(&app, req, &request_id).await {
-            Ok((resp, op)) => (resp, op),
-            Err((e, op)) => (error_response(&e), op),
+    let mut close = false;
+    let (label, outcome) = match read_body(&app, req).await {
+        Err(u) => {
+            close = u.close;
+            ("-", Err(u.error))
+        }
+        Ok((parts, body)) if path.starts_with(control::PREFIX) => control(&app, &parts, &body).await,
+        Ok((parts, body)) => api(&app, &parts, &body, &request_id).await,
+    };
+    let (mut response, cause) = match outcome {
+        Ok(answer) => (answer_response(answer), None),
+        Err(e) => {
+            let logged = e.status() == 403 || e.status() >= 500;
+            (error_response(&e), e.cause.filter(|_| logged))
         }
     };
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert("x-amzn-RequestId", v);
     }
-    if app.draining.load(std::sync::atomic::Ordering::Relaxed) {
+    if close || app.draining.load(std::sync::atomic::Ordering::Relaxed) {
         response.headers_mut().insert(hyper::header::CONNECTION, HeaderValue::from_static("close"));
     }
     if !app.quiet {
-        let line = format!(
-            "{request_id} {method} {} {} {operation} {}us\n",
-            route::printable(&path),
-            response.status().as_u16(),
-            started.elapsed().as_micros()
-        );
+        let line =
+            log_line(&request_id, &method, &path, response.status().as_u16(), label, started.elapsed().as_micros(), cause.as_deref());
         let _ = std::io::stderr().lock().write_all(line.as_bytes());
     }
     Ok(response)
 }
 
-fn json_response(status: u16, body: Vec<u8>) -> Reply {
-    let mut r = Response::new(Full::new(Bytes::from(body)));
-    *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+/// The one log line of a request: `REQUEST_ID METHOD PATH STATUS OPERATION MICROSus`, then, for a
+/// 403 or 5xx whose cause is known, ` cause: ...` on the same line.
+fn log_line(request_id: &str, method: &str, path: &str, status: u16, label: Label, micros: u128, cause: Option<&str>) -> String {
+    let cause = cause.map(|c| format!(" cause: {}", crate::server::one_line(c))).unwrap_or_default();
+    format!("{request_id} {method} {} {status} {label} {micros}us{cause}\n", printable(path))
+}
+
+/// A raw path shortened and stripped of control characters, for the log line and messages.
+fn printable(raw: &str) -> String {
+    let mut s: String = raw.chars().filter(|c| !c.is_control()).take(256).collect();
+    if raw.chars().count() > 256 {
+        s.push_str("...");
+    }
+    s
+}
+
+fn answer_response(answer: Answer) -> Reply {
+    let empty = answer.body.is_empty();
+    let mut r = Response::new(Full::new(Bytes::from(answer.body)));
+    *r.status_mut() = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if !empty {
+        r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    }
     r
 }
 
-pub fn error_response(e: &ApiError) -> Reply {
-    let mut r = json_response(e.status(), e.body());
+fn error_response(e: &ApiError) -> Reply {
+    let mut r = answer_response(Answer { status: e.status(), body: e.body() });
     r.headers_mut().insert("x-amzn-ErrorType", HeaderValue::from_static(e.kind.type_name()));
     r
 }
-
-/// A body refused for its size is still read and discarded up to this many bytes, so that a client
-/// that sends it whole before reading (as the SDKs do) gets the 400 rather than a reset
-/// connection; a larger one is answered at once and the connection closed.
-pub const DRAIN_MAX_BYTES: u64 = 8 * 1024 * 1024;
 
 /// A request that could not be read: the answer, and whether the connection must close (its body
 /// was left unread).
@@ -91,7 +121,7 @@ struct Unreadable {
 
 /// Reads the whole body within the body timeout. One over `MAX_BODY_BYTES` is refused: read no
 /// further than needed to leave the connection usable (see `DRAIN_MAX_BYTES`).
-async fn read_body(app: &App, req: Request<Incoming>) -> Result<(hyper::http::request::Parts, Bytes), Unreadable> {
+async fn read_body(app: &App, req: Request<Incoming>) -> Result<(Parts, Bytes), Unreadable> {
     let timeout = || ApiError::bad_request(format!("The request body was not received within {} seconds.", app.body_timeout.as_secs()));
     let too_large = || ApiError::bad_request(format!("The request body is larger than {MAX_BODY_BYTES} bytes."));
     let declared = req.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
@@ -147,124 +177,89 @@ async fn drain(body: &mut Incoming, max: u64) -> bool {
     true
 }
 
-fn unreadable_response(u: &Unreadable) -> Reply {
-    let mut r = error_response(&u.error);
-    if u.close {
-        r.headers_mut().insert(hyper::header::CONNECTION, HeaderValue::from_static("close"));
-    }
-    r
+/// The request's headers as the signature check and the wire layer read them.
+fn header_list(parts: &Parts) -> Vec<(&str, &[u8])> {
+    parts.headers.iter().map(|(k, v)| (k.as_str(), v.as_bytes())).collect()
 }
 
-async fn api(app: &App, req: Request<Incoming>, request_id: &str) -> Result<(Reply, &'static str), (ApiError, &'static str)> {
-    let (parts, body) = match read_body(app, req).await {
-        Ok(b) => b,
-        Err(u) => return Ok((unreadable_response(&u), "-")),
-    };
-    let headers: Vec<(&str, &[u8])> = parts.headers.iter().map(|(k, v)| (k.as_str(), v.as_bytes())).collect();
+/// Checks the request's signature (or, in open mode, reads its scope): the caller's context.
+fn authenticate(app: &App, parts: &Parts, headers: &[(&str, &[u8])], body: &[u8], request_id: &str) -> Result<RequestContext, ApiError> {
     let signed = carillon_sigv4::RequestParts {
         method: parts.method.as_str(),
         raw_path: parts.uri.path(),
         raw_query: parts.uri.query(),
-        headers: &headers,
-        body: &body,
+        headers,
+        body,
     };
-    let caller = app.auth.authenticate(&signed).map_err(|e| (e, "-"))?;
-    let ctx = RequestContext { account: caller.account, region: caller.region, request_id: request_id.to_string() };
-    let query = route::parse_query(parts.uri.query()).map_err(|e| (e, "-"))?;
-    let m = model::model();
-    let found = route::route(m, parts.method.as_str(), parts.uri.path(), &query).map_err(|e| (e, "-"))?;
-    let op_def = found.operation;
-    let operation = carillon_api::Operation::from_name(&op_def.name).ok_or_else(|| (ApiError::internal("unrouted operation"), "-"))?;
-    let name = operation.name();
+    let caller = app.auth.authenticate(&signed)?;
+    Ok(RequestContext { account: caller.account, region: caller.region, request_id: request_id.to_string() })
+}
+
+async fn api(app: &App, parts: &Parts, body: &[u8], request_id: &str) -> (Label, Result<Answer, ApiError>) {
+    let headers = header_list(parts);
+    let ctx = match authenticate(app, parts, &headers, body, request_id) {
+        Ok(ctx) => ctx,
+        Err(e) => return ("-", Err(e)),
+    };
+    let request =
+        WireRequest { method: parts.method.as_str(), raw_path: parts.uri.path(), raw_query: parts.uri.query(), headers: &headers, body };
+    let resolved = match app.wire.resolve(request) {
+        Ok(r) => r,
+        Err(e) => return ("-", Err(e)),
+    };
+    let operation = resolved.operation();
     if let Some(throttle) = &app.throttle
         && !throttle.admit(&ctx.account, operation)
     {
-        return Err((ApiError::new(ErrorKind::ThrottledClient, "The request rate for this account is above the AWS rate profile."), name));
+        let e = ApiError::new(ErrorKind::ThrottledClient, "The request rate for this account is above the AWS rate profile.");
+        return (operation.name(), Err(e));
     }
-    let input = carillon_api::bind::bind(m, op_def, &found.labels, &query, &body).map_err(|e| (e, name))?;
-    let out = carillon_api::dispatch(&app.service, &ctx, operation, input).await.map_err(|e| (e, name))?;
-    let status = op_def.success_status;
-    if status == 204 {
-        let mut r = Response::new(Full::new(Bytes::new()));
-        *r.status_mut() = StatusCode::NO_CONTENT;
-        return Ok((r, name));
-    }
-    Ok((json_response(status, out), name))
+    (operation.name(), app.wire.call(&app.service, &ctx, resolved).await)
 }
 
-/// The server's own control plane, under `/_carillon/`.
-async fn control(app: &App, req: Request<Incoming>) -> Reply {
-    let method = req.method().as_str().to_owned();
-    let path = req.uri().path().to_owned();
-    let (parts, body) = match read_body(app, req).await {
-        Ok(b) => b,
-        Err(u) => return unreadable_response(&u),
-    };
-    if app.auth.is_sigv4() && !(method == "GET" && path == "/_carillon/health") {
-        let headers: Vec<(&str, &[u8])> = parts.headers.iter().map(|(k, v)| (k.as_str(), v.as_bytes())).collect();
-        let signed = carillon_sigv4::RequestParts {
-            method: parts.method.as_str(),
-            raw_path: parts.uri.path(),
-            raw_query: parts.uri.query(),
-            headers: &headers,
-            body: &body,
-        };
-        if let Err(e) = app.auth.authenticate(&signed) {
-            return error_response(&e);
-        }
+async fn control(app: &App, parts: &Parts, body: &[u8]) -> (Label, Result<Answer, ApiError>) {
+    let found = Control::resolve(parts.method.as_str(), parts.uri.path());
+    // In sigv4 mode everything but health is signed, an unknown path too (it tells nothing).
+    if app.auth.is_sigv4()
+        && found.is_none_or(Control::needs_auth)
+        && let Err(e) = authenticate(app, parts, &header_list(parts), body, "")
+    {
+        return (found.map_or("-", Control::name), Err(e));
     }
-    let body: serde_json::Value = if body.is_empty() {
-        serde_json::json!({})
-    } else {
-        match serde_json::from_slice(&body) {
-            Ok(v) => v,
-            Err(e) => return error_response(&ApiError::bad_request(format!("Could not parse request body into json: {e}"))),
-        }
-    };
-    let ok = |v: serde_json::Value| json_response(200, serde_json::to_vec(&v).unwrap_or_default());
-    match (method.as_str(), path.as_str()) {
-        ("GET", "/_carillon/health") => match app.service.health().await {
-            Health::Ok => ok(serde_json::json!({"status": "ok", "store": app.service.store().kind()})),
-            Health::Unavailable => json_response(503, br#"{"status":"unavailable"}"#.to_vec()),
-            Health::WritesFailing => json_response(503, br#"{"status":"unavailable","reads":"ok","writes":"failing"}"#.to_vec()),
-        },
-        ("POST", "/_carillon/expiration-sweep") => match app.service.sweep_expired_users().await {
-            Ok(n) => ok(serde_json::json!({"deleted": n})),
-            Err(e) => error_response(&e),
-        },
-        ("GET", "/_carillon/clock") => ok(serde_json::json!({"offset_seconds": app.service.clock().offset_ms() / 1000})),
-        ("PUT", "/_carillon/clock") => match body.get("offset_seconds").and_then(|v| v.as_i64()) {
-            Some(s) if s.checked_mul(1000).is_some() => {
-                app.service.clock().set_offset_ms(s * 1000);
-                ok(serde_json::json!({"offset_seconds": s}))
-            }
-            _ => error_response(&ApiError::bad_request("Body must be {\"offset_seconds\": INTEGER}.")),
-        },
-        ("PUT", "/_carillon/endpoint-state") => {
-            use carillon_api::shapes::{EndpointStatus, EndpointStatusReason};
-            let s = |k: &str| body.get(k).and_then(|v| v.as_str());
-            let (Some(user), Some(id), Some(status)) =
-                (s("AppInstanceUserArn"), s("EndpointId"), s("Status").and_then(EndpointStatus::parse))
-            else {
-                return error_response(&ApiError::bad_request(
-                    "Body must hold AppInstanceUserArn, EndpointId, Status (ACTIVE or INACTIVE) and, for INACTIVE, StatusReason.",
-                ));
-            };
-            let reason = match s("StatusReason") {
-                Some(r) => match EndpointStatusReason::parse(r) {
-                    Some(r) => Some(r),
-                    None => return error_response(&ApiError::bad_request("StatusReason is INVALID_DEVICE_TOKEN or INVALID_PINPOINT_ARN.")),
-                },
-                None => None,
-            };
-            match app.service.set_endpoint_state(user, id, status, reason).await {
-                Ok(()) => ok(serde_json::json!({})),
-                Err(e) => error_response(&e),
-            }
-        }
-        _ => error_response(&ApiError::new(
-            ErrorKind::UnknownOperation,
-            format!("No control-plane operation matches {method} {}", route::printable(&path)),
-        )),
+    match found {
+        Some(op) => (op.name(), op.call(&app.service, body).await),
+        None => ("-", Err(control::unknown(parts.method.as_str(), &printable(parts.uri.path())))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_log_line_is_one_line_with_the_cause() {
+        let line = log_line("rid", "GET", "/app-instances/x\n", 500, "DescribeAppInstance", 42, Some("disk I/O error\nat page 3"));
+        assert_eq!(line, "rid GET /app-instances/x 500 DescribeAppInstance 42us cause: disk I/O error\\nat page 3\n");
+        assert_eq!(
+            log_line("rid", "GET", "/_carillon/health", 200, "control:health", 7, None),
+            "rid GET /_carillon/health 200 control:health 7us\n"
+        );
+    }
+
+    #[test]
+    fn paths_are_printed_short_and_without_control_characters() {
+        assert_eq!(printable("/a\x1b[31m/b"), "/a[31m/b");
+        let long = "/".repeat(300);
+        assert_eq!(printable(&long), format!("{}...", "/".repeat(256)));
+    }
+
+    #[test]
+    fn an_empty_answer_has_no_content_type_and_an_error_names_its_type() {
+        let r = answer_response(Answer { status: 204, body: Vec::new() });
+        assert_eq!(r.status(), 204);
+        assert!(r.headers().get(CONTENT_TYPE).is_none());
+        let r = error_response(&ApiError::not_found("gone").with_cause("secret-free detail"));
+        assert_eq!((r.status().as_u16(), r.headers()["x-amzn-ErrorType"].to_str().unwrap()), (404, "NotFoundException"));
+        assert_eq!(r.headers()[CONTENT_TYPE], "application/json");
     }
 }

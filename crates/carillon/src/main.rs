@@ -1,11 +1,6 @@
-//! `carillon`: an Amazon Chime SDK Identity API server.
+//! The `carillon` binary: parses the command line, builds the runtime and runs the server.
 
-mod auth;
-mod config;
-mod http;
-mod server;
-mod throttle;
-
+use carillon::config;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -36,7 +31,7 @@ fn main() -> ExitCode {
         Ok(r) => r,
         Err(e) => return fail(&format!("cannot start the runtime: {e}")),
     };
-    match runtime.block_on(server::run(config)) {
+    match runtime.block_on(carillon::run(config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&e),
     }

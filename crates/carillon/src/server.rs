@@ -10,9 +10,12 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
 
 /// How long in-flight requests get to finish after SIGINT or SIGTERM.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -48,7 +51,44 @@ fn load_auth(config: &Config) -> Result<Auth, String> {
     })
 }
 
-pub async fn run(config: Config) -> Result<(), String> {
+/// A server serving in the background. Dropping it without [`Running::shutdown`] also stops it,
+/// without waiting for the drain.
+pub struct Running {
+    addr: SocketAddr,
+    service: Service,
+    stop: oneshot::Sender<()>,
+    serving: JoinHandle<()>,
+}
+
+impl Running {
+    /// The address it listens on (the real port when the configuration asked for port 0).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://ADDR`, the endpoint URL for clients.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The service behind the API, on the same store.
+    pub fn service(&self) -> &Service {
+        &self.service
+    }
+
+    /// Stops accepting, lets open connections finish what they were sent (see `DRAIN_GRACE`),
+    /// waits for requests in flight (at most `DRAIN_TIMEOUT`), then closes the store.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(());
+        let _ = self.serving.await;
+    }
+}
+
+/// Opens the store, builds the service, binds and serves in the background on the current tokio
+/// runtime, with the expiration sweep. Writes `carillon: listening on http://ADDR ...` on stderr
+/// once it accepts connections.
+pub async fn start(config: Config) -> Result<Running, String> {
+    let wire = carillon_api::Wire::load().map_err(|e| format!("cannot load the service model: {e}"))?;
     let auth = load_auth(&config)?;
     let store = open_store(&config.database).await?;
     let clock = Clock::default();
@@ -58,6 +98,7 @@ pub async fn run(config: Config) -> Result<(), String> {
     let addr = listener.local_addr().map_err(|e| format!("cannot read the listening address: {e}"))?;
     let request_timeout = Duration::from_secs(config.request_timeout_secs);
     let app = Arc::new(App {
+        wire,
         service: service.clone(),
         auth,
         quiet: config.quiet,
@@ -65,13 +106,37 @@ pub async fn run(config: Config) -> Result<(), String> {
         body_timeout: request_timeout,
         draining: Default::default(),
     });
-    let connections = Arc::new(tokio::sync::Semaphore::new(config.max_connections));
-
     let sweeper = tokio::spawn(sweep_loop(service.clone(), Duration::from_secs(config.sweep_interval_secs)));
     // One write, so that whoever waits for this line never reads half of it.
     let line = format!("carillon: listening on http://{addr} (store: {}, auth: {:?})\n", store.kind(), config.auth);
     let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), line.as_bytes());
 
+    let (stop, stopped) = oneshot::channel();
+    let serving = tokio::spawn(serve(listener, app, store, sweeper, config.max_connections, request_timeout, stopped));
+    Ok(Running { addr, service, stop, serving })
+}
+
+/// What the binary does: [`start`], wait for SIGINT or SIGTERM, [`Running::shutdown`].
+pub async fn run(config: Config) -> Result<(), String> {
+    // The handlers are in place before the listening line is written: a signal sent as soon as
+    // that line is read stops the server cleanly.
+    let signal = shutdown_signal()?;
+    let running = start(config).await?;
+    signal.await;
+    running.shutdown().await;
+    Ok(())
+}
+
+async fn serve(
+    listener: TcpListener,
+    app: Arc<App>,
+    store: Arc<dyn Store>,
+    sweeper: JoinHandle<()>,
+    max_connections: usize,
+    request_timeout: Duration,
+    mut stopped: oneshot::Receiver<()>,
+) {
+    let connections = Arc::new(tokio::sync::Semaphore::new(max_connections));
     let graceful = GracefulShutdown::new();
     let mut builder = http1::Builder::new();
     builder
@@ -81,12 +146,11 @@ pub async fn run(config: Config) -> Result<(), String> {
         .max_buf_size(MAX_HEADER_BYTES)
         .half_close(true)
         .keep_alive(true);
-    let mut shutdown = std::pin::pin!(shutdown_signal());
     loop {
         // A connection is accepted only when a slot is free; the others wait in the backlog.
         let permit = tokio::select! {
             permit = connections.clone().acquire_owned() => match permit { Ok(p) => p, Err(_) => break },
-            _ = &mut shutdown => break,
+            _ = &mut stopped => break,
         };
         tokio::select! {
             accepted = listener.accept() => {
@@ -100,7 +164,7 @@ pub async fn run(config: Config) -> Result<(), String> {
                     drop(permit);
                 });
             }
-            _ = &mut shutdown => break,
+            _ = &mut stopped => break,
         }
     }
     drop(listener);
@@ -113,7 +177,6 @@ pub async fn run(config: Config) -> Result<(), String> {
     let _ = tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown()).await;
     store.close().await;
     eprintln!("carillon: stopped");
-    Ok(())
 }
 
 async fn sweep_loop(service: Service, every: Duration) {
@@ -123,22 +186,111 @@ async fn sweep_loop(service: Service, every: Duration) {
     loop {
         ticker.tick().await;
         if let Err(e) = service.sweep_expired_users().await {
-            eprintln!("carillon: expiration sweep failed: {e}");
+            let cause = e.cause.as_deref().map(|c| format!(" ({})", one_line(c))).unwrap_or_default();
+            eprintln!("carillon: expiration sweep failed: {e}{cause}");
         }
     }
 }
 
-async fn shutdown_signal() {
+/// A log fragment on one line: line breaks become `\n`.
+pub(crate) fn one_line(s: &str) -> String {
+    s.replace('\r', "\\r").replace('\n', "\\n")
+}
+
+/// Resolves on the first SIGINT or SIGTERM; the handlers are installed when this is called.
+fn shutdown_signal() -> Result<impl Future<Output = ()>, String> {
     use tokio::signal::unix::{SignalKind, signal};
-    match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
-        (Ok(mut term), Ok(mut int)) => {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = int.recv() => {}
-            }
+    let mut term = signal(SignalKind::terminate()).map_err(|e| format!("cannot handle SIGTERM: {e}"))?;
+    let mut int = signal(SignalKind::interrupt()).map_err(|e| format!("cannot handle SIGINT: {e}"))?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
         }
-        _ => {
-            let _ = tokio::signal::ctrl_c().await;
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// One request on its own connection; the whole answer as text.
+    async fn exchange(addr: SocketAddr, request: &str) -> String {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).await.unwrap();
+        answer
+    }
+
+    #[tokio::test]
+    async fn serves_in_process_and_shuts_down() {
+        let running = start(Config::for_tests("sqlite::memory:").unwrap()).await.unwrap();
+        let addr = running.addr();
+        assert_eq!(running.url(), format!("http://{addr}"));
+        let answer = exchange(addr, "GET /_carillon/health HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").await;
+        assert!(answer.starts_with("HTTP/1.1 200 "), "{answer}");
+        assert!(answer.to_ascii_lowercase().contains("x-amzn-requestid: "), "{answer}");
+        assert!(answer.ends_with(r#"{"status":"ok","store":"sqlite"}"#), "{answer}");
+        let answer = exchange(addr, "GET /_carillon/nothing HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").await;
+        assert!(answer.starts_with("HTTP/1.1 404 "), "{answer}");
+        assert!(answer.contains("UnknownOperationException"), "{answer}");
+        running.shutdown().await;
+        assert!(tokio::net::TcpStream::connect(addr).await.is_err(), "nothing listens after shutdown");
+    }
+
+    fn with_body(method: &str, path: &str, body: &str) -> String {
+        format!(
+            "{method} {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        )
+    }
+
+    #[tokio::test]
+    async fn api_and_control_plane_answer_through_the_same_front() {
+        let running = start(Config::default()).await.unwrap();
+        let addr = running.addr();
+        let created = exchange(addr, &with_body("POST", "/app-instances", r#"{"Name":"bells","ClientRequestToken":"token-0001"}"#)).await;
+        assert!(created.starts_with("HTTP/1.1 201 "), "the model's success status: {created}");
+        let (_, json) = created.split_once("\r\n\r\n").unwrap();
+        let arn = serde_json::from_str::<serde_json::Value>(json).unwrap()["AppInstanceArn"].as_str().unwrap().to_string();
+        let deleted =
+            exchange(addr, &with_body("DELETE", &format!("/app-instances/{}", arn.replace(':', "%3A").replace('/', "%2F")), "")).await;
+        assert!(deleted.starts_with("HTTP/1.1 204 "), "{deleted}");
+        assert!(deleted.ends_with("\r\n\r\n") && !deleted.to_ascii_lowercase().contains("content-type"), "{deleted}");
+        let clock = exchange(addr, &with_body("PUT", "/_carillon/clock", r#"{"offset_seconds":90}"#)).await;
+        assert!(clock.ends_with(r#"{"offset_seconds":90}"#), "{clock}");
+        assert_eq!(running.service().clock().offset_ms(), 90_000);
+        let bad = exchange(addr, &with_body("PUT", "/_carillon/clock", "{")).await;
+        assert!(bad.starts_with("HTTP/1.1 400 ") && bad.contains("BadRequestException"), "{bad}");
+        running.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn in_sigv4_mode_only_health_is_open_on_the_control_plane() {
+        let dir = std::env::temp_dir().join(format!("carillon-lib-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let credentials = dir.join("credentials");
+        std::fs::write(&credentials, "AKIDEXAMPLE:secret:444455556666\n").unwrap();
+        let config = Config { auth: AuthMode::Sigv4, credentials: Some(credentials), ..Config::default() };
+        let running = start(config).await.unwrap();
+        let health = exchange(running.addr(), "GET /_carillon/health HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").await;
+        assert!(health.starts_with("HTTP/1.1 200 "), "{health}");
+        for request in [with_body("PUT", "/_carillon/clock", r#"{"offset_seconds":1}"#), with_body("GET", "/app-instances", "")] {
+            let refused = exchange(running.addr(), &request).await;
+            assert!(refused.starts_with("HTTP/1.1 403 ") && refused.contains("MissingAuthenticationToken"), "{refused}");
         }
+        assert_eq!(running.service().clock().offset_ms(), 0);
+        running.shutdown().await;
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[tokio::test]
+    async fn a_start_up_error_is_returned() {
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let config = Config { listen: taken.local_addr().unwrap(), ..Config::default() };
+        let e = start(config).await.err().unwrap();
+        assert!(e.starts_with("cannot listen on "), "{e}");
     }
 }

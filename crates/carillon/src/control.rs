@@ -1,0 +1,105 @@
+//! The server's own control plane, under `/_carillon/` (docs/behaviour.md, "Control plane"): health,
+//! a forced expiration sweep, the service clock's offset and an endpoint's state. It sits behind
+//! the same front as the API (request id, limits, auth, error rendering, the log line).
+
+use carillon_api::shapes::{EndpointStatus, EndpointStatusReason};
+use carillon_api::{Answer, ApiError, ErrorKind};
+use carillon_service::{Health, Service};
+use serde_json::{Value, json};
+
+/// Every path of the control plane starts with this.
+pub const PREFIX: &str = "/_carillon/";
+
+/// A control-plane operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    Health,
+    ExpirationSweep,
+    GetClock,
+    SetClock,
+    SetEndpointState,
+}
+
+impl Control {
+    /// The operation at `method` and `path`, if any.
+    pub fn resolve(method: &str, path: &str) -> Option<Control> {
+        Some(match (method, path) {
+            ("GET", "/_carillon/health") => Control::Health,
+            ("POST", "/_carillon/expiration-sweep") => Control::ExpirationSweep,
+            ("GET", "/_carillon/clock") => Control::GetClock,
+            ("PUT", "/_carillon/clock") => Control::SetClock,
+            ("PUT", "/_carillon/endpoint-state") => Control::SetEndpointState,
+            _ => return None,
+        })
+    }
+
+    /// Its name in the log line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Control::Health => "control:health",
+            Control::ExpirationSweep => "control:expiration-sweep",
+            Control::GetClock => "control:get-clock",
+            Control::SetClock => "control:set-clock",
+            Control::SetEndpointState => "control:endpoint-state",
+        }
+    }
+
+    /// Whether a signature is needed in sigv4 mode: health is open, so that probes need no keys.
+    pub fn needs_auth(self) -> bool {
+        self != Control::Health
+    }
+
+    /// Runs the operation with the request's body.
+    pub async fn call(self, service: &Service, body: &[u8]) -> Result<Answer, ApiError> {
+        let body: Value = if body.is_empty() {
+            json!({})
+        } else {
+            serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("Could not parse request body into json: {e}")))?
+        };
+        match self {
+            Control::Health => Ok(match service.health().await {
+                Health::Ok => ok(json!({"status": "ok", "store": service.store().kind()})),
+                Health::Unavailable => Answer { status: 503, body: br#"{"status":"unavailable"}"#.to_vec() },
+                Health::WritesFailing => {
+                    Answer { status: 503, body: br#"{"status":"unavailable","reads":"ok","writes":"failing"}"#.to_vec() }
+                }
+            }),
+            Control::ExpirationSweep => service.sweep_expired_users().await.map(|n| ok(json!({"deleted": n}))),
+            Control::GetClock => Ok(ok(json!({"offset_seconds": service.clock().offset_ms() / 1000}))),
+            Control::SetClock => match body.get("offset_seconds").and_then(Value::as_i64) {
+                Some(s) if s.checked_mul(1000).is_some() => {
+                    service.clock().set_offset_ms(s * 1000);
+                    Ok(ok(json!({"offset_seconds": s})))
+                }
+                _ => Err(ApiError::bad_request("Body must be {\"offset_seconds\": INTEGER}.")),
+            },
+            Control::SetEndpointState => {
+                let s = |k: &str| body.get(k).and_then(Value::as_str);
+                let (Some(user), Some(id), Some(status)) =
+                    (s("AppInstanceUserArn"), s("EndpointId"), s("Status").and_then(EndpointStatus::parse))
+                else {
+                    return Err(ApiError::bad_request(
+                        "Body must hold AppInstanceUserArn, EndpointId, Status (ACTIVE or INACTIVE) and, for INACTIVE, StatusReason.",
+                    ));
+                };
+                let reason = match s("StatusReason") {
+                    Some(r) => Some(
+                        EndpointStatusReason::parse(r)
+                            .ok_or_else(|| ApiError::bad_request("StatusReason is INVALID_DEVICE_TOKEN or INVALID_PINPOINT_ARN."))?,
+                    ),
+                    None => None,
+                };
+                service.set_endpoint_state(user, id, status, reason).await.map(|()| ok(json!({})))
+            }
+        }
+    }
+}
+
+/// The answer when no control-plane operation matches.
+pub fn unknown(method: &str, printable_path: &str) -> ApiError {
+    ApiError::new(ErrorKind::UnknownOperation, format!("No control-plane operation matches {method} {printable_path}"))
+}
+
+fn ok(v: Value) -> Answer {
+    Answer { status: 200, body: serde_json::to_vec(&v).unwrap_or_default() }
+}
