@@ -1,22 +1,22 @@
-//! Child servers (Carillon and the baseline): spawning them pinned to a core, waiting for their
-//! `listening on http://ADDR` line, stopping them, and reading their memory and CPU from /proc.
+//! Child servers (Carillon and the baseline): spawning them pinned to a core (the process itself is
+//! carillon-testing's `ServerProcess`), and reading their memory and CPU from /proc.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use carillon_testing::{Launch, ServerProcess};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
+/// A child server process (`carillon-testing`'s), with the figures the bench reads of it.
 pub struct Server {
-    child: Child,
+    process: ServerProcess,
     pub pid: u32,
     pub addr: SocketAddr,
     /// The time from spawn to the `listening on` line.
     pub to_listening: Duration,
     pub spawned_at: Instant,
-    stderr_tail: Arc<Mutex<Vec<String>>>,
 }
 
 type Job = Box<dyn FnOnce() + Send>;
@@ -68,92 +68,30 @@ fn on_core<T: Send + 'static>(cpu: Option<usize>, f: impl FnOnce() -> T + Send +
 impl Server {
     /// Spawns `program args` pinned to `cpu`, waits (up to 60 s) for its listening line.
     pub fn spawn(program: &Path, args: &[String], cpu: Option<usize>) -> Result<Server, String> {
-        let mut cmd = Command::new(program);
-        cmd.args(args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
-        let started = Instant::now();
-        let spawned = on_core(cpu, move || cmd.spawn());
-        let mut child = spawned.map_err(|e| format!("cannot start {}: {e}", program.display()))?;
-        let pid = child.id();
-        let stderr = child.stderr.take().expect("piped stderr");
-        let tail = Arc::new(Mutex::new(Vec::new()));
-        let (tx, rx) = mpsc::channel::<SocketAddr>();
-        let tail2 = tail.clone();
-        std::thread::spawn(move || {
-            let mut reader = BufReader::new(stderr);
-            let mut line = String::new();
-            let mut sent = false;
-            while reader.read_line(&mut line).map(|n| n > 0).unwrap_or(false) {
-                if !sent && let Some(rest) = line.split("listening on http://").nth(1) {
-                    let addr = rest.split_whitespace().next().unwrap_or("");
-                    if let Ok(a) = addr.parse::<SocketAddr>() {
-                        let _ = tx.send(a);
-                        sent = true;
-                    }
-                }
-                if let Ok(mut t) = tail2.lock() {
-                    t.push(line.trim_end().to_string());
-                    if t.len() > 20 {
-                        t.remove(0);
-                    }
-                }
-                line.clear();
-            }
-        });
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            match rx.recv_timeout(Duration::from_millis(5)) {
-                Ok(addr) => {
-                    return Ok(Server { child, pid, addr, to_listening: started.elapsed(), spawned_at: started, stderr_tail: tail });
-                }
-                Err(mpsc::RecvTimeoutError::Timeout) if Instant::now() < deadline => {
-                    if let Ok(Some(status)) = child.try_wait() {
-                        std::thread::sleep(Duration::from_millis(50));
-                        let text = tail.lock().map(|t| t.join(" | ")).unwrap_or_default();
-                        return Err(format!("{} exited ({status}) before listening: {text}", program.display()));
-                    }
-                }
-                Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    // stderr closed without a listening line: the process is exiting.
-                    let status = child.wait().map(|s| s.to_string()).unwrap_or_default();
-                    let text = tail.lock().map(|t| t.join(" | ")).unwrap_or_default();
-                    return Err(format!("{} exited ({status}) before listening: {text}", program.display()));
-                }
-                Err(_) => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    return Err(format!("{} did not print a listening line within 60 s", program.display()));
-                }
-            }
-        }
+        let process = Launch::new(program).args(args).listen_timeout(Duration::from_secs(60)).keep_lines(20).start_via(move |cmd| {
+            on_core(cpu, move || {
+                let mut cmd = cmd;
+                cmd.spawn()
+            })
+        })?;
+        Ok(Server {
+            pid: process.pid(),
+            addr: process.addr(),
+            to_listening: process.listening_after(),
+            spawned_at: process.spawned_at(),
+            process,
+        })
     }
 
     pub fn stderr_tail(&self) -> String {
-        self.stderr_tail.lock().map(|t| t.join("\n")).unwrap_or_default()
+        self.process.log_tail(20)
     }
 
     /// SIGTERM, then waits up to 30 s (SIGKILL after). Returns the time it took to exit.
     pub fn stop(mut self) -> Duration {
         let t = Instant::now();
-        let _ = Command::new("kill").arg("-TERM").arg(self.pid.to_string()).status();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return t.elapsed();
-            }
-            std::thread::sleep(Duration::from_millis(2));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let _ = self.process.terminate(Duration::from_secs(30));
         t.elapsed()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
     }
 }
 

@@ -1,10 +1,8 @@
 //! The real aws-sdk-chimesdkidentity client pointed at the server, and the classification of each
 //! answer: acknowledged (2xx), rejected (4xx), failed (5xx) or unanswered (no HTTP answer).
 
-use aws_credential_types::Credentials;
 use aws_sdk_chimesdkidentity::Client;
 use aws_sdk_chimesdkidentity::config::http::HttpResponse;
-use aws_sdk_chimesdkidentity::config::{BehaviorVersion, Region};
 use aws_sdk_chimesdkidentity::error::{ProvideErrorMetadata, SdkError};
 use std::time::Duration;
 
@@ -12,23 +10,12 @@ pub const REGION: &str = "us-east-1";
 
 /// A client for the 12-digit account `account`, no retries, bounded in time.
 pub fn client(url: &str, account: &str) -> Client {
-    let creds = Credentials::new(account, "not-checked-in-open-mode", None, None, "crashtest");
-    let http = aws_smithy_http_client::Builder::new().build_http();
     let timeouts = aws_sdk_chimesdkidentity::config::timeout::TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(5))
         .operation_attempt_timeout(Duration::from_secs(30))
         .operation_timeout(Duration::from_secs(30))
         .build();
-    let config = aws_sdk_chimesdkidentity::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(REGION))
-        .credentials_provider(creds)
-        .endpoint_url(url)
-        .http_client(http)
-        .timeout_config(timeouts)
-        .retry_config(aws_sdk_chimesdkidentity::config::retry::RetryConfig::disabled())
-        .build();
-    Client::from_conf(config)
+    Client::from_conf(carillon_testing::client_config(url, account, "not-checked-in-open-mode", REGION).timeout_config(timeouts).build())
 }
 
 pub fn pinpoint_arn(account: &str) -> String {

@@ -285,7 +285,7 @@ struct CycleFigures {
 async fn start_server(bin: &std::path::Path, store: &Store) -> Result<Server, String> {
     let bin = bin.to_path_buf();
     let url = store.url.clone();
-    tokio::task::spawn_blocking(move || Server::start(&bin, &url, &[])).await.map_err(|e| e.to_string())?
+    tokio::task::spawn_blocking(move || proc::start(&bin, &url)).await.map_err(|e| e.to_string())?
 }
 
 async fn crash(o: &Opts, bin: &std::path::Path, store: &Store) -> Result<u64, String> {
@@ -312,7 +312,7 @@ async fn crash(o: &Opts, bin: &std::path::Path, store: &Store) -> Result<u64, St
     let mut all_violations: Vec<String> = Vec::new();
     let started = Instant::now();
     for cycle in 0..o.cycles {
-        let url = server.as_ref().map(|s| s.url.clone()).ok_or("no server")?;
+        let url = server.as_ref().map(|s| s.url().to_string()).ok_or("no server")?;
         let mut rng = Rng::derive(o.seed, cycle, 0);
         let mut figures = CycleFigures::default();
         let mut violations: Vec<String> = Vec::new();
@@ -361,7 +361,12 @@ async fn crash(o: &Opts, bin: &std::path::Path, store: &Store) -> Result<u64, St
         match &store.pg {
             None => {
                 if let Some(s) = server.take() {
-                    tokio::task::spawn_blocking(move || s.kill()).await.map_err(|e| e.to_string())?;
+                    tokio::task::spawn_blocking(move || {
+                        let mut s = s;
+                        s.kill()
+                    })
+                    .await
+                    .map_err(|e| e.to_string())?;
                 }
             }
             Some((pg, _)) => {
@@ -371,19 +376,24 @@ async fn crash(o: &Opts, bin: &std::path::Path, store: &Store) -> Result<u64, St
                 if o.kill_carillon
                     && let Some(s) = server.take()
                 {
-                    tokio::task::spawn_blocking(move || s.kill()).await.map_err(|e| e.to_string())?;
+                    tokio::task::spawn_blocking(move || {
+                        let mut s = s;
+                        s.kill()
+                    })
+                    .await
+                    .map_err(|e| e.to_string())?;
                 }
             }
         }
         let killed_at = Instant::now();
-        // With the database down and carillon up, health must say so (SPEC §6: 503 otherwise).
+        // With the database down and carillon up, health must say so with a 503 (docs/behaviour.md, "Control plane").
         if store.pg.is_some()
             && let Some(s) = &server
         {
             let t = Instant::now();
             let mut last = None;
             while t.elapsed() < Duration::from_secs(10) {
-                last = api::health(&s.url).await;
+                last = api::health(s.url()).await;
                 if last == Some(503) {
                     break;
                 }
@@ -424,7 +434,7 @@ async fn crash(o: &Opts, bin: &std::path::Path, store: &Store) -> Result<u64, St
         if server.is_none() {
             server = Some(start_server(bin, store).await?);
         }
-        let url = server.as_ref().map(|s| s.url.clone()).ok_or("no server")?;
+        let url = server.as_ref().map(|s| s.url().to_string()).ok_or("no server")?;
         if store.pg.is_some() {
             // Carillon must come back by itself once the database is back.
             let t = Instant::now();
@@ -521,7 +531,7 @@ async fn crash(o: &Opts, bin: &std::path::Path, store: &Store) -> Result<u64, St
         total.retries += figures.retries;
     }
     // Everything from every cycle, once more, after the last restart.
-    let url = server.as_ref().map(|s| s.url.clone()).ok_or("no server")?;
+    let url = server.as_ref().map(|s| s.url().to_string()).ok_or("no server")?;
     let mut final_bad: Vec<String> = Vec::new();
     let mut rechecked = 0;
     for chunk in all_workers.chunks_mut(8) {
@@ -560,7 +570,12 @@ async fn crash(o: &Opts, bin: &std::path::Path, store: &Store) -> Result<u64, St
     all_violations.extend(final_bad);
     // A clean stop at the end.
     if let Some(s) = server.take() {
-        let code = tokio::task::spawn_blocking(move || s.terminate(Duration::from_secs(30))).await.map_err(|e| e.to_string())?;
+        let code = tokio::task::spawn_blocking(move || {
+            let mut s = s;
+            s.terminate(Duration::from_secs(30))
+        })
+        .await
+        .map_err(|e| e.to_string())?;
         match code {
             Ok(Some(0)) => {}
             other => {

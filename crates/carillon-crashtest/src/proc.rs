@@ -1,106 +1,16 @@
 //! The processes under test: a `carillon serve` child, and the PostgreSQL server it may use.
 
-use std::io::{BufRead, BufReader};
+use carillon_testing::{Launch, signal};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// A running `carillon serve`.
-pub struct Server {
-    child: Child,
-    pub url: String,
-    pub pid: u32,
-    /// Its stderr lines (the last ones), for diagnosis.
-    pub log: Arc<Mutex<Vec<String>>>,
-}
+pub use carillon_testing::ServerProcess as Server;
 
-impl Server {
-    /// Starts `bin serve --listen 127.0.0.1:0 --database URL --quiet` and waits for its listening line.
-    pub fn start(bin: &Path, database: &str, extra: &[String]) -> Result<Server, String> {
-        let mut child = Command::new(bin)
-            .arg("serve")
-            .arg("--listen")
-            .arg("127.0.0.1:0")
-            .arg("--database")
-            .arg(database)
-            .arg("--quiet")
-            .args(extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
-        let pid = child.id();
-        let stderr = child.stderr.take().ok_or("no stderr")?;
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let (tx, rx) = std::sync::mpsc::channel();
-        let log2 = log.clone();
-        std::thread::spawn(move || {
-            let mut sent = false;
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if !sent && let Some(i) = line.find("listening on ") {
-                    let url = line[i + "listening on ".len()..].split_whitespace().next().unwrap_or_default().to_string();
-                    let _ = tx.send(url);
-                    sent = true;
-                }
-                if let Ok(mut l) = log2.lock() {
-                    l.push(line);
-                    if l.len() > 200 {
-                        l.drain(..100);
-                    }
-                }
-            }
-        });
-        match rx.recv_timeout(Duration::from_secs(30)) {
-            Ok(url) => Ok(Server { child, url, pid, log }),
-            Err(_) => {
-                let _ = child.kill();
-                let status = child.wait().ok();
-                std::thread::sleep(Duration::from_millis(50));
-                let lines = log.lock().map(|l| l.join(" | ")).unwrap_or_default();
-                Err(format!("carillon did not print its listening line (exit {status:?}): {lines}"))
-            }
-        }
-    }
-
-    /// SIGKILL, and reap.
-    pub fn kill(mut self) -> Option<ExitStatus> {
-        let _ = self.child.kill();
-        self.child.wait().ok()
-    }
-
-    /// SIGTERM and wait up to `limit` for the exit (then SIGKILL). Returns the exit code.
-    pub fn terminate(mut self, limit: Duration) -> Result<Option<i32>, String> {
-        signal(self.pid, "TERM");
-        let start = Instant::now();
-        loop {
-            match self.child.try_wait() {
-                Ok(Some(s)) => return Ok(s.code()),
-                Ok(None) if start.elapsed() < limit => std::thread::sleep(Duration::from_millis(20)),
-                _ => {
-                    let _ = self.child.kill();
-                    let _ = self.child.wait();
-                    return Err(format!("carillon did not exit within {limit:?} of SIGTERM"));
-                }
-            }
-        }
-    }
-
-    pub fn log_tail(&self, n: usize) -> String {
-        self.log.lock().map(|l| l.iter().rev().take(n).rev().cloned().collect::<Vec<_>>().join("\n")).unwrap_or_default()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-pub fn signal(pid: u32, sig: &str) {
-    let _ = Command::new("kill").arg(format!("-{sig}")).arg(pid.to_string()).stderr(Stdio::null()).status();
+/// Starts `bin serve --listen 127.0.0.1:0 --database URL --quiet` and waits for its listening line.
+pub fn start(bin: &Path, database: &str) -> Result<Server, String> {
+    Launch::serve(bin, database).keep_lines(200).start()
 }
 
 /// VmRSS of a process, in kB.
@@ -211,7 +121,7 @@ impl Postgres {
     /// SIGKILLs the postmaster and waits for it to be gone.
     pub fn kill(&self) -> Result<u32, String> {
         let pid = self.postmaster_pid()?;
-        signal(pid, "KILL");
+        let _ = signal(pid, "KILL");
         let start = Instant::now();
         while alive(pid) {
             if start.elapsed() > Duration::from_secs(15) {

@@ -30,8 +30,8 @@ fn percentile(sorted: &[u32], p: f64) -> f64 {
 pub async fn run(o: &Opts, bin: &Path, store: &Store) -> Result<u64, String> {
     let secs = o.soak_secs.unwrap_or(60);
     let server = start_server(bin, store).await?;
-    let url = server.url.clone();
-    let pid = server.pid;
+    let url = server.url().to_string();
+    let pid = server.pid();
     let workers_n = o.workers.max((o.rate / 25) as usize).max(1);
     println!(
         "soak: {secs}s at {} requests/s, {workers_n} workers, report every {}s, RSS growth bound {} MB, seed {}, carillon {} (pid {pid}) on {}",
@@ -182,7 +182,13 @@ pub async fn run(o: &Opts, bin: &Path, store: &Store) -> Result<u64, String> {
     if growth_kb > o.max_rss_growth_mb * 1024 {
         violations.push(format!("server RSS grew {:.1} MB after warm-up (bound {} MB)", growth_kb as f64 / 1024.0, o.max_rss_growth_mb));
     }
-    match tokio::task::spawn_blocking(move || server.terminate(Duration::from_secs(30))).await.map_err(|e| e.to_string())? {
+    match tokio::task::spawn_blocking(move || {
+        let mut server = server;
+        server.terminate(Duration::from_secs(30))
+    })
+    .await
+    .map_err(|e| e.to_string())?
+    {
         Ok(Some(0)) => {}
         other => violations.push(format!("carillon did not stop cleanly on SIGTERM: {other:?}")),
     }

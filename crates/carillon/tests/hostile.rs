@@ -8,20 +8,18 @@
 //! connection is closed (headers) or answered 400 and closed (body).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test fails by panicking
 
-mod common;
-
-use common::Server;
+use carillon_testing::TestServer;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 /// Sends raw bytes and reads the answer until the server closes or 10 s pass.
-fn raw(server: &Server, bytes: &[u8]) -> String {
+fn raw(server: &TestServer, bytes: &[u8]) -> String {
     raw_with(server, bytes, true)
 }
 
-fn raw_with(server: &Server, bytes: &[u8], half_close: bool) -> String {
-    let addr = server.url.trim_start_matches("http://");
+fn raw_with(server: &TestServer, bytes: &[u8], half_close: bool) -> String {
+    let addr = server.addr();
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let _ = s.write_all(bytes);
@@ -60,7 +58,7 @@ fn post(path: &str, body: &[u8]) -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn hostile_requests_get_their_documented_answers() {
-    let server = Server::start_with(&["--request-timeout", "3"]);
+    let server = TestServer::builder().config(|c| c.request_timeout_secs = 3).start();
     let (c, _) = server.client();
     let instance = c.create_app_instance().name("kept").metadata("intact").send().await.unwrap().app_instance_arn.unwrap();
     let snapshot = |c: aws_sdk_chimesdkidentity::Client, arn: String| async move {
@@ -91,7 +89,7 @@ async fn hostile_requests_get_their_documented_answers() {
     tokio::task::block_in_place(|| {
         // A 100 MB body: refused on its declared length, read no further.
         let t = Instant::now();
-        let addr = s.url.trim_start_matches("http://");
+        let addr = s.addr();
         let mut sock = TcpStream::connect(addr).unwrap();
         sock.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
         sock.write_all(b"POST /app-instances HTTP/1.1\r\nHost: x\r\nContent-Length: 104857600\r\n\r\n").unwrap();

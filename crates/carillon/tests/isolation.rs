@@ -3,11 +3,9 @@
 //! created is unchanged afterwards.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test fails by panicking
 
-mod common;
-
 use aws_sdk_chimesdkidentity::Client;
 use aws_sdk_chimesdkidentity::types::*;
-use common::{Server, error_of, fresh_account, pinpoint_arn};
+use carillon_testing::{TestServer, error_of, fresh_account, pinpoint_arn};
 
 struct Owned {
     instance: String,
@@ -170,16 +168,16 @@ async fn stranger_tries_everything(s: &Client, stranger_account: &str, region: &
 
 #[tokio::test]
 async fn two_accounts_by_two_regions_in_open_mode() {
-    matrix(Server::start(), fresh_account(), fresh_account()).await;
+    matrix(TestServer::start(), fresh_account(), fresh_account()).await;
 }
 
 #[tokio::test]
 async fn two_accounts_by_two_regions_in_sigv4_mode() {
     let (a, b) = (fresh_account(), fresh_account());
-    matrix(Server::start_sigv4(&[&a, &b]), a, b).await;
+    matrix(TestServer::start_sigv4(&[&a, &b]), a, b).await;
 }
 
-async fn matrix(server: Server, a: String, b: String) {
+async fn matrix(server: TestServer, a: String, b: String) {
     let owner = server.client_for(&a, "us-east-1");
     let owned = create_everything(&owner, &a, "us-east-1").await;
     let before = snapshot(&owner, &owned).await;

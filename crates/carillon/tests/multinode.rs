@@ -1,27 +1,26 @@
-//! Several Carillon nodes on one PostgreSQL database, driven concurrently: every rule of SPEC
-//! holds across them, and what one node acknowledged the others see at once. Needs
+//! Several Carillon nodes on one PostgreSQL database, driven concurrently: every rule holds across
+//! them (docs/behaviour.md, "Durability and concurrency"), and what one node acknowledged the
+//! others see at once. The nodes run in this process, each on a runtime of its own. Needs
 //! CARILLON_TEST_POSTGRES_URL; without it each test says it was skipped.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test fails by panicking
 
-mod common;
-
 use aws_sdk_chimesdkidentity::Client;
 use aws_sdk_chimesdkidentity::types::{AllowMessages, AppInstanceUserEndpointType, EndpointAttributes};
-use common::{PostgresDb, Server, error_of, fresh_account, pinpoint_arn};
+use carillon_testing::{PostgresDb, TestServer, error_of, fresh_account, pinpoint_arn, say};
 use std::collections::HashSet;
 
 const NODES: usize = 3;
 
 /// Three nodes on a fresh database, and one client per node for the same account.
-fn cluster(test: &str) -> Option<(PostgresDb, Vec<Server>, Vec<Client>, String)> {
-    let Some((db, url)) = PostgresDb::fresh() else {
-        common::say(&format!("SKIPPED multinode test {test}: CARILLON_TEST_POSTGRES_URL is not set"));
+fn cluster(test: &str) -> Option<(PostgresDb, Vec<TestServer>, Vec<Client>, String)> {
+    let Some(db) = PostgresDb::fresh() else {
+        say(&format!("SKIPPED multinode test {test}: CARILLON_TEST_POSTGRES_URL is not set"));
         return None;
     };
-    let nodes: Vec<Server> = (0..NODES).map(|_| Server::start_on(&url, &[])).collect();
+    let nodes: Vec<TestServer> = (0..NODES).map(|_| TestServer::builder().database(db.url()).start()).collect();
     let account = fresh_account();
     let clients = nodes.iter().map(|n| n.client_for(&account, "us-east-1")).collect();
-    common::say(&format!("multinode test on postgres: {test}"));
+    say(&format!("multinode test on postgres: {test}"));
     Some((db, nodes, clients, account))
 }
 

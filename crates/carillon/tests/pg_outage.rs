@@ -5,11 +5,9 @@
 //! pg_ctlcluster); without it the test says it was skipped.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test fails by panicking
 
-mod common;
-
 use aws_sdk_chimesdkidentity::Client;
 use aws_sdk_chimesdkidentity::types::{AppInstanceUserEndpointType, EndpointAttributes};
-use common::{PostgresDb, Server, error_of, fresh_account, pinpoint_arn};
+use carillon_testing::{PostgresDb, TestServer, error_of, fresh_account, pinpoint_arn, say};
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -40,17 +38,8 @@ impl Drop for Restart {
     }
 }
 
-async fn health(server: &Server) -> u16 {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let addr = server.url.trim_start_matches("http://").to_string();
-    let Ok(mut s) = tokio::net::TcpStream::connect(&addr).await else { return 0 };
-    let req = format!("GET /_carillon/health HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    if s.write_all(req.as_bytes()).await.is_err() {
-        return 0;
-    }
-    let mut out = String::new();
-    let _ = tokio::time::timeout(Duration::from_secs(10), s.read_to_string(&mut out)).await;
-    out.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0)
+async fn health(server: &TestServer) -> u16 {
+    carillon_testing::health(&server.url()).await.0
 }
 
 async fn register(c: &Client, user: &str, account: &str, n: usize) -> Result<String, (String, u16)> {
@@ -67,11 +56,11 @@ async fn register(c: &Client, user: &str, account: &str, n: usize) -> Result<Str
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_stopped_under_load_then_back() {
-    let Some((_db, url)) = PostgresDb::fresh() else {
-        common::say("SKIPPED pg_outage: CARILLON_TEST_POSTGRES_URL is not set");
+    let Some(db) = PostgresDb::fresh() else {
+        say("SKIPPED pg_outage: CARILLON_TEST_POSTGRES_URL is not set");
         return;
     };
-    let server = Server::start_on(&url, &[]);
+    let server = TestServer::builder().database(db.url()).start();
     let account = fresh_account();
     let c = server.client_for(&account, "us-east-1");
     let instance = c.create_app_instance().name("outage").send().await.unwrap().app_instance_arn.unwrap();
@@ -145,7 +134,7 @@ async fn postgres_stopped_under_load_then_back() {
     assert!(during.iter().all(|(_, s, _)| *s == 503 || *s == 201), "only 503s (or writes finished before the stop): {during:?}");
     let first_503 = during.iter().find(|(_, s, _)| *s == 503).expect("a 503 during the outage").0;
     let to_first_503 = first_503.duration_since(stopped_at);
-    common::say(&format!("pg_outage: first 503 {to_first_503:?} after the stop; answers resumed {back_after:?} after the start"));
+    say(&format!("pg_outage: first 503 {to_first_503:?} after the stop; answers resumed {back_after:?} after the start"));
     assert!(to_first_503 <= Duration::from_secs(2), "503s within 2 s of the stop, took {to_first_503:?}");
     assert!(during.iter().all(|(_, _, took)| *took < Duration::from_secs(2)), "requests fail fast, no hang");
     let back_after = back_after.expect("the node answers again once PostgreSQL is back");
@@ -163,5 +152,5 @@ async fn postgres_stopped_under_load_then_back() {
             .await
             .expect("an acknowledged endpoint survives");
     }
-    common::say(&format!("pg_outage: ok, {} acknowledged registers checked", acked.len()));
+    say(&format!("pg_outage: ok, {} acknowledged registers checked", acked.len()));
 }

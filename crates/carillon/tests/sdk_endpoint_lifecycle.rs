@@ -1,12 +1,10 @@
 //! The endpoint lifecycle through aws-sdk-chimesdkidentity against a real `carillon serve`:
-//! register, update, describe, list, deregister, with every error SPEC names for them.
+//! register, update, describe, list, deregister, with every error they may answer (docs/behaviour.md, "Errors").
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test fails by panicking
-
-mod common;
 
 use aws_sdk_chimesdkidentity::Client;
 use aws_sdk_chimesdkidentity::types::{AllowMessages, AppInstanceUserEndpointType, EndpointAttributes, EndpointStatus};
-use common::{Server, error_of, pinpoint_arn};
+use carillon_testing::{TestServer, error_of, message_of, pinpoint_arn};
 
 async fn app_instance(c: &Client) -> String {
     c.create_app_instance().name("chat").send().await.unwrap().app_instance_arn().unwrap().to_string()
@@ -45,7 +43,7 @@ async fn register(c: &Client, account: &str, user_arn: &str, token: &str) -> Str
 
 #[tokio::test]
 async fn register_describe_update_list_deregister() {
-    let server = Server::start();
+    let server = TestServer::start();
     let (c, account) = server.client();
     let instance = app_instance(&c).await;
     let user_arn = user(&c, &instance, "alice:phone@example.com").await;
@@ -176,7 +174,7 @@ async fn register_describe_update_list_deregister() {
 
 #[tokio::test]
 async fn register_is_idempotent_and_conflicts_on_a_device_token() {
-    let server = Server::start();
+    let server = TestServer::start();
     let (c, account) = server.client();
     let instance = app_instance(&c).await;
     let user_arn = user(&c, &instance, "bob").await;
@@ -207,7 +205,7 @@ async fn register_is_idempotent_and_conflicts_on_a_device_token() {
 
 #[tokio::test]
 async fn the_eleventh_endpoint_is_over_the_quota() {
-    let server = Server::start();
+    let server = TestServer::start();
     let (c, account) = server.client();
     let instance = app_instance(&c).await;
     let user_arn = user(&c, &instance, "carol").await;
@@ -230,7 +228,7 @@ async fn the_eleventh_endpoint_is_over_the_quota() {
 
 #[tokio::test]
 async fn an_endpoint_is_addressed_by_its_user_and_id() {
-    let server = Server::start();
+    let server = TestServer::start();
     let (c, account) = server.client();
     let instance = app_instance(&c).await;
     let alice = user(&c, &instance, "alice").await;
@@ -249,7 +247,7 @@ async fn an_endpoint_is_addressed_by_its_user_and_id() {
 
 #[tokio::test]
 async fn register_rejects_what_spec_rejects() {
-    let server = Server::start();
+    let server = TestServer::start();
     let (c, account) = server.client();
     let instance = app_instance(&c).await;
     let user_arn = user(&c, &instance, "dave").await;
@@ -286,7 +284,7 @@ async fn register_rejects_what_spec_rejects() {
         reg(pinpoint_arn(&account, "us-east-1"), AppInstanceUserEndpointType::from("WNS"), attrs("d"), user_arn.clone()).await.unwrap_err();
     assert_eq!(error_of(&err), ("BadRequestException".into(), 400));
     assert_eq!(
-        common::message_of(&err),
+        message_of(&err),
         "1 validation error detected: Value 'WNS' at 'type' failed to satisfy constraint: Member must satisfy enum value set: [APNS, APNS_SANDBOX, GCM]"
     );
     let listed = c.list_app_instance_user_endpoints().app_instance_user_arn(&user_arn).send().await.unwrap();

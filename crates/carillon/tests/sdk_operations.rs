@@ -1,12 +1,10 @@
 //! The operations around the endpoint lifecycle through aws-sdk-chimesdkidentity: updates, lists,
-//! bots, admins, retention, expiration and tags, each with the errors SPEC names for it.
+//! bots, admins, retention, expiration and tags, each with its errors (docs/behaviour.md, "Errors").
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test fails by panicking
-
-mod common;
 
 use aws_sdk_chimesdkidentity::Client;
 use aws_sdk_chimesdkidentity::types::*;
-use common::{Server, error_of, message_of, pinpoint_arn};
+use carillon_testing::{TestServer, error_of, message_of, pinpoint_arn};
 
 async fn app_instance(c: &Client, name: &str) -> String {
     c.create_app_instance().name(name).send().await.unwrap().app_instance_arn().unwrap().to_string()
@@ -49,7 +47,7 @@ const ALIAS: &str = "arn:aws:lex:us-east-1:111122223333:bot-alias/ABCDEFGHIJ/KLM
 
 #[tokio::test]
 async fn update_and_list_app_instances() {
-    let server = Server::start();
+    let server = TestServer::start();
     let (c, _) = server.client();
     let mut arns = Vec::new();
     for i in 0..5 {
@@ -95,7 +93,7 @@ async fn update_and_list_app_instances() {
 
 #[tokio::test]
 async fn app_instance_quota_is_enforced() {
-    let server = Server::start_with(&["--quota-app-instances", "3"]);
+    let server = TestServer::builder().config(|c| c.quotas.app_instances_per_account = 3).start();
     let (c, _) = server.client();
     for i in 0..3 {
         app_instance(&c, &format!("{i}")).await;
@@ -109,7 +107,7 @@ async fn app_instance_quota_is_enforced() {
 
 #[tokio::test]
 async fn update_list_and_expire_users() {
-    let server = Server::start_with(&["--expiration-sweep-interval", "3600"]);
+    let server = TestServer::builder().config(|c| c.sweep_interval_secs = 3600).start();
     let (c, account) = server.client();
     let instance = app_instance(&c, "x").await;
     let mut users = Vec::new();
@@ -215,9 +213,9 @@ async fn update_list_and_expire_users() {
 }
 
 /// A control-plane request over plain HTTP; returns the JSON answer.
-async fn control(server: &Server, method: &str, path: &str, body: &str) -> serde_json::Value {
+async fn control(server: &TestServer, method: &str, path: &str, body: &str) -> serde_json::Value {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let addr = server.url.trim_start_matches("http://").to_string();
+    let addr = server.addr().to_string();
     let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
     let req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
     s.write_all(req.as_bytes()).await.unwrap();
@@ -229,7 +227,7 @@ async fn control(server: &Server, method: &str, path: &str, body: &str) -> serde
 
 #[tokio::test]
 async fn bots_create_describe_update_list_delete() {
-    let server = Server::start();
+    let server = TestServer::start();
     let (c, _) = server.client();
     let instance = app_instance(&c, "bots").await;
     let bot = c
@@ -298,7 +296,7 @@ async fn bots_create_describe_update_list_delete() {
 
 #[tokio::test]
 async fn admins_are_promoted_users_and_bots_of_the_same_app_instance() {
-    let server = Server::start();
+    let server = TestServer::start();
     let (c, _) = server.client();
     let instance = app_instance(&c, "admins").await;
     let other_instance = app_instance(&c, "other").await;
@@ -376,7 +374,7 @@ async fn admins_are_promoted_users_and_bots_of_the_same_app_instance() {
 
 #[tokio::test]
 async fn retention_settings() {
-    let server = Server::start();
+    let server = TestServer::start();
     let (c, _) = server.client();
     let instance = app_instance(&c, "retention").await;
     let g = c.get_app_instance_retention_settings().app_instance_arn(&instance).send().await.unwrap();
@@ -420,7 +418,7 @@ async fn retention_settings() {
 
 #[tokio::test]
 async fn tags_on_app_instances_users_and_bots() {
-    let server = Server::start();
+    let server = TestServer::start();
     let (c, _) = server.client();
     let tag = |k: &str, v: &str| Tag::builder().key(k).value(v).build().unwrap();
     let instance = c

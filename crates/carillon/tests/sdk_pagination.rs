@@ -3,10 +3,8 @@
 //! deleted between pages; tokens are bound to their list.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test fails by panicking
 
-mod common;
-
 use aws_sdk_chimesdkidentity::Client;
-use common::{Server, error_of};
+use carillon_testing::{TestServer, error_of};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -57,7 +55,7 @@ async fn list_all(c: &Client, instance: &str, page: i32) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn ten_thousand_users_with_every_page_size() {
-    let server = Server::start();
+    let server = TestServer::start();
     let (c, _) = server.client();
     let instance = c.create_app_instance().name("big").send().await.unwrap().app_instance_arn().unwrap().to_string();
     let created: HashSet<String> = create_users(&c, &instance, "user-", USERS).await.into_iter().collect();
@@ -88,7 +86,7 @@ async fn ten_thousand_users_with_every_page_size() {
 
 #[tokio::test]
 async fn users_created_and_deleted_between_pages() {
-    let server = Server::start();
+    let server = TestServer::start();
     let (c, _) = server.client();
     let instance = c.create_app_instance().name("churn").send().await.unwrap().app_instance_arn().unwrap().to_string();
     let stable = create_users(&c, &instance, "stable-", 300).await;
@@ -127,7 +125,7 @@ async fn users_created_and_deleted_between_pages() {
 
 #[tokio::test]
 async fn tokens_are_bound_to_their_list_and_tamper_evident() {
-    let server = Server::start();
+    let server = TestServer::start();
     let (c, account) = server.client();
     let a = c.create_app_instance().name("a").send().await.unwrap().app_instance_arn().unwrap().to_string();
     let b = c.create_app_instance().name("b").send().await.unwrap().app_instance_arn().unwrap().to_string();

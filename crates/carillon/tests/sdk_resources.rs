@@ -2,14 +2,12 @@
 //! lifecycle stands on, their errors, validation limits and cascades.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test fails by panicking
 
-mod common;
-
 use aws_sdk_chimesdkidentity::types::{AppInstanceUserEndpointType, EndpointAttributes};
-use common::{Server, error_of, message_of, pinpoint_arn};
+use carillon_testing::{TestServer, error_of, message_of, pinpoint_arn};
 
 #[tokio::test]
 async fn app_instances_create_describe_delete() {
-    let server = Server::start();
+    let server = TestServer::start();
     let (c, account) = server.client();
     let arn = c.create_app_instance().name("Team chat").send().await.unwrap().app_instance_arn().unwrap().to_string();
     let prefix = format!("arn:aws:chime:us-east-1:{account}:app-instance/");
@@ -50,7 +48,7 @@ fn uuid_like(s: &str) -> bool {
 
 #[tokio::test]
 async fn names_at_their_exact_limits_in_multibyte_characters() {
-    let server = Server::start();
+    let server = TestServer::start();
     let (c, _) = server.client();
     let name_256 = "é".repeat(255) + "😀";
     let arn = c.create_app_instance().name(&name_256).send().await.unwrap().app_instance_arn().unwrap().to_string();
@@ -89,7 +87,7 @@ async fn names_at_their_exact_limits_in_multibyte_characters() {
 
 #[tokio::test]
 async fn users_create_describe_delete_and_their_errors() {
-    let server = Server::start();
+    let server = TestServer::start();
     let (c, account) = server.client();
     let instance = c.create_app_instance().name("x").send().await.unwrap().app_instance_arn().unwrap().to_string();
     let created = c
@@ -154,7 +152,7 @@ async fn users_create_describe_delete_and_their_errors() {
 
 #[tokio::test]
 async fn deletes_cascade_to_endpoints_admins_and_users() {
-    let server = Server::start();
+    let server = TestServer::start();
     let (c, account) = server.client();
     let instance = c.create_app_instance().name("x").send().await.unwrap().app_instance_arn().unwrap().to_string();
     let mut users = Vec::new();

@@ -6,116 +6,50 @@
 mod common;
 
 use aws_sdk_chimesdkidentity::Client;
-use std::io::{BufRead, BufReader, Read};
+use carillon_testing::{ServerProcess, client, fresh_account, pinpoint_arn};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The first server, on a SQLite file of its own.
-struct Server {
-    child: Option<Child>,
-    url: String,
+struct First {
+    process: ServerProcess,
     db: PathBuf,
     _dir: tempfile::TempDir,
 }
 
-impl Server {
-    fn start() -> Server {
+impl First {
+    fn start() -> First {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("carillon.db");
-        let (child, url) = spawn(&db);
-        Server { child: Some(child), url, db, _dir: dir }
+        let process = common::serve_sqlite(&db).start().unwrap();
+        First { process, db, _dir: dir }
     }
 
     fn stop(&mut self) -> Option<i32> {
-        let mut child = self.child.take()?;
-        let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
-        child.wait().ok().and_then(|s| s.code())
+        self.process.terminate(Duration::from_secs(40)).unwrap()
     }
 
     fn restart(&mut self) {
         assert_eq!(self.stop(), Some(0), "a clean stop exits 0");
-        let (child, url) = spawn(&self.db);
-        self.child = Some(child);
-        self.url = url;
+        self.process = common::serve_sqlite(&self.db).start().unwrap();
     }
 
     fn client_for(&self, account: &str) -> Client {
-        let creds = aws_credential_types::Credentials::new(account, "not-checked", None, None, "test");
-        let config = aws_sdk_chimesdkidentity::Config::builder()
-            .behavior_version(aws_sdk_chimesdkidentity::config::BehaviorVersion::latest())
-            .region(aws_sdk_chimesdkidentity::config::Region::new("us-east-1"))
-            .credentials_provider(creds)
-            .endpoint_url(&self.url)
-            .http_client(aws_smithy_http_client::Builder::new().build_http())
-            .retry_config(aws_sdk_chimesdkidentity::config::retry::RetryConfig::disabled())
-            .build();
-        Client::from_conf(config)
+        client(self.process.url(), account, "us-east-1")
     }
 
     fn client(&self) -> (Client, String) {
-        let account = common::fresh_account();
+        let account = fresh_account();
         (self.client_for(&account), account)
     }
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-fn spawn(db: &Path) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_carillon"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--quiet", "--database"])
-        .arg(format!("sqlite://{}", db.display()))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start carillon");
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(i) = line.find("listening on ") {
-                let _ = tx.send(line[i + 13..].split_whitespace().next().unwrap_or_default().to_string());
-            }
-        }
-    });
-    let url = rx.recv_timeout(Duration::from_secs(20)).expect("carillon prints its listening line");
-    (child, url)
-}
-
-/// Runs a second server on `db` and returns (exit code, stderr, how long it ran). Kills it and
-/// fails if it is still running after 6 s (it is then serving a database it must not touch).
+/// Runs a second server on `db` and returns (exit code, stderr, how long it ran). Fails if it is
+/// still running after 6 s (it is then serving a database it must not touch).
 fn second_server(db: &Path) -> (Option<i32>, String, Duration) {
-    let started = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_carillon"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--quiet", "--database"])
-        .arg(format!("sqlite://{}", db.display()))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the second carillon");
-    loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            let mut err = String::new();
-            child.stderr.take().expect("stderr").read_to_string(&mut err).expect("read stderr");
-            return (status.code(), err, started.elapsed());
-        }
-        if started.elapsed() > Duration::from_secs(6) {
-            let _ = child.kill();
-            let _ = child.wait();
-            let mut err = String::new();
-            let _ = child.stderr.take().expect("stderr").read_to_string(&mut err);
-            panic!("a second carillon on {} was still running after 6 s; its stderr: {err}", db.display());
-        }
-        std::thread::sleep(Duration::from_millis(10));
+    match common::serve_sqlite(db).run_to_exit(Duration::from_secs(6)) {
+        Ok(exit) => (exit.code, exit.stderr, exit.took),
+        Err(e) => panic!("a second carillon on {}: {e}", db.display()),
     }
 }
 
@@ -135,7 +69,7 @@ fn assert_refused(code: Option<i32>, stderr: &str, took: Duration) {
 
 #[tokio::test]
 async fn a_second_server_on_the_same_database_exits_and_the_first_keeps_serving() {
-    let mut server = Server::start();
+    let mut server = First::start();
     let (c, account) = server.client();
     let before = create_instance(&c, "before the second server").await;
 
@@ -161,7 +95,7 @@ async fn a_second_server_on_the_same_database_exits_and_the_first_keeps_serving(
     c.register_app_instance_user_endpoint()
         .app_instance_user_arn(&user)
         .r#type(aws_sdk_chimesdkidentity::types::AppInstanceUserEndpointType::Gcm)
-        .resource_arn(common::pinpoint_arn(&account, "us-east-1"))
+        .resource_arn(pinpoint_arn(&account, "us-east-1"))
         .endpoint_attributes(aws_sdk_chimesdkidentity::types::EndpointAttributes::builder().device_token("t").build().unwrap())
         .send()
         .await
@@ -186,7 +120,7 @@ async fn a_second_server_on_the_same_database_exits_and_the_first_keeps_serving(
 
 #[tokio::test]
 async fn a_second_server_on_the_same_database_under_another_path_also_exits() {
-    let mut server = Server::start();
+    let mut server = First::start();
     let (c, _) = server.client();
     let before = create_instance(&c, "held").await;
     let dir = server.db.parent().unwrap().to_path_buf();

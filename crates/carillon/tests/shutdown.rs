@@ -5,92 +5,18 @@
 mod common;
 
 use aws_sdk_chimesdkidentity::Client;
+use aws_sdk_chimesdkidentity::config::timeout::TimeoutConfig;
 use aws_sdk_chimesdkidentity::error::SdkError;
 use aws_sdk_chimesdkidentity::types::Tag;
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use carillon_testing::{client_config, error_of, fresh_account, secret_of};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// A `carillon serve` whose pid the test knows, so it can signal it at a moment of its choosing.
-struct Proc {
-    child: Child,
-    url: String,
-    log: Arc<Mutex<Vec<String>>>,
-}
-
-impl Proc {
-    fn start(db: &Path) -> Proc {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_carillon"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--quiet", "--database"])
-            .arg(format!("sqlite://{}", db.display()))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start carillon");
-        let stderr = child.stderr.take().unwrap();
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let (tx, rx) = std::sync::mpsc::channel();
-        let log2 = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(i) = line.find("listening on ") {
-                    let _ = tx.send(line[i + 13..].split_whitespace().next().unwrap_or_default().to_string());
-                }
-                log2.lock().unwrap().push(line);
-            }
-        });
-        let url = rx.recv_timeout(Duration::from_secs(20)).expect("carillon prints its listening line");
-        Proc { child, url, log }
-    }
-
-    fn signal(&self, sig: &str) {
-        let ok = Command::new("kill").arg(format!("-{sig}")).arg(self.child.id().to_string()).status().expect("kill").success();
-        assert!(ok, "kill -{sig} failed");
-    }
-
-    /// Waits for the exit (at most `limit`); the exit code.
-    fn wait(&mut self, limit: Duration) -> Option<i32> {
-        let start = Instant::now();
-        loop {
-            if let Some(s) = self.child.try_wait().unwrap() {
-                return s.code();
-            }
-            if start.elapsed() > limit {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                panic!("carillon did not exit within {limit:?} of SIGTERM; log: {:?}", self.log.lock().unwrap());
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn client(url: &str, account: &str) -> Client {
-    let creds = aws_credential_types::Credentials::new(account, "not-checked", None, None, "test");
-    let config = aws_sdk_chimesdkidentity::Config::builder()
-        .behavior_version(aws_sdk_chimesdkidentity::config::BehaviorVersion::latest())
-        .region(aws_sdk_chimesdkidentity::config::Region::new("us-east-1"))
-        .credentials_provider(creds)
-        .endpoint_url(url)
-        .http_client(aws_smithy_http_client::Builder::new().build_http())
-        .retry_config(aws_sdk_chimesdkidentity::config::retry::RetryConfig::disabled())
-        .timeout_config(
-            aws_sdk_chimesdkidentity::config::timeout::TimeoutConfig::builder().operation_timeout(Duration::from_secs(60)).build(),
-        )
-        .build();
-    Client::from_conf(config)
+    let timeouts = TimeoutConfig::builder().operation_timeout(Duration::from_secs(60)).build();
+    Client::from_conf(client_config(url, account, &secret_of(account), "us-east-1").timeout_config(timeouts).build())
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -150,9 +76,9 @@ const TASKS: usize = 16;
 async fn sigterm_under_load_answers_every_request_in_flight_and_exits_0() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("carillon.db");
-    let mut server = Proc::start(&db);
-    let account = common::fresh_account();
-    let c = client(&server.url, &account);
+    let mut server = common::serve_sqlite(&db).start().unwrap();
+    let account = fresh_account();
+    let c = client(server.url(), &account);
     let mut instances = Vec::new();
     for t in 0..TASKS {
         instances.push(c.create_app_instance().name(format!("load {t}")).send().await.unwrap().app_instance_arn().unwrap().to_string());
@@ -200,13 +126,13 @@ async fn sigterm_under_load_answers_every_request_in_flight_and_exits_0() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let mut slow = Vec::new();
     for n in 0..3 {
-        slow.push(start_slow(&server.url, &account, n).await);
+        slow.push(start_slow(server.url(), &account, n).await);
     }
     tokio::time::sleep(Duration::from_millis(700)).await;
 
     let t_sig = Instant::now();
     *signalled.lock().unwrap() = Some(t_sig);
-    server.signal("TERM");
+    server.signal("TERM").unwrap();
     // The held-back requests get the rest of their bodies after the signal, and an answer.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let mut slow_answers = Vec::new();
@@ -215,7 +141,7 @@ async fn sigterm_under_load_answers_every_request_in_flight_and_exits_0() {
         slow_answers.push((name, finish_slow(s).await));
     }
     let code = tokio::task::spawn_blocking(move || {
-        let code = server.wait(Duration::from_secs(40));
+        let code = server.wait(Duration::from_secs(40)).unwrap();
         (code, server)
     })
     .await
@@ -225,7 +151,7 @@ async fn sigterm_under_load_answers_every_request_in_flight_and_exits_0() {
     for t in tasks {
         t.await.unwrap();
     }
-    let log = server.log.lock().unwrap().clone();
+    let log = server.log();
     drop(server);
 
     // Every request that started before the signal was answered; none was dropped.
@@ -261,8 +187,8 @@ async fn sigterm_under_load_answers_every_request_in_flight_and_exits_0() {
     assert_eq!(code, Some(0), "a SIGTERM'd server exits 0; its log: {log:?}");
 
     // After a restart, everything acknowledged is there, and every unanswered create is all or nothing.
-    let mut server = Proc::start(&db);
-    let c = client(&server.url, &account);
+    let mut server = common::serve_sqlite(&db).start().unwrap();
+    let c = client(server.url(), &account);
     let mut present = 0;
     for s in &sent {
         let t: usize = s.user_id[1..].split('-').next().unwrap().parse().unwrap();
@@ -278,7 +204,7 @@ async fn sigterm_under_load_answers_every_request_in_flight_and_exits_0() {
             }
             (Kind::Acked, Err(e)) => panic!("acknowledged user {arn} is missing after the restart: {e:?}"),
             (_, Err(e)) => {
-                assert_eq!(common::error_of(&e).1, 404);
+                assert_eq!(error_of(&e).1, 404);
                 let eps = c.list_app_instance_user_endpoints().app_instance_user_arn(&arn).send().await;
                 assert!(eps.is_err(), "a user that is gone has no endpoint list");
             }
@@ -292,6 +218,6 @@ async fn sigterm_under_load_answers_every_request_in_flight_and_exits_0() {
         );
     }
     println!("after the restart: {present} users present, {} acknowledged", sent.iter().filter(|s| s.kind == Kind::Acked).count());
-    server.signal("TERM");
-    assert_eq!(server.wait(Duration::from_secs(30)), Some(0));
+    server.signal("TERM").unwrap();
+    assert_eq!(server.wait(Duration::from_secs(30)).unwrap(), Some(0));
 }

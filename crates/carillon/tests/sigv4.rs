@@ -2,15 +2,13 @@
 //! credential, and the SDK's view of each authentication failure.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test fails by panicking
 
-mod common;
-
 use aws_sdk_chimesdkidentity::types::{AllowMessages, AppInstanceUserEndpointType, EndpointAttributes};
-use common::{Server, error_of, fresh_account, pinpoint_arn, secret_of};
+use carillon_testing::{TestServer, error_of, fresh_account, pinpoint_arn, secret_of};
 
 #[tokio::test]
 async fn the_endpoint_lifecycle_signed() {
     let account = fresh_account();
-    let server = Server::start_sigv4(&[&account]);
+    let server = TestServer::start_sigv4(&[&account]);
     let c = server.client_for(&account, "eu-central-1");
     let instance = c.create_app_instance().name("signed").send().await.unwrap().app_instance_arn().unwrap().to_string();
     assert!(instance.starts_with(&format!("arn:aws:chime:eu-central-1:{account}:app-instance/")), "{instance}");
@@ -47,7 +45,7 @@ async fn the_endpoint_lifecycle_signed() {
 #[tokio::test]
 async fn wrong_secret_and_unknown_keys_are_refused() {
     let account = fresh_account();
-    let server = Server::start_sigv4(&[&account]);
+    let server = TestServer::start_sigv4(&[&account]);
     let wrong = server.client_with(&account, "not-the-secret", "us-east-1");
     let err = wrong.list_app_instances().send().await.unwrap_err();
     assert_eq!(error_of(&err), ("InvalidSignatureException".into(), 403));

@@ -9,103 +9,35 @@
 mod common;
 
 use aws_sdk_chimesdkidentity::Client;
+use aws_sdk_chimesdkidentity::config::timeout::TimeoutConfig;
 use aws_sdk_chimesdkidentity::error::SdkError;
 use aws_sdk_chimesdkidentity::types::{AppInstanceUserEndpointType, EndpointAttributes, Tag};
-use std::io::{BufRead, BufReader, Write};
+use carillon_testing::{ServerProcess, client_config, error_of, fresh_account, pinpoint_arn, secret_of};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 // ---------------------------------------------------------------------------------------------
 // The server process.
 
-struct Proc {
-    child: Child,
-    url: String,
-    log: Arc<Mutex<Vec<String>>>,
+fn start(db: &Path) -> ServerProcess {
+    common::serve_sqlite(db).start().unwrap()
 }
 
-impl Proc {
-    fn start(db: &Path) -> Proc {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_carillon"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--quiet", "--database"])
-            .arg(format!("sqlite://{}", db.display()))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start carillon");
-        let stderr = child.stderr.take().unwrap();
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let (tx, rx) = std::sync::mpsc::channel();
-        let log2 = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(i) = line.find("listening on ") {
-                    let _ = tx.send(line[i + 13..].split_whitespace().next().unwrap_or_default().to_string());
-                }
-                log2.lock().unwrap().push(line);
-            }
-        });
-        let url = rx
-            .recv_timeout(Duration::from_secs(20))
-            .unwrap_or_else(|_| panic!("carillon prints its listening line; log: {:?}", log.lock().unwrap()));
-        Proc { child, url, log }
-    }
-
-    /// SIGTERM and the exit code.
-    fn stop(&mut self) -> Option<i32> {
-        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
-        let start = Instant::now();
-        loop {
-            if let Some(s) = self.child.try_wait().unwrap() {
-                return s.code();
-            }
-            if start.elapsed() > Duration::from_secs(40) {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                panic!("carillon did not exit within 40 s of SIGTERM; log: {:?}", self.log.lock().unwrap());
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// SIGTERM and the exit code.
+fn stop(server: &mut ServerProcess) -> Option<i32> {
+    server.terminate(Duration::from_secs(40)).unwrap()
 }
 
 fn client(url: &str, account: &str) -> Client {
-    let creds = aws_credential_types::Credentials::new(account, "not-checked", None, None, "test");
-    let config = aws_sdk_chimesdkidentity::Config::builder()
-        .behavior_version(aws_sdk_chimesdkidentity::config::BehaviorVersion::latest())
-        .region(aws_sdk_chimesdkidentity::config::Region::new("us-east-1"))
-        .credentials_provider(creds)
-        .endpoint_url(url)
-        .http_client(aws_smithy_http_client::Builder::new().build_http())
-        .retry_config(aws_sdk_chimesdkidentity::config::retry::RetryConfig::disabled())
-        .timeout_config(
-            aws_sdk_chimesdkidentity::config::timeout::TimeoutConfig::builder().operation_timeout(Duration::from_secs(30)).build(),
-        )
-        .build();
-    Client::from_conf(config)
+    let timeouts = TimeoutConfig::builder().operation_timeout(Duration::from_secs(30)).build();
+    Client::from_conf(client_config(url, account, &secret_of(account), "us-east-1").timeout_config(timeouts).build())
 }
 
 /// `GET /_carillon/health`: (status, body).
 async fn health(url: &str) -> (u16, String) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let addr = url.trim_start_matches("http://");
-    let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect for health");
-    s.write_all(format!("GET /_carillon/health HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes()).await.unwrap();
-    let mut buf = Vec::new();
-    tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut buf)).await.expect("health answers within 10 s").unwrap();
-    let text = String::from_utf8_lossy(&buf).to_string();
-    let status = text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    (status, text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default())
+    carillon_testing::health(url).await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -287,7 +219,7 @@ impl Ledger {
             .app_instance_user_arn(user)
             .name(format!("endpoint {n}"))
             .r#type(AppInstanceUserEndpointType::Gcm)
-            .resource_arn(common::pinpoint_arn(&self.account, "us-east-1"))
+            .resource_arn(pinpoint_arn(&self.account, "us-east-1"))
             .endpoint_attributes(EndpointAttributes::builder().device_token(&token).build().unwrap())
             .send()
             .await;
@@ -354,7 +286,7 @@ impl Ledger {
                     let tags = c.list_tags_for_resource().resource_arn(arn).send().await.unwrap();
                     assert_eq!(tags.tags().len(), 1, "a user answered 503 is all or nothing: {arn}");
                 }
-                Err(e) => assert_eq!(common::error_of(&e).1, 404),
+                Err(e) => assert_eq!(error_of(&e).1, 404),
             }
         }
         println!(
@@ -451,12 +383,12 @@ async fn a_full_disk_refuses_writes_with_503_keeps_reads_and_recovers_without_re
         }
     };
     let db = fs.dir.join("carillon.db");
-    let mut server = Proc::start(&db);
-    let account = common::fresh_account();
-    let c = client(&server.url, &account);
+    let mut server = start(&db);
+    let account = fresh_account();
+    let c = client(server.url(), &account);
     let mut ledger = Ledger::new(&c, &account).await;
     seed(&c, &mut ledger).await;
-    assert_eq!(health(&server.url).await.0, 200);
+    assert_eq!(health(server.url()).await.0, 200);
 
     // The disk fills up.
     let filler = fill(&fs.dir);
@@ -466,7 +398,7 @@ async fn a_full_disk_refuses_writes_with_503_keeps_reads_and_recovers_without_re
     let others = other_writes(&c, &mut ledger).await;
     println!("other writes on the full disk: {others:?}");
     ledger.reads_work(&c).await;
-    let (status, body) = health(&server.url).await;
+    let (status, body) = health(server.url()).await;
     println!("health while the disk is full: {status} {body}");
     assert_eq!(status, 503, "health says writes are failing: {body}");
     assert!(body.contains("\"writes\":\"failing\""), "{body}");
@@ -489,7 +421,7 @@ async fn a_full_disk_refuses_writes_with_503_keeps_reads_and_recovers_without_re
     }
     let users: Vec<String> = ledger.acked.iter().map(|(u, _)| u.clone()).collect();
     assert_eq!(ledger.register(&c, users.last().unwrap(), 1000).await, Answer::Ok);
-    assert_eq!(health(&server.url).await.0, 200, "health is ok once space is back");
+    assert_eq!(health(server.url()).await.0, 200, "health is ok once space is back");
 
     // Again, with concurrent writers (group commits) while the disk fills up under them.
     let mut writers = Vec::new();
@@ -517,15 +449,15 @@ async fn a_full_disk_refuses_writes_with_503_keeps_reads_and_recovers_without_re
     }
 
     // A clean stop, an intact database, and everything acknowledged there after a restart.
-    assert_eq!(server.stop(), Some(0), "a clean stop after the fault exits 0");
+    assert_eq!(stop(&mut server), Some(0), "a clean stop after the fault exits 0");
     assert_eq!(integrity_check(&db), "ok");
-    let mut server = Proc::start(&db);
-    let c = client(&server.url, &account);
+    let mut server = start(&db);
+    let c = client(server.url(), &account);
     ledger.verify(&c).await;
     for l in &ledgers {
         l.verify(&c).await;
     }
-    assert_eq!(server.stop(), Some(0));
+    assert_eq!(stop(&mut server), Some(0));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -543,15 +475,15 @@ async fn a_read_only_filesystem_refuses_writes_with_503_keeps_reads_and_recovers
         }
     };
     let db = fs.dir.join("carillon.db");
-    let mut server = Proc::start(&db);
-    let account = common::fresh_account();
-    let c = client(&server.url, &account);
+    let mut server = start(&db);
+    let account = fresh_account();
+    let c = client(server.url(), &account);
     let mut ledger = Ledger::new(&c, &account).await;
     seed(&c, &mut ledger).await;
     match run("mount", &["-o", "remount,ro", fs.dir.to_str().unwrap()]) {
         Ok(_) => {
             assert!(read_only(&fs.dir));
-            check_read_only_phase(&server.url, &c, &mut ledger, "remount,ro").await;
+            check_read_only_phase(server.url(), &c, &mut ledger, "remount,ro").await;
             run("mount", &["-o", "remount,rw", fs.dir.to_str().unwrap()]).expect("remount,rw");
             // Back read-write, no restart: writes work again.
             let mut first_ok = None;
@@ -566,11 +498,11 @@ async fn a_read_only_filesystem_refuses_writes_with_503_keeps_reads_and_recovers
             for _ in 0..10 {
                 assert_eq!(ledger.create_user(&c).await, Answer::Ok);
             }
-            assert_eq!(server.stop(), Some(0));
+            assert_eq!(stop(&mut server), Some(0));
             assert_eq!(integrity_check(&db), "ok");
-            let mut server = Proc::start(&db);
-            ledger.verify(&client(&server.url, &account)).await;
-            assert_eq!(server.stop(), Some(0));
+            let mut server = start(&db);
+            ledger.verify(&client(server.url(), &account)).await;
+            assert_eq!(stop(&mut server), Some(0));
             return;
         }
         Err(e) => {
@@ -579,8 +511,8 @@ async fn a_read_only_filesystem_refuses_writes_with_503_keeps_reads_and_recovers
             println!(
                 "`mount -o remount,ro` under the running server is refused by the kernel ({e}); a running filesystem turns read-only only by the kernel's emergency remount, which is what the rest of this test does"
             );
-            assert_eq!(server.stop(), Some(0));
-            ledger.verify(&client(&Proc::start(&db).url, &account)).await;
+            assert_eq!(stop(&mut server), Some(0));
+            ledger.verify(&client(start(&db).url(), &account)).await;
         }
     }
     drop(server);
@@ -594,9 +526,9 @@ async fn a_read_only_filesystem_refuses_writes_with_503_keeps_reads_and_recovers
         }
     };
     let db = fs.dir.join("carillon.db");
-    let mut server = Proc::start(&db);
-    let account = common::fresh_account();
-    let c = client(&server.url, &account);
+    let mut server = start(&db);
+    let account = fresh_account();
+    let c = client(server.url(), &account);
     let mut ledger = Ledger::new(&c, &account).await;
     seed(&c, &mut ledger).await;
     if let Err(e) = fs.fail() {
@@ -604,22 +536,22 @@ async fn a_read_only_filesystem_refuses_writes_with_503_keeps_reads_and_recovers
         return;
     }
     assert!(read_only(&fs.dir), "the filesystem is read-only after the error");
-    check_read_only_phase(&server.url, &c, &mut ledger, "emergency read-only").await;
+    check_read_only_phase(server.url(), &c, &mut ledger, "emergency read-only").await;
     // An emergency read-only ext4 comes back read-write only through an unmount, so the server
     // stops (cleanly: exit 0) and starts again.
-    let code = server.stop();
-    println!("server stopped on the read-only filesystem with exit code {code:?}; its log: {:?}", server.log.lock().unwrap());
+    let code = stop(&mut server);
+    println!("server stopped on the read-only filesystem with exit code {code:?}; its log: {:?}", server.log());
     assert_eq!(code, Some(0), "a SIGTERM'd server exits 0 even when its filesystem went read-only");
     drop(server);
     fs.remount_after_repair().expect("repair and mount read-write again");
     assert_eq!(integrity_check(&db), "ok");
-    let mut server = Proc::start(&db);
-    let c = client(&server.url, &account);
+    let mut server = start(&db);
+    let c = client(server.url(), &account);
     for _ in 0..10 {
         assert_eq!(ledger.create_user(&c).await, Answer::Ok, "writes work once the filesystem is read-write again");
     }
     ledger.verify(&c).await;
-    assert_eq!(server.stop(), Some(0));
+    assert_eq!(stop(&mut server), Some(0));
     assert_eq!(integrity_check(&db), "ok");
 }
 

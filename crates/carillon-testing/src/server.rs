@@ -1,0 +1,271 @@
+//! Carillon in this process, on a tokio runtime of its own.
+//!
+//! The runtime lives on a thread of the harness, not on the test's runtime: the server outlives
+//! whatever runtime the test uses, a test that blocks its own threads cannot starve it, and it is
+//! dropped where dropping a runtime is allowed.
+
+use aws_sdk_chimesdkidentity::Client;
+use carillon::config::{AuthMode, Config, Database};
+use carillon_service::Service;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crate::PostgresDb;
+
+/// The worker threads of a test server's runtime, unless the configuration says otherwise.
+const THREADS: usize = 2;
+
+/// How a [`TestServer`] is set up; [`Builder::start`] starts it.
+pub struct Builder {
+    config: Config,
+    sigv4: Option<Vec<String>>,
+    database: Option<String>,
+}
+
+impl Builder {
+    /// Sigv4 mode with one credential per account: access key id the account id, secret
+    /// [`secret_of`](crate::secret_of) it.
+    pub fn sigv4(mut self, accounts: &[&str]) -> Builder {
+        self.sigv4 = Some(accounts.iter().map(|a| a.to_string()).collect());
+        self
+    }
+
+    /// Runs on the database `url` names (`sqlite://PATH` or `postgres://...`), which the harness
+    /// neither makes nor drops: several servers may share one PostgreSQL database.
+    pub fn database(mut self, url: &str) -> Builder {
+        self.database = Some(url.to_string());
+        self
+    }
+
+    /// Changes the configuration (quotas, throttle, clock offset, timeouts...). The listening
+    /// address and the database are the harness's.
+    pub fn config(mut self, change: impl FnOnce(&mut Config)) -> Builder {
+        change(&mut self.config);
+        self
+    }
+
+    /// Starts the server; panics when it cannot.
+    pub fn start(self) -> TestServer {
+        self.try_start().unwrap_or_else(|e| panic!("cannot start the test server: {e}"))
+    }
+
+    pub fn try_start(self) -> Result<TestServer, String> {
+        let dir = tempfile::Builder::new().prefix("carillon-test-").tempdir().map_err(|e| format!("temp dir: {e}"))?;
+        let mut config = self.config;
+        config.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+        let mut postgres = None;
+        let database = match self.database {
+            Some(url) => url,
+            None if PostgresDb::wanted() => {
+                let pg = PostgresDb::fresh().ok_or("CARILLON_TEST_POSTGRES_URL is not set")?;
+                let url = pg.url().to_string();
+                postgres = Some(pg);
+                url
+            }
+            None => format!("sqlite://{}", dir.path().join("carillon.db").display()),
+        };
+        config.database = carillon::config::parse_database(&database)?;
+        if let Some(accounts) = self.sigv4 {
+            let path = dir.path().join("credentials");
+            let lines: String = accounts.iter().map(|a| format!("{a}:{}:{a}\n", crate::secret_of(a))).collect();
+            std::fs::write(&path, format!("# test credentials\n{lines}")).map_err(|e| format!("{}: {e}", path.display()))?;
+            config.auth = AuthMode::Sigv4;
+            config.credentials = Some(path);
+        }
+        let node = Node::start(config.clone())?;
+        Ok(TestServer { node: Some(node), config, database, _postgres: postgres, dir })
+    }
+}
+
+/// Carillon serving in this process on `127.0.0.1:0`: on a fresh SQLite file in a temporary
+/// directory, or with `CARILLON_TEST_BACKEND=postgres` on a fresh PostgreSQL database (dropped
+/// afterwards). Dropping it stops the server at once, as a kill would, and removes what the
+/// harness made; [`TestServer::shutdown`] and [`TestServer::restart`] stop it gracefully.
+pub struct TestServer {
+    node: Option<Node>,
+    config: Config,
+    database: String,
+    // Dropped after the node: the server is gone before its database is.
+    _postgres: Option<PostgresDb>,
+    dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    /// A server with the defaults, open authentication.
+    pub fn start() -> TestServer {
+        TestServer::builder().start()
+    }
+
+    /// A server in sigv4 mode that knows one credential per account (see [`Builder::sigv4`]).
+    pub fn start_sigv4(accounts: &[&str]) -> TestServer {
+        TestServer::builder().sigv4(accounts).start()
+    }
+
+    pub fn builder() -> Builder {
+        Builder { config: Config::default(), sigv4: None, database: None }
+    }
+
+    fn node(&self) -> &Node {
+        match &self.node {
+            Some(n) => n,
+            None => panic!("the test server is stopped"),
+        }
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.node().addr
+    }
+
+    /// `http://ADDR`, the endpoint URL for clients. It changes on a restart.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.node().addr)
+    }
+
+    /// The service behind the API, on the same store.
+    pub fn service(&self) -> &Service {
+        &self.node().service
+    }
+
+    /// The URL of the database it runs on.
+    pub fn database_url(&self) -> &str {
+        &self.database
+    }
+
+    /// The SQLite file it runs on, if it runs on one.
+    pub fn sqlite_path(&self) -> Option<&Path> {
+        match &self.config.database {
+            Database::SqliteFile(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// A directory of this server's that lives as long as it.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Shuts down gracefully (requests in flight answered, the store closed) and starts again on
+    /// the same database and configuration, on a new port.
+    pub fn restart(&mut self) {
+        if let Some(node) = self.node.take() {
+            node.shutdown();
+        }
+        self.node = Some(Node::start(self.config.clone()).unwrap_or_else(|e| panic!("cannot start the test server again: {e}")));
+    }
+
+    /// Shuts down gracefully, then removes what the harness made.
+    pub fn shutdown(mut self) {
+        if let Some(node) = self.node.take() {
+            node.shutdown();
+        }
+    }
+
+    /// A client for the 12-digit account `account` in `region`.
+    pub fn client_for(&self, account: &str, region: &str) -> Client {
+        crate::client(&self.url(), account, region)
+    }
+
+    /// A client with the given access key id and secret.
+    pub fn client_with(&self, access_key: &str, secret: &str, region: &str) -> Client {
+        crate::client_with(&self.url(), access_key, secret, region)
+    }
+
+    /// A client for a fresh account of its own, in us-east-1, and that account.
+    pub fn client(&self) -> (Client, String) {
+        let account = crate::fresh_account();
+        (self.client_for(&account, "us-east-1"), account)
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(node) = self.node.take() {
+            node.stop();
+        }
+    }
+}
+
+/// One start of the server: the thread that owns its runtime, and what it reported.
+struct Node {
+    addr: SocketAddr,
+    service: Service,
+    /// Told to shut down gracefully; dropped, it stops the server at once.
+    control: mpsc::Sender<mpsc::Sender<()>>,
+    thread: JoinHandle<()>,
+}
+
+impl Node {
+    fn start(config: Config) -> Result<Node, String> {
+        let threads = config.threads.unwrap_or(THREADS);
+        let (ready_tx, ready_rx) = mpsc::channel::<Result<(SocketAddr, Service), String>>();
+        let (control, orders) = mpsc::channel::<mpsc::Sender<()>>();
+        let thread = std::thread::Builder::new()
+            .name("carillon-test-server".into())
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(threads)
+                    .thread_name("carillon-test")
+                    .enable_all()
+                    .build()
+                {
+                    Ok(r) => r,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(format!("cannot build the runtime: {e}")));
+                        return;
+                    }
+                };
+                let running = match runtime.block_on(carillon::start(config)) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                let _ = ready_tx.send(Ok((running.addr(), running.service().clone())));
+                match orders.recv() {
+                    Ok(done) => {
+                        runtime.block_on(running.shutdown());
+                        runtime.shutdown_timeout(Duration::from_secs(10));
+                        let _ = done.send(());
+                    }
+                    Err(_) => {
+                        // Every task is dropped where it stands, the store with the last of them.
+                        drop(running);
+                        runtime.shutdown_timeout(Duration::from_secs(10));
+                    }
+                }
+            })
+            .map_err(|e| format!("cannot start the server thread: {e}"))?;
+        match ready_rx.recv() {
+            Ok(Ok((addr, service))) => Ok(Node { addr, service, control, thread }),
+            Ok(Err(e)) => {
+                let _ = thread.join();
+                Err(e)
+            }
+            Err(_) => {
+                let _ = thread.join();
+                Err("the server thread ended before it reported".into())
+            }
+        }
+    }
+
+    fn shutdown(self) {
+        let (done, finished) = mpsc::channel();
+        if self.control.send(done).is_ok() {
+            let _ = finished.recv();
+        }
+        let _ = self.thread.join();
+    }
+
+    fn stop(self) {
+        drop(self.control);
+        let _ = self.thread.join();
+    }
+}
