@@ -9,6 +9,7 @@ mod contention;
 mod exec;
 mod model;
 mod proc;
+mod purge;
 mod rng;
 mod soak;
 mod verify;
@@ -308,6 +309,7 @@ async fn crash(o: &Opts, bin: &std::path::Path, store: &Store) -> Result<u64, St
     let mut server = Some(start_server(bin, store).await?);
     let mut all_workers: Vec<Worker> = Vec::new();
     let mut arenas: Vec<(Arena, Snapshot)> = Vec::new();
+    let mut doomed_all: Vec<purge::Doomed> = Vec::new();
     let mut total = CycleFigures::default();
     let mut all_violations: Vec<String> = Vec::new();
     let started = Instant::now();
@@ -354,8 +356,14 @@ async fn crash(o: &Opts, bin: &std::path::Path, store: &Store) -> Result<u64, St
                 racers.push(tokio::spawn(async move { a.race(c, rr, format!("c{cycle}r{r}"), stop, pg).await }));
             }
         }
+        // An AppInstance large enough that its delete leaves a purge queued, deleted right
+        // before the kill (docs/behaviour.md, "Resources").
+        let doomed_acct = account(run_tag, cycle, 9_998);
+        let doomed_client = api::client(&url, &doomed_acct);
+        let mut doomed = purge::Doomed::setup(&doomed_client, &doomed_acct, &format!("c{cycle}")).await?;
         let kill_after = Duration::from_millis(rng.range(o.kill_min_ms, o.kill_max_ms));
         tokio::time::sleep(kill_after).await;
+        doomed.delete(&doomed_client).await;
         // The kill.
         let mut restart_note = String::new();
         match &store.pg {
@@ -477,6 +485,8 @@ async fn crash(o: &Opts, bin: &std::path::Path, store: &Store) -> Result<u64, St
             w.stats = Stats::default();
             all_workers.push(w);
         }
+        violations.extend(doomed.check(&api::client(&url, &doomed.account)).await.into_iter().map(|v| format!("cycle {cycle}: {v}")));
+        doomed_all.push(doomed);
         if let Some(a) = arena {
             let c = api::client(&url, &a.account);
             let (snap, acked, resolved, bad) = a.check(&c).await;
@@ -564,10 +574,15 @@ async fn crash(o: &Opts, bin: &std::path::Path, store: &Store) -> Result<u64, St
             Err(e) => final_bad.push(format!("final re-check: arena {}: {e}", a.instance)),
         }
     }
+    for d in &doomed_all {
+        final_bad.extend(d.check(&api::client(&url, &d.account)).await.into_iter().map(|v| format!("final re-check: {v}")));
+    }
     for v in &final_bad {
         println!("  VIOLATION: {v}");
     }
     all_violations.extend(final_bad);
+    // Let the last server finish the purges its start resumed before it is stopped.
+    tokio::time::sleep(Duration::from_secs(1)).await;
     // A clean stop at the end.
     if let Some(s) = server.take() {
         let code = tokio::task::spawn_blocking(move || {
@@ -585,6 +600,18 @@ async fn crash(o: &Opts, bin: &std::path::Path, store: &Store) -> Result<u64, St
             }
         }
     }
+    let unpurged = purge::check_purged(&store.url, &doomed_all).await;
+    println!(
+        "purges: {} AppInstances of {} users deleted at the kill ({} acknowledged before it), {} left something behind",
+        doomed_all.len(),
+        purge::USERS,
+        doomed_all.iter().filter(|d| d.acknowledged).count(),
+        unpurged.len()
+    );
+    for v in &unpurged {
+        println!("  VIOLATION: {v}");
+    }
+    all_violations.extend(unpurged);
     println!(
         "total: {} cycles in {:.1}s, {} requests, {} acknowledged writes checked (+{} racing), {} rejected, {} unanswered writes resolved ({} applied, {} not applied, {} without effect) (+{} racing), {} creates retried with their token, {} accounts and {} arenas re-checked at the end, {} violations",
         o.cycles,

@@ -12,6 +12,12 @@ impl Service {
         users::sweep_expired(self).await
     }
 
+    /// Runs every queued purge of a large delete to its end, in short batches. Returns the rows
+    /// deleted.
+    pub async fn run_purges(&self) -> Result<u64, ApiError> {
+        crate::purge::run(self).await
+    }
+
     /// The control plane's way to mark an endpoint ACTIVE or INACTIVE (with a reason), as AWS does
     /// when a push to it fails.
     pub async fn set_endpoint_state(

@@ -2,16 +2,20 @@
 
 use crate::failure::TxResult;
 use crate::pagination::list_page;
-use crate::service::{OwnerLock, Service, lock, next_update};
-use crate::{arn, idempotency, tags};
+use crate::service::{OwnerLock, Service, lock};
+use crate::{arn, idempotency, purge, tags};
 use carillon_api::shapes::*;
 use carillon_api::{ApiError, Operation, RequestContext, Timestamp};
-use carillon_store::{AppInstanceRecord, Tx};
+use carillon_store::{AppInstanceRecord, AppInstanceUpdate, PurgeKind, Retention, Tx};
 
 const RETENTION_GRACE_MS: i64 = 30 * 24 * 3600 * 1000;
 
 pub(crate) fn get(tx: &mut dyn Tx, arn: &str) -> TxResult<AppInstanceRecord> {
-    tx.get_app_instance(arn)?.ok_or_else(|| ApiError::not_found(format!("The AppInstance {arn} does not exist.")).into())
+    tx.get_app_instance(arn)?.ok_or_else(|| missing(arn).into())
+}
+
+fn missing(arn: &str) -> ApiError {
+    ApiError::not_found(format!("The AppInstance {arn} does not exist."))
 }
 
 pub async fn create(svc: &Service, ctx: &RequestContext, input: CreateAppInstanceRequest) -> Result<CreateAppInstanceResponse, ApiError> {
@@ -80,28 +84,36 @@ pub async fn describe(
 pub async fn update(svc: &Service, ctx: &RequestContext, input: UpdateAppInstanceRequest) -> Result<UpdateAppInstanceResponse, ApiError> {
     arn::check_owner(ctx, &input.app_instance_arn)?;
     let now = svc.clock.now_ms();
+    // Name and Metadata only, in one statement: the retention settings stay as they are.
+    let update = AppInstanceUpdate {
+        name: Some(input.name.clone()),
+        metadata: Some(input.metadata.clone()),
+        retention: None,
+        touched_ms: Some(now),
+    };
     svc.write(move |tx| {
-        let mut r = get(tx, &input.app_instance_arn)?;
-        r.name = input.name.clone();
-        r.metadata = Some(input.metadata.clone());
-        r.updated_ms = next_update(now, r.updated_ms);
-        tx.update_app_instance(&r)?;
-        Ok(UpdateAppInstanceResponse { app_instance_arn: Some(r.arn) })
+        if !tx.update_app_instance(&input.app_instance_arn, &update)? {
+            return Err(missing(&input.app_instance_arn).into());
+        }
+        Ok(UpdateAppInstanceResponse { app_instance_arn: Some(input.app_instance_arn.clone()) })
     })
     .await
 }
 
 pub async fn delete(svc: &Service, ctx: &RequestContext, input: DeleteAppInstanceRequest) -> Result<(), ApiError> {
     arn::check_owner(ctx, &input.app_instance_arn)?;
-    svc.write(move |tx| {
-        lock(tx, OwnerLock::AppInstance(&input.app_instance_arn))?;
-        if tx.delete_app_instance(&input.app_instance_arn)? {
-            Ok(())
-        } else {
-            Err(ApiError::not_found(format!("The AppInstance {} does not exist.", input.app_instance_arn)).into())
-        }
-    })
-    .await
+    let now = svc.clock.now_ms();
+    let deferred = svc
+        .write(move |tx| {
+            lock(tx, OwnerLock::AppInstance(&input.app_instance_arn))?;
+            purge::remove(tx, PurgeKind::AppInstance, &input.app_instance_arn, now)?
+                .ok_or_else(|| ApiError::not_found(format!("The AppInstance {} does not exist.", input.app_instance_arn)).into())
+        })
+        .await?;
+    if deferred {
+        svc.purge_queued();
+    }
+    Ok(())
 }
 
 pub async fn list(svc: &Service, ctx: &RequestContext, input: ListAppInstancesRequest) -> Result<ListAppInstancesResponse, ApiError> {
@@ -133,17 +145,17 @@ pub async fn put_retention(
     arn::check_owner(ctx, &input.app_instance_arn)?;
     let now = svc.clock.now_ms();
     let days = input.app_instance_retention_settings.channel_retention_settings.as_ref().and_then(|c| c.retention_days);
+    let update = AppInstanceUpdate { retention: Some(Retention { days, set_ms: now }), ..AppInstanceUpdate::default() };
     svc.write(move |tx| {
-        let mut r = get(tx, &input.app_instance_arn)?;
-        r.retention_days = days;
-        r.retention_set_ms = Some(now);
-        tx.update_app_instance(&r)?;
+        if !tx.update_app_instance(&input.app_instance_arn, &update)? {
+            return Err(missing(&input.app_instance_arn).into());
+        }
         Ok(())
     })
     .await?;
     Ok(PutAppInstanceRetentionSettingsResponse {
         app_instance_retention_settings: Some(retention_settings(days)),
-        initiate_deletion_timestamp: Some(Timestamp(now + RETENTION_GRACE_MS)),
+        initiate_deletion_timestamp: Some(Timestamp(now.saturating_add(RETENTION_GRACE_MS))),
     })
 }
 
@@ -161,7 +173,7 @@ pub async fn get_retention(
         },
         Some(set) => GetAppInstanceRetentionSettingsResponse {
             app_instance_retention_settings: Some(retention_settings(r.retention_days)),
-            initiate_deletion_timestamp: Some(Timestamp(set + RETENTION_GRACE_MS)),
+            initiate_deletion_timestamp: Some(Timestamp(set.saturating_add(RETENTION_GRACE_MS))),
         },
     })
 }

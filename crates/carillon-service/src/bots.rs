@@ -3,14 +3,18 @@
 
 use crate::failure::TxResult;
 use crate::pagination::list_page;
-use crate::service::{OwnerLock, Service, lock, next_update};
+use crate::service::{OwnerLock, Service, lock};
 use crate::{app_instances, arn, idempotency, tags};
 use carillon_api::shapes::*;
 use carillon_api::{ApiError, Operation, RequestContext, Timestamp};
-use carillon_store::{BotRecord, Tx};
+use carillon_store::{BotRecord, BotUpdate, Tx};
 
 pub(crate) fn get(tx: &mut dyn Tx, arn: &str) -> TxResult<BotRecord> {
-    tx.get_bot(arn)?.ok_or_else(|| ApiError::not_found(format!("The AppInstanceBot {arn} does not exist.")).into())
+    tx.get_bot(arn)?.ok_or_else(|| missing(arn).into())
+}
+
+fn missing(arn: &str) -> ApiError {
+    ApiError::not_found(format!("The AppInstanceBot {arn} does not exist."))
 }
 
 fn configuration_json(c: &Configuration) -> Result<String, ApiError> {
@@ -89,16 +93,13 @@ pub async fn update(
     arn::check_owner(ctx, &input.app_instance_bot_arn)?;
     let configuration = input.configuration.as_ref().map(configuration_json).transpose()?;
     let now = svc.clock.now_ms();
+    // The members named only, in one statement: a Configuration left out stays as it is.
+    let update = BotUpdate { name: Some(input.name.clone()), metadata: Some(input.metadata.clone()), configuration, touched_ms: Some(now) };
     svc.write(move |tx| {
-        let mut r = get(tx, &input.app_instance_bot_arn)?;
-        r.name = Some(input.name.clone());
-        r.metadata = Some(input.metadata.clone());
-        if let Some(c) = &configuration {
-            r.configuration = c.clone();
+        if !tx.update_bot(&input.app_instance_bot_arn, &update)? {
+            return Err(missing(&input.app_instance_bot_arn).into());
         }
-        r.updated_ms = next_update(now, r.updated_ms);
-        tx.update_bot(&r)?;
-        Ok(UpdateAppInstanceBotResponse { app_instance_bot_arn: Some(r.arn) })
+        Ok(UpdateAppInstanceBotResponse { app_instance_bot_arn: Some(input.app_instance_bot_arn.clone()) })
     })
     .await
 }

@@ -3,15 +3,18 @@
 
 use crate::failure::TxResult;
 use crate::pagination::list_page;
-use crate::service::{OwnerLock, Service, lock, next_update};
+use crate::service::{OwnerLock, Service, lock};
 use crate::{arn, idempotency, users};
 use carillon_api::shapes::*;
 use carillon_api::{ApiError, Operation, RequestContext, Timestamp};
-use carillon_store::{EndpointRecord, Tx};
+use carillon_store::{EndpointRecord, EndpointUpdate, Tx};
 
 fn get(tx: &mut dyn Tx, user_arn: &str, endpoint_id: &str) -> TxResult<EndpointRecord> {
-    tx.get_endpoint(user_arn, endpoint_id)?
-        .ok_or_else(|| ApiError::not_found(format!("The AppInstanceUserEndpoint {endpoint_id} of {user_arn} does not exist.")).into())
+    tx.get_endpoint(user_arn, endpoint_id)?.ok_or_else(|| missing(user_arn, endpoint_id).into())
+}
+
+fn missing(user_arn: &str, endpoint_id: &str) -> ApiError {
+    ApiError::not_found(format!("The AppInstanceUserEndpoint {endpoint_id} of {user_arn} does not exist."))
 }
 
 fn state(r: &EndpointRecord) -> EndpointState {
@@ -86,19 +89,20 @@ pub async fn update(
 ) -> Result<UpdateAppInstanceUserEndpointResponse, ApiError> {
     arn::check_owner(ctx, &input.app_instance_user_arn)?;
     let now = svc.clock.now_ms();
+    // Only the members named are written, in one statement: a concurrent update of another
+    // member is never undone (docs/behaviour.md, "Durability and concurrency").
+    let update = EndpointUpdate { name: input.name.clone(), allow_messages: input.allow_messages, state: None, touched_ms: Some(now) };
     svc.write(move |tx| {
-        let mut r = get(tx, &input.app_instance_user_arn, &input.endpoint_id)?;
-        if input.name.is_some() || input.allow_messages.is_some() {
-            if let Some(name) = &input.name {
-                r.name = Some(name.clone());
-            }
-            if let Some(allow) = input.allow_messages {
-                r.allow_messages = allow;
-            }
-            r.updated_ms = next_update(now, r.updated_ms);
-            tx.update_endpoint(&r)?;
+        let (user, id) = (&input.app_instance_user_arn, &input.endpoint_id);
+        let exists = if update.name.is_some() || update.allow_messages.is_some() {
+            tx.update_endpoint(user, id, &update)?
+        } else {
+            tx.get_endpoint(user, id)?.is_some()
+        };
+        if !exists {
+            return Err(missing(user, id).into());
         }
-        Ok(UpdateAppInstanceUserEndpointResponse { app_instance_user_arn: Some(r.user_arn), endpoint_id: Some(r.endpoint_id) })
+        Ok(UpdateAppInstanceUserEndpointResponse { app_instance_user_arn: Some(user.clone()), endpoint_id: Some(id.clone()) })
     })
     .await
 }
@@ -187,13 +191,12 @@ pub async fn set_state(
     }
     let (user_arn, endpoint_id) = (user_arn.to_string(), endpoint_id.to_string());
     let now = svc.clock.now_ms();
-    svc.write(move |tx| {
-        let mut r = get(tx, &user_arn, &endpoint_id)?;
-        r.status = status;
-        r.status_reason = if status == EndpointStatus::Active { None } else { reason };
-        r.updated_ms = next_update(now, r.updated_ms);
-        tx.update_endpoint(&r)?;
-        Ok(())
-    })
+    let reason = if status == EndpointStatus::Active { None } else { reason };
+    let update = EndpointUpdate { state: Some((status, reason)), touched_ms: Some(now), ..EndpointUpdate::default() };
+    svc.write(
+        move |tx| {
+            if tx.update_endpoint(&user_arn, &endpoint_id, &update)? { Ok(()) } else { Err(missing(&user_arn, &endpoint_id).into()) }
+        },
+    )
     .await
 }

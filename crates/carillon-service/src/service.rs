@@ -1,6 +1,7 @@
 //! The base of the service: the [`Service`] value (store, quotas, clock, pagination secret), its
-//! health, the transaction wrappers every handler runs its rules through, the one owner lock, and
-//! the update-timestamp rule.
+//! health, the transaction wrappers every handler runs its rules through, and the one owner lock.
+//! (LastUpdatedTimestamp's rule, always later than the stored value, is applied by the stores'
+//! update statements, on the row as it is when they run.)
 
 use crate::arn;
 use crate::failure::{Failure, TxResult};
@@ -47,6 +48,8 @@ pub struct Service {
     /// Set when a write failed because the store could not take it (disk full, read-only,
     /// unreachable); cleared by the next write that succeeds.
     writes_failing: Arc<AtomicBool>,
+    /// Set when a delete queued a purge; the purge loop takes it to start at once.
+    purge_queued: Arc<AtomicBool>,
 }
 
 /// What the health check found.
@@ -64,7 +67,7 @@ impl Service {
     pub async fn new(store: Arc<dyn Store>, quotas: Quotas, clock: Clock) -> Result<Service, StoreError> {
         let secret = carillon_store::read(&*store, |tx: &mut dyn Tx| tx.token_secret()).await?;
         let pager = Pager::new(&secret).map_err(StoreError::Internal)?;
-        Ok(Service { store, quotas, clock, pager, writes_failing: Default::default() })
+        Ok(Service { store, quotas, clock, pager, writes_failing: Default::default(), purge_queued: Default::default() })
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -77,6 +80,16 @@ impl Service {
 
     pub fn quotas(&self) -> &Quotas {
         &self.quotas
+    }
+
+    /// Notes that a delete queued a purge (`crate::purge`).
+    pub(crate) fn purge_queued(&self) {
+        self.purge_queued.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether a purge was queued since the last call: the purge loop's signal to start at once.
+    pub fn take_purge_queued(&self) -> bool {
+        self.purge_queued.swap(false, Ordering::Relaxed)
     }
 
     /// Runs `f` as one write transaction; notes whether the store took it (for [`Service::health`]).
@@ -144,23 +157,5 @@ pub(crate) fn lock(tx: &mut dyn Tx, owner: OwnerLock<'_>) -> Result<(), StoreErr
             None => Ok(()),
         },
         OwnerLock::AccountRegion { account, region } => tx.lock(&format!("app-instances/{account}/{region}")),
-    }
-}
-
-/// A timestamp for LastUpdatedTimestamp that always moves forward from `previous`, even when the
-/// clock stands still or steps back.
-pub(crate) fn next_update(now_ms: i64, previous: i64) -> i64 {
-    now_ms.max(previous + 1)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn updates_move_forward() {
-        assert_eq!(next_update(100, 50), 100);
-        assert_eq!(next_update(100, 100), 101);
-        assert_eq!(next_update(100, 200), 201);
     }
 }

@@ -2,21 +2,29 @@
 
 use crate::failure::TxResult;
 use crate::pagination::list_page;
-use crate::service::{OwnerLock, Service, lock, next_update};
-use crate::{app_instances, arn, idempotency, tags};
+use crate::service::{OwnerLock, Service, lock};
+use crate::{app_instances, arn, idempotency, purge, tags};
 use carillon_api::shapes::*;
 use carillon_api::{ApiError, Operation, RequestContext, Timestamp};
-use carillon_store::{Tx, UserRecord};
+use carillon_store::{Expiration, PurgeKind, Tx, UserRecord, UserUpdate};
 
 const DAY_MS: i64 = 24 * 3600 * 1000;
 
 pub(crate) fn get(tx: &mut dyn Tx, arn: &str) -> TxResult<UserRecord> {
-    tx.get_user(arn)?.ok_or_else(|| ApiError::not_found(format!("The AppInstanceUser {arn} does not exist.")).into())
+    tx.get_user(arn)?.ok_or_else(|| missing(arn).into())
+}
+
+fn missing(arn: &str) -> ApiError {
+    ApiError::not_found(format!("The AppInstanceUser {arn} does not exist."))
 }
 
 fn expiry(created_ms: i64, settings: Option<&ExpirationSettings>) -> (Option<i32>, Option<ExpirationCriterion>, Option<i64>) {
     match settings {
-        Some(s) => (Some(s.expiration_days), Some(s.expiration_criterion), Some(created_ms + s.expiration_days as i64 * DAY_MS)),
+        Some(s) => (
+            Some(s.expiration_days),
+            Some(s.expiration_criterion),
+            Some(created_ms.saturating_add(i64::from(s.expiration_days).saturating_mul(DAY_MS))),
+        ),
         None => (None, None, None),
     }
 }
@@ -102,28 +110,32 @@ pub async fn update(
 ) -> Result<UpdateAppInstanceUserResponse, ApiError> {
     arn::check_owner(ctx, &input.app_instance_user_arn)?;
     let now = svc.clock.now_ms();
+    // Name and Metadata only, in one statement: the expiration settings stay as they are.
+    let update =
+        UserUpdate { name: Some(input.name.clone()), metadata: Some(input.metadata.clone()), expiration: None, touched_ms: Some(now) };
     svc.write(move |tx| {
-        let mut r = get(tx, &input.app_instance_user_arn)?;
-        r.name = input.name.clone();
-        r.metadata = Some(input.metadata.clone());
-        r.updated_ms = next_update(now, r.updated_ms);
-        tx.update_user(&r)?;
-        Ok(UpdateAppInstanceUserResponse { app_instance_user_arn: Some(r.arn) })
+        if !tx.update_user(&input.app_instance_user_arn, &update)? {
+            return Err(missing(&input.app_instance_user_arn).into());
+        }
+        Ok(UpdateAppInstanceUserResponse { app_instance_user_arn: Some(input.app_instance_user_arn.clone()) })
     })
     .await
 }
 
 pub async fn delete(svc: &Service, ctx: &RequestContext, input: DeleteAppInstanceUserRequest) -> Result<(), ApiError> {
     arn::check_owner(ctx, &input.app_instance_user_arn)?;
-    svc.write(move |tx| {
-        lock(tx, OwnerLock::AppInstanceOf(&input.app_instance_user_arn))?;
-        if tx.delete_user(&input.app_instance_user_arn)? {
-            Ok(())
-        } else {
-            Err(ApiError::not_found(format!("The AppInstanceUser {} does not exist.", input.app_instance_user_arn)).into())
-        }
-    })
-    .await
+    let now = svc.clock.now_ms();
+    let deferred = svc
+        .write(move |tx| {
+            lock(tx, OwnerLock::AppInstanceOf(&input.app_instance_user_arn))?;
+            purge::remove(tx, PurgeKind::User, &input.app_instance_user_arn, now)?
+                .ok_or_else(|| ApiError::not_found(format!("The AppInstanceUser {} does not exist.", input.app_instance_user_arn)).into())
+        })
+        .await?;
+    if deferred {
+        svc.purge_queued();
+    }
+    Ok(())
 }
 
 pub async fn list(
@@ -165,14 +177,22 @@ pub async fn put_expiration(
     arn::check_owner(ctx, &input.app_instance_user_arn)?;
     let now = svc.clock.now_ms();
     svc.write(move |tx| {
-        let mut r = get(tx, &input.app_instance_user_arn)?;
-        let (days, criterion, expires_at) = expiry(r.created_ms, input.expiration_settings.as_ref());
-        r.expiration_days = days;
-        r.expiration_criterion = criterion;
-        r.expires_at_ms = expires_at;
-        r.updated_ms = next_update(now, r.updated_ms);
-        tx.update_user(&r)?;
-        Ok(PutAppInstanceUserExpirationSettingsResponse { expiration_settings: settings_of(&r), app_instance_user_arn: Some(r.arn) })
+        // CreatedTimestamp never changes, so reading it apart from the update is safe; the update
+        // itself writes the expiration members only.
+        let created_ms = get(tx, &input.app_instance_user_arn)?.created_ms;
+        let settings = input.expiration_settings.as_ref();
+        let expiration = match expiry(created_ms, settings) {
+            (Some(days), Some(criterion), Some(expires_at_ms)) => Some(Expiration { days, criterion, expires_at_ms }),
+            _ => None,
+        };
+        let update = UserUpdate { expiration: Some(expiration), touched_ms: Some(now), ..UserUpdate::default() };
+        if !tx.update_user(&input.app_instance_user_arn, &update)? {
+            return Err(missing(&input.app_instance_user_arn).into());
+        }
+        Ok(PutAppInstanceUserExpirationSettingsResponse {
+            expiration_settings: settings.cloned(),
+            app_instance_user_arn: Some(input.app_instance_user_arn.clone()),
+        })
     })
     .await
 }
@@ -189,18 +209,25 @@ pub async fn sweep_expired(svc: &Service) -> Result<usize, ApiError> {
             return Ok(deleted);
         }
         let n = arns.len();
-        deleted += svc
+        let (count, deferred) = svc
             .write(move |tx| {
-                let mut count = 0;
+                let (mut count, mut deferred) = (0, false);
                 for arn in &arns {
                     lock(tx, OwnerLock::AppInstanceOf(arn))?;
-                    if tx.get_user(arn)?.and_then(|u| u.expires_at_ms).is_some_and(|at| at <= now) && tx.delete_user(arn)? {
+                    if tx.get_user(arn)?.and_then(|u| u.expires_at_ms).is_some_and(|at| at <= now)
+                        && let Some(d) = purge::remove(tx, PurgeKind::User, arn, now)?
+                    {
                         count += 1;
+                        deferred |= d;
                     }
                 }
-                Ok(count)
+                Ok((count, deferred))
             })
             .await?;
+        deleted += count;
+        if deferred {
+            svc.purge_queued();
+        }
         if n < BATCH {
             return Ok(deleted);
         }

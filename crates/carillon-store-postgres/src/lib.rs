@@ -35,6 +35,11 @@
 //!   ms). Inserts run behind a savepoint, so a uniqueness violation (23505, mapped to
 //!   `StoreError::Conflict`) leaves the transaction usable, as on SQLite; any other failed
 //!   statement aborts the transaction, and later operations in it return the same error.
+//! - **Updates** name only the members they change and compute `updated_ms` from the stored
+//!   value, in one `UPDATE` statement, which PostgreSQL applies to the newest committed version of
+//!   the row: two updates of one resource, on any nodes, never undo each other.
+//! - **Text**: TEXT cannot hold U+0000, so every text parameter is escaped and every text column
+//!   unescaped (see `text`): every value the model admits round-trips.
 //! - **Reads** run in `REPEATABLE READ READ ONLY` transactions; writes through their `Tx` fail
 //!   with `StoreError::Internal` without reaching the database.
 //! - **Errors.** Connection failures, timeouts, a read-only or overloaded server map to
@@ -50,6 +55,7 @@
 
 mod migrate;
 mod redact;
+mod text;
 mod tx;
 
 pub use redact::redact;

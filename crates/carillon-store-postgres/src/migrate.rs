@@ -12,7 +12,11 @@ use std::time::Duration;
 use tokio::runtime::Handle;
 use tokio_postgres::Client;
 
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_init.sql"),
+    include_str!("../migrations/0002_purges.sql"),
+    include_str!("../migrations/0003_text_escape.sql"),
+];
 
 /// The advisory lock key of Carillon's migrations: "carillon" in ASCII.
 const LOCK_KEY: i64 = 0x6361_7269_6c6c_6f6e;

@@ -7,6 +7,7 @@
 //! runner decides from it, not from what the closure returned, whether to retry, roll back or
 //! drop the connection.
 
+use crate::text::{Escaped, unescape};
 use carillon_store::*;
 use std::collections::HashMap;
 use std::future::Future;
@@ -14,7 +15,7 @@ use std::time::Duration;
 use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 use tokio_postgres::error::SqlState;
-use tokio_postgres::types::{FromSql, ToSql};
+use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Row, Statement};
 
 type Params<'p> = &'p [&'p (dyn ToSql + Sync)];
@@ -111,8 +112,50 @@ pub(crate) fn classify(f: &Failure) -> (StoreError, Fault) {
     }
 }
 
-fn get<'r, T: FromSql<'r>>(row: &'r Row, i: usize) -> StoreResult<T> {
-    row.try_get(i).map_err(|e| StoreError::Internal(format!("unexpected column {i}: {e}")))
+/// Reads column `i`; a text comes back unescaped (see [`crate::text`]).
+fn get<'r, T: Column<'r>>(row: &'r Row, i: usize) -> StoreResult<T> {
+    T::read(row, i).map_err(|e| StoreError::Internal(format!("unexpected column {i}: {e}")))
+}
+
+/// A Rust type a column is read as.
+trait Column<'r>: Sized {
+    fn read(row: &'r Row, i: usize) -> Result<Self, String>;
+}
+
+macro_rules! plain_column {
+    ($($t:ty),*) => {$(
+        impl Column<'_> for $t {
+            fn read(row: &Row, i: usize) -> Result<Self, String> {
+                row.try_get(i).map_err(|e| e.to_string())
+            }
+        }
+    )*};
+}
+
+plain_column!(i64, Option<i64>, i32, Option<i32>, bool, Vec<u8>);
+
+impl Column<'_> for String {
+    fn read(row: &Row, i: usize) -> Result<Self, String> {
+        Ok(unescape(row.try_get(i).map_err(|e| e.to_string())?).into_owned())
+    }
+}
+
+impl Column<'_> for Option<String> {
+    fn read(row: &Row, i: usize) -> Result<Self, String> {
+        Ok(row.try_get::<_, Option<&str>>(i).map_err(|e| e.to_string())?.map(|s| unescape(s).into_owned()))
+    }
+}
+
+/// Borrowed text, for the store's own words (kinds, enum values): one that would need unescaping
+/// is refused rather than read wrong; client text is read as `String`.
+impl<'r> Column<'r> for &'r str {
+    fn read(row: &'r Row, i: usize) -> Result<Self, String> {
+        let text: &str = row.try_get(i).map_err(|e| e.to_string())?;
+        match unescape(text) {
+            std::borrow::Cow::Borrowed(t) => Ok(t),
+            std::borrow::Cow::Owned(_) => Err("an escaped text read as borrowed text".into()),
+        }
+    }
 }
 
 /// Reads column `i` (`table.column`) as one of the model's enums.
@@ -122,7 +165,17 @@ fn get_enum<T: StoredEnum>(row: &Row, i: usize, table: &str, column: &str) -> St
 
 /// [`get_enum`] of a nullable column.
 fn get_opt_enum<T: StoredEnum>(row: &Row, i: usize, table: &str, column: &str) -> StoreResult<Option<T>> {
-    get::<Option<&str>>(row, i)?.map(|text| decode_enum(table, column, text)).transpose()
+    get::<Option<String>>(row, i)?.map(|text| decode_enum(table, column, &text)).transpose()
+}
+
+/// Every parameter of every statement goes through [`Escaped`]: no text reaches the server
+/// unescaped, whichever method binds it.
+fn escaped<'p>(params: Params<'p>) -> Vec<Escaped<'p>> {
+    params.iter().map(|p| Escaped(*p)).collect()
+}
+
+fn refs<'e>(escaped: &'e [Escaped<'_>]) -> Vec<&'e (dyn ToSql + Sync)> {
+    escaped.iter().map(|e| e as &(dyn ToSql + Sync)).collect()
 }
 
 pub(crate) struct PgTx<'a> {
@@ -178,7 +231,8 @@ impl<'a> PgTx<'a> {
     fn query(&mut self, sql: &'static str, params: Params<'_>) -> StoreResult<Vec<Row>> {
         self.alive()?;
         let stmt = self.statement(sql)?;
-        wait(self.rt, self.limit, self.conn.client.query(&stmt, params)).map_err(|f| self.fail(f))
+        let escaped = escaped(params);
+        wait(self.rt, self.limit, self.conn.client.query(&stmt, &refs(&escaped))).map_err(|f| self.fail(f))
     }
 
     fn query_opt(&mut self, sql: &'static str, params: Params<'_>) -> StoreResult<Option<Row>> {
@@ -195,7 +249,8 @@ impl<'a> PgTx<'a> {
     fn execute(&mut self, sql: &'static str, params: Params<'_>) -> StoreResult<u64> {
         self.writing()?;
         let stmt = self.statement(sql)?;
-        wait(self.rt, self.limit, self.conn.client.execute(&stmt, params)).map_err(|f| self.fail(f))
+        let escaped = escaped(params);
+        wait(self.rt, self.limit, self.conn.client.execute(&stmt, &refs(&escaped))).map_err(|f| self.fail(f))
     }
 
     /// An insert that may break a uniqueness rule: it runs after a savepoint, sent together with
@@ -204,6 +259,9 @@ impl<'a> PgTx<'a> {
         self.writing()?;
         let stmt = self.statement(sql)?;
         let client = &self.conn.client;
+        let escaped = escaped(params);
+        let params = refs(&escaped);
+        let params = &params[..];
         let both = async {
             // `biased` polls the savepoint first, so it is sent first: one round trip for both.
             let (savepoint, insert) = tokio::join!(biased; client.batch_execute("SAVEPOINT carillon_stmt"), client.execute(&stmt, params));
@@ -321,6 +379,80 @@ fn endpoint(r: &Row) -> StoreResult<EndpointRecord> {
     })
 }
 
+// Rows whose parent is gone wait for their purge and are never found (`docs/behaviour.md`,
+// "Resources"): these conditions say a row is still alive.
+macro_rules! user_alive {
+    () => {
+        "EXISTS (SELECT 1 FROM app_instances a WHERE a.arn = users.app_instance_arn)"
+    };
+}
+macro_rules! bot_alive {
+    () => {
+        "EXISTS (SELECT 1 FROM app_instances a WHERE a.arn = bots.app_instance_arn)"
+    };
+}
+macro_rules! endpoint_alive {
+    () => {
+        "EXISTS (SELECT 1 FROM users u WHERE u.arn = endpoints.user_arn) \
+         AND EXISTS (SELECT 1 FROM app_instances a WHERE a.arn = endpoints.app_instance_arn)"
+    };
+}
+
+/// One table a purge empties: (delete up to $2 rows whose column is $1, count up to $2 of them).
+macro_rules! purged {
+    ($table:literal, $key:literal, $column:literal) => {
+        (
+            concat!(
+                "DELETE FROM ",
+                $table,
+                " WHERE ",
+                $key,
+                " = ANY(ARRAY(SELECT ",
+                $key,
+                " FROM ",
+                $table,
+                " WHERE ",
+                $column,
+                " = $1 LIMIT $2))"
+            ),
+            concat!("SELECT COUNT(*) FROM (SELECT 1 FROM ", $table, " WHERE ", $column, " = $1 LIMIT $2) c"),
+        )
+    };
+}
+
+/// The tables a purge of `kind` empties, in order.
+fn purged_tables(kind: PurgeKind) -> &'static [(&'static str, &'static str)] {
+    const APP_INSTANCE: &[(&str, &str)] = &[
+        purged!("endpoints", "seq", "app_instance_arn"),
+        purged!("tags", "seq", "app_instance_arn"),
+        purged!("idempotency", "ctid", "app_instance_arn"),
+        purged!("admins", "seq", "app_instance_arn"),
+        purged!("users", "seq", "app_instance_arn"),
+        purged!("bots", "seq", "app_instance_arn"),
+    ];
+    const USER: &[(&str, &str)] =
+        &[purged!("endpoints", "seq", "user_arn"), purged!("tags", "seq", "resource_arn"), purged!("idempotency", "ctid", "resource_arn")];
+    match kind {
+        PurgeKind::AppInstance => APP_INSTANCE,
+        PurgeKind::User => USER,
+    }
+}
+
+fn purge_kind(text: &str) -> StoreResult<PurgeKind> {
+    PurgeKind::from_stored(text).ok_or_else(|| StoreError::Internal(format!("purges.kind holds {text:?}")))
+}
+
+impl PgTx<'_> {
+    /// Finishes at once every purge queued for `arn`, before a resource of that ARN is made again.
+    fn settle(&mut self, arn: &str) -> StoreResult<()> {
+        let queued = self.query("SELECT seq FROM purges WHERE arn = $1", &[&arn])?;
+        for row in queued {
+            self.purge_batch(get(&row, 0)?, usize::MAX)?;
+        }
+        Ok(())
+    }
+}
+
 fn limit(n: usize) -> i64 {
     n.min(i64::MAX as usize) as i64
 }
@@ -331,6 +463,7 @@ fn all<T>(rows: Vec<Row>, f: fn(&Row) -> StoreResult<T>) -> StoreResult<Vec<T>> 
 
 impl Tx for PgTx<'_> {
     fn insert_app_instance(&mut self, r: &AppInstanceRecord) -> StoreResult<()> {
+        self.settle(&r.arn)?;
         self.insert(
             "INSERT INTO app_instances (arn, account, region, name, metadata, created_ms, updated_ms, retention_days, retention_set_ms) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -345,12 +478,16 @@ impl Tx for PgTx<'_> {
             .transpose()
     }
 
-    fn update_app_instance(&mut self, r: &AppInstanceRecord) -> StoreResult<()> {
-        self.execute(
-            "UPDATE app_instances SET name = $2, metadata = $3, updated_ms = $4, retention_days = $5, retention_set_ms = $6 WHERE arn = $1",
-            &[&r.arn, &r.name, &r.metadata, &r.updated_ms, &r.retention_days, &r.retention_set_ms],
-        )?;
-        Ok(())
+    fn update_app_instance(&mut self, arn: &str, u: &AppInstanceUpdate) -> StoreResult<bool> {
+        let retention = u.retention.as_ref();
+        let (set_ms, days) = (retention.map(|r| r.set_ms), retention.and_then(|r| r.days));
+        Ok(self.execute(
+            "UPDATE app_instances SET name = COALESCE($2, name), metadata = COALESCE($3, metadata), \
+             retention_days = CASE WHEN $4::bigint IS NULL THEN retention_days ELSE $5 END, \
+             retention_set_ms = COALESCE($4, retention_set_ms), \
+             updated_ms = CASE WHEN $6::bigint IS NULL THEN updated_ms ELSE GREATEST($6, updated_ms + 1) END WHERE arn = $1",
+            &[&arn, &u.name, &u.metadata, &set_ms, &days, &u.touched_ms],
+        )? > 0)
     }
 
     fn delete_app_instance(&mut self, arn: &str) -> StoreResult<bool> {
@@ -380,6 +517,7 @@ impl Tx for PgTx<'_> {
     }
 
     fn insert_user(&mut self, r: &UserRecord) -> StoreResult<()> {
+        self.settle(&r.arn)?;
         let criterion = r.expiration_criterion.map(StoredEnum::as_stored);
         self.insert(
             "INSERT INTO users (arn, app_instance_arn, user_id, name, metadata, created_ms, updated_ms, expiration_days, \
@@ -400,17 +538,25 @@ impl Tx for PgTx<'_> {
     }
 
     fn get_user(&mut self, arn: &str) -> StoreResult<Option<UserRecord>> {
-        self.query_opt(concat!("SELECT ", user_cols!(), " FROM users WHERE arn = $1"), &[&arn])?.as_ref().map(user).transpose()
+        self.query_opt(concat!("SELECT ", user_cols!(), " FROM users WHERE arn = $1 AND ", user_alive!()), &[&arn])?
+            .as_ref()
+            .map(user)
+            .transpose()
     }
 
-    fn update_user(&mut self, r: &UserRecord) -> StoreResult<()> {
-        let criterion = r.expiration_criterion.map(StoredEnum::as_stored);
-        self.execute(
-            "UPDATE users SET name = $2, metadata = $3, updated_ms = $4, expiration_days = $5, expiration_criterion = $6, \
-             expires_at_ms = $7 WHERE arn = $1",
-            &[&r.arn, &r.name, &r.metadata, &r.updated_ms, &r.expiration_days, &criterion, &r.expires_at_ms],
-        )?;
-        Ok(())
+    fn update_user(&mut self, arn: &str, u: &UserUpdate) -> StoreResult<bool> {
+        let e = u.expiration.flatten();
+        let (named, days, criterion, at) =
+            (u.expiration.is_some(), e.map(|e| e.days), e.map(|e| e.criterion.as_stored()), e.map(|e| e.expires_at_ms));
+        Ok(self.execute(
+            "UPDATE users SET name = COALESCE($2, name), metadata = COALESCE($3, metadata), \
+             expiration_days = CASE WHEN $4::boolean THEN $5 ELSE expiration_days END, \
+             expiration_criterion = CASE WHEN $4::boolean THEN $6 ELSE expiration_criterion END, \
+             expires_at_ms = CASE WHEN $4::boolean THEN $7 ELSE expires_at_ms END, \
+             updated_ms = CASE WHEN $8::bigint IS NULL THEN updated_ms ELSE GREATEST($8, updated_ms + 1) END WHERE arn = $1 AND \
+             EXISTS (SELECT 1 FROM app_instances a WHERE a.arn = users.app_instance_arn)",
+            &[&arn, &u.name, &u.metadata, &named, &days, &criterion, &at, &u.touched_ms],
+        )? > 0)
     }
 
     fn delete_user(&mut self, arn: &str) -> StoreResult<bool> {
@@ -418,7 +564,7 @@ impl Tx for PgTx<'_> {
         self.execute("DELETE FROM admins WHERE member_arn = $1", &[&arn])?;
         self.execute("DELETE FROM tags WHERE resource_arn = $1", &[&arn])?;
         self.execute("DELETE FROM idempotency WHERE resource_arn = $1", &[&arn])?;
-        Ok(self.execute("DELETE FROM users WHERE arn = $1", &[&arn])? > 0)
+        Ok(self.execute(concat!("DELETE FROM users WHERE arn = $1 AND ", user_alive!()), &[&arn])? > 0)
     }
 
     fn count_users(&mut self, app_instance_arn: &str) -> StoreResult<u64> {
@@ -435,7 +581,11 @@ impl Tx for PgTx<'_> {
 
     fn expired_users(&mut self, now_ms: i64, n: usize) -> StoreResult<Vec<String>> {
         let rows = self.query(
-            "SELECT arn FROM users WHERE expires_at_ms IS NOT NULL AND expires_at_ms <= $1 ORDER BY expires_at_ms, seq LIMIT $2",
+            concat!(
+                "SELECT arn FROM users WHERE expires_at_ms IS NOT NULL AND expires_at_ms <= $1 AND ",
+                user_alive!(),
+                " ORDER BY expires_at_ms, seq LIMIT $2"
+            ),
             &[&now_ms, &limit(n)],
         )?;
         rows.iter().map(|r| get(r, 0)).collect()
@@ -450,22 +600,26 @@ impl Tx for PgTx<'_> {
     }
 
     fn get_bot(&mut self, arn: &str) -> StoreResult<Option<BotRecord>> {
-        self.query_opt(concat!("SELECT ", bot_cols!(), " FROM bots WHERE arn = $1"), &[&arn])?.as_ref().map(bot).transpose()
+        self.query_opt(concat!("SELECT ", bot_cols!(), " FROM bots WHERE arn = $1 AND ", bot_alive!()), &[&arn])?
+            .as_ref()
+            .map(bot)
+            .transpose()
     }
 
-    fn update_bot(&mut self, r: &BotRecord) -> StoreResult<()> {
-        self.execute(
-            "UPDATE bots SET name = $2, metadata = $3, configuration = $4, updated_ms = $5 WHERE arn = $1",
-            &[&r.arn, &r.name, &r.metadata, &r.configuration, &r.updated_ms],
-        )?;
-        Ok(())
+    fn update_bot(&mut self, arn: &str, u: &BotUpdate) -> StoreResult<bool> {
+        Ok(self.execute(
+            "UPDATE bots SET name = COALESCE($2, name), metadata = COALESCE($3, metadata), configuration = COALESCE($4, configuration), \
+             updated_ms = CASE WHEN $5::bigint IS NULL THEN updated_ms ELSE GREATEST($5, updated_ms + 1) END WHERE arn = $1 AND \
+             EXISTS (SELECT 1 FROM app_instances a WHERE a.arn = bots.app_instance_arn)",
+            &[&arn, &u.name, &u.metadata, &u.configuration, &u.touched_ms],
+        )? > 0)
     }
 
     fn delete_bot(&mut self, arn: &str) -> StoreResult<bool> {
         self.execute("DELETE FROM admins WHERE member_arn = $1", &[&arn])?;
         self.execute("DELETE FROM tags WHERE resource_arn = $1", &[&arn])?;
         self.execute("DELETE FROM idempotency WHERE resource_arn = $1", &[&arn])?;
-        Ok(self.execute("DELETE FROM bots WHERE arn = $1", &[&arn])? > 0)
+        Ok(self.execute(concat!("DELETE FROM bots WHERE arn = $1 AND ", bot_alive!()), &[&arn])? > 0)
     }
 
     fn count_bots(&mut self, app_instance_arn: &str) -> StoreResult<u64> {
@@ -540,7 +694,7 @@ impl Tx for PgTx<'_> {
 
     fn get_endpoint(&mut self, user_arn: &str, endpoint_id: &str) -> StoreResult<Option<EndpointRecord>> {
         self.query_opt(
-            concat!("SELECT ", endpoint_cols!(), " FROM endpoints WHERE user_arn = $1 AND endpoint_id = $2"),
+            concat!("SELECT ", endpoint_cols!(), " FROM endpoints WHERE user_arn = $1 AND endpoint_id = $2 AND ", endpoint_alive!()),
             &[&user_arn, &endpoint_id],
         )?
         .as_ref()
@@ -548,18 +702,24 @@ impl Tx for PgTx<'_> {
         .transpose()
     }
 
-    fn update_endpoint(&mut self, r: &EndpointRecord) -> StoreResult<()> {
-        let (allow, status, reason) = (r.allow_messages.as_stored(), r.status.as_stored(), r.status_reason.map(StoredEnum::as_stored));
-        self.execute(
-            "UPDATE endpoints SET name = $3, allow_messages = $4, status = $5, status_reason = $6, updated_ms = $7 \
-             WHERE user_arn = $1 AND endpoint_id = $2",
-            &[&r.user_arn, &r.endpoint_id, &r.name, &allow, &status, &reason, &r.updated_ms],
-        )?;
-        Ok(())
+    fn update_endpoint(&mut self, user_arn: &str, endpoint_id: &str, u: &EndpointUpdate) -> StoreResult<bool> {
+        let allow = u.allow_messages.map(StoredEnum::as_stored);
+        let (status, reason) = (u.state.map(|(s, _)| s.as_stored()), u.state.and_then(|(_, r)| r).map(StoredEnum::as_stored));
+        Ok(self.execute(
+            "UPDATE endpoints SET name = COALESCE($3, name), allow_messages = COALESCE($4, allow_messages), \
+             status = COALESCE($5, status), status_reason = CASE WHEN $5::text IS NULL THEN status_reason ELSE $6 END, \
+             updated_ms = CASE WHEN $7::bigint IS NULL THEN updated_ms ELSE GREATEST($7, updated_ms + 1) END \
+             WHERE user_arn = $1 AND endpoint_id = $2 AND EXISTS (SELECT 1 FROM users u WHERE u.arn = endpoints.user_arn) \
+             AND EXISTS (SELECT 1 FROM app_instances a WHERE a.arn = endpoints.app_instance_arn)",
+            &[&user_arn, &endpoint_id, &u.name, &allow, &status, &reason, &u.touched_ms],
+        )? > 0)
     }
 
     fn delete_endpoint(&mut self, user_arn: &str, endpoint_id: &str) -> StoreResult<bool> {
-        Ok(self.execute("DELETE FROM endpoints WHERE user_arn = $1 AND endpoint_id = $2", &[&user_arn, &endpoint_id])? > 0)
+        Ok(self.execute(
+            concat!("DELETE FROM endpoints WHERE user_arn = $1 AND endpoint_id = $2 AND ", endpoint_alive!()),
+            &[&user_arn, &endpoint_id],
+        )? > 0)
     }
 
     fn count_endpoints(&mut self, user_arn: &str) -> StoreResult<u64> {
@@ -655,5 +815,69 @@ impl Tx for PgTx<'_> {
             Some(row) => get(&row, 0),
             None => Err(StoreError::Internal("the database has no token secret".into())),
         }
+    }
+
+    fn count_children(&mut self, kind: PurgeKind, arn: &str, cap: u64) -> StoreResult<u64> {
+        let cap_param = cap.min(i64::MAX as u64) as i64;
+        let mut total = 0;
+        for (_, count) in purged_tables(kind) {
+            total += self.count(count, &[&arn, &cap_param])?;
+            if total >= cap {
+                break;
+            }
+        }
+        Ok(total.min(cap))
+    }
+
+    fn detach(&mut self, kind: PurgeKind, arn: &str, now_ms: i64) -> StoreResult<bool> {
+        // One statement: the row goes and its purge is queued, or nothing happens.
+        let sql = match kind {
+            PurgeKind::AppInstance => {
+                "WITH d AS (DELETE FROM app_instances WHERE arn = $1 RETURNING arn) \
+                 INSERT INTO purges (kind, arn, app_instance_arn, created_ms) SELECT $2, arn, arn, $3 FROM d"
+            }
+            PurgeKind::User => concat!(
+                "WITH d AS (DELETE FROM users WHERE arn = $1 AND ",
+                user_alive!(),
+                " RETURNING arn, app_instance_arn), \
+                 r AS (DELETE FROM admins WHERE member_arn IN (SELECT arn FROM d)) \
+                 INSERT INTO purges (kind, arn, app_instance_arn, created_ms) SELECT $2, arn, app_instance_arn, $3 FROM d"
+            ),
+        };
+        Ok(self.execute(sql, &[&arn, &kind.as_stored(), &now_ms])? > 0)
+    }
+
+    fn pending_purges(&mut self, n: usize) -> StoreResult<Vec<PurgeJob>> {
+        let rows = self.query("SELECT seq, kind, arn, app_instance_arn, created_ms FROM purges ORDER BY seq LIMIT $1", &[&limit(n)])?;
+        rows.iter()
+            .map(|r| {
+                Ok(PurgeJob {
+                    seq: get(r, 0)?,
+                    kind: purge_kind(get(r, 1)?)?,
+                    arn: get(r, 2)?,
+                    app_instance_arn: get(r, 3)?,
+                    created_ms: get(r, 4)?,
+                })
+            })
+            .collect()
+    }
+
+    fn purge_batch(&mut self, seq: i64, n: usize) -> StoreResult<PurgeStep> {
+        self.writing()?;
+        // The queue row stays locked until this transaction ends: batches of one purge on several
+        // nodes run one after the other, each seeing what the last one left.
+        let Some(row) = self.query_opt("SELECT kind, arn FROM purges WHERE seq = $1 FOR UPDATE", &[&seq])? else {
+            return Ok(PurgeStep { deleted: 0, done: true });
+        };
+        let (kind, arn): (PurgeKind, String) = (purge_kind(get(&row, 0)?)?, get(&row, 1)?);
+        let mut left = limit(n);
+        for (delete, _) in purged_tables(kind) {
+            left -= self.execute(delete, &[&arn, &left])? as i64;
+            if left <= 0 {
+                return Ok(PurgeStep { deleted: limit(n) as u64, done: false });
+            }
+        }
+        self.execute("DELETE FROM purges WHERE seq = $1", &[&seq])?;
+        Ok(PurgeStep { deleted: (limit(n) - left) as u64, done: true })
     }
 }

@@ -168,6 +168,52 @@ fn endpoint(r: &Row<'_>) -> rusqlite::Result<EndpointRecord> {
     })
 }
 
+// Rows whose parent is gone wait for their purge and are never found (`docs/behaviour.md`,
+// "Resources"): these conditions say a row is still alive.
+macro_rules! user_alive {
+    () => {
+        "EXISTS (SELECT 1 FROM app_instances a WHERE a.arn = users.app_instance_arn)"
+    };
+}
+macro_rules! bot_alive {
+    () => {
+        "EXISTS (SELECT 1 FROM app_instances a WHERE a.arn = bots.app_instance_arn)"
+    };
+}
+macro_rules! endpoint_alive {
+    () => {
+        "EXISTS (SELECT 1 FROM users u WHERE u.arn = endpoints.user_arn) \
+         AND EXISTS (SELECT 1 FROM app_instances a WHERE a.arn = endpoints.app_instance_arn)"
+    };
+}
+
+/// The tables a purge of `kind` empties, in order, each with its row key and the column that names
+/// the purged resource.
+fn purged_tables(kind: PurgeKind) -> &'static [(&'static str, &'static str, &'static str)] {
+    match kind {
+        PurgeKind::AppInstance => &[
+            ("endpoints", "seq", "app_instance_arn"),
+            ("tags", "seq", "app_instance_arn"),
+            ("idempotency", "rowid", "app_instance_arn"),
+            ("admins", "seq", "app_instance_arn"),
+            ("users", "seq", "app_instance_arn"),
+            ("bots", "seq", "app_instance_arn"),
+        ],
+        PurgeKind::User => &[("endpoints", "seq", "user_arn"), ("tags", "seq", "resource_arn"), ("idempotency", "rowid", "resource_arn")],
+    }
+}
+
+impl SqliteTx<'_> {
+    /// Finishes at once every purge queued for `arn`, before a resource of that ARN is made again.
+    fn settle(&mut self, arn: &str) -> StoreResult<()> {
+        let queued: Vec<i64> = self.many("SELECT seq FROM purges WHERE arn = ?1", [arn], |r| r.get(0))?;
+        for seq in queued {
+            self.purge_batch(seq, usize::MAX)?;
+        }
+        Ok(())
+    }
+}
+
 fn limit(n: usize) -> i64 {
     n.min(i64::MAX as usize) as i64
 }
@@ -179,6 +225,7 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn insert_app_instance(&mut self, r: &AppInstanceRecord) -> StoreResult<()> {
+        self.settle(&r.arn)?;
         self.exec(
             "INSERT INTO app_instances (arn, account, region, name, metadata, created_ms, updated_ms, retention_days, retention_set_ms) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -191,12 +238,14 @@ impl Tx for SqliteTx<'_> {
         self.one(&format!("SELECT {APP_INSTANCE_COLS} FROM app_instances WHERE arn = ?1"), [arn], app_instance)
     }
 
-    fn update_app_instance(&mut self, r: &AppInstanceRecord) -> StoreResult<()> {
-        self.exec(
-            "UPDATE app_instances SET name = ?2, metadata = ?3, updated_ms = ?4, retention_days = ?5, retention_set_ms = ?6 WHERE arn = ?1",
-            params![r.arn, r.name, r.metadata, r.updated_ms, r.retention_days, r.retention_set_ms],
-        )?;
-        Ok(())
+    fn update_app_instance(&mut self, arn: &str, u: &AppInstanceUpdate) -> StoreResult<bool> {
+        let retention = u.retention.as_ref();
+        Ok(self.exec(
+            "UPDATE app_instances SET name = COALESCE(?2, name), metadata = COALESCE(?3, metadata), \
+             retention_days = CASE WHEN ?4 IS NULL THEN retention_days ELSE ?5 END, retention_set_ms = COALESCE(?4, retention_set_ms), \
+             updated_ms = CASE WHEN ?6 IS NULL THEN updated_ms ELSE MAX(?6, updated_ms + 1) END WHERE arn = ?1",
+            params![arn, u.name, u.metadata, retention.map(|r| r.set_ms), retention.and_then(|r| r.days), u.touched_ms],
+        )? > 0)
     }
 
     fn delete_app_instance(&mut self, arn: &str) -> StoreResult<bool> {
@@ -222,6 +271,7 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn insert_user(&mut self, r: &UserRecord) -> StoreResult<()> {
+        self.settle(&r.arn)?;
         self.exec(
             "INSERT INTO users (arn, app_instance_arn, user_id, name, metadata, created_ms, updated_ms, expiration_days, \
              expiration_criterion, expires_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -242,24 +292,29 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn get_user(&mut self, arn: &str) -> StoreResult<Option<UserRecord>> {
-        self.one(&format!("SELECT {USER_COLS} FROM users WHERE arn = ?1"), [arn], user)
+        self.one(&format!("SELECT {USER_COLS} FROM users WHERE arn = ?1 AND {}", user_alive!()), [arn], user)
     }
 
-    fn update_user(&mut self, r: &UserRecord) -> StoreResult<()> {
-        self.exec(
-            "UPDATE users SET name = ?2, metadata = ?3, updated_ms = ?4, expiration_days = ?5, expiration_criterion = ?6, \
-             expires_at_ms = ?7 WHERE arn = ?1",
+    fn update_user(&mut self, arn: &str, u: &UserUpdate) -> StoreResult<bool> {
+        let e = u.expiration.flatten();
+        Ok(self.exec(
+            "UPDATE users SET name = COALESCE(?2, name), metadata = COALESCE(?3, metadata), \
+             expiration_days = CASE WHEN ?4 THEN ?5 ELSE expiration_days END, \
+             expiration_criterion = CASE WHEN ?4 THEN ?6 ELSE expiration_criterion END, \
+             expires_at_ms = CASE WHEN ?4 THEN ?7 ELSE expires_at_ms END, \
+             updated_ms = CASE WHEN ?8 IS NULL THEN updated_ms ELSE MAX(?8, updated_ms + 1) END WHERE arn = ?1 AND \
+             EXISTS (SELECT 1 FROM app_instances a WHERE a.arn = users.app_instance_arn)",
             params![
-                r.arn,
-                r.name,
-                r.metadata,
-                r.updated_ms,
-                r.expiration_days,
-                r.expiration_criterion.map(StoredEnum::as_stored),
-                r.expires_at_ms
+                arn,
+                u.name,
+                u.metadata,
+                u.expiration.is_some(),
+                e.map(|e| e.days),
+                e.map(|e| e.criterion.as_stored()),
+                e.map(|e| e.expires_at_ms),
+                u.touched_ms
             ],
-        )?;
-        Ok(())
+        )? > 0)
     }
 
     fn delete_user(&mut self, arn: &str) -> StoreResult<bool> {
@@ -267,7 +322,7 @@ impl Tx for SqliteTx<'_> {
         self.exec("DELETE FROM admins WHERE member_arn = ?1", [arn])?;
         self.exec("DELETE FROM tags WHERE resource_arn = ?1", [arn])?;
         self.exec("DELETE FROM idempotency WHERE resource_arn = ?1", [arn])?;
-        Ok(self.exec("DELETE FROM users WHERE arn = ?1", [arn])? > 0)
+        Ok(self.exec(concat!("DELETE FROM users WHERE arn = ?1 AND ", user_alive!()), [arn])? > 0)
     }
 
     fn count_users(&mut self, app_instance_arn: &str) -> StoreResult<u64> {
@@ -284,7 +339,11 @@ impl Tx for SqliteTx<'_> {
 
     fn expired_users(&mut self, now_ms: i64, n: usize) -> StoreResult<Vec<String>> {
         self.many(
-            "SELECT arn FROM users WHERE expires_at_ms IS NOT NULL AND expires_at_ms <= ?1 ORDER BY expires_at_ms, seq LIMIT ?2",
+            concat!(
+                "SELECT arn FROM users WHERE expires_at_ms IS NOT NULL AND expires_at_ms <= ?1 AND ",
+                user_alive!(),
+                " ORDER BY expires_at_ms, seq LIMIT ?2"
+            ),
             params![now_ms, limit(n)],
             |r| r.get(0),
         )
@@ -299,22 +358,23 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn get_bot(&mut self, arn: &str) -> StoreResult<Option<BotRecord>> {
-        self.one(&format!("SELECT {BOT_COLS} FROM bots WHERE arn = ?1"), [arn], bot)
+        self.one(&format!("SELECT {BOT_COLS} FROM bots WHERE arn = ?1 AND {}", bot_alive!()), [arn], bot)
     }
 
-    fn update_bot(&mut self, r: &BotRecord) -> StoreResult<()> {
-        self.exec(
-            "UPDATE bots SET name = ?2, metadata = ?3, configuration = ?4, updated_ms = ?5 WHERE arn = ?1",
-            params![r.arn, r.name, r.metadata, r.configuration, r.updated_ms],
-        )?;
-        Ok(())
+    fn update_bot(&mut self, arn: &str, u: &BotUpdate) -> StoreResult<bool> {
+        Ok(self.exec(
+            "UPDATE bots SET name = COALESCE(?2, name), metadata = COALESCE(?3, metadata), configuration = COALESCE(?4, configuration), \
+             updated_ms = CASE WHEN ?5 IS NULL THEN updated_ms ELSE MAX(?5, updated_ms + 1) END WHERE arn = ?1 AND \
+             EXISTS (SELECT 1 FROM app_instances a WHERE a.arn = bots.app_instance_arn)",
+            params![arn, u.name, u.metadata, u.configuration, u.touched_ms],
+        )? > 0)
     }
 
     fn delete_bot(&mut self, arn: &str) -> StoreResult<bool> {
         self.exec("DELETE FROM admins WHERE member_arn = ?1", [arn])?;
         self.exec("DELETE FROM tags WHERE resource_arn = ?1", [arn])?;
         self.exec("DELETE FROM idempotency WHERE resource_arn = ?1", [arn])?;
-        Ok(self.exec("DELETE FROM bots WHERE arn = ?1", [arn])? > 0)
+        Ok(self.exec(concat!("DELETE FROM bots WHERE arn = ?1 AND ", bot_alive!()), [arn])? > 0)
     }
 
     fn count_bots(&mut self, app_instance_arn: &str) -> StoreResult<u64> {
@@ -387,31 +447,36 @@ impl Tx for SqliteTx<'_> {
 
     fn get_endpoint(&mut self, user_arn: &str, endpoint_id: &str) -> StoreResult<Option<EndpointRecord>> {
         self.one(
-            &format!("SELECT {ENDPOINT_COLS} FROM endpoints WHERE user_arn = ?1 AND endpoint_id = ?2"),
+            &format!("SELECT {ENDPOINT_COLS} FROM endpoints WHERE user_arn = ?1 AND endpoint_id = ?2 AND {}", endpoint_alive!()),
             [user_arn, endpoint_id],
             endpoint,
         )
     }
 
-    fn update_endpoint(&mut self, r: &EndpointRecord) -> StoreResult<()> {
-        self.exec(
-            "UPDATE endpoints SET name = ?3, allow_messages = ?4, status = ?5, status_reason = ?6, updated_ms = ?7 \
-             WHERE user_arn = ?1 AND endpoint_id = ?2",
+    fn update_endpoint(&mut self, user_arn: &str, endpoint_id: &str, u: &EndpointUpdate) -> StoreResult<bool> {
+        Ok(self.exec(
+            "UPDATE endpoints SET name = COALESCE(?3, name), allow_messages = COALESCE(?4, allow_messages), \
+             status = COALESCE(?5, status), status_reason = CASE WHEN ?5 IS NULL THEN status_reason ELSE ?6 END, \
+             updated_ms = CASE WHEN ?7 IS NULL THEN updated_ms ELSE MAX(?7, updated_ms + 1) END \
+             WHERE user_arn = ?1 AND endpoint_id = ?2 AND EXISTS (SELECT 1 FROM users u WHERE u.arn = endpoints.user_arn) \
+             AND EXISTS (SELECT 1 FROM app_instances a WHERE a.arn = endpoints.app_instance_arn)",
             params![
-                r.user_arn,
-                r.endpoint_id,
-                r.name,
-                r.allow_messages.as_stored(),
-                r.status.as_stored(),
-                r.status_reason.map(StoredEnum::as_stored),
-                r.updated_ms
+                user_arn,
+                endpoint_id,
+                u.name,
+                u.allow_messages.map(StoredEnum::as_stored),
+                u.state.map(|(s, _)| s.as_stored()),
+                u.state.and_then(|(_, r)| r).map(StoredEnum::as_stored),
+                u.touched_ms
             ],
-        )?;
-        Ok(())
+        )? > 0)
     }
 
     fn delete_endpoint(&mut self, user_arn: &str, endpoint_id: &str) -> StoreResult<bool> {
-        Ok(self.exec("DELETE FROM endpoints WHERE user_arn = ?1 AND endpoint_id = ?2", [user_arn, endpoint_id])? > 0)
+        Ok(self.exec(
+            concat!("DELETE FROM endpoints WHERE user_arn = ?1 AND endpoint_id = ?2 AND ", endpoint_alive!()),
+            [user_arn, endpoint_id],
+        )? > 0)
     }
 
     fn count_endpoints(&mut self, user_arn: &str) -> StoreResult<u64> {
@@ -494,5 +559,72 @@ impl Tx for SqliteTx<'_> {
     fn token_secret(&mut self) -> StoreResult<Vec<u8>> {
         self.one("SELECT value FROM meta WHERE key = 'token_secret'", [], |r| r.get(0))?
             .ok_or_else(|| StoreError::Internal("the database has no token secret".into()))
+    }
+
+    fn count_children(&mut self, kind: PurgeKind, arn: &str, cap: u64) -> StoreResult<u64> {
+        let mut total = 0;
+        for (table, _, column) in purged_tables(kind) {
+            let sql = format!("SELECT COUNT(*) FROM (SELECT 1 FROM {table} WHERE {column} = ?1 LIMIT ?2)");
+            total += self.count(&sql, params![arn, cap.min(i64::MAX as u64) as i64])?;
+            if total >= cap {
+                break;
+            }
+        }
+        Ok(total.min(cap))
+    }
+
+    fn detach(&mut self, kind: PurgeKind, arn: &str, now_ms: i64) -> StoreResult<bool> {
+        let app_instance_arn = match kind {
+            PurgeKind::AppInstance => {
+                if self.exec("DELETE FROM app_instances WHERE arn = ?1", [arn])? == 0 {
+                    return Ok(false);
+                }
+                arn.to_string()
+            }
+            PurgeKind::User => {
+                let sql = concat!("SELECT app_instance_arn FROM users WHERE arn = ?1 AND ", user_alive!());
+                let Some(instance) = self.one(sql, [arn], |r| r.get::<_, String>(0))? else { return Ok(false) };
+                self.exec("DELETE FROM users WHERE arn = ?1", [arn])?;
+                self.exec("DELETE FROM admins WHERE member_arn = ?1", [arn])?;
+                instance
+            }
+        };
+        self.exec(
+            "INSERT INTO purges (kind, arn, app_instance_arn, created_ms) VALUES (?1, ?2, ?3, ?4)",
+            params![kind.as_stored(), arn, app_instance_arn, now_ms],
+        )?;
+        Ok(true)
+    }
+
+    fn pending_purges(&mut self, n: usize) -> StoreResult<Vec<PurgeJob>> {
+        let rows: Vec<(i64, String, String, String, i64)> =
+            self.many("SELECT seq, kind, arn, app_instance_arn, created_ms FROM purges ORDER BY seq LIMIT ?1", [limit(n)], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })?;
+        rows.into_iter()
+            .map(|(seq, kind, arn, app_instance_arn, created_ms)| {
+                let kind = PurgeKind::from_stored(&kind).ok_or_else(|| StoreError::Internal(format!("purges.kind holds {kind:?}")))?;
+                Ok(PurgeJob { seq, kind, arn, app_instance_arn, created_ms })
+            })
+            .collect()
+    }
+
+    fn purge_batch(&mut self, seq: i64, n: usize) -> StoreResult<PurgeStep> {
+        let Some((kind, arn)) =
+            self.one("SELECT kind, arn FROM purges WHERE seq = ?1", [seq], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+        else {
+            return Ok(PurgeStep { deleted: 0, done: true });
+        };
+        let kind = PurgeKind::from_stored(&kind).ok_or_else(|| StoreError::Internal(format!("purges.kind holds {kind:?}")))?;
+        let mut left = limit(n);
+        for (table, key, column) in purged_tables(kind) {
+            let sql = format!("DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {table} WHERE {column} = ?1 LIMIT ?2)");
+            left -= self.exec(&sql, params![arn, left])? as i64;
+            if left <= 0 {
+                return Ok(PurgeStep { deleted: n as u64, done: false });
+            }
+        }
+        self.exec("DELETE FROM purges WHERE seq = ?1", [seq])?;
+        Ok(PurgeStep { deleted: (limit(n) - left) as u64, done: true })
     }
 }

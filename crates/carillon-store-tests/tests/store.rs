@@ -36,6 +36,9 @@ macro_rules! backend_suite {
                 concurrent_quota_holds,
                 concurrent_quota_holds_when_errors_are_swallowed,
                 check_kind_and_close,
+                every_text_round_trips,
+                detached_instances_children_are_never_found,
+                detached_user_made_again_starts_empty,
             );
             backend_suite!(@tests $open; $($extra),*);
         }
@@ -64,6 +67,7 @@ backend_suite!(
         token_secret_survives_reopen,
         second_open_is_unavailable,
         unknown_enum_values_are_internal_errors,
+        purge_resumes_after_reopen,
     ]
 );
 backend_suite!(sqlite_memory, carillon_store_tests::Backend::sqlite_memory, [writes_inside_reads_fail]);
@@ -79,7 +83,10 @@ backend_suite!(
         recovers_when_sessions_are_killed,
         fails_fast_while_the_server_hangs,
         debug_output_hides_the_password,
+        text_escape_migration_keeps_older_texts,
         unknown_enum_values_are_internal_errors,
+        purge_resumes_after_reopen,
+        purges_raced_by_two_nodes_leave_nothing,
     ]
 );
 
@@ -105,25 +112,43 @@ async fn app_instance_crud(b: Backend) {
 
     let mut changed = got.clone();
     changed.name = "renamed".into();
-    changed.metadata = None;
+    changed.metadata = Some("m2".into());
     changed.updated_ms = 1_800_000_000_000;
-    changed.retention_days = Some(30);
-    changed.retention_set_ms = Some(1_800_000_000_000);
-    // Update writes only the mutable fields.
-    let mut update = changed.clone();
-    update.account = "999999999999".into();
-    update.created_ms = 1;
-    w(s, move |tx| tx.update_app_instance(&update)).await.unwrap();
+    let update = AppInstanceUpdate {
+        name: Some("renamed".into()),
+        metadata: Some("m2".into()),
+        retention: None,
+        touched_ms: Some(1_800_000_000_000),
+    };
+    let arn = a.arn.clone();
+    assert!(w(s, move |tx| tx.update_app_instance(&arn, &update)).await.unwrap());
     let arn = a.arn.clone();
     assert_eq!(r(s, move |tx| tx.get_app_instance(&arn)).await.unwrap(), Some(changed.clone()));
 
-    // Retention turned off after being set.
+    // Retention alone: the other members and updated_ms stay.
+    changed.retention_days = Some(30);
+    changed.retention_set_ms = Some(1_800_000_000_005);
+    let update = AppInstanceUpdate { retention: Some(Retention { days: Some(30), set_ms: 1_800_000_000_005 }), ..Default::default() };
+    let arn = a.arn.clone();
+    assert!(w(s, move |tx| tx.update_app_instance(&arn, &update)).await.unwrap());
+    let arn = a.arn.clone();
+    assert_eq!(r(s, move |tx| tx.get_app_instance(&arn)).await.unwrap(), Some(changed.clone()));
+
+    // Retention turned off after being set; a touch at an earlier time still moves updated_ms on.
     let mut off = changed.clone();
     off.retention_days = None;
-    let update = off.clone();
-    w(s, move |tx| tx.update_app_instance(&update)).await.unwrap();
+    off.retention_set_ms = Some(1_800_000_000_009);
+    off.updated_ms = changed.updated_ms + 1;
+    let update = AppInstanceUpdate {
+        retention: Some(Retention { days: None, set_ms: 1_800_000_000_009 }),
+        touched_ms: Some(5),
+        ..Default::default()
+    };
+    let arn = a.arn.clone();
+    assert!(w(s, move |tx| tx.update_app_instance(&arn, &update)).await.unwrap());
     let arn = a.arn.clone();
     assert_eq!(r(s, move |tx| tx.get_app_instance(&arn)).await.unwrap(), Some(off));
+    assert!(!w(s, move |tx| tx.update_app_instance("arn:none", &AppInstanceUpdate::default())).await.unwrap(), "no such row");
 
     let arn = a.arn.clone();
     assert!(w(s, move |tx| tx.delete_app_instance(&arn)).await.unwrap());
@@ -154,18 +179,34 @@ async fn user_crud(b: Backend) {
     assert!(got.seq > 0);
     assert_eq!(got, UserRecord { seq: got.seq, ..u.clone() });
 
+    // Name and metadata: the expiration stays.
     let mut changed = got.clone();
     changed.name = "Alice".into();
-    changed.metadata = None;
+    changed.metadata = Some(String::new());
     changed.updated_ms += 10;
+    let update =
+        UserUpdate { name: Some("Alice".into()), metadata: Some(String::new()), expiration: None, touched_ms: Some(changed.updated_ms) };
+    let arn = u.arn.clone();
+    assert!(w(s, move |tx| tx.update_user(&arn, &update)).await.unwrap());
+    let arn = u.arn.clone();
+    assert_eq!(r(s, move |tx| tx.get_user(&arn)).await.unwrap(), Some(changed.clone()));
+
+    // Expiration set anew, then removed: name and metadata stay.
+    changed.expiration_days = Some(9);
+    changed.expires_at_ms = Some(1_700_777_600_001);
+    changed.updated_ms += 1;
+    let e = Expiration { days: 9, criterion: ExpirationCriterion::CreatedTimestamp, expires_at_ms: 1_700_777_600_001 };
+    let update = UserUpdate { expiration: Some(Some(e)), touched_ms: Some(changed.updated_ms - 1), ..Default::default() };
+    let arn = u.arn.clone();
+    assert!(w(s, move |tx| tx.update_user(&arn, &update)).await.unwrap());
+    let arn = u.arn.clone();
+    assert_eq!(r(s, move |tx| tx.get_user(&arn)).await.unwrap(), Some(changed.clone()));
     changed.expiration_days = None;
     changed.expiration_criterion = None;
     changed.expires_at_ms = None;
-    let mut update = changed.clone();
-    update.user_id = "mallory".into();
-    update.created_ms = 5;
-    update.app_instance_arn = "elsewhere".into();
-    w(s, move |tx| tx.update_user(&update)).await.unwrap();
+    let arn = u.arn.clone();
+    let update = UserUpdate { expiration: Some(None), ..Default::default() };
+    assert!(w(s, move |tx| tx.update_user(&arn, &update)).await.unwrap());
     let arn = u.arn.clone();
     assert_eq!(r(s, move |tx| tx.get_user(&arn)).await.unwrap(), Some(changed));
 
@@ -200,12 +241,25 @@ async fn bot_crud(b: Backend) {
 
     let mut changed = got.clone();
     changed.name = Some("Helper".into());
-    changed.metadata = None;
+    changed.metadata = Some(String::new());
     changed.configuration = r#"{"Lex":{"RespondsTo":"STANDARD_MESSAGES","LexBotAliasArn":"x"}}"#.into();
     changed.updated_ms += 1;
-    let mut update = changed.clone();
-    update.created_ms = 0;
-    w(s, move |tx| tx.update_bot(&update)).await.unwrap();
+    let update = BotUpdate {
+        name: changed.name.clone(),
+        metadata: changed.metadata.clone(),
+        configuration: Some(changed.configuration.clone()),
+        touched_ms: Some(0),
+    };
+    let arn = bt.arn.clone();
+    assert!(w(s, move |tx| tx.update_bot(&arn, &update)).await.unwrap());
+    let arn = bt.arn.clone();
+    assert_eq!(r(s, move |tx| tx.get_bot(&arn)).await.unwrap(), Some(changed.clone()));
+    // Without a configuration, the configuration stays.
+    changed.name = Some("Other".into());
+    changed.updated_ms = 1_900_000_000_000;
+    let update = BotUpdate { name: changed.name.clone(), touched_ms: Some(1_900_000_000_000), ..Default::default() };
+    let arn = bt.arn.clone();
+    assert!(w(s, move |tx| tx.update_bot(&arn, &update)).await.unwrap());
     let arn = bt.arn.clone();
     assert_eq!(r(s, move |tx| tx.get_bot(&arn)).await.unwrap(), Some(changed));
 
@@ -278,19 +332,42 @@ async fn endpoint_crud(b: Backend) {
             .unwrap();
     assert_eq!(found, (Some("e1".to_string()), None));
 
+    // One member at a time: each leaves the others as they are.
     let mut changed = got.clone();
-    changed.name = None;
-    changed.allow_messages = AllowMessages::None;
-    changed.status = EndpointStatus::Inactive;
-    changed.status_reason = Some(EndpointStatusReason::InvalidDeviceToken);
-    changed.updated_ms += 1;
-    let mut update = changed.clone();
-    update.device_token = "token-other".into();
-    update.endpoint_type = AppInstanceUserEndpointType::Gcm;
-    update.created_ms = 0;
-    w(s, move |tx| tx.update_endpoint(&update)).await.unwrap();
-    let (user_arn, id) = (u.arn.clone(), e.endpoint_id.clone());
-    assert_eq!(r(s, move |tx| tx.get_endpoint(&user_arn, &id)).await.unwrap(), Some(changed));
+    let steps = [
+        EndpointUpdate { name: Some(String::new()), touched_ms: Some(1), ..Default::default() },
+        EndpointUpdate { allow_messages: Some(AllowMessages::None), ..Default::default() },
+        EndpointUpdate {
+            state: Some((EndpointStatus::Inactive, Some(EndpointStatusReason::InvalidDeviceToken))),
+            touched_ms: Some(1_900_000_000_000),
+            ..Default::default()
+        },
+        EndpointUpdate { state: Some((EndpointStatus::Active, None)), ..Default::default() },
+    ];
+    for (i, step) in steps.into_iter().enumerate() {
+        match i {
+            0 => {
+                changed.name = Some(String::new());
+                changed.updated_ms += 1;
+            }
+            1 => changed.allow_messages = AllowMessages::None,
+            2 => {
+                changed.status = EndpointStatus::Inactive;
+                changed.status_reason = Some(EndpointStatusReason::InvalidDeviceToken);
+                changed.updated_ms = 1_900_000_000_000;
+            }
+            _ => {
+                changed.status = EndpointStatus::Active;
+                changed.status_reason = None;
+            }
+        }
+        let (user_arn, id) = (u.arn.clone(), e.endpoint_id.clone());
+        assert!(w(s, move |tx| tx.update_endpoint(&user_arn, &id, &step)).await.unwrap());
+        let (user_arn, id) = (u.arn.clone(), e.endpoint_id.clone());
+        assert_eq!(r(s, move |tx| tx.get_endpoint(&user_arn, &id)).await.unwrap(), Some(changed.clone()), "step {i}");
+    }
+    let user_arn = u.arn.clone();
+    assert!(!w(s, move |tx| tx.update_endpoint(&user_arn, "nope", &EndpointUpdate::default())).await.unwrap(), "no such endpoint");
 
     let (user_arn, id) = (u.arn.clone(), e.endpoint_id.clone());
     assert!(w(s, move |tx| tx.delete_endpoint(&user_arn, &id)).await.unwrap());
@@ -687,6 +764,199 @@ async fn delete_bot_cascades(b: Backend) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Large deletes: detach now, purge in batches (docs/behaviour.md, "Resources")
+
+/// What of a populated instance the service can still reach through the store: (instance, user,
+/// bot, endpoint, user admin, expired users).
+async fn reachable(s: &dyn Store, p: &Populated) -> (bool, bool, bool, bool, bool, Vec<String>) {
+    let (a, u, bt, e) = (p.a.clone(), p.u.clone(), p.bt.clone(), p.e.clone());
+    r(s, move |tx| {
+        Ok((
+            tx.get_app_instance(&a.arn)?.is_some(),
+            tx.get_user(&u.arn)?.is_some(),
+            tx.get_bot(&bt.arn)?.is_some(),
+            tx.get_endpoint(&u.arn, &e.endpoint_id)?.is_some(),
+            tx.get_admin(&a.arn, &u.arn)?.is_some(),
+            tx.expired_users(i64::MAX, 10)?,
+        ))
+    })
+    .await
+    .unwrap()
+}
+
+/// Runs purge batches of `size` rows until `seq` is done; returns how many batches it took.
+async fn purge_all(s: &dyn Store, seq: i64, size: usize) -> usize {
+    for batches in 1..10_000 {
+        let step = w(s, move |tx| tx.purge_batch(seq, size)).await.unwrap();
+        assert!(step.deleted <= size as u64, "{step:?}");
+        if step.done {
+            return batches;
+        }
+    }
+    panic!("the purge never ended");
+}
+
+async fn detached_instances_children_are_never_found(b: Backend) {
+    let s = b.store();
+    let doomed = populate(s, "doomed").await;
+    let kept = populate(s, "kept").await;
+    let user_arn = doomed.u.arn.clone();
+    let expiring = UserUpdate {
+        expiration: Some(Some(Expiration { days: 1, criterion: ExpirationCriterion::CreatedTimestamp, expires_at_ms: 5 })),
+        ..Default::default()
+    };
+    w(s, move |tx| tx.update_user(&user_arn, &expiring)).await.unwrap();
+    assert_eq!(reachable(s, &doomed).await, (true, true, true, true, true, vec![doomed.u.arn.clone()]));
+    let arn = doomed.a.arn.clone();
+    let children = r(s, move |tx| tx.count_children(PurgeKind::AppInstance, &arn, 1_000)).await.unwrap();
+    assert_eq!(children, 1 + 6 + 4 + 2 + 1 + 1, "endpoint, tags, idempotency records, admins, user, bot");
+
+    let arn = doomed.a.arn.clone();
+    assert!(w(s, move |tx| tx.detach(PurgeKind::AppInstance, &arn, 42)).await.unwrap());
+    let arn = doomed.a.arn.clone();
+    assert!(!w(s, move |tx| tx.detach(PurgeKind::AppInstance, &arn, 43)).await.unwrap(), "gone already");
+    let (instance, user, bot, endpoint, _, expired) = reachable(s, &doomed).await;
+    assert_eq!((instance, user, bot, endpoint, expired), (false, false, false, false, vec![]), "nothing of it is found");
+    let (user_arn, bot_arn, id) = (doomed.u.arn.clone(), doomed.bt.arn.clone(), doomed.e.endpoint_id.clone());
+    let touched = w(s, move |tx| {
+        Ok((
+            tx.update_user(&user_arn, &UserUpdate { name: Some("x".into()), ..Default::default() })?,
+            tx.update_bot(&bot_arn, &BotUpdate { name: Some("x".into()), ..Default::default() })?,
+            tx.update_endpoint(&user_arn, &id, &EndpointUpdate { name: Some("x".into()), ..Default::default() })?,
+            tx.delete_endpoint(&user_arn, &id)?,
+            tx.delete_user(&user_arn)?,
+            tx.delete_bot(&bot_arn)?,
+        ))
+    })
+    .await
+    .unwrap();
+    assert_eq!(touched, (false, false, false, false, false, false), "updates and deletes find nothing either");
+    assert_eq!(remains(s, &kept).await, ALL, "another instance is untouched");
+
+    let queued = r(s, |tx| tx.pending_purges(10)).await.unwrap();
+    assert_eq!(queued.len(), 1, "{queued:?}");
+    let job = queued[0].clone();
+    assert_eq!(
+        (job.kind, job.arn.as_str(), job.app_instance_arn.as_str(), job.created_ms),
+        (PurgeKind::AppInstance, doomed.a.arn.as_str(), doomed.a.arn.as_str(), 42)
+    );
+    let arn = doomed.a.arn.clone();
+    let left = r(s, move |tx| tx.count_children(PurgeKind::AppInstance, &arn, 1_000)).await.unwrap();
+    assert_eq!(left, 5, "the instance's tags and record, the user and the bot (the deletes above took the user's own)");
+    assert_eq!(purge_all(s, job.seq, 2).await as u64, left / 2 + 1, "2 rows a batch");
+    let arn = doomed.a.arn.clone();
+    assert_eq!(r(s, move |tx| tx.count_children(PurgeKind::AppInstance, &arn, 1_000)).await.unwrap(), 0);
+    assert!(r(s, |tx| tx.pending_purges(10)).await.unwrap().is_empty());
+    assert_eq!(w(s, move |tx| tx.purge_batch(job.seq, 10)).await.unwrap(), PurgeStep { deleted: 0, done: true });
+    assert_eq!(remains(s, &kept).await, ALL, "another instance is untouched");
+}
+
+async fn detached_user_made_again_starts_empty(b: Backend) {
+    let s = b.store();
+    let p = populate(s, "a").await;
+    let arn = p.u.arn.clone();
+    assert_eq!(r(s, move |tx| tx.count_children(PurgeKind::User, &arn, 1_000)).await.unwrap(), 1 + 2 + 2, "endpoint, tags, idempotency");
+    let arn = p.u.arn.clone();
+    assert!(w(s, move |tx| tx.detach(PurgeKind::User, &arn, 7)).await.unwrap());
+    let (_, user, _, endpoint, admin, _) = reachable(s, &p).await;
+    assert_eq!((user, endpoint, admin), (false, false, false), "the user, its endpoint and its admin role are gone at once");
+    let arn = p.u.arn.clone();
+    assert!(!w(s, move |tx| tx.detach(PurgeKind::User, &arn, 8)).await.unwrap());
+    let queued = r(s, |tx| tx.pending_purges(10)).await.unwrap();
+    assert_eq!(queued.iter().map(|j| (j.kind, j.app_instance_arn.clone())).collect::<Vec<_>>(), vec![(PurgeKind::User, p.a.arn.clone())]);
+
+    // The same ARN again, before the purge ran: the old endpoint, tags and records go first.
+    let again = p.u.clone();
+    w(s, move |tx| tx.insert_user(&again)).await.unwrap();
+    let (arn, id) = (p.u.arn.clone(), p.e.endpoint_id.clone());
+    let seen = r(s, move |tx| {
+        Ok((
+            tx.get_endpoint(&arn, &id)?.is_some(),
+            tx.count_endpoints(&arn)?,
+            tx.endpoint_with_device_token(&arn, "token-1")?,
+            tx.get_tags(&arn)?.len(),
+            tx.pending_purges(10)?.len(),
+        ))
+    })
+    .await
+    .unwrap();
+    assert_eq!(seen, (false, 0, None, 0, 0));
+    let e = p.e.clone();
+    w(s, move |tx| tx.insert_endpoint(&e)).await.unwrap();
+    let seq = queued[0].seq;
+    assert_eq!(w(s, move |tx| tx.purge_batch(seq, 10)).await.unwrap(), PurgeStep { deleted: 0, done: true });
+    let (arn, id) = (p.u.arn.clone(), p.e.endpoint_id.clone());
+    assert!(r(s, move |tx| tx.get_endpoint(&arn, &id)).await.unwrap().is_some(), "the new user's endpoint stays");
+}
+
+/// Seeds an instance with `users` users of `per_user` endpoints each.
+async fn populate_large(s: &dyn Store, id: &str, users: usize, per_user: usize) -> AppInstanceRecord {
+    let a = app_instance(id);
+    let ia = a.clone();
+    w(s, move |tx| {
+        tx.insert_app_instance(&ia)?;
+        for i in 0..users {
+            let u = user(&ia, &format!("u{i}"));
+            tx.insert_user(&u)?;
+            for n in 0..per_user {
+                tx.insert_endpoint(&endpoint(&u, &format!("e{n}"), &format!("t{n}")))?;
+            }
+        }
+        Ok(())
+    })
+    .await
+    .unwrap();
+    a
+}
+
+async fn purge_resumes_after_reopen(mut b: Backend) {
+    let a = populate_large(b.store(), "big", 20, 10).await;
+    let arn = a.arn.clone();
+    assert!(w(b.store(), move |tx| tx.detach(PurgeKind::AppInstance, &arn, 1)).await.unwrap());
+    let seq = r(b.store(), |tx| tx.pending_purges(1)).await.unwrap()[0].seq;
+    let step = w(b.store(), move |tx| tx.purge_batch(seq, 50)).await.unwrap();
+    assert_eq!(step, PurgeStep { deleted: 50, done: false });
+    // A crash here: the purge is still queued, with what it has not deleted yet.
+    b.reopen().await;
+    let queued = r(b.store(), |tx| tx.pending_purges(10)).await.unwrap();
+    assert_eq!(queued.iter().map(|j| j.seq).collect::<Vec<_>>(), vec![seq]);
+    let arn = a.arn.clone();
+    assert_eq!(r(b.store(), move |tx| tx.count_children(PurgeKind::AppInstance, &arn, 1_000)).await.unwrap(), 220 - 50);
+    purge_all(b.store(), seq, 50).await;
+    let arn = a.arn.clone();
+    assert_eq!(r(b.store(), move |tx| tx.count_children(PurgeKind::AppInstance, &arn, 1_000)).await.unwrap(), 0);
+    assert!(r(b.store(), |tx| tx.pending_purges(10)).await.unwrap().is_empty());
+}
+
+async fn purges_raced_by_two_nodes_leave_nothing(b: Backend) {
+    let a = populate_large(b.store(), "big", 50, 10).await;
+    let arn = a.arn.clone();
+    assert!(w(b.store(), move |tx| tx.detach(PurgeKind::AppInstance, &arn, 1)).await.unwrap());
+    let seq = r(b.store(), |tx| tx.pending_purges(1)).await.unwrap()[0].seq;
+    let mut nodes = Vec::new();
+    for _ in 0..3 {
+        let store = b.open_again().await.unwrap();
+        nodes.push(tokio::spawn(async move {
+            let mut deleted = 0;
+            loop {
+                let step = w(&*store, move |tx| tx.purge_batch(seq, 7)).await.unwrap();
+                deleted += step.deleted;
+                if step.done {
+                    return deleted;
+                }
+            }
+        }));
+    }
+    let mut deleted = 0;
+    for n in nodes {
+        deleted += n.await.unwrap();
+    }
+    assert_eq!(deleted, 550, "every row deleted once, none left behind by a node that thought it was done");
+    let arn = a.arn.clone();
+    assert_eq!(r(b.store(), move |tx| tx.count_children(PurgeKind::AppInstance, &arn, 1_000)).await.unwrap(), 0);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Uniqueness and rollback
 
 async fn duplicate_user_arn_conflicts(b: Backend) {
@@ -794,9 +1064,7 @@ async fn caller_error_rolls_back(b: Backend) {
         tx.insert_endpoint(&endpoint(&iu, "e", "t"))?;
         tx.put_tags(&ia.arn, &ia.arn, &[tag("k", "v")])?;
         tx.put_idempotency(&idempotency_key("Op", "tok"), &idempotency(&iu.arn, &ia.arn))?;
-        let mut renamed = ia.clone();
-        renamed.name = "renamed".into();
-        tx.update_app_instance(&renamed)?;
+        tx.update_app_instance(&ia.arn, &AppInstanceUpdate { name: Some("renamed".into()), ..Default::default() })?;
         tx.delete_app_instance("arn:none")?;
         Err(CallerError::Refused("changed my mind"))
     })
@@ -1138,7 +1406,7 @@ async fn concurrent_starts_migrate_once(b: Backend) {
     let client = db.client().await;
     let versions: Vec<i32> =
         client.query("SELECT version FROM carillon_schema_version", &[]).await.unwrap().iter().map(|r| r.get(0)).collect();
-    assert_eq!(versions, vec![1]);
+    assert_eq!(versions, vec![1, 2, 3], "each migration once");
     let secrets: i64 = client.query_one("SELECT COUNT(*) FROM meta WHERE key = 'token_secret'", &[]).await.unwrap().get(0);
     assert_eq!(secrets, 1);
     drop(b);
@@ -1307,4 +1575,172 @@ async fn unknown_enum_values_are_internal_errors(b: Backend) {
         Err(StoreError::Internal(m)) => assert!(m.contains("users.expiration_criterion") && m.contains("LAST_SEEN"), "{m}"),
         other => panic!("expected an internal error, got {other:?}"),
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Text: every Unicode scalar value the model admits, NUL included, round-trips
+// (docs/behaviour.md, "Limits"). PostgreSQL's TEXT cannot hold U+0000 and rejected it.
+
+/// Awkward texts: NUL alone and amid text, the store's own escape character and what its escape
+/// makes of NUL (they must stay distinct), other C0 and C1 controls, the supplementary planes.
+const AWKWARD: &[&str] = &[
+    "\0",
+    "a\0b",
+    "\0\0",
+    "\u{1}",
+    "\u{1}0",
+    "\u{1}1",
+    "\u{1}\0",
+    "\\0",
+    "\x07\x08\t\n\r\x1b\x7f\u{85}\u{9f}",
+    "\u{10000}\u{1F600}\u{10FFFF}",
+    "\u{FFFE}\u{FFFF}",
+    "plain",
+];
+
+async fn every_text_round_trips(b: Backend) {
+    let s = b.store();
+    for (i, text) in AWKWARD.iter().enumerate() {
+        let text = text.to_string();
+        let mut a = app_instance(&format!("text-{i}"));
+        a.name = format!("n{text}");
+        a.metadata = Some(text.clone());
+        let mut u = user(&a, &format!("u{i}"));
+        u.name = text.clone();
+        u.metadata = Some(text.clone());
+        let mut bt = bot(&a, "b");
+        bt.name = Some(text.clone());
+        bt.metadata = Some(text.clone());
+        let mut e = endpoint(&u, "e", &text);
+        e.name = Some(text.clone());
+        e.voip_device_token = Some(text.clone());
+        e.resource_arn = format!("arn:aws:mobiletargeting:us-east-1:123456789012:apps/{text}");
+        let tags = vec![tag(&text, &text), tag(&format!("k{text}"), &format!("v{text}"))];
+        let (ia, iu, ib, ie, it) = (a.clone(), u.clone(), bt.clone(), e.clone(), tags.clone());
+        let key = idempotency_key("Op", &format!("tok{i}{text}"));
+        let mut idem = idempotency(&u.arn, &a.arn);
+        idem.fingerprint = text.clone();
+        idem.response = text.clone();
+        let (ik, ii) = (key.clone(), idem.clone());
+        w(s, move |tx| {
+            tx.insert_app_instance(&ia)?;
+            tx.insert_user(&iu)?;
+            tx.insert_bot(&ib)?;
+            tx.insert_endpoint(&ie)?;
+            tx.put_tags(&iu.arn, &ia.arn, &it)?;
+            tx.put_idempotency(&ik, &ii)
+        })
+        .await
+        .unwrap_or_else(|err| panic!("text {i} {text:?}: {err}"));
+
+        let (ga, gu, gb, ge, gt, gk) = (a.arn.clone(), u.arn.clone(), bt.arn.clone(), (u.arn.clone(), "e"), u.arn.clone(), key.clone());
+        let token = text.clone();
+        let got = r(s, move |tx| {
+            Ok((
+                tx.get_app_instance(&ga)?,
+                tx.get_user(&gu)?,
+                tx.get_bot(&gb)?,
+                tx.get_endpoint(&ge.0, ge.1)?,
+                tx.get_tags(&gt)?,
+                tx.get_idempotency(&gk)?,
+                tx.endpoint_with_device_token(&ge.0, &token)?,
+                tx.list_endpoints(&ge.0, 0, 10)?.len(),
+            ))
+        })
+        .await
+        .unwrap_or_else(|err| panic!("text {i} {text:?}: {err}"));
+        assert_eq!(got.0.map(|x| (x.name, x.metadata)), Some((a.name.clone(), a.metadata.clone())), "AppInstance, text {i}");
+        assert_eq!(got.1.map(|x| (x.name, x.metadata)), Some((u.name.clone(), u.metadata.clone())), "user, text {i}");
+        assert_eq!(got.2.map(|x| (x.name, x.metadata)), Some((bt.name.clone(), bt.metadata.clone())), "bot, text {i}");
+        assert_eq!(got.3.map(|x| EndpointRecord { seq: 0, ..x }), Some(e.clone()), "endpoint, text {i}");
+        assert_eq!(got.4, tags, "tags, text {i}");
+        assert_eq!(got.5, Some(idem), "idempotency record, text {i}");
+        assert_eq!(got.6.as_deref(), Some("e"), "device token lookup, text {i}");
+        assert_eq!(got.7, 1);
+
+        // Updates carry such text too, and untagging finds such keys.
+        let (ua, uu, ub, ue, ut) = (a.arn.clone(), u.arn.clone(), bt.arn.clone(), u.arn.clone(), text.clone());
+        let changed = format!("{text}\0{text}");
+        let c = changed.clone();
+        w(s, move |tx| {
+            tx.update_app_instance(&ua, &AppInstanceUpdate { metadata: Some(c.clone()), ..Default::default() })?;
+            tx.update_user(&uu, &UserUpdate { name: Some(c.clone()), metadata: Some(c.clone()), ..Default::default() })?;
+            tx.update_bot(&ub, &BotUpdate { name: Some(c.clone()), metadata: Some(c.clone()), ..Default::default() })?;
+            tx.update_endpoint(&ue, "e", &EndpointUpdate { name: Some(c.clone()), ..Default::default() })?;
+            tx.delete_tags(&uu, std::slice::from_ref(&ut))
+        })
+        .await
+        .unwrap_or_else(|err| panic!("text {i} {text:?}: {err}"));
+        let (ga, gu, gb) = (a.arn.clone(), u.arn.clone(), bt.arn.clone());
+        let got = r(s, move |tx| {
+            Ok((
+                tx.get_app_instance(&ga)?.unwrap().metadata,
+                tx.get_user(&gu)?.unwrap().name,
+                tx.get_bot(&gb)?.unwrap().metadata,
+                tx.get_endpoint(&gu, "e")?.unwrap().name,
+                tx.get_tags(&gu)?,
+            ))
+        })
+        .await
+        .unwrap();
+        assert_eq!(got.0.as_deref(), Some(changed.as_str()));
+        assert_eq!(got.1, changed);
+        assert_eq!(got.2.as_deref(), Some(changed.as_str()));
+        assert_eq!(got.3.as_deref(), Some(changed.as_str()));
+        assert_eq!(got.4, vec![tags[1].clone()], "untag removed exactly the key {text:?}");
+    }
+
+    // Texts that differ only in NUL against the escape's own characters stay distinct: one user
+    // may hold both device tokens, and each lookup finds its own.
+    let a = app_instance("distinct");
+    let u = user(&a, "d");
+    let tokens = ["x\0", "x\u{1}0", "x\u{1}", "x"];
+    let (ia, iu) = (a.clone(), u.clone());
+    w(s, move |tx| {
+        tx.insert_app_instance(&ia)?;
+        tx.insert_user(&iu)?;
+        for (i, t) in tokens.iter().enumerate() {
+            tx.insert_endpoint(&endpoint(&iu, &format!("e{i}"), t))?;
+        }
+        Ok(())
+    })
+    .await
+    .unwrap();
+    let arn = u.arn.clone();
+    let found = r(s, move |tx| tokens.iter().map(|t| tx.endpoint_with_device_token(&arn, t)).collect::<StoreResult<Vec<_>>>()).await;
+    assert_eq!(found.unwrap(), (0..4).map(|i| Some(format!("e{i}"))).collect::<Vec<_>>());
+
+    // Keys and ARNs with NUL that name nothing are simply not found.
+    let arn = format!("{}\0", u.arn);
+    let missing = r(s, move |tx| Ok((tx.get_user(&arn)?, tx.get_app_instance(&arn)?, tx.get_endpoint(&arn, "\0")?, tx.get_tags(&arn)?)))
+        .await
+        .unwrap();
+    assert_eq!(missing, (None, None, None, vec![]));
+    let arn = format!("{}\0", a.arn);
+    assert!(!w(s, move |tx| tx.delete_app_instance(&arn)).await.unwrap());
+    let arn = format!("{}\0", u.arn);
+    w(s, move |tx| tx.lock(&arn)).await.unwrap();
+}
+
+/// A database written before migration 3 may hold U+0001, unescaped; the migration rewrites it
+/// so that it still reads as what was written.
+async fn text_escape_migration_keeps_older_texts(mut b: Backend) {
+    let a = app_instance("old");
+    let ia = a.clone();
+    w(b.store(), move |tx| tx.insert_app_instance(&ia)).await.unwrap();
+    b.store().close().await;
+    let client = b.postgres_database().unwrap().client().await;
+    // Back to version 2, with texts as version 2 stored them.
+    client
+        .batch_execute(&format!(
+            "DELETE FROM carillon_schema_version WHERE version = 3; \
+             UPDATE app_instances SET metadata = 'x' || chr(1) || '0' || chr(1), name = chr(1) || '1' WHERE arn = '{}'",
+            a.arn
+        ))
+        .await
+        .unwrap();
+    b.reopen().await;
+    let arn = a.arn.clone();
+    let got = r(b.store(), move |tx| tx.get_app_instance(&arn)).await.unwrap().unwrap();
+    assert_eq!((got.name.as_str(), got.metadata.as_deref()), ("\u{1}1", Some("x\u{1}0\u{1}")));
 }

@@ -145,8 +145,9 @@ pub trait Tx {
     // AppInstances
     fn insert_app_instance(&mut self, r: &AppInstanceRecord) -> StoreResult<()>;
     fn get_app_instance(&mut self, arn: &str) -> StoreResult<Option<AppInstanceRecord>>;
-    /// Writes name, metadata, updated_ms and the retention settings of an existing AppInstance.
-    fn update_app_instance(&mut self, r: &AppInstanceRecord) -> StoreResult<()>;
+    /// Sets the members `u` names, in one statement on the row as it then is. Returns whether the
+    /// AppInstance exists.
+    fn update_app_instance(&mut self, arn: &str, u: &AppInstanceUpdate) -> StoreResult<bool>;
     /// Deletes the AppInstance and everything in it: users, bots, admins, endpoints, tags,
     /// idempotency records. Returns whether it existed.
     fn delete_app_instance(&mut self, arn: &str) -> StoreResult<bool>;
@@ -156,8 +157,8 @@ pub trait Tx {
     // AppInstanceUsers
     fn insert_user(&mut self, r: &UserRecord) -> StoreResult<()>;
     fn get_user(&mut self, arn: &str) -> StoreResult<Option<UserRecord>>;
-    /// Writes name, metadata, updated_ms and the expiration settings of an existing user.
-    fn update_user(&mut self, r: &UserRecord) -> StoreResult<()>;
+    /// Sets the members `u` names, in one statement. Returns whether the user exists.
+    fn update_user(&mut self, arn: &str, u: &UserUpdate) -> StoreResult<bool>;
     /// Deletes the user with its endpoints, admin role, tags and idempotency records.
     fn delete_user(&mut self, arn: &str) -> StoreResult<bool>;
     fn count_users(&mut self, app_instance_arn: &str) -> StoreResult<u64>;
@@ -168,8 +169,8 @@ pub trait Tx {
     // AppInstanceBots
     fn insert_bot(&mut self, r: &BotRecord) -> StoreResult<()>;
     fn get_bot(&mut self, arn: &str) -> StoreResult<Option<BotRecord>>;
-    /// Writes name, metadata, configuration and updated_ms of an existing bot.
-    fn update_bot(&mut self, r: &BotRecord) -> StoreResult<()>;
+    /// Sets the members `u` names, in one statement. Returns whether the bot exists.
+    fn update_bot(&mut self, arn: &str, u: &BotUpdate) -> StoreResult<bool>;
     /// Deletes the bot with its admin role, tags and idempotency records.
     fn delete_bot(&mut self, arn: &str) -> StoreResult<bool>;
     fn count_bots(&mut self, app_instance_arn: &str) -> StoreResult<u64>;
@@ -185,8 +186,8 @@ pub trait Tx {
     // AppInstanceUserEndpoints
     fn insert_endpoint(&mut self, r: &EndpointRecord) -> StoreResult<()>;
     fn get_endpoint(&mut self, user_arn: &str, endpoint_id: &str) -> StoreResult<Option<EndpointRecord>>;
-    /// Writes name, allow_messages, status, status_reason and updated_ms of an existing endpoint.
-    fn update_endpoint(&mut self, r: &EndpointRecord) -> StoreResult<()>;
+    /// Sets the members `u` names, in one statement. Returns whether the endpoint exists.
+    fn update_endpoint(&mut self, user_arn: &str, endpoint_id: &str, u: &EndpointUpdate) -> StoreResult<bool>;
     fn delete_endpoint(&mut self, user_arn: &str, endpoint_id: &str) -> StoreResult<bool>;
     fn count_endpoints(&mut self, user_arn: &str) -> StoreResult<u64>;
     fn list_endpoints(&mut self, user_arn: &str, after: i64, limit: usize) -> StoreResult<Vec<EndpointRecord>>;
@@ -212,4 +213,21 @@ pub trait Tx {
     // Server-wide values
     /// The secret that signs pagination tokens, made once per database and shared by every node.
     fn token_secret(&mut self) -> StoreResult<Vec<u8>>;
+
+    // Large deletes (`docs/behaviour.md`, "Resources"). While a purge is pending its rows are
+    // still stored but never found: a user or bot whose AppInstance is gone, and an endpoint whose
+    // user or AppInstance is gone, read (get, update, delete, the expiry list) as absent. Inserting
+    // a user or AppInstance whose ARN has a purge pending first finishes that purge, so that none
+    // of the old children comes back under the new resource.
+    /// Up to `cap` of the rows a purge of `arn` would delete (to tell a cheap cascade from one to
+    /// leave to the background).
+    fn count_children(&mut self, kind: PurgeKind, arn: &str, cap: u64) -> StoreResult<u64>;
+    /// Deletes the AppInstance's row, or the user's row and admin role, and queues the purge of
+    /// what remains of it, in this transaction. Returns whether it existed (and was visible).
+    fn detach(&mut self, kind: PurgeKind, arn: &str, now_ms: i64) -> StoreResult<bool>;
+    /// Queued purges, oldest first.
+    fn pending_purges(&mut self, limit: usize) -> StoreResult<Vec<PurgeJob>>;
+    /// Deletes up to `limit` rows of the purge `seq`; the call that finds fewer left also removes
+    /// the purge from the queue. A purge no longer queued is done.
+    fn purge_batch(&mut self, seq: i64, limit: usize) -> StoreResult<PurgeStep>;
 }

@@ -139,3 +139,105 @@ pub struct IdempotencyRecord {
     pub response: String,
     pub created_ms: i64,
 }
+
+/// The members an update of an AppInstance names; `None` leaves a member as stored. Backends
+/// apply it in one statement, on the row as it is when the statement runs, so concurrent updates
+/// of other members are never undone (`docs/behaviour.md`, "Durability and concurrency").
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AppInstanceUpdate {
+    pub name: Option<String>,
+    pub metadata: Option<String>,
+    pub retention: Option<Retention>,
+    /// When set, `updated_ms` becomes the later of this and the stored value plus one.
+    pub touched_ms: Option<i64>,
+}
+
+/// An AppInstance's retention as a Put sets it: `days` `None` turns retention off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    pub days: Option<i32>,
+    pub set_ms: i64,
+}
+
+/// The members an update of a user names (see [`AppInstanceUpdate`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserUpdate {
+    pub name: Option<String>,
+    pub metadata: Option<String>,
+    /// `Some(None)` removes the expiration settings.
+    pub expiration: Option<Option<Expiration>>,
+    pub touched_ms: Option<i64>,
+}
+
+/// A user's expiration settings and the time they make the sweep delete it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Expiration {
+    pub days: i32,
+    pub criterion: ExpirationCriterion,
+    pub expires_at_ms: i64,
+}
+
+/// The members an update of a bot names (see [`AppInstanceUpdate`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BotUpdate {
+    pub name: Option<String>,
+    pub metadata: Option<String>,
+    pub configuration: Option<String>,
+    pub touched_ms: Option<i64>,
+}
+
+/// The members an update of an endpoint names (see [`AppInstanceUpdate`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EndpointUpdate {
+    pub name: Option<String>,
+    pub allow_messages: Option<AllowMessages>,
+    /// The status and its reason, always set together.
+    pub state: Option<(EndpointStatus, Option<EndpointStatusReason>)>,
+    pub touched_ms: Option<i64>,
+}
+
+/// What a purge removes after its parent's row went (`docs/behaviour.md`, "Resources").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PurgeKind {
+    /// Everything in an AppInstance: users, bots, admins, endpoints, tags, idempotency records.
+    AppInstance,
+    /// A user's endpoints, tags and idempotency records.
+    User,
+}
+
+impl PurgeKind {
+    /// The text stored in the purge queue.
+    pub fn as_stored(self) -> &'static str {
+        match self {
+            PurgeKind::AppInstance => "app-instance",
+            PurgeKind::User => "user",
+        }
+    }
+
+    pub fn from_stored(text: &str) -> Option<PurgeKind> {
+        match text {
+            "app-instance" => Some(PurgeKind::AppInstance),
+            "user" => Some(PurgeKind::User),
+            _ => None,
+        }
+    }
+}
+
+/// A purge waiting in the queue: the children of `arn`, whose own row is gone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PurgeJob {
+    pub seq: i64,
+    pub kind: PurgeKind,
+    pub arn: String,
+    /// The AppInstance `arn` is or belongs to (the owner lock of its batches).
+    pub app_instance_arn: String,
+    pub created_ms: i64,
+}
+
+/// What one batch of a purge did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PurgeStep {
+    pub deleted: u64,
+    /// Nothing is left and the purge has left the queue (or was no longer in it).
+    pub done: bool,
+}

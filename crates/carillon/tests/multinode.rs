@@ -8,6 +8,8 @@ use aws_sdk_chimesdkidentity::Client;
 use aws_sdk_chimesdkidentity::types::{AllowMessages, AppInstanceUserEndpointType, EndpointAttributes};
 use carillon_testing::{PostgresDb, TestServer, error_of, fresh_account, pinpoint_arn, say};
 use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 const NODES: usize = 3;
 
@@ -161,6 +163,72 @@ async fn racing_updates_leave_a_value_one_of_them_wrote() {
         assert!(i < 100);
         let expected = if i.is_multiple_of(2) { AllowMessages::All } else { AllowMessages::None };
         assert_eq!(e.allow_messages(), Some(&expected), "name and AllowMessages come from the same writer");
+    }
+
+    // Order: one sequential writer of Name and one of AllowMessages, through the nodes in turn,
+    // while a poller reads on every node. Neither writer undoes the other's acknowledged writes,
+    // and no read sees a Name older than one acknowledged before it began.
+    let acked = Arc::new(AtomicU64::new(0));
+    let done = Arc::new(AtomicBool::new(false));
+    let names = {
+        let (clients, user, id, acked) = (clients.clone(), user.clone(), id.clone(), acked.clone());
+        tokio::spawn(async move {
+            for k in 1..=50u64 {
+                let c = &clients[k as usize % NODES];
+                c.update_app_instance_user_endpoint()
+                    .app_instance_user_arn(&user)
+                    .endpoint_id(&id)
+                    .name(format!("seq-{k}"))
+                    .send()
+                    .await
+                    .unwrap();
+                acked.store(k, Ordering::SeqCst);
+            }
+        })
+    };
+    let allows = {
+        let (clients, user, id) = (clients.clone(), user.clone(), id.clone());
+        tokio::spawn(async move {
+            for k in 1..=50usize {
+                let allow = if k.is_multiple_of(2) { AllowMessages::All } else { AllowMessages::None };
+                let c = &clients[(k + 1) % NODES];
+                c.update_app_instance_user_endpoint()
+                    .app_instance_user_arn(&user)
+                    .endpoint_id(&id)
+                    .allow_messages(allow)
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        })
+    };
+    let poller = {
+        let (clients, user, id, acked, done) = (clients.clone(), user.clone(), id.clone(), acked.clone(), done.clone());
+        tokio::spawn(async move {
+            let mut backwards = Vec::new();
+            let mut i = 0;
+            while !done.load(Ordering::SeqCst) {
+                let floor = acked.load(Ordering::SeqCst);
+                let e = clients[i % NODES].describe_app_instance_user_endpoint().app_instance_user_arn(&user).endpoint_id(&id).send().await;
+                let name = e.unwrap().app_instance_user_endpoint.unwrap().name.unwrap();
+                let seen = name.strip_prefix("seq-").and_then(|n| n.parse::<u64>().ok()).unwrap_or(0);
+                if seen < floor {
+                    backwards.push(format!("saw {name} after seq-{floor} was acknowledged"));
+                }
+                i += 1;
+            }
+            backwards
+        })
+    };
+    names.await.unwrap();
+    allows.await.unwrap();
+    done.store(true, Ordering::SeqCst);
+    let backwards = poller.await.unwrap();
+    assert!(backwards.is_empty(), "Name went backwards: {backwards:?}");
+    for c in &clients {
+        let e = c.describe_app_instance_user_endpoint().app_instance_user_arn(&user).endpoint_id(&id).send().await.unwrap();
+        let e = e.app_instance_user_endpoint.unwrap();
+        assert_eq!((e.name(), e.allow_messages()), (Some("seq-50"), Some(&AllowMessages::All)), "each member keeps its last write");
     }
 }
 
