@@ -17,13 +17,16 @@ from carillon_util import create_app_instance, create_user, pinpoint_arn, regist
 KEY, SECRET, ACCOUNT = "AKIDEXAMPLE", "wJalrXUtnFEMI-K7MDENG-bPxRfiCYEXAMPLEKEY", "444455556666"
 # A 12-digit access key id that is configured: the configured account wins over the key's digits.
 KEY2, SECRET2, ACCOUNT2 = "111122223333", "second-secret-value", "777788889999"
+# An operator's key (fourth field `admin`): it may use the control plane.
+OPKEY, OPSECRET, OPACCOUNT = "OPERATORKEY", "operator-secret", "121212121212"
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("carillon-sigv4")
     creds = tmp / "credentials"
-    creds.write_text(f"# test credentials\n\n{KEY}:{SECRET}:{ACCOUNT}\n{KEY2}:{SECRET2}:{ACCOUNT2}\n")
+    creds.write_text(f"# test credentials\n\n{KEY}:{SECRET}:{ACCOUNT}\n{KEY2}:{SECRET2}:{ACCOUNT2}\n"
+                     f"{OPKEY}:{OPSECRET}:{OPACCOUNT}:admin\n")
     srv = start_server(tmp, ["--auth", "sigv4", "--credentials", str(creds)])
     yield srv
     srv.stop()
@@ -77,7 +80,8 @@ def test_no_credentials(server):
     r = server.raw("GET", "/app-instances")
     assert r.status == 403 and r.header("x-amzn-ErrorType") == "MissingAuthenticationTokenException", r
     assert r.header("x-amzn-RequestId")
-    assert set(r.json()) == {"Code", "Message"}
+    # AWS's front door answers authentication errors without a Code: the name is the header's
+    assert set(r.json()) == {"Message"}
 
 
 def test_authentication_comes_before_routing(server):
@@ -151,3 +155,36 @@ def test_secret_never_logged(server):
         pass
     log = server.log_text()
     assert SECRET not in log and SECRET2 not in log and "leaky-wrong-secret" not in log
+
+
+def signed_headers(server, method, path, body=b"", key=KEY, secret=SECRET, headers=None):
+    req = AWSRequest(method=method, url=f"{server.url}{path}", data=body, headers=headers or {})
+    SigV4Auth(Credentials(key, secret), "chime", "us-east-1").add_auth(req)
+    return dict(req.headers.items())
+
+
+def test_unsigned_payload_is_refused(server):
+    """A signature over UNSIGNED-PAYLOAD would let a captured request be replayed with another body."""
+    body = json.dumps({"Name": "unsigned", "ClientRequestToken": "tok-unsigned-1"})
+    h = signed_headers(server, "POST", "/app-instances", body, headers={"X-Amz-Content-SHA256": "UNSIGNED-PAYLOAD",
+                                                                        "Content-Type": "application/json"})
+    for sent in (body, body.replace("unsigned", "replayed")):
+        r = server.raw("POST", "/app-instances", body=sent, headers=h)
+        assert r.status == 403 and r.header("x-amzn-ErrorType") == "InvalidSignatureException", r
+    assert "unsigned" not in json.dumps(signed_client(server).list_app_instances()["AppInstances"])
+
+
+def test_repeated_query_parameter_is_a_bad_request(server):
+    path = "/app-instances?max-results=1&max-results=50"
+    r = server.raw("GET", path, headers=signed_headers(server, "GET", path))
+    assert r.status == 400 and r.header("x-amzn-ErrorType") == "BadRequestException", r
+
+
+def test_control_plane_needs_an_operator(server):
+    assert server.raw("GET", "/_carillon/health").status == 200
+    body = json.dumps({"offset_seconds": 0})
+    tenant = server.raw("PUT", "/_carillon/clock", body=body, headers=signed_headers(server, "PUT", "/_carillon/clock", body))
+    assert tenant.status == 403 and tenant.header("x-amzn-ErrorType") == "ForbiddenException", tenant
+    op = server.raw("PUT", "/_carillon/clock", body=body,
+                    headers=signed_headers(server, "PUT", "/_carillon/clock", body, key=OPKEY, secret=OPSECRET))
+    assert op.status == 200 and op.json() == {"offset_seconds": 0}, op

@@ -9,7 +9,7 @@ use std::fmt;
 macro_rules! error_kinds {
     (
         model { $($(#[$mdoc:meta])* $model:ident = $mstatus:literal, $mtype:literal, $mcode:literal;)* }
-        protocol { $($(#[$pdoc:meta])* $proto:ident = $pstatus:literal, $ptype:literal, $pcode:literal;)* }
+        protocol { $($(#[$pdoc:meta])* $proto:ident = $pstatus:literal, $ptype:literal;)* }
     ) => {
         /// The error shapes of the models, plus the protocol- and auth-level errors AWS answers with.
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,11 +40,12 @@ macro_rules! error_kinds {
                 }
             }
 
-            /// The `Code` member of the body (a value of the model's `ErrorCode` for the model's kinds).
-            pub fn code(self) -> &'static str {
+            /// The `Code` member of the body: a value of the model's `ErrorCode` for the model's
+            /// kinds; none for the protocol kinds, which AWS's front door answers without one.
+            pub fn code(self) -> Option<&'static str> {
                 match self {
-                    $(ErrorKind::$model => $mcode,)*
-                    $(ErrorKind::$proto => $pcode,)*
+                    $(ErrorKind::$model => Some($mcode),)*
+                    $(ErrorKind::$proto => None,)*
                 }
             }
         }
@@ -54,13 +55,13 @@ macro_rules! error_kinds {
 crate::generated::errors::with_model_errors!(error_kinds {
     protocol {
         /// No operation matches the method and path.
-        UnknownOperation = 404, "UnknownOperationException", "UnknownOperation";
+        UnknownOperation = 404, "UnknownOperationException";
         /// sigv4 mode: the request carries no credentials.
-        MissingAuthenticationToken = 403, "MissingAuthenticationTokenException", "MissingAuthenticationToken";
+        MissingAuthenticationToken = 403, "MissingAuthenticationTokenException";
         /// sigv4 mode: the access key is not configured.
-        UnrecognizedClient = 403, "UnrecognizedClientException", "UnrecognizedClient";
+        UnrecognizedClient = 403, "UnrecognizedClientException";
         /// sigv4 mode: the signature does not match, or the clock is outside the window.
-        InvalidSignature = 403, "InvalidSignatureException", "InvalidSignature";
+        InvalidSignature = 403, "InvalidSignatureException";
     }
 });
 
@@ -111,9 +112,13 @@ impl ApiError {
         self.kind.status()
     }
 
-    /// The JSON body: `{"Code": ..., "Message": ...}`, no `__type`.
+    /// The JSON body: `{"Code": ..., "Message": ...}`, no `__type`; `{"Message": ...}` for the
+    /// protocol kinds, so that every client takes the error's name from `x-amzn-ErrorType`.
     pub fn body(&self) -> Vec<u8> {
-        let body = serde_json::json!({ "Code": self.kind.code(), "Message": self.message });
+        let body = match self.kind.code() {
+            Some(code) => serde_json::json!({ "Code": code, "Message": self.message }),
+            None => serde_json::json!({ "Message": self.message }),
+        };
         serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec())
     }
 }
@@ -143,15 +148,31 @@ mod tests {
             (ErrorKind::ThrottledClient, 429, "ThrottledClientException", "Throttled"),
             (ErrorKind::ServiceFailure, 500, "ServiceFailureException", "ServiceFailure"),
             (ErrorKind::ServiceUnavailable, 503, "ServiceUnavailableException", "ServiceUnavailable"),
-            (ErrorKind::UnknownOperation, 404, "UnknownOperationException", "UnknownOperation"),
-            (ErrorKind::MissingAuthenticationToken, 403, "MissingAuthenticationTokenException", "MissingAuthenticationToken"),
-            (ErrorKind::UnrecognizedClient, 403, "UnrecognizedClientException", "UnrecognizedClient"),
-            (ErrorKind::InvalidSignature, 403, "InvalidSignatureException", "InvalidSignature"),
+            (ErrorKind::UnknownOperation, 404, "UnknownOperationException", ""),
+            (ErrorKind::MissingAuthenticationToken, 403, "MissingAuthenticationTokenException", ""),
+            (ErrorKind::UnrecognizedClient, 403, "UnrecognizedClientException", ""),
+            (ErrorKind::InvalidSignature, 403, "InvalidSignatureException", ""),
         ];
         for (kind, status, type_name, code) in expected {
+            let code = Some(code).filter(|c| !c.is_empty());
             assert_eq!((kind.status(), kind.type_name(), kind.code()), (status, type_name, code), "{kind:?}");
         }
         assert_eq!(ErrorKind::MODEL.len() + ErrorKind::PROTOCOL.len(), expected.len());
+    }
+
+    /// The protocol and authentication errors carry no `Code` in the body, as AWS's front door
+    /// answers them: a client that reads the body's `Code` first (the AWS SDK for JavaScript v2)
+    /// falls back to `x-amzn-ErrorType` and sees the full exception name.
+    #[test]
+    fn protocol_errors_have_no_code_in_the_body() {
+        for kind in ErrorKind::PROTOCOL {
+            let body: serde_json::Value = serde_json::from_slice(&ApiError::new(*kind, "refused").body()).unwrap();
+            assert_eq!(body, serde_json::json!({"Message": "refused"}), "{kind:?}");
+        }
+        for kind in ErrorKind::MODEL {
+            let body: serde_json::Value = serde_json::from_slice(&ApiError::new(*kind, "m").body()).unwrap();
+            assert_eq!(body["Code"], kind.type_name().trim_end_matches("Exception").trim_end_matches("Client"), "{kind:?}");
+        }
     }
 
     #[test]

@@ -225,17 +225,30 @@ pub fn percent_decode(raw: &str) -> Result<String, String> {
     String::from_utf8(out).map_err(|_| "percent-encoding does not decode to UTF-8".into())
 }
 
-/// Parses a raw query string into decoded (key, value) pairs, in order.
+/// Parses a raw query string into decoded (key, value) pairs, in order. It reads the query as the
+/// SigV4 verifier does: `+` is a space, `%XX` a byte. A parameter named twice is a 400, so that
+/// what a signature covered and what is routed and bound cannot differ.
 pub fn parse_query(raw: Option<&str>) -> Result<Vec<(String, String)>, ApiError> {
     let Some(raw) = raw else { return Ok(Vec::new()) };
     let mut out = Vec::new();
     for pair in raw.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let k = percent_decode(k).map_err(|e| ApiError::bad_request(format!("Invalid query string: {e}")))?;
-        let v = percent_decode(v).map_err(|e| ApiError::bad_request(format!("Invalid query string parameter '{}': {e}", printable(&k))))?;
+        let k = query_decode(k).map_err(|e| ApiError::bad_request(format!("Invalid query string: {e}")))?;
+        let v = query_decode(v).map_err(|e| ApiError::bad_request(format!("Invalid query string parameter '{}': {e}", printable(&k))))?;
         out.push((k, v));
     }
+    let mut keys: Vec<&str> = out.iter().map(|(k, _)| k.as_str()).collect();
+    keys.sort_unstable();
+    if let Some(pair) = keys.windows(2).find(|w| w.first() == w.get(1)) {
+        let name = pair.first().copied().unwrap_or_default();
+        return Err(ApiError::bad_request(format!("The query string names the parameter '{}' more than once.", printable(name))));
+    }
     Ok(out)
+}
+
+/// One query component: `+` is a space, then percent-decoding.
+fn query_decode(raw: &str) -> Result<String, String> {
+    if raw.contains('+') { percent_decode(&raw.replace('+', " ")) } else { percent_decode(raw) }
 }
 
 /// A raw path or name shortened and stripped of control characters, for messages.
@@ -448,5 +461,24 @@ mod tests {
             parse_query(Some("max-results=%FF")).unwrap_err().message,
             "Invalid query string parameter 'max-results': percent-encoding does not decode to UTF-8"
         );
+    }
+
+    /// A parameter named twice is a 400 (docs/behaviour.md, "Wire protocol"): the signature covers
+    /// every value, the router would read one.
+    #[test]
+    fn a_repeated_query_parameter_is_a_bad_request() {
+        for raw in ["max-results=1&max-results=50", "a&a", "a=1&b=2&a=1", "a+b=1&a%20b=2", "k=1&%6B=2"] {
+            let e = parse_query(Some(raw)).unwrap_err();
+            assert_eq!(e.kind, crate::ErrorKind::BadRequest, "{raw}");
+            assert!(e.message.contains("more than once"), "{raw}: {}", e.message);
+        }
+        assert_eq!(parse_query(Some("a=1&A=2&b")).unwrap().len(), 3);
+    }
+
+    /// `+` is a space in a query, as the SigV4 verifier reads it (form encoding); `%2B` is a plus.
+    #[test]
+    fn a_plus_in_the_query_is_a_space() {
+        let q = parse_query(Some("next-token=a+b%2Bc&k+1=x")).unwrap();
+        assert_eq!(q, vec![("next-token".to_string(), "a b+c".to_string()), ("k 1".to_string(), "x".to_string())]);
     }
 }

@@ -11,13 +11,14 @@ use crate::encoding::sanitize;
 pub(crate) struct Entry {
     pub(crate) k_secret: Box<[u8]>,
     pub(crate) account_id: Box<str>,
+    pub(crate) operator: bool,
 }
 
 /// The credentials a [`Verifier`](crate::Verifier) accepts: access key id -> (secret, account id).
 ///
 /// Parse them from text with [`Credentials::parse`] (or [`str::parse`]): one
-/// `ACCESS_KEY_ID:SECRET_ACCESS_KEY:ACCOUNT_ID` a line; blank lines and lines starting with `#`
-/// are skipped. The `Debug` output lists access key ids and account ids, never a secret.
+/// `ACCESS_KEY_ID:SECRET_ACCESS_KEY:ACCOUNT_ID` a line, with an optional fourth field `admin` that
+/// marks an operator's key; blank lines and lines starting with `#` are skipped. The `Debug` output lists access key ids and account ids, never a secret.
 #[derive(Default)]
 pub struct Credentials {
     entries: HashMap<Box<str>, Entry>,
@@ -79,10 +80,10 @@ impl Credentials {
         Self::default()
     }
 
-    /// Parses `ACCESS_KEY_ID:SECRET_ACCESS_KEY:ACCOUNT_ID` lines. Blank lines and lines whose
-    /// first non-blank character is `#` are skipped; surrounding whitespace is trimmed. The
-    /// secret is everything between the first and the last `:`. The account id must be 12
-    /// digits; an access key id may appear once.
+    /// Parses `ACCESS_KEY_ID:SECRET_ACCESS_KEY:ACCOUNT_ID[:admin]` lines. Blank lines and lines
+    /// whose first non-blank character is `#` are skipped; surrounding whitespace is trimmed.
+    /// The secret is everything between the first `:` and the account id's. The account id must
+    /// be 12 digits; an access key id may appear once. A trailing `:admin` marks an operator.
     pub fn parse(text: &str) -> Result<Self, CredentialsError> {
         let mut creds = Credentials::new();
         for (index, line) in text.lines().enumerate() {
@@ -97,10 +98,21 @@ impl Credentials {
             let Some((access_key_id, rest)) = line.split_once(':') else {
                 return Err(at_line(CredentialsError::new("expected ACCESS_KEY_ID:SECRET_ACCESS_KEY:ACCOUNT_ID")));
             };
-            let Some((secret, account_id)) = rest.rsplit_once(':') else {
+            let Some((secret, last)) = rest.rsplit_once(':') else {
                 return Err(at_line(CredentialsError::new("expected ACCESS_KEY_ID:SECRET_ACCESS_KEY:ACCOUNT_ID")));
             };
-            creds.insert(access_key_id, secret, account_id).map_err(at_line)?;
+            let (secret, account_id, operator) = match (last, secret.rsplit_once(':')) {
+                ("admin", Some((secret, account_id))) => (secret, account_id, true),
+                (other, Some((_, account_id))) if !valid_account_id(other) && valid_account_id(account_id) => {
+                    return Err(at_line(CredentialsError::new(format!(
+                        "the field after the account id of {} must be 'admin', got '{}'",
+                        sanitize(access_key_id.as_bytes(), 128),
+                        sanitize(other.as_bytes(), 32)
+                    ))));
+                }
+                _ => (secret, last, false),
+            };
+            creds.insert_entry(access_key_id, secret, account_id, operator).map_err(at_line)?;
         }
         Ok(creds)
     }
@@ -109,6 +121,21 @@ impl Credentials {
     /// key id is malformed or already present, the secret is empty or not printable ASCII,
     /// or the account id is not 12 digits.
     pub fn insert(&mut self, access_key_id: &str, secret_access_key: &str, account_id: &str) -> Result<(), CredentialsError> {
+        self.insert_entry(access_key_id, secret_access_key, account_id, false)
+    }
+
+    /// Adds an operator's key (see [`Credentials::is_operator`]); fails as [`Credentials::insert`].
+    pub fn insert_operator(&mut self, access_key_id: &str, secret_access_key: &str, account_id: &str) -> Result<(), CredentialsError> {
+        self.insert_entry(access_key_id, secret_access_key, account_id, true)
+    }
+
+    fn insert_entry(
+        &mut self,
+        access_key_id: &str,
+        secret_access_key: &str,
+        account_id: &str,
+        operator: bool,
+    ) -> Result<(), CredentialsError> {
         if !valid_access_key_id(access_key_id) {
             return Err(CredentialsError::new("access key id must be 1 to 128 characters of A-Z a-z 0-9 _ - ."));
         }
@@ -129,7 +156,7 @@ impl Credentials {
         let mut k_secret = Vec::with_capacity(4 + secret_access_key.len());
         k_secret.extend_from_slice(b"AWS4");
         k_secret.extend_from_slice(secret_access_key.as_bytes());
-        self.entries.insert(access_key_id.into(), Entry { k_secret: k_secret.into_boxed_slice(), account_id: account_id.into() });
+        self.entries.insert(access_key_id.into(), Entry { k_secret: k_secret.into_boxed_slice(), account_id: account_id.into(), operator });
         Ok(())
     }
 
@@ -153,6 +180,12 @@ impl Credentials {
         self.entries.keys().map(|k| &**k)
     }
 
+    /// True when the key is an operator's (a fourth field `admin`): it may use the server's
+    /// control plane in sigv4 mode.
+    pub fn is_operator(&self, access_key_id: &str) -> bool {
+        self.entries.get(access_key_id).is_some_and(|e| e.operator)
+    }
+
     pub(crate) fn get(&self, access_key_id: &str) -> Option<&Entry> {
         self.entries.get(access_key_id)
     }
@@ -168,11 +201,12 @@ impl FromStr for Credentials {
 
 impl fmt::Debug for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut keys: Vec<(&str, &str)> = self.entries.iter().map(|(k, e)| (&**k, &*e.account_id)).collect();
-        keys.sort_unstable();
+        let mut keys: Vec<(&str, &Entry)> = self.entries.iter().map(|(k, e)| (&**k, e)).collect();
+        keys.sort_unstable_by_key(|(k, _)| *k);
         let mut map = f.debug_map();
-        for (k, account) in keys {
-            map.entry(&k, &format_args!("(secret: <redacted>, account: {account})"));
+        for (k, e) in keys {
+            let role = if e.operator { ", operator" } else { "" };
+            map.entry(&k, &format_args!("(secret: <redacted>, account: {}{role})", e.account_id));
         }
         map.finish()
     }
@@ -218,6 +252,28 @@ mod tests {
             assert!(!shown.contains(SECRET), "{shown}");
             assert!(!shown.contains('\n'), "{shown}");
         }
+    }
+
+    #[test]
+    fn a_fourth_field_admin_marks_an_operator() {
+        let text = format!(
+            "AKIDEXAMPLE:{SECRET}:123456789012:admin\nAKID2:se:cr:et:210987654321\nAKID3:x:123456789012:admin:210987654321:admin\nAKID4:y:admin:210987654321\n"
+        );
+        let c = Credentials::parse(&text).unwrap();
+        assert_eq!(c.len(), 4);
+        assert_eq!(c.account_id("AKIDEXAMPLE"), Some("123456789012"));
+        assert_eq!(&*c.get("AKIDEXAMPLE").unwrap().k_secret, format!("AWS4{SECRET}").as_bytes());
+        assert!(c.is_operator("AKIDEXAMPLE"));
+        assert!(!c.is_operator("AKID2") && !c.is_operator("nobody"));
+        // the secret may hold colons, even ":123456789012:admin"
+        assert_eq!(&*c.get("AKID3").unwrap().k_secret, b"AWS4x:123456789012:admin");
+        assert!(c.is_operator("AKID3"));
+        assert_eq!(&*c.get("AKID4").unwrap().k_secret, b"AWS4y:admin");
+        assert!(!c.is_operator("AKID4"));
+        // any other fourth field is an error that names the field, never the secret
+        let e = Credentials::parse(&format!("AKIDEXAMPLE:{SECRET}:123456789012:root")).unwrap_err();
+        assert!(e.to_string().contains("admin") && !e.to_string().contains(SECRET), "{e}");
+        assert!(format!("{c:?}").contains("operator"), "{c:?}");
     }
 
     #[test]

@@ -17,10 +17,14 @@
 //! * `host` signed, every `x-amz-*` request header signed (but for
 //!   [`PRESIGNED_UNSIGNED_X_AMZ_HEADERS`] in presigned requests).
 //! * The canonical request of non-S3 services: the raw path percent-encoded once more (no
-//!   normalization), the query decoded, re-encoded and sorted, trimmed header values, and the
-//!   payload hash: `x-amz-content-sha256` when sent (it must be `UNSIGNED-PAYLOAD` or match
-//!   the body), else the hash of the body; presigned requests without it may use
-//!   `UNSIGNED-PAYLOAD` or the body's hash.
+//!   normalization), the query decoded (`+` is a space), re-encoded and sorted, trimmed header
+//!   values, and the payload hash, always the SHA-256 of the body received:
+//!   `x-amz-content-sha256` (or a presigned `X-Amz-Content-Sha256`), when sent, must equal it;
+//!   `UNSIGNED-PAYLOAD` is refused.
+//! * A query that names a parameter once at most, and a credential scope whose region is a
+//!   region name ([`is_region_name`]).
+//! * [`Verifier::precheck`] runs every check that needs no body, so that a server can refuse a
+//!   request before reading its body.
 //!
 //! Nothing here panics on any input; see [`fuzz_parse_authorization`] and [`fuzz_verify`].
 //!
@@ -67,6 +71,26 @@ pub use verifier::{
     Caller, MAX_CLOCK_SKEW_SECS, MAX_PRESIGNED_EXPIRES_SECS, PRESIGNED_UNSIGNED_X_AMZ_HEADERS, RequestParts, SERVICE, UnverifiedScope,
     Verifier, scope_from_unverified,
 };
+
+/// True for a region name as AWS writes them, `[a-z]{2}(-[a-z]+)+-[0-9]+` (`us-east-1`,
+/// `us-gov-west-1`), at most 63 characters. Any other signing region is refused: it would become
+/// part of ARNs that the model's patterns reject.
+pub fn is_region_name(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    let lower = |p: &&str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase());
+    match parts.as_slice() {
+        [first, middle @ .., last] => {
+            s.len() <= 63
+                && first.len() == 2
+                && lower(first)
+                && !middle.is_empty()
+                && middle.iter().all(lower)
+                && !last.is_empty()
+                && last.bytes().all(|b| b.is_ascii_digit())
+        }
+        _ => false,
+    }
+}
 
 /// Fuzz target: runs the `Authorization` header parser, then the credential-scope and
 /// signed-headers parsers, on arbitrary bytes. Returns whether all three accepted them. Never

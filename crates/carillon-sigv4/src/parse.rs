@@ -71,10 +71,11 @@ pub(crate) struct CredentialScope<'a> {
     pub(crate) service: &'a str,
 }
 
-/// Regions: 1..=63 characters of `A-Z a-z 0-9 -` (botocore's region-name rule, minus its
-/// anchoring of the first and last characters).
+/// The shape a region must have to be read at all: 1..=63 printable ASCII characters. Whether
+/// it is a region name ([`crate::is_region_name`]) is checked after the key, so that open mode
+/// can still see, and refuse, a malformed one.
 pub(crate) fn valid_region(s: &str) -> bool {
-    (1..=63).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    (1..=63).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_graphic())
 }
 
 /// Splits a credential. Checks the shape only: 5 parts, non-empty access key, 8-digit date,

@@ -51,7 +51,8 @@ pub const MAX_PRESIGNED_EXPIRES_SECS: u64 = 7 * 24 * 60 * 60;
 /// does not reach it.
 pub const PRESIGNED_UNSIGNED_X_AMZ_HEADERS: &[&str] = &["x-amz-user-agent", "x-amz-checksum-mode"];
 
-/// The payload hash of requests that do not sign their body.
+/// The payload hash of requests that do not sign their body: refused, since a captured request
+/// could be replayed with another body.
 const UNSIGNED_PAYLOAD: &[u8] = b"UNSIGNED-PAYLOAD";
 
 /// Derived signing keys kept per credential scope; past this the cache is emptied.
@@ -148,17 +149,6 @@ impl fmt::Debug for Verifier {
     }
 }
 
-/// What goes on the payload line of the canonical request.
-enum Payload<'r> {
-    /// The declared `x-amz-content-sha256` (header, or query when presigned), already checked.
-    Declared(&'r [u8]),
-    /// The server's hash of the body.
-    Body([u8; 64]),
-    /// Presigned without a declared hash: `UNSIGNED-PAYLOAD` (aws-sdk-rust, botocore), else the
-    /// hash of the body (aws-sdk-js-v3 and the AWS test suite hash the, usually empty, body).
-    UnsignedOrBody,
-}
-
 /// Everything the two authentication forms agree on, once parsed.
 struct Claim<'r> {
     scope: CredentialScope<'r>,
@@ -196,23 +186,40 @@ impl Verifier {
     /// `MissingAuthenticationToken`; an access key that is not configured ->
     /// `UnrecognizedClient`; anything else -> `InvalidSignature`.
     pub fn verify(&self, req: &RequestParts<'_>, now: SystemTime) -> Result<Caller, AuthError> {
+        let params = query_params(req)?;
+        let (entry, claim) = self.claim(req, &params, unix_seconds(now))?;
+        let signed = check_headers(req, &claim)?;
+        let declared = declared_payload_hash(req, &params, claim.presigned)?;
+        self.check_signature(req, &params, entry, &claim, &signed, declared)
+    }
+
+    /// Everything [`Verifier::verify`] checks that does not need the body, from the headers and
+    /// the query alone: credentials present, a configured key, the service and region of the
+    /// scope, the request time, the signed headers and the form of a declared payload hash.
+    /// `req.body` is not read. A server calls it before reading a body, so that a request with no
+    /// valid credential never gets its body buffered, and then calls `verify` on the whole request.
+    pub fn precheck(&self, req: &RequestParts<'_>, now: SystemTime) -> Result<(), AuthError> {
+        let params = query_params(req)?;
+        let (_, claim) = self.claim(req, &params, unix_seconds(now))?;
+        check_headers(req, &claim)?;
+        declared_payload_hash(req, &params, claim.presigned)?;
+        Ok(())
+    }
+
+    /// The claim of either form, with the key it names, checked up to the signature.
+    fn claim<'r>(&self, req: &RequestParts<'r>, params: &'r [Param<'r>], now: i64) -> Result<(&Entry, Claim<'r>), AuthError> {
         let mut authorizations = header_values(req.headers, b"authorization");
         let authorization = authorizations.next();
         let repeated = authorizations.next().is_some();
-        let params = match req.raw_query {
-            Some(q) if !q.is_empty() => parse_query(q),
-            _ => Vec::new(),
-        };
         let presigned = params.iter().any(|(k, _)| matches!(&**k, b"X-Amz-Algorithm" | b"X-Amz-Credential" | b"X-Amz-Signature"));
-        let now = unix_seconds(now);
         match (authorization, presigned) {
             (None, false) => Err(AuthError::missing()),
             (Some(_), true) => Err(AuthError::invalid(
                 "Only one authentication method is allowed: an Authorization header or presigned query parameters, not both",
             )),
             (Some(_), false) if repeated => Err(AuthError::invalid("The request has more than one Authorization header")),
-            (Some(value), false) => self.verify_header(req, value, &params, now),
-            (None, true) => self.verify_presigned(req, &params, now),
+            (Some(value), false) => self.header_claim(req, value, now),
+            (None, true) => self.presigned_claim(params, now),
         }
     }
 
@@ -221,16 +228,16 @@ impl Verifier {
         if scope.service != &*self.service {
             return Err(AuthError::invalid(format!("Credential should be scoped to correct service: '{}'", self.service)));
         }
+        if !crate::is_region_name(scope.region) {
+            return Err(AuthError::invalid(format!(
+                "Credential region '{}' is not a region name such as us-east-1 (lower case)",
+                sanitize(scope.region.as_bytes(), 63)
+            )));
+        }
         Ok(entry)
     }
 
-    fn verify_header<'r>(
-        &self,
-        req: &RequestParts<'r>,
-        authorization: &'r [u8],
-        params: &[Param<'_>],
-        now: i64,
-    ) -> Result<Caller, AuthError> {
+    fn header_claim<'r>(&self, req: &RequestParts<'r>, authorization: &'r [u8], now: i64) -> Result<(&Entry, Claim<'r>), AuthError> {
         let auth = parse_authorization(authorization).map_err(AuthError::invalid)?;
         let scope = parse_credential(auth.credential).map_err(AuthError::invalid)?;
         let entry = self.lookup(&scope)?;
@@ -258,10 +265,10 @@ impl Verifier {
         check_clock(time, now)?;
         let claim =
             Claim { scope, signed_headers: auth.signed_headers, signature: auth.signature, timestamp, presigned: false, date_header };
-        self.check_signature(req, params, entry, &claim)
+        Ok((entry, claim))
     }
 
-    fn verify_presigned(&self, req: &RequestParts<'_>, params: &[Param<'_>], now: i64) -> Result<Caller, AuthError> {
+    fn presigned_claim<'r>(&self, params: &'r [Param<'r>], now: i64) -> Result<(&Entry, Claim<'r>), AuthError> {
         if required_param(params, "X-Amz-Algorithm")? != ALGORITHM.as_bytes() {
             return Err(AuthError::invalid("X-Amz-Algorithm must be AWS4-HMAC-SHA256"));
         }
@@ -287,62 +294,34 @@ impl Verifier {
         let signature = required_param(params, "X-Amz-Signature")?;
         single_param(params, "X-Amz-Security-Token")?;
         let claim = Claim { scope, signed_headers, signature, timestamp, presigned: true, date_header: false };
-        self.check_signature(req, params, entry, &claim)
+        Ok((entry, claim))
     }
 
-    /// The checks common to both forms, then the signature itself.
-    fn check_signature(&self, req: &RequestParts<'_>, params: &[Param<'_>], entry: &Entry, claim: &Claim<'_>) -> Result<Caller, AuthError> {
-        let signed = parse_signed_headers(claim.signed_headers).map_err(AuthError::invalid)?;
-        let is_signed = |name: &[u8]| signed.iter().any(|s| s.eq_ignore_ascii_case(name));
-        if !is_signed(b"host") {
-            return Err(AuthError::invalid("'host' must be a signed header"));
-        }
-        if claim.date_header && !is_signed(b"date") {
-            return Err(AuthError::invalid("'date' must be a signed header when it gives the request time"));
-        }
-        for (name, _) in req.headers {
-            let name = name.as_bytes();
-            let amz = name.get(..6).is_some_and(|p| p.eq_ignore_ascii_case(b"x-amz-"));
-            if amz
-                && !is_signed(name)
-                && !(claim.presigned && PRESIGNED_UNSIGNED_X_AMZ_HEADERS.iter().any(|e| e.as_bytes().eq_ignore_ascii_case(name)))
-            {
-                return Err(AuthError::invalid(format!("'{}' must be a signed header", sanitize(&name.to_ascii_lowercase(), 64))));
-            }
-        }
-        for name in &signed {
-            let mut present = false;
-            for value in header_values(req.headers, name) {
-                present = true;
-                if value.iter().any(|&b| b == b'\r' || b == b'\n') {
-                    return Err(AuthError::invalid(format!("Signed header '{}' has a line break in its value", sanitize(name, 64))));
-                }
-            }
-            if !present {
-                return Err(AuthError::invalid(format!("Signed header '{}' is missing from the request", sanitize(name, 64))));
-            }
-        }
-        let payload = payload_hash(req, params, claim.presigned)?;
-        let (first, body_fallback): (&[u8], bool) = match &payload {
-            Payload::Declared(v) => (v, false),
-            Payload::Body(h) => (h, false),
-            Payload::UnsignedOrBody => (UNSIGNED_PAYLOAD, true),
+    /// The signature itself, over the body's hash (which a declared hash must equal).
+    fn check_signature(
+        &self,
+        req: &RequestParts<'_>,
+        params: &[Param<'_>],
+        entry: &Entry,
+        claim: &Claim<'_>,
+        signed: &[&[u8]],
+        declared: Option<&[u8]>,
+    ) -> Result<Caller, AuthError> {
+        let body = body_hash(req.body);
+        let first: &[u8] = match declared {
+            Some(value) if value.eq_ignore_ascii_case(&body) => value,
+            Some(_) => return Err(AuthError::invalid("x-amz-content-sha256 does not match the SHA-256 of the body")),
+            None => &body,
         };
 
         let (key, cached) = self.signing_key(entry, &claim.scope)?;
         let mut creq = Vec::with_capacity(256 + req.raw_path.len() * 2 + req.raw_query.map_or(0, str::len) * 2);
-        canonical_request_prefix(req, params, claim.presigned, &signed, claim.signed_headers, false, &mut creq);
-        let prefix = creq.len();
+        canonical_request_prefix(req, params, claim.presigned, signed, claim.signed_headers, false, &mut creq);
         creq.extend_from_slice(first);
-        let mut ok = signature_matches(&sign(&key, claim, &creq)?, claim.signature);
-        if !ok && body_fallback {
-            creq.truncate(prefix);
-            creq.extend_from_slice(&body_hash(req.body));
-            ok = signature_matches(&sign(&key, claim, &creq)?, claim.signature);
-        }
+        let ok = signature_matches(&sign(&key, claim, &creq)?, claim.signature);
         if !ok {
             let mut shown = Vec::with_capacity(creq.len());
-            canonical_request_prefix(req, params, claim.presigned, &signed, claim.signed_headers, true, &mut shown);
+            canonical_request_prefix(req, params, claim.presigned, signed, claim.signed_headers, true, &mut shown);
             shown.extend_from_slice(first);
             let detail = format!(
                 "canonical request:\n{}\nstring to sign:\n{}",
@@ -512,25 +491,74 @@ fn check_clock(time: i64, now: i64) -> Result<(), AuthError> {
     }))
 }
 
-/// What the payload line will be; checks a declared `x-amz-content-sha256` against the body.
-fn payload_hash<'q>(req: &RequestParts<'q>, params: &'q [Param<'_>], presigned: bool) -> Result<Payload<'q>, AuthError> {
+/// The decoded query; a parameter named twice is refused, so that what the signature covers
+/// and what a router reads (one value) cannot differ.
+fn query_params<'q>(req: &RequestParts<'q>) -> Result<Vec<Param<'q>>, AuthError> {
+    let params = match req.raw_query {
+        Some(q) if !q.is_empty() => parse_query(q),
+        _ => Vec::new(),
+    };
+    let mut keys: Vec<&[u8]> = params.iter().map(|(k, _)| &**k).collect();
+    keys.sort_unstable();
+    if let Some(pair) = keys.windows(2).find(|w| w.first() == w.get(1)) {
+        let name = pair.first().copied().unwrap_or_default();
+        return Err(AuthError::invalid(format!("The query names the parameter '{}' more than once", sanitize(name, 64))));
+    }
+    Ok(params)
+}
+
+/// The checks on the signed-headers list: `host` (and `date` when it gives the time) signed,
+/// every `x-amz-*` header signed, every signed header present. Returns the parsed list.
+fn check_headers<'c>(req: &RequestParts<'_>, claim: &Claim<'c>) -> Result<Vec<&'c [u8]>, AuthError> {
+    let signed = parse_signed_headers(claim.signed_headers).map_err(AuthError::invalid)?;
+    let is_signed = |name: &[u8]| signed.iter().any(|s| s.eq_ignore_ascii_case(name));
+    if !is_signed(b"host") {
+        return Err(AuthError::invalid("'host' must be a signed header"));
+    }
+    if claim.date_header && !is_signed(b"date") {
+        return Err(AuthError::invalid("'date' must be a signed header when it gives the request time"));
+    }
+    for (name, _) in req.headers {
+        let name = name.as_bytes();
+        let amz = name.get(..6).is_some_and(|p| p.eq_ignore_ascii_case(b"x-amz-"));
+        if amz
+            && !is_signed(name)
+            && !(claim.presigned && PRESIGNED_UNSIGNED_X_AMZ_HEADERS.iter().any(|e| e.as_bytes().eq_ignore_ascii_case(name)))
+        {
+            return Err(AuthError::invalid(format!("'{}' must be a signed header", sanitize(&name.to_ascii_lowercase(), 64))));
+        }
+    }
+    for name in &signed {
+        let mut present = false;
+        for value in header_values(req.headers, name) {
+            present = true;
+            if value.iter().any(|&b| b == b'\r' || b == b'\n') {
+                return Err(AuthError::invalid(format!("Signed header '{}' has a line break in its value", sanitize(name, 64))));
+            }
+        }
+        if !present {
+            return Err(AuthError::invalid(format!("Signed header '{}' is missing from the request", sanitize(name, 64))));
+        }
+    }
+    Ok(signed)
+}
+
+/// A declared payload hash (`x-amz-content-sha256`, or `X-Amz-Content-Sha256` in a presigned
+/// query), checked for its form: the hex SHA-256 the body must have. `UNSIGNED-PAYLOAD` is
+/// refused: this service's signatures always cover the body.
+fn declared_payload_hash<'q>(req: &RequestParts<'q>, params: &'q [Param<'_>], presigned: bool) -> Result<Option<&'q [u8]>, AuthError> {
     let declared = match single_header(req, b"x-amz-content-sha256")? {
         Some(value) => Some(trim_spaces(value)),
         None if presigned => single_param(params, "X-Amz-Content-Sha256")?,
         None => None,
     };
     match declared {
-        Some(value) if value == UNSIGNED_PAYLOAD => Ok(Payload::Declared(value)),
-        Some(value) if is_sha256_hex(value) => {
-            if value.eq_ignore_ascii_case(&body_hash(req.body)) {
-                Ok(Payload::Declared(value))
-            } else {
-                Err(AuthError::invalid("x-amz-content-sha256 does not match the SHA-256 of the body"))
-            }
+        Some(value) if value == UNSIGNED_PAYLOAD => {
+            Err(AuthError::invalid("UNSIGNED-PAYLOAD is not accepted: the signature must cover the SHA-256 of the body"))
         }
-        Some(_) => Err(AuthError::invalid("x-amz-content-sha256 must be the hex SHA-256 of the body or UNSIGNED-PAYLOAD")),
-        None if presigned => Ok(Payload::UnsignedOrBody),
-        None => Ok(Payload::Body(body_hash(req.body))),
+        Some(value) if is_sha256_hex(value) => Ok(Some(value)),
+        Some(_) => Err(AuthError::invalid("x-amz-content-sha256 must be the hex SHA-256 of the body")),
+        None => Ok(None),
     }
 }
 

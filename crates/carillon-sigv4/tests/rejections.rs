@@ -198,12 +198,7 @@ fn payload_hash() {
         ..Spec::default()
     });
     assert_rejected(verify(&v, &req, at(T0)), AuthErrorKind::InvalidSignature, "must be the hex SHA-256", &[&sig]);
-    // UNSIGNED-PAYLOAD declares that the body is not signed
-    let (mut req, _) = sign_spec(&Spec { checksum_header: true, body_mode: Body::Unsigned, ..Spec::default() });
-    assert_eq!(req.header("x-amz-content-sha256"), Some(&b"UNSIGNED-PAYLOAD"[..]));
-    assert!(verify(&v, &req, at(T0)).is_ok());
-    req.body = b"anything".to_vec();
-    assert!(verify(&v, &req, at(T0)).is_ok());
+    // UNSIGNED-PAYLOAD is refused (unsigned_payload_is_refused)
     // without the header the server hashes the body: a changed body fails
     let (mut req, _) = base();
     req.body.push(b' ');
@@ -214,7 +209,7 @@ fn payload_hash() {
 fn presigned() {
     let v = verifier();
     let spec = Spec { method: "GET", body: vec![], headers: vec![], presign_expires: Some(300), ..Spec::default() };
-    let (req, sig) = sign_spec(&Spec { body_mode: Body::Unsigned, ..spec.clone() });
+    let (req, sig) = sign_spec(&spec);
     assert!(req.query.as_deref().unwrap().contains("X-Amz-Signature="));
     assert!(req.header("authorization").is_none());
     // valid through X-Amz-Date + X-Amz-Expires (and within 15 minutes of X-Amz-Date)
@@ -226,21 +221,22 @@ fn presigned() {
     assert_rejected(verify(&v, &req, at(T0 + 301)), AuthErrorKind::InvalidSignature, "Request has expired", &[&sig]);
     assert_rejected(verify(&v, &req, at(T0 + 86_400)), AuthErrorKind::InvalidSignature, "Request has expired", &[&sig]);
     // a long expiry is still bound by the clock window
-    let (long, sig) = sign_spec(&Spec { presign_expires: Some(3600), body_mode: Body::Unsigned, ..spec.clone() });
+    let (long, sig) = sign_spec(&Spec { presign_expires: Some(3600), ..spec.clone() });
     assert!(verify(&v, &long, at(T0 + 900)).is_ok());
     assert_rejected(verify(&v, &long, at(T0 + 901)), AuthErrorKind::InvalidSignature, "Signature expired", &[&sig]);
-    // the body hash instead of UNSIGNED-PAYLOAD (the AWS test suite, aws-sdk-js-v3)
+    // over the body's hash (the AWS test suite, botocore, aws-sdk-js-v3); UNSIGNED-PAYLOAD is
+    // refused (unsigned_payload_is_refused)
     let (req, _) = sign_spec(&spec);
     assert!(verify(&v, &req, at(T0)).is_ok());
     // X-Amz-Expires out of range (the signer does not check it)
     for expires in [0, 604_801] {
-        let (req, sig) = sign_spec(&Spec { presign_expires: Some(expires), body_mode: Body::Unsigned, ..spec.clone() });
+        let (req, sig) = sign_spec(&Spec { presign_expires: Some(expires), ..spec.clone() });
         assert_rejected(verify(&v, &req, at(T0)), AuthErrorKind::InvalidSignature, "X-Amz-Expires must be", &[&sig]);
     }
-    let (req, _) = sign_spec(&Spec { presign_expires: Some(604_800), body_mode: Body::Unsigned, ..spec.clone() });
+    let (req, _) = sign_spec(&Spec { presign_expires: Some(604_800), ..spec.clone() });
     assert!(verify(&v, &req, at(T0)).is_ok());
     // a session token in the query
-    let (req, _) = sign_spec(&Spec { token: Some("tok/+=".into()), body_mode: Body::Unsigned, ..spec.clone() });
+    let (req, _) = sign_spec(&Spec { token: Some("tok/+=".into()), ..spec.clone() });
     assert!(req.query.as_deref().unwrap().contains("X-Amz-Security-Token=tok%2F%2B%3D"));
     assert!(verify(&v, &req, at(T0)).is_ok());
 }
@@ -258,7 +254,6 @@ fn presigned_exemptions() {
             ("x-amz-meta-a".into(), "b".into()),
         ],
         presign_expires: Some(60),
-        body_mode: Body::Unsigned,
         ..Spec::default()
     });
     let q = req.query.clone().unwrap();
@@ -324,7 +319,7 @@ fn malformed_and_ambiguous() {
     *broken.header_mut("content-type").unwrap() = b"application/json\nx-amz-date:1".to_vec();
     assert_rejected(verify(&v, &broken, at(T0)), AuthErrorKind::InvalidSignature, "line break", &[&sig]);
     // presigned parameters, one missing
-    let (pre, _) = sign_spec(&Spec { presign_expires: Some(60), body_mode: Body::Unsigned, ..Spec::default() });
+    let (pre, _) = sign_spec(&Spec { presign_expires: Some(60), ..Spec::default() });
     let q = pre.query.clone().unwrap();
     for param in ["X-Amz-Algorithm", "X-Amz-Date", "X-Amz-Expires", "X-Amz-SignedHeaders", "X-Amz-Signature"] {
         let mut r = pre.clone();
@@ -333,7 +328,7 @@ fn malformed_and_ambiguous() {
     }
     let mut dup = pre.clone();
     dup.query = Some(format!("{q}&X-Amz-Date=20261128T120000Z"));
-    assert_rejected(verify(&v, &dup, at(T0)), AuthErrorKind::InvalidSignature, "more than one X-Amz-Date", &[]);
+    assert_rejected(verify(&v, &dup, at(T0)), AuthErrorKind::InvalidSignature, "'X-Amz-Date' more than once", &[]);
 }
 
 #[test]
@@ -355,7 +350,7 @@ fn raw_path_is_double_encoded_without_normalization() {
 #[test]
 fn key_cache_is_bounded_and_shared_across_threads() {
     let v = std::sync::Arc::new(verifier());
-    let requests: Vec<OwnedRequest> = (0..1100).map(|i| sign_spec(&Spec { region: format!("r-{i}"), ..Spec::default() }).0).collect();
+    let requests: Vec<OwnedRequest> = (0..1100).map(|i| sign_spec(&Spec { region: format!("xx-r-{i}"), ..Spec::default() }).0).collect();
     let requests = std::sync::Arc::new(requests);
     let threads: Vec<_> = (0..4)
         .map(|k| {
@@ -364,7 +359,7 @@ fn key_cache_is_bounded_and_shared_across_threads() {
                 for (i, r) in requests.iter().enumerate() {
                     if i % 4 == k {
                         let caller = verify(&v, r, at(T0)).unwrap();
-                        assert_eq!(caller.region, format!("r-{i}"));
+                        assert_eq!(caller.region, format!("xx-r-{i}"));
                     }
                 }
             })
@@ -388,4 +383,97 @@ fn debug_output_hides_secrets_and_signatures() {
     let shown = format!("{v:?} {:?}", req.with_parts(|p: &RequestParts<'_>| format!("{p:?}")));
     assert!(!shown.contains(SECRET) && !shown.contains(&sig), "{shown}");
     assert!(shown.contains(AKID));
+}
+
+/// The payload hash is always the SHA-256 of the body received: `UNSIGNED-PAYLOAD` would let a
+/// captured request be replayed with another body (docs/behaviour.md, "Accounts, regions and signatures").
+#[test]
+fn unsigned_payload_is_refused() {
+    let v = verifier();
+    // declared in the header
+    let (mut req, sig) = sign_spec(&Spec { checksum_header: true, body_mode: Body::Unsigned, ..Spec::default() });
+    assert_eq!(req.header("x-amz-content-sha256"), Some(&b"UNSIGNED-PAYLOAD"[..]));
+    assert_rejected(verify(&v, &req, at(T0)), AuthErrorKind::InvalidSignature, "UNSIGNED-PAYLOAD", &[&sig]);
+    req.body = br#"{"Name":"replayed"}"#.to_vec();
+    assert_rejected(verify(&v, &req, at(T0)), AuthErrorKind::InvalidSignature, "UNSIGNED-PAYLOAD", &[&sig]);
+    // presigned with UNSIGNED-PAYLOAD in the canonical request (not declared anywhere)
+    let spec = Spec { method: "GET", body: vec![], headers: vec![], presign_expires: Some(300), ..Spec::default() };
+    let (req, sig) = sign_spec(&Spec { body_mode: Body::Unsigned, ..spec.clone() });
+    assert_rejected(verify(&v, &req, at(T0)), AuthErrorKind::InvalidSignature, "does not match", &[&sig]);
+    // presigned over the (empty) body's hash, as botocore and aws-sdk-js-v3 sign: accepted, and
+    // a body added on replay is refused
+    let (mut req, _) = sign_spec(&spec);
+    assert!(verify(&v, &req, at(T0)).is_ok());
+    req.body = b"{}".to_vec();
+    assert_rejected(verify(&v, &req, at(T0)), AuthErrorKind::InvalidSignature, "does not match", &[]);
+    // presigned with X-Amz-Content-Sha256 in the query: it must be the body's hash too
+    let mut declared = sign_spec(&spec).0;
+    declared.query = Some(format!("{}&X-Amz-Content-Sha256=UNSIGNED-PAYLOAD", declared.query.unwrap()));
+    assert_rejected(verify(&v, &declared, at(T0)), AuthErrorKind::InvalidSignature, "UNSIGNED-PAYLOAD", &[]);
+}
+
+/// The signing region is a lower-case region name, `[a-z]{2}(-[a-z]+)+-[0-9]+`: a region such
+/// as `US-EAST-1` would make ARNs that fail the model's pattern.
+#[test]
+fn region_must_be_a_lower_case_region_name() {
+    let v = verifier();
+    for region in ["us-east-1", "us-gov-west-1", "cn-northwest-1", "xx-moon-1", "eu-central-12"] {
+        let (req, _) = sign_spec(&Spec { region: region.into(), ..Spec::default() });
+        assert_eq!(verify(&v, &req, at(T0)).unwrap().region, region);
+    }
+    for region in
+        ["US-EAST-1", "Us-east-1", "local", "mars-north-7", "us-east", "us-east-", "u-east-1", "us--east-1", "us-east-1a", "us-3ast-1"]
+    {
+        let (req, sig) = sign_spec(&Spec { region: region.into(), ..Spec::default() });
+        assert_rejected(verify(&v, &req, at(T0)), AuthErrorKind::InvalidSignature, "region", &[&sig]);
+        let (req, sig) = sign_spec(&Spec { region: region.into(), presign_expires: Some(60), ..Spec::default() });
+        assert_rejected(verify(&v, &req, at(T0)), AuthErrorKind::InvalidSignature, "region", &[&sig]);
+        // the unverified scope still names it, so that open mode can refuse it too
+        let scope = req.with_parts(scope_from_unverified).unwrap();
+        assert_eq!(scope.region, region);
+        assert!(!carillon_sigv4::is_region_name(region), "{region}");
+    }
+}
+
+/// A repeated query parameter is refused: what was signed and what the router reads could
+/// otherwise differ (the signer sorts the values, a router takes one of them).
+#[test]
+fn duplicate_query_parameters_are_refused() {
+    let v = verifier();
+    for query in ["max-results=1&max-results=50", "a=1&a=1", "a+b=1&a%20b=2", "k&k", "next-token=x&max-results=2&next-token=y"] {
+        let (req, sig) = sign_spec(&Spec { query: Some(query.into()), ..Spec::default() });
+        assert_rejected(verify(&v, &req, at(T0)), AuthErrorKind::InvalidSignature, "more than once", &[&sig]);
+    }
+    let (req, _) = sign_spec(&Spec { query: Some("max-results=1&Max-results=50&next-token=a+b".into()), ..Spec::default() });
+    assert!(verify(&v, &req, at(T0)).is_ok());
+}
+
+/// Key, date and scope are checked from the headers (or the presigned query) alone, before the
+/// server reads the body; the signature itself is checked once the body is in.
+#[test]
+fn precheck_needs_no_body() {
+    let v = verifier();
+    let without_body = |r: &OwnedRequest| OwnedRequest { body: Vec::new(), ..r.clone() };
+    let precheck = |r: &OwnedRequest, now| without_body(r).with_parts(|p| v.precheck(p, now));
+    // a good request passes before its body is known, and fails or passes on the body afterwards
+    let (good, _) = base();
+    assert!(precheck(&good, at(T0)).is_ok());
+    let (presigned, _) = sign_spec(&Spec { method: "GET", body: vec![], headers: vec![], presign_expires: Some(60), ..Spec::default() });
+    assert!(precheck(&presigned, at(T0)).is_ok());
+    // each refusal the full check would give from the headers alone
+    let kind = |r: Result<(), AuthError>| r.unwrap_err().kind();
+    let (unknown, _) = sign_spec(&Spec { akid: "AKIDUNKNOWN".into(), ..Spec::default() });
+    assert_eq!(kind(precheck(&unknown, at(T0))), AuthErrorKind::UnrecognizedClient);
+    let (unknown, _) = sign_spec(&Spec { akid: "AKIDUNKNOWN".into(), presign_expires: Some(60), ..Spec::default() });
+    assert_eq!(kind(precheck(&unknown, at(T0))), AuthErrorKind::UnrecognizedClient);
+    assert_eq!(kind(precheck(&good, at(T0 + 3600))), AuthErrorKind::InvalidSignature);
+    assert_eq!(kind(precheck(&presigned, at(T0 + 61))), AuthErrorKind::InvalidSignature);
+    let (other_service, _) = sign_spec(&Spec { service: "s3".into(), ..Spec::default() });
+    assert_eq!(kind(precheck(&other_service, at(T0))), AuthErrorKind::InvalidSignature);
+    let (bad_region, _) = sign_spec(&Spec { region: "US-EAST-1".into(), ..Spec::default() });
+    assert_eq!(kind(precheck(&bad_region, at(T0))), AuthErrorKind::InvalidSignature);
+    let (unsigned, _) = sign_spec(&Spec { checksum_header: true, body_mode: Body::Unsigned, ..Spec::default() });
+    assert_eq!(kind(precheck(&unsigned, at(T0))), AuthErrorKind::InvalidSignature);
+    let bare = OwnedRequest { headers: vec![("host".into(), b"x".to_vec())], query: None, ..good.clone() };
+    assert_eq!(kind(precheck(&bare, at(T0))), AuthErrorKind::MissingAuthenticationToken);
 }

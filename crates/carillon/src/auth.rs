@@ -5,6 +5,9 @@
 //! - open: nothing is verified; the region is the credential scope's if the request has one, and
 //!   the account is the one a configured credential maps the access key to, else a 12-digit
 //!   access key itself, else 000000000000.
+//!
+//! Either way a signing region that is not a region name (`US-EAST-1`) is refused: it would make
+//! ARNs the model's patterns reject.
 
 use carillon_api::{ApiError, ErrorKind};
 use carillon_sigv4::{AuthErrorKind, Credentials, RequestParts, Verifier};
@@ -22,38 +25,62 @@ pub enum Auth {
 pub struct Caller {
     pub account: String,
     pub region: String,
+    /// Signed with an operator's key (sigv4 mode only): may use the control plane.
+    pub operator: bool,
 }
 
 impl Auth {
     pub fn authenticate(&self, req: &RequestParts<'_>) -> Result<Caller, ApiError> {
         match self {
             Auth::Sigv4(verifier) => match verifier.verify(req, SystemTime::now()) {
-                Ok(c) => Ok(Caller { account: c.account_id, region: c.region }),
-                Err(e) => {
-                    let kind = match e.kind() {
-                        AuthErrorKind::MissingAuthenticationToken => ErrorKind::MissingAuthenticationToken,
-                        AuthErrorKind::UnrecognizedClient => ErrorKind::UnrecognizedClient,
-                        AuthErrorKind::InvalidSignature => ErrorKind::InvalidSignature,
-                    };
-                    // The log line's cause: the refusal and, for a mismatch, the canonical request
-                    // the server computed (request data only, never a secret or a signature).
-                    let cause = match e.detail() {
-                        Some(detail) => format!("{e}; {detail}"),
-                        None => e.to_string(),
-                    };
-                    Err(ApiError::new(kind, e.message()).with_cause(cause))
+                Ok(c) => {
+                    let operator = verifier.credentials().is_operator(&c.access_key_id);
+                    Ok(Caller { account: c.account_id, region: c.region, operator })
                 }
+                Err(e) => Err(refusal(&e)),
             },
             Auth::Open(credentials) => Ok(match carillon_sigv4::scope_from_unverified(req) {
-                Some(scope) => Caller { account: account_for(credentials, &scope.access_key_id), region: scope.region },
-                None => Caller { account: DEFAULT_ACCOUNT.into(), region: DEFAULT_REGION.into() },
+                Some(scope) if !carillon_sigv4::is_region_name(&scope.region) => {
+                    return Err(ApiError::bad_request(format!(
+                        "The credential scope's region '{}' is not a region name such as us-east-1 (lower case).",
+                        carillon_api::route::printable(&scope.region)
+                    )));
+                }
+                Some(scope) => Caller { account: account_for(credentials, &scope.access_key_id), region: scope.region, operator: false },
+                None => Caller { account: DEFAULT_ACCOUNT.into(), region: DEFAULT_REGION.into(), operator: false },
             }),
+        }
+    }
+
+    /// In sigv4 mode, what can be checked before the body is read (key, date, scope, signed
+    /// headers), so that a request without a valid credential never has its body buffered.
+    /// Open mode checks nothing here.
+    pub fn precheck(&self, req: &RequestParts<'_>) -> Result<(), ApiError> {
+        match self {
+            Auth::Sigv4(verifier) => verifier.precheck(req, SystemTime::now()).map_err(|e| refusal(&e)),
+            Auth::Open(_) => Ok(()),
         }
     }
 
     pub fn is_sigv4(&self) -> bool {
         matches!(self, Auth::Sigv4(_))
     }
+}
+
+/// A refused signature as the API answers it: 403 with AWS's code, and for the log line the
+/// refusal and, for a mismatch, the canonical request the server computed (request data only,
+/// never a secret or a signature).
+fn refusal(e: &carillon_sigv4::AuthError) -> ApiError {
+    let kind = match e.kind() {
+        AuthErrorKind::MissingAuthenticationToken => ErrorKind::MissingAuthenticationToken,
+        AuthErrorKind::UnrecognizedClient => ErrorKind::UnrecognizedClient,
+        AuthErrorKind::InvalidSignature => ErrorKind::InvalidSignature,
+    };
+    let cause = match e.detail() {
+        Some(detail) => format!("{e}; {detail}"),
+        None => e.to_string(),
+    };
+    ApiError::new(kind, e.message()).with_cause(cause)
 }
 
 /// The account of an access key id in open mode (docs/behaviour.md, "Accounts, regions and signatures").
@@ -89,6 +116,13 @@ mod tests {
         assert_eq!(auth.authenticate(&parts(&[("authorization", h)], None)).unwrap().account, DEFAULT_ACCOUNT);
         let c = auth.authenticate(&parts(&[], None)).unwrap();
         assert_eq!((c.account.as_str(), c.region.as_str()), (DEFAULT_ACCOUNT, DEFAULT_REGION));
+        // a region that is not a region name is a 400, not a new region
+        for region in ["US-EAST-1", "local", "us_east_1"] {
+            let h =
+                format!("AWS4-HMAC-SHA256 Credential=111122223333/20261128/{region}/chime/aws4_request, SignedHeaders=host, Signature=ab");
+            let e = auth.authenticate(&parts(&[("authorization", h.as_bytes())], None)).err().unwrap();
+            assert_eq!((e.kind, e.status()), (ErrorKind::BadRequest, 400), "{region}");
+        }
     }
 
     #[test]

@@ -24,7 +24,8 @@ impl Control {
     /// The operation at `method` and `path`, if any.
     pub fn resolve(method: &str, path: &str) -> Option<Control> {
         Some(match (method, path) {
-            ("GET", "/_carillon/health") => Control::Health,
+            // HEAD answers as GET; the HTTP layer leaves the body out.
+            ("GET" | "HEAD", "/_carillon/health") => Control::Health,
             ("POST", "/_carillon/expiration-sweep") => Control::ExpirationSweep,
             ("GET", "/_carillon/clock") => Control::GetClock,
             ("PUT", "/_carillon/clock") => Control::SetClock,
@@ -44,7 +45,8 @@ impl Control {
         }
     }
 
-    /// Whether a signature is needed in sigv4 mode: health is open, so that probes need no keys.
+    /// Whether an operator's signature is needed in sigv4 mode: health is open, so that probes
+    /// need no keys (docs/behaviour.md, "Control plane").
     pub fn needs_auth(self) -> bool {
         self != Control::Health
     }
@@ -67,11 +69,12 @@ impl Control {
             Control::ExpirationSweep => service.sweep_expired_users().await.map(|n| ok(json!({"deleted": n}))),
             Control::GetClock => Ok(ok(json!({"offset_seconds": service.clock().offset_ms() / 1000}))),
             Control::SetClock => match body.get("offset_seconds").and_then(Value::as_i64) {
-                Some(s) if s.checked_mul(1000).is_some() => {
-                    service.clock().set_offset_ms(s * 1000);
+                Some(s) => {
+                    let ms = carillon_service::clock::check_offset_secs(s).map_err(|e| ApiError::bad_request(format!("Refused: {e}.")))?;
+                    service.clock().set_offset_ms(ms);
                     Ok(ok(json!({"offset_seconds": s})))
                 }
-                _ => Err(ApiError::bad_request("Body must be {\"offset_seconds\": INTEGER}.")),
+                None => Err(ApiError::bad_request("Body must be {\"offset_seconds\": INTEGER}.")),
             },
             Control::SetEndpointState => {
                 let s = |k: &str| body.get(k).and_then(Value::as_str);
@@ -93,6 +96,11 @@ impl Control {
             }
         }
     }
+}
+
+/// The answer to a signed request whose key is not an operator's.
+pub fn not_an_operator() -> ApiError {
+    ApiError::forbidden("The control plane needs a signature by an operator's credential (marked admin in the credentials file).")
 }
 
 /// The answer when no control-plane operation matches.

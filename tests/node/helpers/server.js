@@ -56,8 +56,11 @@ export class CarillonServer {
   /**
    * @param {object} [opts]
    * @param {string} [opts.dbPath] SQLite file to use; by default a fresh file in a new temp dir.
+   * @param {string[]} [opts.args] options for `carillon serve` in place of `--auth open`, e.g.
+   *   `['--auth', 'sigv4', '--credentials', FILE]`.
    */
   constructor(opts = {}) {
+    this.args = opts.args ?? ['--auth', 'open'];
     if (opts.dbPath) {
       this.dir = null;
       this.dbPath = opts.dbPath;
@@ -90,7 +93,7 @@ export class CarillonServer {
     for (const k of ['CARILLON_LISTEN', 'CARILLON_DATABASE', 'CARILLON_AUTH', 'CARILLON_CREDENTIALS']) delete env[k];
     const child = spawn(
       CARILLON_BIN,
-      ['serve', '--listen', '127.0.0.1:0', '--database', this.databaseUrl, '--auth', 'open'],
+      ['serve', '--listen', '127.0.0.1:0', '--database', this.databaseUrl, ...this.args],
       { env, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     live.add(child);

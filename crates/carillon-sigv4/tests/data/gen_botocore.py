@@ -27,7 +27,7 @@ KEYS = [
     ("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
     ("carillon_dev", "s3cr3t:with:colons+and/slashes="),
 ]
-REGIONS = ["us-east-1", "eu-west-2", "ap-southeast-1", "mars-north-7"]
+REGIONS = ["us-east-1", "eu-west-2", "ap-southeast-1", "xx-mars-7"]
 POOL = list("abZ07-_.~ :/@!$&'()*+,;=?#[]%\"<>^`{|}\\") + ["é", "ß", "中", "🎉", "ሴ", "Ω"]
 rng = random.Random(20261128)
 

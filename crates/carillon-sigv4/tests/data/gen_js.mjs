@@ -21,7 +21,7 @@ const KEYS = [
   ["AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"],
   ["carillon_dev", "s3cr3t:with:colons+and/slashes="],
 ];
-const REGIONS = ["us-east-1", "eu-west-2", "ap-southeast-1", "mars-north-7"];
+const REGIONS = ["us-east-1", "eu-west-2", "ap-southeast-1", "xx-mars-7"];
 const POOL = [..."abZ07-_.~ :/@!$&'()*+,;=?#[]%\"<>^`{|}\\", "é", "ß", "中", "🎉", "ሴ", "Ω"];
 let seed = 20261128;
 const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
