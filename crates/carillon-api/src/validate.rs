@@ -16,24 +16,50 @@ pub fn wire_path(member: &str) -> String {
     }
 }
 
+/// The most violations a message lists; the count still says how many there were
+/// (docs/behaviour.md, "Wire protocol").
+pub const MAX_LISTED_VIOLATIONS: usize = 10;
+/// Past this many bytes of listed violations, no more are listed.
+const MAX_LISTED_BYTES: usize = 4096;
+/// An echoed value is cut to this many bytes (on a character boundary), then `...`: longer than
+/// any length limit of the model, so a value one over its limit is still shown whole.
+const MAX_ECHO_BYTES: usize = 4096;
+
 /// Checks `value` against the structure shape `shape_name`.
 pub fn validate(model: &Model, shape_name: &str, value: &Value) -> Result<(), ApiError> {
-    let mut v = Validator { model, type_error: None, violations: Vec::new() };
+    let mut v = Validator { model, type_error: None, violations: Vec::new(), count: 0 };
     v.structure(model.shape(shape_name), value, "");
     if let Some(e) = v.type_error {
         return Err(ApiError::bad_request(e));
     }
-    match v.violations.len() {
+    let listed = v.violations.join("; ");
+    match v.count {
         0 => Ok(()),
-        1 => Err(ApiError::bad_request(format!("1 validation error detected: {}", v.violations[0]))),
-        n => Err(ApiError::bad_request(format!("{n} validation errors detected: {}", v.violations.join("; ")))),
+        1 => Err(ApiError::bad_request(format!("1 validation error detected: {listed}"))),
+        n if n == v.violations.len() => Err(ApiError::bad_request(format!("{n} validation errors detected: {listed}"))),
+        n => Err(ApiError::bad_request(format!("{n} validation errors detected: {listed}; and {} more", n - v.violations.len()))),
     }
 }
 
 struct Validator<'m> {
     model: &'m Model,
     type_error: Option<String>,
+    /// The violations listed in the message (at most `MAX_LISTED_VIOLATIONS`)...
     violations: Vec<String>,
+    /// ...and how many there were.
+    count: usize,
+}
+
+/// `s`, or its first `MAX_ECHO_BYTES` bytes and `...`.
+fn echo(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.len() <= MAX_ECHO_BYTES {
+        return s.into();
+    }
+    let mut end = MAX_ECHO_BYTES;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &s[..end]).into()
 }
 
 fn join(prefix: &str, name: &str) -> String {
@@ -48,10 +74,15 @@ impl Validator<'_> {
     }
 
     fn violation(&mut self, shape: &Shape, value: &Value, path: &str, constraint: String) {
+        self.count += 1;
+        let listed_bytes: usize = self.violations.iter().map(String::len).sum();
+        if self.violations.len() >= MAX_LISTED_VIOLATIONS || listed_bytes >= MAX_LISTED_BYTES {
+            return;
+        }
         let shown = match value {
             Value::Null => "Value null".to_string(),
             _ if shape.sensitive => "Value".to_string(),
-            Value::String(s) => format!("Value '{s}'"),
+            Value::String(s) => format!("Value '{}'", echo(s)),
             Value::Number(n) => format!("Value '{n}'"),
             _ => "Value".to_string(),
         };
@@ -135,7 +166,9 @@ impl Validator<'_> {
                 let Some(items) = value.as_array() else { return self.type_mismatch(path, "a list (JSON array)") };
                 let len = items.len() as i64;
                 if let Some(max) = shape.max.filter(|m| len > *m) {
-                    self.violation(shape, value, path, format!("Member must have length less than or equal to {max}"));
+                    // One violation; the members of an over-long list are not checked, so that
+                    // a huge list costs one line, not one per member.
+                    return self.violation(shape, value, path, format!("Member must have length less than or equal to {max}"));
                 }
                 if let Some(min) = shape.min.filter(|m| len < *m) {
                     self.violation(shape, value, path, format!("Member must have length greater than or equal to {min}"));
@@ -227,6 +260,42 @@ mod tests {
             e,
             "1 validation error detected: Value null at 'tags.1.member.value' failed to satisfy constraint: Member must not be null"
         );
+    }
+
+    #[test]
+    fn an_over_long_list_is_one_violation_and_its_members_are_not_checked() {
+        let tags: Vec<Value> = (0..51).map(|_| json!({})).collect();
+        let e = check("TagResourceRequest", json!({"ResourceARN": "arn:aws:chime:us-east-1:1:app-instance/x", "Tags": tags})).unwrap_err();
+        assert_eq!(
+            e,
+            "1 validation error detected: Value at 'tags' failed to satisfy constraint: Member must have length less than or equal to 50"
+        );
+    }
+
+    #[test]
+    fn at_most_ten_violations_are_listed_and_the_count_says_how_many() {
+        let tags: Vec<Value> = (0..14).map(|_| json!({})).collect();
+        let e = check("TagResourceRequest", json!({"ResourceARN": "arn:aws:chime:us-east-1:1:app-instance/x", "Tags": tags})).unwrap_err();
+        assert!(e.starts_with("28 validation errors detected: Value null at 'tags.1.member.key' failed"), "{e}");
+        assert_eq!(e.matches("failed to satisfy constraint").count(), 10, "{e}");
+        assert!(e.ends_with("; and 18 more"), "{e}");
+        // Ten are listed in full, as before.
+        let tags: Vec<Value> = (0..5).map(|_| json!({})).collect();
+        let e = check("TagResourceRequest", json!({"ResourceARN": "arn:aws:chime:us-east-1:1:app-instance/x", "Tags": tags})).unwrap_err();
+        assert!(e.starts_with("10 validation errors detected: ") && !e.contains("more"), "{e}");
+        assert_eq!(e.matches("failed to satisfy constraint").count(), 10, "{e}");
+    }
+
+    #[test]
+    fn an_echoed_value_is_shortened() {
+        let long = "x".repeat(1 << 20);
+        let e = check(
+            "UpdateAppInstanceUserEndpointRequest",
+            json!({"AppInstanceUserArn": "arn:aws:chime:us-east-1:111122223333:app-instance/a/user/b", "EndpointId": "e", "AllowMessages": long}),
+        )
+        .unwrap_err();
+        assert!(e.len() < 5000, "{} bytes", e.len());
+        assert!(e.contains(&format!("Value '{}...' at 'allowMessages'", "x".repeat(4096))), "{}", &e[..200]);
     }
 
     #[test]

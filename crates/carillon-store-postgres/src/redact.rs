@@ -8,22 +8,20 @@
 /// not. Any scheme is read the same way. When in doubt it hides more, never less.
 pub fn redact(url: &str) -> String {
     match url.find("://") {
-        Some(i) => redact_uri(&url[..i + 3], &url[i + 3..]),
+        // Key-value pairs after a scheme are no URL libpq reads, but hide them all the same.
+        Some(i) => redact_key_values(&redact_uri(&url[..i + 3], &url[i + 3..])),
         None => redact_key_values(url),
     }
 }
 
 fn redact_uri(scheme: &str, rest: &str) -> String {
-    let (before_query, query) = match rest.find('?') {
-        Some(q) => (&rest[..q], Some(&rest[q + 1..])),
-        None => (rest, None),
-    };
-    // The user info ends at the last '@' before the query: a password with an unencoded '/' or
-    // '@' is still hidden (a '@' in the database name hides a little more than needed).
+    // The user info ends at the last '@' of the whole string: a password with an unencoded '/',
+    // '@', '?' or '#' is still hidden (a '@' in the database name or the query hides a little
+    // more than needed).
     let mut out = String::from(scheme);
-    match before_query.rfind('@') {
+    let after_userinfo = match rest.rfind('@') {
         Some(at) => {
-            let userinfo = &before_query[..at];
+            let userinfo = &rest[..at];
             match userinfo.find(':') {
                 Some(colon) => {
                     out.push_str(&userinfo[..colon]);
@@ -31,10 +29,15 @@ fn redact_uri(scheme: &str, rest: &str) -> String {
                 }
                 None => out.push_str(userinfo),
             }
-            out.push_str(&before_query[at..]);
+            &rest[at..]
         }
-        None => out.push_str(before_query),
-    }
+        None => rest,
+    };
+    let (before_query, query) = match after_userinfo.find('?') {
+        Some(q) => (&after_userinfo[..q], Some(&after_userinfo[q + 1..])),
+        None => (after_userinfo, None),
+    };
+    out.push_str(before_query);
     if let Some(query) = query {
         out.push('?');
         let params: Vec<String> = query
@@ -126,6 +129,14 @@ mod tests {
         assert_eq!(redact("postgres://u:p@s@s@host:5432/db?sslmode=disable"), "postgres://u:***@host:5432/db?sslmode=disable");
         assert_eq!(redact("postgres://u:pa/s@ss@h/d"), "postgres://u:***@h/d");
         assert!(!redact("postgres://u:p@ss@host/db").contains("ss@host/db?"));
+    }
+
+    #[test]
+    fn hides_passwords_holding_query_characters_and_key_values_after_a_scheme() {
+        assert_eq!(redact("postgres://u:s3c?ret@h:1/db"), "postgres://u:***@h:1/db");
+        assert_eq!(redact("postgres://u:s3c?ret@h:1/db?password=x"), "postgres://u:***@h:1/db?password=***");
+        assert_eq!(redact("postgres://u:s3c#ret@h/db"), "postgres://u:***@h/db");
+        assert!(!redact("postgres:// host=h password=hunter6").contains("hunter6"));
     }
 
     #[test]

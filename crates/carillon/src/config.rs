@@ -16,14 +16,17 @@ options (each also read from the environment variable in brackets):
   --database URL                     sqlite://PATH, sqlite::memory: or postgres://... [CARILLON_DATABASE]
                                      (sqlite://$XDG_DATA_HOME/carillon/carillon.db, else ~/.local/share/carillon/carillon.db)
   --auth open|sigv4                  open: no signature checked; sigv4: every request signed [CARILLON_AUTH] (open)
-  --credentials FILE                 lines ACCESS_KEY_ID:SECRET_ACCESS_KEY:ACCOUNT_ID [CARILLON_CREDENTIALS]
+  --credentials FILE                 lines ACCESS_KEY_ID:SECRET_ACCESS_KEY:ACCOUNT_ID, with :admin
+                                     after the account for an operator's key [CARILLON_CREDENTIALS]
+  --control-plane on|off             off: of /_carillon/ only health answers [CARILLON_CONTROL_PLANE] (on)
   --expiration-sweep-interval SECS   how often expired users are deleted [CARILLON_EXPIRATION_SWEEP_INTERVAL] (60)
   --clock-offset SECS                moves the service's clock forward (tests) [CARILLON_CLOCK_OFFSET] (0)
   --threads N                        worker threads [CARILLON_THREADS] (number of CPUs)
   --quiet                            no per-request log lines [CARILLON_QUIET=1]
   --throttle off|aws                 AWS's request rates per account [CARILLON_THROTTLE] (off)
-  --request-timeout SECS             time a client gets to send a request's headers or body, and
-                                     the longest a keep-alive connection may stay idle [CARILLON_REQUEST_TIMEOUT] (30)
+  --request-timeout SECS             time a client gets to send a request's body [CARILLON_REQUEST_TIMEOUT] (30)
+  --header-timeout SECS              time a connection gets to send a complete request head, and the
+                                     longest a keep-alive connection may stay idle [CARILLON_HEADER_TIMEOUT] (10)
   --max-connections N                open connections at once; more wait to be accepted [CARILLON_MAX_CONNECTIONS] (1024)
   --quota-app-instances N            AppInstances per account and region [CARILLON_QUOTA_APP_INSTANCES] (100)
   --quota-users N                    users per AppInstance [CARILLON_QUOTA_USERS] (100000)
@@ -63,12 +66,16 @@ pub struct Config {
     pub database: Database,
     pub auth: AuthMode,
     pub credentials: Option<PathBuf>,
+    /// Whether `/_carillon/` serves more than health (in sigv4 mode, to operators only).
+    pub control_plane: bool,
     pub sweep_interval_secs: u64,
     pub clock_offset_secs: i64,
     pub threads: Option<usize>,
     pub quiet: bool,
     pub throttle: bool,
     pub request_timeout_secs: u64,
+    /// How long a connection may take to send a complete request head (or stay idle between requests).
+    pub header_timeout_secs: u64,
     pub max_connections: usize,
     pub quotas: Quotas,
 }
@@ -81,12 +88,14 @@ impl Default for Config {
             database: Database::SqliteMemory,
             auth: AuthMode::Open,
             credentials: None,
+            control_plane: true,
             sweep_interval_secs: 60,
             clock_offset_secs: 0,
             threads: None,
             quiet: true,
             throttle: false,
             request_timeout_secs: 30,
+            header_timeout_secs: 10,
             max_connections: 1024,
             quotas: Quotas::default(),
         }
@@ -134,12 +143,14 @@ const OPTIONS: &[(&str, &str, bool)] = &[
     ("--database", "CARILLON_DATABASE", true),
     ("--auth", "CARILLON_AUTH", true),
     ("--credentials", "CARILLON_CREDENTIALS", true),
+    ("--control-plane", "CARILLON_CONTROL_PLANE", true),
     ("--expiration-sweep-interval", "CARILLON_EXPIRATION_SWEEP_INTERVAL", true),
     ("--clock-offset", "CARILLON_CLOCK_OFFSET", true),
     ("--threads", "CARILLON_THREADS", true),
     ("--quiet", "CARILLON_QUIET", false),
     ("--throttle", "CARILLON_THROTTLE", true),
     ("--request-timeout", "CARILLON_REQUEST_TIMEOUT", true),
+    ("--header-timeout", "CARILLON_HEADER_TIMEOUT", true),
     ("--max-connections", "CARILLON_MAX_CONNECTIONS", true),
     ("--quota-app-instances", "CARILLON_QUOTA_APP_INSTANCES", true),
     ("--quota-users", "CARILLON_QUOTA_USERS", true),
@@ -201,12 +212,18 @@ pub fn parse(args: &[String], env: impl Fn(&str) -> Option<String>) -> Result<Co
     if auth == AuthMode::Sigv4 && credentials.is_none() {
         return Err("--auth sigv4 needs --credentials FILE".into());
     }
+    let control_plane = match get("--control-plane").as_deref() {
+        None | Some("on") => true,
+        Some("off") => false,
+        Some(other) => return Err(format!("--control-plane takes on or off, not '{other}'")),
+    };
     let sweep_interval_secs: u64 =
         get("--expiration-sweep-interval").map(|v| number("--expiration-sweep-interval", &v)).transpose()?.unwrap_or(60);
     if sweep_interval_secs == 0 {
         return Err("--expiration-sweep-interval must be at least 1 second".into());
     }
     let clock_offset_secs = get("--clock-offset").map(|v| number("--clock-offset", &v)).transpose()?.unwrap_or(0);
+    carillon_service::clock::check_offset_secs(clock_offset_secs).map_err(|e| format!("--clock-offset: {e}"))?;
     let threads = get("--threads").map(|v| number::<usize>("--threads", &v)).transpose()?;
     if threads == Some(0) {
         return Err("--threads must be at least 1".into());
@@ -220,6 +237,10 @@ pub fn parse(args: &[String], env: impl Fn(&str) -> Option<String>) -> Result<Co
     let request_timeout_secs: u64 = get("--request-timeout").map(|v| number("--request-timeout", &v)).transpose()?.unwrap_or(30);
     if request_timeout_secs == 0 {
         return Err("--request-timeout must be at least 1 second".into());
+    }
+    let header_timeout_secs: u64 = get("--header-timeout").map(|v| number("--header-timeout", &v)).transpose()?.unwrap_or(10);
+    if header_timeout_secs == 0 {
+        return Err("--header-timeout must be at least 1 second".into());
     }
     let max_connections: usize = get("--max-connections").map(|v| number("--max-connections", &v)).transpose()?.unwrap_or(1024);
     if max_connections == 0 {
@@ -241,12 +262,14 @@ pub fn parse(args: &[String], env: impl Fn(&str) -> Option<String>) -> Result<Co
         database,
         auth,
         credentials,
+        control_plane,
         sweep_interval_secs,
         clock_offset_secs,
         threads,
         quiet,
         throttle,
         request_timeout_secs,
+        header_timeout_secs,
         max_connections,
         quotas,
     })
@@ -280,6 +303,32 @@ mod tests {
             let e = parse(&args(bad), |_| None).unwrap_err();
             assert!(!e.contains('\n'), "{e}");
         }
+    }
+
+    #[test]
+    fn the_control_plane_is_on_unless_switched_off() {
+        assert!(parse(&args(&[]), |_| None).unwrap().control_plane);
+        assert!(!parse(&args(&["--control-plane", "off"]), |_| None).unwrap().control_plane);
+        assert!(!parse(&args(&[]), |k| (k == "CARILLON_CONTROL_PLANE").then(|| "off".into())).unwrap().control_plane);
+        assert!(parse(&args(&["--control-plane=on"]), |k| (k == "CARILLON_CONTROL_PLANE").then(|| "off".into())).unwrap().control_plane);
+        let e = parse(&args(&["--control-plane", "maybe"]), |_| None).unwrap_err();
+        assert!(e.contains("--control-plane") && !e.contains('\n'), "{e}");
+    }
+
+    #[test]
+    fn the_header_timeout_defaults_to_10_seconds() {
+        assert_eq!(parse(&args(&[]), |_| None).unwrap().header_timeout_secs, 10);
+        assert_eq!(parse(&args(&[]), |k| (k == "CARILLON_HEADER_TIMEOUT").then(|| "3".into())).unwrap().header_timeout_secs, 3);
+        assert!(parse(&args(&["--header-timeout", "0"]), |_| None).is_err());
+    }
+
+    #[test]
+    fn the_clock_offset_is_at_most_100_years_either_way() {
+        for bad in ["1000000000000", "-1000000000000", "3155760001", "-3155760001"] {
+            let e = parse(&args(&["--clock-offset", bad]), |_| None).unwrap_err();
+            assert!(e.contains("--clock-offset") && !e.contains('\n'), "{e}");
+        }
+        assert_eq!(parse(&args(&["--clock-offset", "-3155760000"]), |_| None).unwrap().clock_offset_secs, -3_155_760_000);
     }
 
     #[test]

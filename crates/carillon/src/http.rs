@@ -10,7 +10,7 @@ use carillon_api::{Answer, ApiError, ErrorKind, Request as WireRequest, RequestC
 use carillon_service::Service;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
+use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST, HeaderValue, TRANSFER_ENCODING};
 use hyper::http::request::Parts;
 use hyper::{Request, Response, StatusCode};
 use std::convert::Infallible;
@@ -23,6 +23,8 @@ pub struct App {
     pub wire: Wire,
     pub service: Service,
     pub auth: Auth,
+    /// `--control-plane`: off leaves only health under `/_carillon/`.
+    pub control_plane: bool,
     pub quiet: bool,
     /// The AWS rate profile, when switched on.
     pub throttle: Option<crate::throttle::Throttle>,
@@ -51,13 +53,23 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>) -> Result<Reply, Infa
     let method = req.method().as_str().to_owned();
     let path = req.uri().path().to_owned();
     let mut close = false;
-    let (label, outcome) = match read_body(&app, req).await {
+    // The caller's account, for the log line, once known.
+    let mut account = None;
+    // HTTP/1.1 requires Host (RFC 9112, 3.2); its body is left unread, so the connection closes.
+    let no_host = req.version() == hyper::Version::HTTP_11 && !req.headers().contains_key(HOST);
+    let (label, outcome) = match if no_host {
+        Err(Unreadable::missing_host())
+    } else if let Err(u) = before_body(&app, &req) {
+        Err(u)
+    } else {
+        read_body(&app, req).await
+    } {
         Err(u) => {
             close = u.close;
             ("-", Err(u.error))
         }
         Ok((parts, body)) if path.starts_with(control::PREFIX) => control(&app, &parts, &body).await,
-        Ok((parts, body)) => api(&app, &parts, &body, &request_id).await,
+        Ok((parts, body)) => api(&app, &parts, &body, &request_id, &mut account).await,
     };
     let (mut response, cause) = match outcome {
         Ok(answer) => (answer_response(answer), None),
@@ -72,19 +84,90 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>) -> Result<Reply, Infa
     if close || app.draining.load(std::sync::atomic::Ordering::Relaxed) {
         response.headers_mut().insert(hyper::header::CONNECTION, HeaderValue::from_static("close"));
     }
-    if !app.quiet {
-        let line =
-            log_line(&request_id, &method, &path, response.status().as_u16(), label, started.elapsed().as_micros(), cause.as_deref());
+    let status = response.status().as_u16();
+    // With --quiet, what needs an operator's eye is still logged: every 5xx, and a 403's cause.
+    if !app.quiet || status >= 500 || (status == 403 && cause.is_some()) {
+        let line = log_line(
+            &LogFields { request_id: &request_id, account: account.as_deref(), method: &method, path: &path, status, label },
+            started.elapsed().as_micros(),
+            cause.as_deref(),
+        );
         let _ = std::io::stderr().lock().write_all(line.as_bytes());
     }
     Ok(response)
 }
 
-/// The one log line of a request: `REQUEST_ID METHOD PATH STATUS OPERATION MICROSus`, then, for a
-/// 403 or 5xx whose cause is known, ` cause: ...` on the same line.
-fn log_line(request_id: &str, method: &str, path: &str, status: u16, label: Label, micros: u128, cause: Option<&str>) -> String {
+/// What a request's log line names.
+struct LogFields<'a> {
+    request_id: &'a str,
+    account: Option<&'a str>,
+    method: &'a str,
+    path: &'a str,
+    status: u16,
+    label: Label,
+}
+
+/// The one log line of a request: `REQUEST_ID METHOD PATH STATUS OPERATION MICROSus
+/// account=ACCOUNT` (`-` when the caller is not known), then, for a 403 or 5xx whose cause is
+/// known, ` cause: ...` on the same line. The path's sensitive parts are hidden.
+fn log_line(f: &LogFields<'_>, micros: u128, cause: Option<&str>) -> String {
     let cause = cause.map(|c| format!(" cause: {}", crate::server::one_line(c))).unwrap_or_default();
-    format!("{request_id} {method} {} {status} {label} {micros}us{cause}\n", printable(path))
+    let LogFields { request_id, account, method, path, status, label } = f;
+    let account = account.map_or_else(|| "-".to_string(), printable);
+    format!("{request_id} {method} {} {status} {label} {micros}us account={account}{cause}\n", printable(&redact_path(path)))
+}
+
+/// The raw path with every AppInstanceUserId hidden: the model marks `UserId` sensitive, and user
+/// ids are often email addresses. A user ARN sent as one segment (`...%2Fuser%2F{id}`) is shown
+/// decoded with its id as `***`; one whose slashes were sent unencoded has the segment after
+/// `user` hidden.
+fn redact_path(raw: &str) -> String {
+    let mut out = Vec::new();
+    let mut in_arn = false;
+    let mut after_user = false;
+    for segment in raw.split('/') {
+        let decoded = percent_decode(segment);
+        if after_user && in_arn {
+            out.push("***".to_string());
+            after_user = false;
+            continue;
+        }
+        if decoded.starts_with("arn:") {
+            in_arn = true;
+            if let Some(at) = decoded.find("/user/") {
+                let rest = &decoded[at + 6..];
+                let tail = rest.find('/').map_or("", |i| &rest[i..]);
+                let shown = format!("{}***{tail}", &decoded[..at + 6]);
+                out.push(shown.replace('%', "%25").replace('/', "%2F").replace(':', "%3A").replace(' ', "%20"));
+                continue;
+            }
+        }
+        after_user = decoded == "user";
+        out.push(segment.to_string());
+    }
+    out.join("/")
+}
+
+/// Percent-decodes what it can; anything malformed is kept as it is.
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (bytes.get(i), bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
+            (Some(b'%'), Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (Some(b), _, _) => {
+                out.push(*b);
+                i += 1;
+            }
+            (None, _, _) => break,
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// A raw path shortened and stripped of control characters, for the log line and messages.
@@ -119,12 +202,57 @@ struct Unreadable {
     close: bool,
 }
 
+impl Unreadable {
+    fn missing_host() -> Unreadable {
+        Unreadable { error: ApiError::bad_request("An HTTP/1.1 request must carry a Host header."), close: true }
+    }
+}
+
+/// Why a body could not be read whole.
+enum BodyFailure {
+    /// Over `MAX_BODY_BYTES`; whether the connection must close.
+    TooLarge(bool),
+    /// Its framing is broken (a bad chunk, or fewer bytes than declared).
+    Malformed,
+}
+
+/// What is refused from the request head alone, before any of the body is read: a query that
+/// names a parameter twice or is malformed (400), a control path that is switched off (404), and
+/// in sigv4 mode a request without a valid credential (403: unknown key, stale date, bad scope).
+/// A refused request's body is never buffered; its connection closes if it has one.
+fn before_body(app: &App, req: &Request<Incoming>) -> Result<(), Unreadable> {
+    let has_body = req.headers().contains_key(TRANSFER_ENCODING) || req.headers().get(CONTENT_LENGTH).is_some_and(|v| v.as_bytes() != b"0");
+    let refuse = |error| Unreadable { error, close: has_body };
+    // The router reads the query as the signature covers it; a repeated parameter could differ.
+    carillon_api::route::parse_query(req.uri().query()).map_err(refuse)?;
+    let path = req.uri().path();
+    if path.starts_with(control::PREFIX) {
+        let found = Control::resolve(req.method().as_str(), path);
+        if found == Some(Control::Health) {
+            return Ok(());
+        }
+        if !app.control_plane {
+            return Err(refuse(control::unknown(req.method().as_str(), &printable(path))));
+        }
+    }
+    let headers: Vec<(&str, &[u8])> = req.headers().iter().map(|(k, v)| (k.as_str(), v.as_bytes())).collect();
+    let signed = carillon_sigv4::RequestParts {
+        method: req.method().as_str(),
+        raw_path: path,
+        raw_query: req.uri().query(),
+        headers: &headers,
+        body: b"",
+    };
+    app.auth.precheck(&signed).map_err(refuse)
+}
+
 /// Reads the whole body within the body timeout. One over `MAX_BODY_BYTES` is refused: read no
 /// further than needed to leave the connection usable (see `DRAIN_MAX_BYTES`).
 async fn read_body(app: &App, req: Request<Incoming>) -> Result<(Parts, Bytes), Unreadable> {
     let timeout = || ApiError::bad_request(format!("The request body was not received within {} seconds.", app.body_timeout.as_secs()));
     let too_large = || ApiError::bad_request(format!("The request body is larger than {MAX_BODY_BYTES} bytes."));
     let declared = req.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    let chunked = req.headers().get_all(TRANSFER_ENCODING).iter().any(|v| v.as_bytes().to_ascii_lowercase().ends_with(b"chunked"));
     let uri_too_long = req.uri().path().len() + req.uri().query().map_or(0, str::len) > MAX_URI_BYTES;
     let (parts, mut body) = req.into_parts();
     let refusal = if uri_too_long {
@@ -144,11 +272,12 @@ async fn read_body(app: &App, req: Request<Incoming>) -> Result<(Parts, Bytes), 
     let read = async {
         let mut buf = bytes::BytesMut::new();
         while let Some(frame) = body.frame().await {
-            let Ok(frame) = frame else { return Err(true) };
+            let Ok(frame) = frame else { return Err(BodyFailure::Malformed) };
             if let Ok(data) = frame.into_data() {
                 if buf.len() + data.len() > MAX_BODY_BYTES {
                     // Over the limit without a declared length: discard the rest if it is small.
-                    return Err(!drain(&mut body, DRAIN_MAX_BYTES.saturating_sub((buf.len() + data.len()) as u64)).await);
+                    let drained = drain(&mut body, DRAIN_MAX_BYTES.saturating_sub((buf.len() + data.len()) as u64)).await;
+                    return Err(BodyFailure::TooLarge(!drained));
                 }
                 buf.extend_from_slice(&data);
             }
@@ -157,7 +286,15 @@ async fn read_body(app: &App, req: Request<Incoming>) -> Result<(Parts, Bytes), 
     };
     match tokio::time::timeout(app.body_timeout, read).await {
         Ok(Ok(bytes)) => Ok((parts, bytes)),
-        Ok(Err(close)) => Err(Unreadable { error: too_large(), close }),
+        Ok(Err(BodyFailure::TooLarge(close))) => Err(Unreadable { error: too_large(), close }),
+        Ok(Err(BodyFailure::Malformed)) => {
+            let why = if chunked {
+                "The request body's chunked transfer encoding is malformed."
+            } else {
+                "The request body ended before its declared Content-Length."
+            };
+            Err(Unreadable { error: ApiError::bad_request(why), close: true })
+        }
         Err(_) => Err(Unreadable { error: timeout(), close: true }),
     }
 }
@@ -195,12 +332,13 @@ fn authenticate(app: &App, parts: &Parts, headers: &[(&str, &[u8])], body: &[u8]
     Ok(RequestContext { account: caller.account, region: caller.region, request_id: request_id.to_string() })
 }
 
-async fn api(app: &App, parts: &Parts, body: &[u8], request_id: &str) -> (Label, Result<Answer, ApiError>) {
+async fn api(app: &App, parts: &Parts, body: &[u8], request_id: &str, account: &mut Option<String>) -> (Label, Result<Answer, ApiError>) {
     let headers = header_list(parts);
     let ctx = match authenticate(app, parts, &headers, body, request_id) {
         Ok(ctx) => ctx,
         Err(e) => return ("-", Err(e)),
     };
+    *account = Some(ctx.account.clone());
     let request =
         WireRequest { method: parts.method.as_str(), raw_path: parts.uri.path(), raw_query: parts.uri.query(), headers: &headers, body };
     let resolved = match app.wire.resolve(request) {
@@ -219,12 +357,28 @@ async fn api(app: &App, parts: &Parts, body: &[u8], request_id: &str) -> (Label,
 
 async fn control(app: &App, parts: &Parts, body: &[u8]) -> (Label, Result<Answer, ApiError>) {
     let found = Control::resolve(parts.method.as_str(), parts.uri.path());
-    // In sigv4 mode everything but health is signed, an unknown path too (it tells nothing).
-    if app.auth.is_sigv4()
-        && found.is_none_or(Control::needs_auth)
-        && let Err(e) = authenticate(app, parts, &header_list(parts), body, "")
-    {
-        return (found.map_or("-", Control::name), Err(e));
+    let label = found.map_or("-", Control::name);
+    if !app.control_plane && found != Some(Control::Health) {
+        return ("-", Err(control::unknown(parts.method.as_str(), &printable(parts.uri.path()))));
+    }
+    // In sigv4 mode everything but health needs an operator's signature, an unknown path too (it
+    // tells nothing); a tenant's valid signature is not enough (docs/behaviour.md, "Control plane").
+    if app.auth.is_sigv4() && found.is_none_or(Control::needs_auth) {
+        let headers = header_list(parts);
+        let signed = carillon_sigv4::RequestParts {
+            method: parts.method.as_str(),
+            raw_path: parts.uri.path(),
+            raw_query: parts.uri.query(),
+            headers: &headers,
+            body,
+        };
+        match app.auth.authenticate(&signed) {
+            Ok(caller) if caller.operator => {}
+            Ok(caller) => {
+                return (label, Err(control::not_an_operator().with_cause(format!("account {} is not an operator", caller.account))));
+            }
+            Err(e) => return (label, Err(e)),
+        }
     }
     match found {
         Some(op) => (op.name(), op.call(&app.service, body).await),
@@ -236,14 +390,40 @@ async fn control(app: &App, parts: &Parts, body: &[u8]) -> (Label, Result<Answer
 mod tests {
     use super::*;
 
+    fn fields<'a>(account: Option<&'a str>, method: &'a str, path: &'a str, status: u16, label: Label) -> LogFields<'a> {
+        LogFields { request_id: "rid", account, method, path, status, label }
+    }
+
     #[test]
-    fn the_log_line_is_one_line_with_the_cause() {
-        let line = log_line("rid", "GET", "/app-instances/x\n", 500, "DescribeAppInstance", 42, Some("disk I/O error\nat page 3"));
-        assert_eq!(line, "rid GET /app-instances/x 500 DescribeAppInstance 42us cause: disk I/O error\\nat page 3\n");
-        assert_eq!(
-            log_line("rid", "GET", "/_carillon/health", 200, "control:health", 7, None),
-            "rid GET /_carillon/health 200 control:health 7us\n"
+    fn the_log_line_is_one_line_with_the_account_and_the_cause() {
+        let line = log_line(
+            &fields(Some("111122223333"), "GET", "/app-instances/x\n", 500, "DescribeAppInstance"),
+            42,
+            Some("disk I/O error\nat page 3"),
         );
+        assert_eq!(line, "rid GET /app-instances/x 500 DescribeAppInstance 42us account=111122223333 cause: disk I/O error\\nat page 3\n");
+        assert_eq!(
+            log_line(&fields(None, "GET", "/_carillon/health", 200, "control:health"), 7, None),
+            "rid GET /_carillon/health 200 control:health 7us account=-\n"
+        );
+    }
+
+    #[test]
+    fn user_ids_are_hidden_in_logged_paths() {
+        let arn = "arn%3Aaws%3Achime%3Aus-east-1%3A111122223333%3Aapp-instance%2Fabc%2Fuser%2Falice%40example.com";
+        assert_eq!(
+            redact_path(&format!("/app-instance-users/{arn}/endpoints/e1")),
+            "/app-instance-users/arn%3Aaws%3Achime%3Aus-east-1%3A111122223333%3Aapp-instance%2Fabc%2Fuser%2F***/endpoints/e1"
+        );
+        assert_eq!(
+            redact_path("/app-instance-users/arn:aws:chime:us-east-1:1:app-instance/abc/user/bob@example.com/endpoints"),
+            "/app-instance-users/arn:aws:chime:us-east-1:1:app-instance/abc/user/***/endpoints"
+        );
+        assert_eq!(
+            redact_path("/app-instances/arn%3Aaws%3Achime%3Ax%3A1%3Aapp-instance%2Fabc"),
+            "/app-instances/arn%3Aaws%3Achime%3Ax%3A1%3Aapp-instance%2Fabc"
+        );
+        assert_eq!(redact_path("/users/user/x"), "/users/user/x");
     }
 
     #[test]

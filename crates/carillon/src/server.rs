@@ -9,10 +9,11 @@ use carillon_store_sqlite::{Location, SqliteStore};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
+use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -24,7 +25,9 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 const DRAIN_GRACE: Duration = Duration::from_millis(300);
 /// The most headers a request may carry; more is answered 431 by the HTTP parser.
 pub const MAX_HEADERS: usize = 100;
-/// The most bytes a request's start line and headers may take; more is answered 431.
+/// The most bytes a request's start line and headers may take; more is answered 431. It is hyper's
+/// `max_header_size`: its read buffer alone (`max_buf_size`) may hold more than its limit after a
+/// read, which let heads of up to about 128 KiB through.
 pub const MAX_HEADER_BYTES: usize = 64 * 1024;
 
 async fn open_store(database: &Database) -> Result<Arc<dyn Store>, String> {
@@ -101,18 +104,25 @@ pub async fn start(config: Config) -> Result<Running, String> {
         wire,
         service: service.clone(),
         auth,
+        control_plane: config.control_plane,
         quiet: config.quiet,
         throttle: config.throttle.then(crate::throttle::Throttle::default),
         body_timeout: request_timeout,
         draining: Default::default(),
     });
-    let sweeper = tokio::spawn(sweep_loop(service.clone(), Duration::from_secs(config.sweep_interval_secs)));
+    // The background work: the expiration sweep, and the purges of large deletes (resumed now,
+    // if a crash cut one).
+    let (background, sweep_every) = (service.clone(), Duration::from_secs(config.sweep_interval_secs));
+    let sweeper = tokio::spawn(async move {
+        tokio::join!(sweep_loop(background.clone(), sweep_every), purge_loop(background));
+    });
     // One write, so that whoever waits for this line never reads half of it.
     let line = format!("carillon: listening on http://{addr} (store: {}, auth: {:?})\n", store.kind(), config.auth);
     let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), line.as_bytes());
 
     let (stop, stopped) = oneshot::channel();
-    let serving = tokio::spawn(serve(listener, app, store, sweeper, config.max_connections, request_timeout, stopped));
+    let limits = Limits { max_connections: config.max_connections, header_timeout: Duration::from_secs(config.header_timeout_secs) };
+    let serving = tokio::spawn(serve(listener, app, store, sweeper, limits, stopped));
     Ok(Running { addr, service, stop, serving })
 }
 
@@ -127,45 +137,165 @@ pub async fn run(config: Config) -> Result<(), String> {
     Ok(())
 }
 
+/// What bounds connections.
+struct Limits {
+    max_connections: usize,
+    header_timeout: Duration,
+}
+
+/// One open connection, as the accept loop sees it.
+struct Slot {
+    /// Requests being answered on it.
+    busy: AtomicUsize,
+    /// When it last became idle, in milliseconds since the registry's epoch.
+    idle_since: AtomicU64,
+    /// Told to close when its slot is wanted for a new connection.
+    close: tokio::sync::Notify,
+}
+
+/// The open connections, so that at `--max-connections` the one idle the longest can be closed
+/// to make room (docs/behaviour.md, "Limits"): idle clients cannot lock out health checks and
+/// new clients.
+struct Registry {
+    epoch: Instant,
+    slots: Mutex<HashMap<u64, Arc<Slot>>>,
+}
+
+impl Registry {
+    fn now(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    fn add(&self, id: u64) -> Arc<Slot> {
+        let slot = Arc::new(Slot { busy: AtomicUsize::new(0), idle_since: AtomicU64::new(self.now()), close: Default::default() });
+        if let Ok(mut slots) = self.slots.lock() {
+            slots.insert(id, slot.clone());
+        }
+        slot
+    }
+
+    fn remove(&self, id: u64) {
+        if let Ok(mut slots) = self.slots.lock() {
+            slots.remove(&id);
+        }
+    }
+
+    /// Asks the connection idle the longest (no request in progress) to close. Only called at
+    /// the connection limit, so the scan is bounded by `--max-connections`. False when every
+    /// connection is busy.
+    fn close_longest_idle(&self) -> bool {
+        let Ok(slots) = self.slots.lock() else { return false };
+        let victim = slots.values().filter(|s| s.busy.load(Ordering::Acquire) == 0).min_by_key(|s| s.idle_since.load(Ordering::Relaxed));
+        match victim {
+            Some(v) => {
+                v.close.notify_one();
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// Counts a request on its connection while it is answered.
+struct Busy(Arc<Slot>, Arc<Registry>);
+
+impl Busy {
+    fn new(slot: &Arc<Slot>, registry: &Arc<Registry>) -> Busy {
+        slot.busy.fetch_add(1, Ordering::AcqRel);
+        Busy(slot.clone(), registry.clone())
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.idle_since.store(self.1.now(), Ordering::Relaxed);
+        self.0.busy.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 async fn serve(
     listener: TcpListener,
     app: Arc<App>,
     store: Arc<dyn Store>,
     sweeper: JoinHandle<()>,
-    max_connections: usize,
-    request_timeout: Duration,
+    limits: Limits,
     mut stopped: oneshot::Receiver<()>,
 ) {
+    let max_connections = limits.max_connections;
     let connections = Arc::new(tokio::sync::Semaphore::new(max_connections));
-    let graceful = GracefulShutdown::new();
+    let registry = Arc::new(Registry { epoch: Instant::now(), slots: Mutex::new(HashMap::new()) });
+    let (stopping, stop_watch) = tokio::sync::watch::channel(false);
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
-        .header_read_timeout(request_timeout)
+        .header_read_timeout(limits.header_timeout)
         .max_headers(MAX_HEADERS)
+        .max_header_size(MAX_HEADER_BYTES)
         .max_buf_size(MAX_HEADER_BYTES)
         .half_close(true)
         .keep_alive(true);
+    let mut next_id: u64 = 0;
     loop {
-        // A connection is accepted only when a slot is free; the others wait in the backlog.
-        let permit = tokio::select! {
-            permit = connections.clone().acquire_owned() => match permit { Ok(p) => p, Err(_) => break },
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
             _ = &mut stopped => break,
         };
-        tokio::select! {
-            accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
-                let _ = stream.set_nodelay(true);
-                let app = app.clone();
-                let conn = builder.serve_connection(TokioIo::new(stream), service_fn(move |req| handle(app.clone(), req)));
-                let watched = graceful.watch(conn);
-                tokio::spawn(async move {
-                    let _ = watched.await;
-                    drop(permit);
-                });
+        let Ok((stream, _)) = accepted else { continue };
+        // A free slot, else the one of the connection idle the longest; when every connection is
+        // busy, the new one waits for a slot.
+        let permit = match connections.clone().try_acquire_owned() {
+            Ok(p) => p,
+            Err(_) => {
+                registry.close_longest_idle();
+                tokio::select! {
+                    permit = connections.clone().acquire_owned() => match permit { Ok(p) => p, Err(_) => break },
+                    _ = &mut stopped => break,
+                }
             }
-            _ = &mut stopped => break,
-        }
+        };
+        let _ = stream.set_nodelay(true);
+        next_id += 1;
+        let id = next_id;
+        let slot = registry.add(id);
+        let (app, registry, mut stop_watch) = (app.clone(), registry.clone(), stop_watch.clone());
+        let service = {
+            let (slot, registry) = (slot.clone(), registry.clone());
+            service_fn(move |req| {
+                let busy = Busy::new(&slot, &registry);
+                let app = app.clone();
+                async move {
+                    let answer = handle(app, req).await;
+                    drop(busy);
+                    answer
+                }
+            })
+        };
+        let conn = builder.serve_connection(TokioIo::new(stream), service);
+        tokio::spawn(async move {
+            tokio::pin!(conn);
+            let mut closing = false;
+            loop {
+                tokio::select! {
+                    _ = conn.as_mut() => break,
+                    _ = slot.close.notified() => {
+                        // Between requests nothing is lost by closing now; with one in progress it
+                        // is answered first.
+                        if slot.busy.load(Ordering::Acquire) == 0 {
+                            break;
+                        }
+                        conn.as_mut().graceful_shutdown();
+                    }
+                    changed = stop_watch.changed(), if !closing => {
+                        closing = true;
+                        if changed.is_ok() {
+                            conn.as_mut().graceful_shutdown();
+                        }
+                    }
+                }
+            }
+            registry.remove(id);
+            drop(permit);
+        });
     }
     drop(listener);
     eprintln!("carillon: shutting down, finishing requests in flight");
@@ -174,7 +304,10 @@ async fn serve(
     app.draining.store(true, std::sync::atomic::Ordering::Relaxed);
     tokio::time::sleep(DRAIN_GRACE).await;
     sweeper.abort();
-    let _ = tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown()).await;
+    let _ = stopping.send(true);
+    // Every slot back means every connection is done.
+    let all = u32::try_from(max_connections).unwrap_or(u32::MAX);
+    let _ = tokio::time::timeout(DRAIN_TIMEOUT, connections.acquire_many(all)).await;
     store.close().await;
     eprintln!("carillon: stopped");
 }
@@ -189,6 +322,24 @@ async fn sweep_loop(service: Service, every: Duration) {
             let cause = e.cause.as_deref().map(|c| format!(" ({})", one_line(c))).unwrap_or_default();
             eprintln!("carillon: expiration sweep failed: {e}{cause}");
         }
+    }
+}
+
+/// Runs the purges of large deletes (`carillon_service::purge`): at start, at once when a delete
+/// here queued one, and every few seconds for those queued by other nodes or left by a failure.
+async fn purge_loop(service: Service) {
+    const POLL: Duration = Duration::from_millis(50);
+    const RESCAN: Duration = Duration::from_secs(5);
+    let mut last: Option<std::time::Instant> = None;
+    loop {
+        if service.take_purge_queued() || last.is_none_or(|t| t.elapsed() >= RESCAN) {
+            last = Some(std::time::Instant::now());
+            if let Err(e) = service.run_purges().await {
+                let cause = e.cause.as_deref().map(|c| format!(" ({})", one_line(c))).unwrap_or_default();
+                eprintln!("carillon: purge of a large delete failed, to be resumed: {e}{cause}");
+            }
+        }
+        tokio::time::sleep(POLL).await;
     }
 }
 

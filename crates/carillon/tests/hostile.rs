@@ -58,7 +58,12 @@ fn post(path: &str, body: &[u8]) -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn hostile_requests_get_their_documented_answers() {
-    let server = TestServer::builder().config(|c| c.request_timeout_secs = 3).start();
+    let server = TestServer::builder()
+        .config(|c| {
+            c.request_timeout_secs = 3;
+            c.header_timeout_secs = 3;
+        })
+        .start();
     let (c, _) = server.client();
     let instance = c.create_app_instance().name("kept").metadata("intact").send().await.unwrap().app_instance_arn.unwrap();
     let snapshot = |c: aws_sdk_chimesdkidentity::Client, arn: String| async move {
@@ -207,4 +212,94 @@ async fn hostile_requests_get_their_documented_answers() {
     let served = bystander.await.unwrap();
     assert!(served > 10, "the bystander was served throughout ({served})");
     assert_eq!(snapshot(c.clone(), instance.clone()).await, before, "stored data unchanged");
+}
+
+/// CPU time (user + system) this process has used, from /proc/self/stat, in seconds.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat.rsplit_once(')').map(|(_, r)| r.split_whitespace().collect()).unwrap_or_default();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// The body of an answer, by its Content-Length.
+fn body_of(answer: &str) -> &str {
+    answer.split_once("\r\n\r\n").map_or("", |(_, b)| b)
+}
+
+#[test]
+fn a_1_mib_list_of_empty_tags_yields_a_small_error() {
+    let server = TestServer::start();
+    let mut body = br#"{"ResourceARN":"arn:aws:chime:us-east-1:000000000000:app-instance/x","Tags":["#.to_vec();
+    while body.len() < (1 << 20) - 8 {
+        body.extend_from_slice(b"{},");
+    }
+    body.extend_from_slice(b"{}]}");
+    let (t, cpu) = (Instant::now(), cpu_seconds());
+    let answer = raw(&server, &post("/tags?operation=tag-resource", &body));
+    let (took, cpu) = (t.elapsed(), cpu_seconds() - cpu);
+    let error = body_of(&answer);
+    println!("1 MiB Tags body: {} bytes of error, {:.2} s CPU, {took:?}", error.len(), cpu);
+    assert_shaped(&answer, 400, "BadRequestException");
+    assert!(error.len() <= 4096, "the error is {} bytes", error.len());
+    assert!(error.contains("at 'tags' failed to satisfy constraint: Member must have length less than or equal to 50"), "{error}");
+}
+
+#[test]
+fn the_header_section_limit_is_64_kib() {
+    let server = TestServer::start();
+    let request = |size: usize| {
+        let mut r = b"GET /_carillon/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Pad: ".to_vec();
+        let pad = size - r.len() - 4;
+        r.extend(std::iter::repeat_n(b'a', pad));
+        r.extend_from_slice(b"\r\n\r\n");
+        assert_eq!(r.len(), size);
+        r
+    };
+    let under = raw(&server, &request(64 * 1024 - 100));
+    assert_eq!(status(&under), 200, "{}", &under[..under.len().min(200)]);
+    for over in [64 * 1024 + 100, 100 * 1024, 120 * 1024] {
+        let a = raw(&server, &request(over));
+        assert_eq!(status(&a), 431, "a {over}-byte header section: {}", &a[..a.len().min(200)]);
+    }
+}
+
+#[test]
+fn a_malformed_chunked_body_is_named_as_such() {
+    let server = TestServer::start();
+    let a = raw(&server, b"POST /app-instances HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n");
+    assert_shaped(&a, 400, "BadRequestException");
+    assert!(!a.contains("larger than"), "{a}");
+    assert!(a.contains("chunked"), "{a}");
+}
+
+#[test]
+fn an_http_1_1_request_without_host_is_400() {
+    let server = TestServer::start();
+    let a = raw(&server, b"GET /_carillon/health HTTP/1.1\r\nConnection: close\r\n\r\n");
+    assert_shaped(&a, 400, "BadRequestException");
+    assert!(a.contains("Host"), "{a}");
+    // HTTP/1.0 needs none.
+    let a = raw(&server, b"GET /_carillon/health HTTP/1.0\r\n\r\n");
+    assert_eq!(status(&a), 200, "{a}");
+}
+
+#[test]
+fn the_clock_offset_is_bounded() {
+    let server = TestServer::start();
+    for bad in ["1000000000000", "-1000000000000", "3155760001", "-3155760001"] {
+        let a = raw(&server, &{
+            let body = format!("{{\"offset_seconds\":{bad}}}");
+            let mut r = format!("PUT /_carillon/clock HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
+            r.extend_from_slice(body.as_bytes());
+            r
+        });
+        assert_shaped(&a, 400, "BadRequestException");
+    }
+    assert_eq!(server.service().clock().offset_ms(), 0);
+    let body = br#"{"offset_seconds":3155760000}"#;
+    let mut r = format!("PUT /_carillon/clock HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
+    r.extend_from_slice(body);
+    assert_eq!(status(&raw(&server, &r)), 200);
+    assert_eq!(server.service().clock().offset_ms(), 3_155_760_000_000);
 }
