@@ -19,10 +19,12 @@ pub mod validate;
 mod context;
 mod timestamp;
 
+pub use bind::MAX_BODY_BYTES;
 pub use context::RequestContext;
 pub use error::{ApiError, ErrorKind};
 pub use identity::{ChimeSdkIdentity, Operation, dispatch, shapes};
 pub use pipeline::{Answer, Request, Resolved, Wire};
+pub use route::printable;
 pub use timestamp::Timestamp;
 
 /// Code generated from the committed models by `carillon-codegen`.

@@ -119,8 +119,8 @@ impl Validator<'_> {
                 if let Some(min) = shape.min.filter(|m| len < *m) {
                     self.violation(shape, value, path, format!("Member must have length greater than or equal to {min}"));
                 }
-                if let (Some(re), Some(p)) = (&shape.regex, &shape.pattern)
-                    && !re.is_match(s)
+                if let Some(p) = &shape.pattern
+                    && !shape.matches_pattern(s)
                 {
                     self.violation(shape, value, path, format!("Member must satisfy regular expression pattern: {p}"));
                 }

@@ -43,7 +43,7 @@ impl Auth {
                 Some(scope) if !carillon_sigv4::is_region_name(&scope.region) => {
                     return Err(ApiError::bad_request(format!(
                         "The credential scope's region '{}' is not a region name such as us-east-1 (lower case).",
-                        carillon_api::route::printable(&scope.region)
+                        carillon_api::printable(&scope.region)
                     )));
                 }
                 Some(scope) => Caller { account: account_for(credentials, &scope.access_key_id), region: scope.region, operator: false },

@@ -5,8 +5,7 @@
 use crate::auth::Auth;
 use crate::control::{self, Control};
 use bytes::Bytes;
-use carillon_api::bind::MAX_BODY_BYTES;
-use carillon_api::{Answer, ApiError, ErrorKind, Request as WireRequest, RequestContext, Wire};
+use carillon_api::{Answer, ApiError, ErrorKind, MAX_BODY_BYTES, Request as WireRequest, RequestContext, Wire, printable};
 use carillon_service::Service;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
@@ -170,15 +169,6 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// A raw path shortened and stripped of control characters, for the log line and messages.
-fn printable(raw: &str) -> String {
-    let mut s: String = raw.chars().filter(|c| !c.is_control()).take(256).collect();
-    if raw.chars().count() > 256 {
-        s.push_str("...");
-    }
-    s
-}
-
 fn answer_response(answer: Answer) -> Reply {
     let empty = answer.body.is_empty();
     let mut r = Response::new(Full::new(Bytes::from(answer.body)));
@@ -224,7 +214,7 @@ fn before_body(app: &App, req: &Request<Incoming>) -> Result<(), Unreadable> {
     let has_body = req.headers().contains_key(TRANSFER_ENCODING) || req.headers().get(CONTENT_LENGTH).is_some_and(|v| v.as_bytes() != b"0");
     let refuse = |error| Unreadable { error, close: has_body };
     // The router reads the query as the signature covers it; a repeated parameter could differ.
-    carillon_api::route::parse_query(req.uri().query()).map_err(refuse)?;
+    app.wire.check_query(req.uri().query()).map_err(refuse)?;
     let path = req.uri().path();
     if path.starts_with(control::PREFIX) {
         let found = Control::resolve(req.method().as_str(), path);
