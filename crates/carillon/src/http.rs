@@ -169,6 +169,11 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// Bytes a client sent, shortened and stripped of control characters, for a message.
+pub fn printable_bytes(raw: &[u8]) -> String {
+    printable(&String::from_utf8_lossy(raw))
+}
+
 fn answer_response(answer: Answer) -> Reply {
     let empty = answer.body.is_empty();
     let mut r = Response::new(Full::new(Bytes::from(answer.body)));
@@ -223,6 +228,11 @@ fn before_body(app: &App, req: &Request<Incoming>) -> Result<(), Unreadable> {
         }
         if !app.control_plane {
             return Err(refuse(control::unknown(req.method().as_str(), &printable(path))));
+        }
+        if let Some(origin) = req.headers().get(hyper::header::ORIGIN)
+            && !control::origin_allowed(origin.as_bytes())
+        {
+            return Err(refuse(control::foreign_origin(origin.as_bytes())));
         }
     }
     let headers: Vec<(&str, &[u8])> = req.headers().iter().map(|(k, v)| (k.as_str(), v.as_bytes())).collect();

@@ -157,3 +157,31 @@ fn the_control_plane_can_be_switched_off() {
     assert_eq!(send(server.addr(), "PUT", "/_carillon/clock", &[], br#"{"offset_seconds": 60}"#).status, 200);
     server.terminate(std::time::Duration::from_secs(10)).unwrap();
 }
+
+/// A web page must not be able to drive a developer's local server: a request that carries an
+/// `Origin` other than a page of localhost or 127.0.0.1 is refused on the control plane (health
+/// excepted), in open mode too; `Origin: null` is never allowed. The API itself is not affected.
+#[test]
+fn a_browser_page_from_another_origin_cannot_use_the_control_plane() {
+    let server = TestServer::start();
+    let addr = server.addr();
+    let set = br#"{"offset_seconds": 86400}"#;
+    for origin in ["http://evil.example", "https://localhost.evil.example", "null", "http://127.0.0.2:8080", "file://"] {
+        let r = send(addr, "PUT", "/_carillon/clock", &origin_header(origin), set);
+        assert_eq!((r.status, r.error_type()), (403, "ForbiddenException"), "{origin}: {r:?}");
+        assert!(r.header("access-control-allow-origin").is_none(), "{origin}: {r:?}");
+        let health = send(addr, "GET", "/_carillon/health", &origin_header(origin), b"");
+        assert_eq!(health.status, 200, "{origin}: {health:?}");
+    }
+    assert_eq!(send(addr, "GET", "/_carillon/clock", &[], b"").json()["offset_seconds"], 0, "no refused request moved the clock");
+    for origin in ["http://localhost:5173", "https://localhost", "http://127.0.0.1:3000"] {
+        let r = send(addr, "PUT", "/_carillon/clock", &origin_header(origin), set);
+        assert_eq!(r.status, 200, "{origin}: {r:?}");
+    }
+    let r = send(addr, "GET", "/app-instances", &origin_header("http://evil.example"), b"");
+    assert_eq!(r.status, 200, "{r:?}");
+}
+
+fn origin_header(origin: &str) -> Vec<(String, String)> {
+    vec![("origin".to_string(), origin.to_string())]
+}
