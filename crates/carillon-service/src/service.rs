@@ -106,6 +106,13 @@ impl Service {
         out
     }
 
+    /// Deletes every resource in `scope` with everything derived from it, in one transaction
+    /// (`docs/behaviour.md`, "Control plane"). The clock and anything outside the store are the
+    /// caller's to reset.
+    pub async fn reset(&self, scope: carillon_store::ResetScope) -> Result<carillon_store::ResetCounts, ApiError> {
+        self.write(move |tx: &mut dyn Tx| Ok(tx.reset(&scope)?)).await
+    }
+
     /// Runs `f` as one read transaction.
     pub(crate) async fn read<R, F>(&self, f: F) -> Result<R, ApiError>
     where

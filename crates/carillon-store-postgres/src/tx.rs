@@ -880,4 +880,38 @@ impl Tx for PgTx<'_> {
         self.execute("DELETE FROM purges WHERE seq = $1", &[&seq])?;
         Ok(PurgeStep { deleted: (limit(n) - left) as u64, done: true })
     }
+    fn reset(&mut self, scope: &ResetScope) -> StoreResult<ResetCounts> {
+        macro_rules! in_scope {
+            ($col:literal) => {
+                concat!("($1::text IS NULL OR ", $col, " = $1::text) AND ($2::text IS NULL OR ", $col, " LIKE $2::text)")
+            };
+        }
+        let arn = scope.app_instance_arn.as_deref();
+        let pattern = scope.arn_pattern.as_deref();
+        let p: Params<'_> = &[&arn, &pattern];
+        let counts = ResetCounts {
+            app_instances: self.count(concat!("SELECT COUNT(*) FROM app_instances WHERE ", in_scope!("arn")), p)?,
+            users: self.count(concat!("SELECT COUNT(*) FROM users WHERE ", in_scope!("app_instance_arn"), " AND ", user_alive!()), p)?,
+            bots: self.count(concat!("SELECT COUNT(*) FROM bots WHERE ", in_scope!("app_instance_arn"), " AND ", bot_alive!()), p)?,
+            admins: self.count(
+                concat!(
+                    "SELECT COUNT(*) FROM admins WHERE ",
+                    in_scope!("app_instance_arn"),
+                    " AND EXISTS (SELECT 1 FROM app_instances a WHERE a.arn = admins.app_instance_arn)"
+                ),
+                p,
+            )?,
+            endpoints: self
+                .count(concat!("SELECT COUNT(*) FROM endpoints WHERE ", in_scope!("app_instance_arn"), " AND ", endpoint_alive!()), p)?,
+        };
+        self.execute(concat!("DELETE FROM endpoints WHERE ", in_scope!("app_instance_arn")), p)?;
+        self.execute(concat!("DELETE FROM admins WHERE ", in_scope!("app_instance_arn")), p)?;
+        self.execute(concat!("DELETE FROM tags WHERE ", in_scope!("app_instance_arn")), p)?;
+        self.execute(concat!("DELETE FROM idempotency WHERE ", in_scope!("app_instance_arn")), p)?;
+        self.execute(concat!("DELETE FROM users WHERE ", in_scope!("app_instance_arn")), p)?;
+        self.execute(concat!("DELETE FROM bots WHERE ", in_scope!("app_instance_arn")), p)?;
+        self.execute(concat!("DELETE FROM purges WHERE ", in_scope!("app_instance_arn")), p)?;
+        self.execute(concat!("DELETE FROM app_instances WHERE ", in_scope!("arn")), p)?;
+        Ok(counts)
+    }
 }

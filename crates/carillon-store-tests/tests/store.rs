@@ -39,6 +39,8 @@ macro_rules! backend_suite {
                 every_text_round_trips,
                 detached_instances_children_are_never_found,
                 detached_user_made_again_starts_empty,
+                reset_is_scoped_and_counts_what_it_deleted,
+                reset_takes_pending_purges_with_it,
             );
             backend_suite!(@tests $open; $($extra),*);
         }
@@ -68,6 +70,7 @@ backend_suite!(
         second_open_is_unavailable,
         unknown_enum_values_are_internal_errors,
         purge_resumes_after_reopen,
+        reset_of_ten_thousand_resources,
     ]
 );
 backend_suite!(sqlite_memory, carillon_store_tests::Backend::sqlite_memory, [writes_inside_reads_fail]);
@@ -625,7 +628,14 @@ struct Populated {
 }
 
 async fn populate(s: &dyn Store, id: &str) -> Populated {
-    let a = app_instance(id);
+    populate_in(s, id, ACCOUNT, REGION).await
+}
+
+/// [`populate`] in another account or region.
+async fn populate_in(s: &dyn Store, id: &str, account: &str, region: &str) -> Populated {
+    let mut a = app_instance(id);
+    a.arn = format!("arn:aws:chime:{region}:{account}:app-instance/{id}");
+    (a.account, a.region) = (account.to_string(), region.to_string());
     let u = user(&a, "alice");
     let bt = bot(&a, "helper");
     let e = endpoint(&u, "e1", "token-1");
@@ -1743,4 +1753,100 @@ async fn text_escape_migration_keeps_older_texts(mut b: Backend) {
     let arn = a.arn.clone();
     let got = r(b.store(), move |tx| tx.get_app_instance(&arn)).await.unwrap().unwrap();
     assert_eq!((got.name.as_str(), got.metadata.as_deref()), ("\u{1}1", Some("x\u{1}0\u{1}")));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reset
+
+const NONE: Remains = Remains {
+    instance: false,
+    user: false,
+    bot: false,
+    endpoint: false,
+    user_admin: false,
+    bot_admin: false,
+    tags: [0, 0, 0],
+    idempotency: [false; 4],
+};
+
+async fn reset(s: &dyn Store, scope: ResetScope) -> ResetCounts {
+    w(s, move |tx| tx.reset(&scope)).await.unwrap()
+}
+
+async fn reset_is_scoped_and_counts_what_it_deleted(b: Backend) {
+    let s = b.store();
+    let one = ResetCounts { app_instances: 1, users: 1, bots: 1, admins: 2, endpoints: 1 };
+    let here = populate(s, "here").await;
+    let twin = populate(s, "twin").await;
+    let other_account = populate_in(s, "acct", "210987654321", REGION).await;
+    let other_region = populate_in(s, "west", ACCOUNT, "eu-west-2").await;
+
+    assert_eq!(reset(s, ResetScope::app_instance(&here.a.arn)).await, one);
+    assert_eq!(remains(s, &here).await, NONE);
+    for kept in [&twin, &other_account, &other_region] {
+        assert_eq!(remains(s, kept).await, ALL, "{}", kept.a.arn);
+    }
+    assert_eq!(reset(s, ResetScope::app_instance(&here.a.arn)).await, ResetCounts::default(), "a second reset finds nothing");
+
+    assert_eq!(reset(s, ResetScope::account_region(None, Some("eu-west-2"))).await, one);
+    assert_eq!(remains(s, &other_region).await, NONE);
+    assert_eq!(remains(s, &twin).await, ALL);
+
+    assert_eq!(reset(s, ResetScope::account_region(Some("210987654321"), None)).await, one);
+    assert_eq!(remains(s, &other_account).await, NONE);
+    assert_eq!(remains(s, &twin).await, ALL);
+
+    let again = populate(s, "here").await;
+    let both = ResetCounts { app_instances: 2, users: 2, bots: 2, admins: 4, endpoints: 2 };
+    assert_eq!(reset(s, ResetScope::all()).await, both);
+    assert_eq!(remains(s, &twin).await, NONE);
+    assert_eq!(remains(s, &again).await, NONE);
+    let left = r(s, |tx| tx.list_app_instances(ACCOUNT, REGION, 0, 10)).await.unwrap();
+    assert!(left.is_empty());
+    // The same ARNs can be made again, and the secret of pagination tokens is kept.
+    assert_eq!(remains(s, &populate(s, "twin").await).await, ALL);
+}
+
+async fn reset_takes_pending_purges_with_it(b: Backend) {
+    let s = b.store();
+    let doomed = populate(s, "doomed").await;
+    let kept = populate_in(s, "kept", "210987654321", REGION).await;
+    let arn = doomed.a.arn.clone();
+    assert!(w(s, move |tx| tx.detach(PurgeKind::AppInstance, &arn, 42)).await.unwrap());
+    assert_eq!(r(s, |tx| tx.pending_purges(10)).await.unwrap().len(), 1);
+    // The detached instance's children are no longer resources: not counted, but deleted.
+    let counts = reset(s, ResetScope::account_region(Some(ACCOUNT), Some(REGION))).await;
+    assert_eq!(counts, ResetCounts::default());
+    assert!(r(s, |tx| tx.pending_purges(10)).await.unwrap().is_empty());
+    let arn = doomed.a.arn.clone();
+    assert_eq!(r(s, move |tx| tx.count_children(PurgeKind::AppInstance, &arn, 1_000)).await.unwrap(), 0);
+    assert_eq!(remains(s, &kept).await, ALL);
+}
+
+/// Measures (does not assert) a global reset of 10,000 resources: 100 AppInstances of 50 users with
+/// one endpoint each, plus 49 bots each.
+async fn reset_of_ten_thousand_resources(b: Backend) {
+    let s = b.store();
+    for i in 0..100 {
+        let a = app_instance(&format!("big-{i}"));
+        w(s, move |tx| {
+            tx.insert_app_instance(&a)?;
+            for j in 0..50 {
+                let u = user(&a, &format!("u{j}"));
+                tx.insert_user(&u)?;
+                tx.insert_endpoint(&endpoint(&u, "e", &format!("t{j}")))?;
+            }
+            for j in 0..49 {
+                tx.insert_bot(&bot(&a, &format!("b{j}")))?;
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+    }
+    let started = std::time::Instant::now();
+    let n = reset(s, ResetScope::all()).await;
+    let took = started.elapsed();
+    assert_eq!(n, ResetCounts { app_instances: 100, users: 5_000, bots: 4_900, admins: 0, endpoints: 5_000 });
+    eprintln!("reset of {} resources on {:?}: {took:?}", 100 + 5_000 + 4_900 + 5_000, b.kind);
 }

@@ -230,4 +230,9 @@ pub trait Tx {
     /// Deletes up to `limit` rows of the purge `seq`; the call that finds fewer left also removes
     /// the purge from the queue. A purge no longer queued is done.
     fn purge_batch(&mut self, seq: i64, limit: usize) -> StoreResult<PurgeStep>;
+
+    /// Deletes every AppInstance in `scope` with everything stored under it (users, bots, admins,
+    /// endpoints, tags, idempotency records, pending purges), in this transaction. Returns how
+    /// many visible resources of each kind it deleted.
+    fn reset(&mut self, scope: &ResetScope) -> StoreResult<ResetCounts>;
 }

@@ -241,3 +241,49 @@ pub struct PurgeStep {
     /// Nothing is left and the purge has left the queue (or was no longer in it).
     pub done: bool,
 }
+
+/// What a reset deletes (`docs/behaviour.md`, "Control plane"). `None` everywhere is everything.
+/// The scope is read from the AppInstance ARN every stored row carries, so children whose purge
+/// is still pending are covered too.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ResetScope {
+    /// Only this AppInstance.
+    pub app_instance_arn: Option<String>,
+    /// Only AppInstances whose ARN matches this SQL `LIKE` pattern
+    /// (`arn:aws:chime:REGION:ACCOUNT:app-instance/%`, `%` for a field not narrowed). The caller
+    /// builds it from checked account and region names, which hold no `%` or `_`.
+    pub arn_pattern: Option<String>,
+}
+
+impl ResetScope {
+    /// Everything.
+    pub fn all() -> ResetScope {
+        ResetScope::default()
+    }
+
+    /// The AppInstances of `account` (any when `None`) in `region` (any when `None`). Both must be
+    /// checked names: digits for the account, lower-case letters, digits and `-` for the region.
+    pub fn account_region(account: Option<&str>, region: Option<&str>) -> ResetScope {
+        if account.is_none() && region.is_none() {
+            return ResetScope::all();
+        }
+        let pattern = format!("arn:aws:chime:{}:{}:app-instance/%", region.unwrap_or("%"), account.unwrap_or("%"));
+        ResetScope { app_instance_arn: None, arn_pattern: Some(pattern) }
+    }
+
+    /// One AppInstance.
+    pub fn app_instance(arn: &str) -> ResetScope {
+        ResetScope { app_instance_arn: Some(arn.to_string()), arn_pattern: None }
+    }
+}
+
+/// How many resources a reset deleted, by kind (resources still visible: children whose purge
+/// was pending are deleted but not counted).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ResetCounts {
+    pub app_instances: u64,
+    pub users: u64,
+    pub bots: u64,
+    pub admins: u64,
+    pub endpoints: u64,
+}

@@ -1,0 +1,90 @@
+//! Reset and injected faults through aws-sdk-rust and the control plane (docs/behaviour.md,
+//! "Control plane"): who may use them, what they delete, and that the SDK's own retries get
+//! through injected errors.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test fails by panicking
+
+mod signing;
+
+use aws_sdk_chimesdkidentity::config::retry::RetryConfig;
+use carillon::config::AuthMode;
+use carillon_testing::{TestServer, client_config, error_of, fresh_account, secret_of};
+use serde_json::json;
+use signing::{Signer, signed};
+
+/// A sigv4 server that knows `tenants` and the operator `OPERATORKEY`.
+fn sigv4_server(tenants: &[&str]) -> (TestServer, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("credentials");
+    let mut text: String = tenants.iter().map(|a| format!("{a}:{}:{a}\n", secret_of(a))).collect();
+    text.push_str(&format!("OPERATORKEY:operator/secret:{}:admin\n", fresh_account()));
+    std::fs::write(&path, text).unwrap();
+    let server = TestServer::builder()
+        .config(|c| {
+            c.auth = AuthMode::Sigv4;
+            c.credentials = Some(path);
+        })
+        .start();
+    (server, dir)
+}
+
+async fn instances(client: &aws_sdk_chimesdkidentity::Client) -> usize {
+    client.list_app_instances().send().await.unwrap().app_instances.unwrap_or_default().len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_an_operator_may_reset_or_inject_and_a_reset_keeps_other_accounts() {
+    let (a, b) = (fresh_account(), fresh_account());
+    let (server, _dir) = sigv4_server(&[&a, &b]);
+    let addr = server.addr();
+    let (ca, cb) = (server.client_for(&a, "us-east-1"), server.client_for(&b, "us-east-1"));
+    ca.create_app_instance().name("a").send().await.unwrap();
+    cb.create_app_instance().name("b").send().await.unwrap();
+
+    let tenant = Signer::new(&a, &secret_of(&a));
+    let rules = json!({"Rules": [{"Operation": "*", "Count": 1, "Reset": true}]}).to_string();
+    for (method, path, body) in
+        [("POST", "/_carillon/reset", "{}"), ("PUT", "/_carillon/faults", rules.as_str()), ("GET", "/_carillon/faults", "")]
+    {
+        let r = signed(addr, &tenant, method, path, body.as_bytes());
+        assert_eq!((r.status, r.error_type()), (403, "ForbiddenException"), "{method} {path}: {r:?}");
+    }
+    assert_eq!((instances(&ca).await, instances(&cb).await), (1, 1));
+
+    let operator = Signer::new("OPERATORKEY", "operator/secret");
+    let r = signed(addr, &operator, "POST", "/_carillon/reset", json!({"Account": a}).to_string().as_bytes());
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(
+        r.json(),
+        json!({"Deleted": {"AppInstances": 1, "AppInstanceUsers": 0, "AppInstanceBots": 0, "AppInstanceAdmins": 0, "AppInstanceUserEndpoints": 0}})
+    );
+    assert_eq!((instances(&ca).await, instances(&cb).await), (0, 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sdk_retries_through_injected_errors_and_nothing_is_written() {
+    let server = TestServer::start();
+    let account = fresh_account();
+    let url = server.url();
+    let retrying = aws_sdk_chimesdkidentity::Client::from_conf(
+        client_config(&url, &account, &secret_of(&account), "us-east-1").retry_config(RetryConfig::standard().with_max_attempts(3)).build(),
+    );
+    let operator = Signer::new("any", "x");
+    let rules = json!({"Seed": 5, "Rules": [
+        {"Operation": "CreateAppInstance", "Account": account, "Count": 2, "Error": "ServiceUnavailableException"},
+    ]});
+    let r = signed(server.addr(), &operator, "PUT", "/_carillon/faults", rules.to_string().as_bytes());
+    assert_eq!(r.status, 200, "{r:?}");
+    // Two injected 503s, then the real call: one AppInstance, not three.
+    retrying.create_app_instance().name("third try").send().await.unwrap();
+    assert_eq!(instances(&retrying).await, 1);
+    let r = signed(server.addr(), &operator, "GET", "/_carillon/faults", b"");
+    assert_eq!(r.json()["Rules"][0]["Fired"], 2);
+
+    // Without retries the injected error reaches the caller, and the store is unchanged.
+    let r = signed(server.addr(), &operator, "PUT", "/_carillon/faults", rules.to_string().as_bytes());
+    assert_eq!(r.status, 200, "{r:?}");
+    let once = server.client_for(&account, "us-east-1");
+    let err = once.create_app_instance().name("refused").send().await.unwrap_err();
+    assert_eq!(error_of(&err), ("ServiceUnavailableException".to_string(), 503));
+    assert_eq!(instances(&once).await, 1);
+}
