@@ -1,7 +1,9 @@
 """Running the binary (docs/behaviour.md, "Running the server"): startup line, clean stops, bad configuration."""
+import json
 import os
 import signal
 import subprocess
+import time
 
 import pytest
 
@@ -91,3 +93,55 @@ def test_health_and_control_plane(server):
 
 def test_listening_line(server):
     assert f"listening on http://{server.host}:{server.port}" in server.log_text()
+
+
+def run_carillon(args, extra_env=None):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CARILLON_")}
+    env.update(extra_env or {})
+    return subprocess.run([str(carillon_bin()), *args], capture_output=True, text=True, env=env,
+                          stdin=subprocess.DEVNULL, timeout=30)
+
+
+@pytest.mark.parametrize("args", [["--help"], ["serve", "--help"], ["help", "serve"]])
+def test_help_exits_0(args):
+    proc = run_carillon(args)
+    assert proc.returncode == 0, proc
+    assert "Usage: carillon" in proc.stdout and proc.stderr == ""
+    if "serve" in args:
+        for option, var in [("--listen", "CARILLON_LISTEN"), ("--log-format", "CARILLON_LOG_FORMAT"),
+                            ("--quiet", "CARILLON_QUIET"), ("--quota-tags", "CARILLON_QUOTA_TAGS")]:
+            assert option in proc.stdout and f"env: {var}" in proc.stdout, proc.stdout
+
+
+def test_version_exits_0():
+    proc = run_carillon(["--version"])
+    assert proc.returncode == 0 and proc.stdout.startswith("carillon "), proc
+
+
+@pytest.mark.parametrize("args", [[], ["frobnicate"], ["serve", "--log-format", "xml"]])
+def test_bad_command_line(args):
+    proc = run_carillon(args)
+    assert_one_line_error(proc)
+    assert proc.stderr.startswith("carillon: error: ")
+
+
+def test_json_log_lines(tmp_path):
+    """With --log-format json every stderr line is an object; a request's line has its fields (boto3's request id)."""
+    srv = Server(tmp_path / "json.db", extra_args=["--log-format", "json"], log_dir=tmp_path).start()
+    try:
+        account = new_account()
+        c = srv.client(account, region="eu-west-1")
+        rid = c.list_app_instances()["ResponseMetadata"]["RequestId"]
+        deadline = time.monotonic() + 5
+        while rid not in srv.log_text():
+            assert time.monotonic() < deadline, srv.log_text()
+            time.sleep(0.05)
+    finally:
+        assert srv.stop() == 0
+    objects = [json.loads(line) for line in srv.log_text().splitlines()]
+    assert "listening on http://" in objects[0]["message"]
+    assert all({"timestamp", "level"} <= o.keys() for o in objects), objects
+    line = next(o for o in objects if o.get("request_id") == rid)
+    assert (line["account"], line["region"], line["operation"], line["status"], line["path"]) == \
+        (account, "eu-west-1", "ListAppInstances", 200, "/app-instances")
+    assert line["level"] == "INFO" and isinstance(line["latency_us"], int)

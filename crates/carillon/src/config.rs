@@ -1,42 +1,126 @@
-//! `carillon serve`'s options, each also read from an environment variable. A bad value is one
-//! line on stderr and a non-zero exit, before anything listens.
+//! The command line (on clap): `carillon serve`'s options, each also read from an environment
+//! variable. A bad value is one line on stderr and a non-zero exit, before anything listens.
 
 use carillon_service::Quotas;
 use carillon_store_postgres::redact;
+use clap::{Args, CommandFactory as _, FromArgMatches as _, Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-pub const USAGE: &str = "\
-usage: carillon serve [OPTIONS]
+/// `carillon`'s command line.
+#[derive(Debug, Parser)]
+#[command(name = "carillon", version, about = "An Amazon Chime SDK Identity API server", subcommand_required = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
 
-Runs the Amazon Chime SDK Identity API server in the foreground; SIGINT or SIGTERM stop it cleanly.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Runs the Amazon Chime SDK Identity API server in the foreground
+    ///
+    /// SIGINT or SIGTERM stop it cleanly. Each option is also read from the environment variable
+    /// shown; an option given on the command line wins, and a later one wins over an earlier one.
+    #[command(args_override_self = true)]
+    Serve(ServeArgs),
+}
 
-options (each also read from the environment variable in brackets):
-  --listen ADDR:PORT                 where to listen, port 0 picks a free one [CARILLON_LISTEN] (127.0.0.1:4590)
-  --database URL                     sqlite://PATH, sqlite::memory: or postgres://... [CARILLON_DATABASE]
-                                     (sqlite://$XDG_DATA_HOME/carillon/carillon.db, else ~/.local/share/carillon/carillon.db)
-  --auth open|sigv4                  open: no signature checked; sigv4: every request signed [CARILLON_AUTH] (open)
-  --credentials FILE                 lines ACCESS_KEY_ID:SECRET_ACCESS_KEY:ACCOUNT_ID, with :admin
-                                     after the account for an operator's key [CARILLON_CREDENTIALS]
-  --control-plane on|off             off: of /_carillon/ only health answers [CARILLON_CONTROL_PLANE] (on)
-  --expiration-sweep-interval SECS   how often expired users are deleted [CARILLON_EXPIRATION_SWEEP_INTERVAL] (60)
-  --clock-offset SECS                moves the service's clock forward (tests) [CARILLON_CLOCK_OFFSET] (0)
-  --threads N                        worker threads [CARILLON_THREADS] (number of CPUs)
-  --quiet                            no per-request log lines [CARILLON_QUIET=1]
-  --throttle off|aws                 AWS's request rates per account [CARILLON_THROTTLE] (off)
-  --request-timeout SECS             time a client gets to send a request's body [CARILLON_REQUEST_TIMEOUT] (30)
-  --header-timeout SECS              time a connection gets to send a complete request head, and the
-                                     longest a keep-alive connection may stay idle [CARILLON_HEADER_TIMEOUT] (10)
-  --max-connections N                open connections at once; more wait to be accepted [CARILLON_MAX_CONNECTIONS] (1024)
-  --quota-app-instances N            AppInstances per account and region [CARILLON_QUOTA_APP_INSTANCES] (100)
-  --quota-users N                    users per AppInstance [CARILLON_QUOTA_USERS] (100000)
-  --quota-admins N                   admins per AppInstance [CARILLON_QUOTA_ADMINS] (100)
-  --quota-endpoints N                endpoints per user [CARILLON_QUOTA_ENDPOINTS] (10)
-  --quota-bots N                     bots per AppInstance [CARILLON_QUOTA_BOTS] (100)
-  --quota-tags N                     tags per resource [CARILLON_QUOTA_TAGS] (50)
-";
+/// The options of `carillon serve`, as given; [`ServeArgs::config`] checks them together.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Where to listen; port 0 picks a free one
+    #[arg(long, env = "CARILLON_LISTEN", value_name = "ADDR:PORT", default_value = "127.0.0.1:4590")]
+    pub listen: SocketAddr,
+    /// sqlite://PATH, sqlite::memory: or postgres://... [default:
+    /// sqlite://$XDG_DATA_HOME/carillon/carillon.db, else ~/.local/share/carillon/carillon.db]
+    #[arg(long, env = "CARILLON_DATABASE", value_name = "URL", hide_env_values = true)]
+    pub database: Option<String>,
+    /// open: no signature checked; sigv4: every request signed
+    #[arg(long, env = "CARILLON_AUTH", value_enum, default_value_t = AuthMode::Open)]
+    pub auth: AuthMode,
+    /// Lines ACCESS_KEY_ID:SECRET_ACCESS_KEY:ACCOUNT_ID, with :admin after the account for an
+    /// operator's key
+    #[arg(long, env = "CARILLON_CREDENTIALS", value_name = "FILE", hide_env_values = true)]
+    pub credentials: Option<PathBuf>,
+    /// off: of /_carillon/ only health answers
+    #[arg(long, env = "CARILLON_CONTROL_PLANE", value_enum, default_value_t = Switch::On)]
+    pub control_plane: Switch,
+    /// How often expired users are deleted, in seconds
+    #[arg(long, env = "CARILLON_EXPIRATION_SWEEP_INTERVAL", value_name = "SECS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub expiration_sweep_interval: u64,
+    /// Moves the service's clock forward (tests), in seconds, at most 100 years either way
+    #[arg(long, env = "CARILLON_CLOCK_OFFSET", value_name = "SECS", default_value_t = 0, allow_negative_numbers = true)]
+    pub clock_offset: i64,
+    /// Worker threads [default: the number of CPUs]
+    #[arg(long, env = "CARILLON_THREADS", value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub threads: Option<u64>,
+    /// Only warnings and errors: no line for a request answered 2xx, 3xx or 4xx (a 403 with a known
+    /// cause is still logged)
+    #[arg(long, env = "CARILLON_QUIET")]
+    pub quiet: bool,
+    /// How log lines are written on stderr
+    #[arg(long, env = "CARILLON_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// AWS's request rates per account
+    #[arg(long, env = "CARILLON_THROTTLE", value_enum, default_value_t = Throttle::Off)]
+    pub throttle: Throttle,
+    /// Time a client gets to send a request's body, in seconds
+    #[arg(long, env = "CARILLON_REQUEST_TIMEOUT", value_name = "SECS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub request_timeout: u64,
+    /// Time a connection gets to send a complete request head, and the longest a keep-alive
+    /// connection may stay idle, in seconds
+    #[arg(long, env = "CARILLON_HEADER_TIMEOUT", value_name = "SECS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_timeout: u64,
+    /// Open connections at once; more wait to be accepted
+    #[arg(long, env = "CARILLON_MAX_CONNECTIONS", value_name = "N", default_value_t = 1024,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_connections: u64,
+    /// AppInstances per account and region
+    #[arg(long, env = "CARILLON_QUOTA_APP_INSTANCES", value_name = "N", default_value_t = Quotas::default().app_instances_per_account)]
+    pub quota_app_instances: u64,
+    /// Users per AppInstance
+    #[arg(long, env = "CARILLON_QUOTA_USERS", value_name = "N", default_value_t = Quotas::default().users_per_app_instance)]
+    pub quota_users: u64,
+    /// Admins per AppInstance
+    #[arg(long, env = "CARILLON_QUOTA_ADMINS", value_name = "N", default_value_t = Quotas::default().admins_per_app_instance)]
+    pub quota_admins: u64,
+    /// Endpoints per user
+    #[arg(long, env = "CARILLON_QUOTA_ENDPOINTS", value_name = "N", default_value_t = Quotas::default().endpoints_per_user)]
+    pub quota_endpoints: u64,
+    /// Bots per AppInstance
+    #[arg(long, env = "CARILLON_QUOTA_BOTS", value_name = "N", default_value_t = Quotas::default().bots_per_app_instance)]
+    pub quota_bots: u64,
+    /// Tags per resource
+    #[arg(long, env = "CARILLON_QUOTA_TAGS", value_name = "N", default_value_t = Quotas::default().tags_per_resource)]
+    pub quota_tags: u64,
+}
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// `on` or `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Switch {
+    On,
+    Off,
+}
+
+/// `--throttle`: no rate limit, or AWS's rate profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Throttle {
+    Off,
+    Aws,
+}
+
+/// `--log-format`: tracing's text lines (an RFC 3339 timestamp first), or one JSON object a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum AuthMode {
     Open,
     Sigv4,
@@ -72,6 +156,7 @@ pub struct Config {
     pub clock_offset_secs: i64,
     pub threads: Option<usize>,
     pub quiet: bool,
+    pub log_format: LogFormat,
     pub throttle: bool,
     pub request_timeout_secs: u64,
     /// How long a connection may take to send a complete request head (or stay idle between requests).
@@ -93,6 +178,7 @@ impl Default for Config {
             clock_offset_secs: 0,
             threads: None,
             quiet: true,
+            log_format: LogFormat::Text,
             throttle: false,
             request_timeout_secs: 30,
             header_timeout_secs: 10,
@@ -137,142 +223,96 @@ pub fn parse_database(url: &str) -> Result<Database, String> {
     }
 }
 
-/// The options, each paired with its environment variable and whether it takes a value.
-const OPTIONS: &[(&str, &str, bool)] = &[
-    ("--listen", "CARILLON_LISTEN", true),
-    ("--database", "CARILLON_DATABASE", true),
-    ("--auth", "CARILLON_AUTH", true),
-    ("--credentials", "CARILLON_CREDENTIALS", true),
-    ("--control-plane", "CARILLON_CONTROL_PLANE", true),
-    ("--expiration-sweep-interval", "CARILLON_EXPIRATION_SWEEP_INTERVAL", true),
-    ("--clock-offset", "CARILLON_CLOCK_OFFSET", true),
-    ("--threads", "CARILLON_THREADS", true),
-    ("--quiet", "CARILLON_QUIET", false),
-    ("--throttle", "CARILLON_THROTTLE", true),
-    ("--request-timeout", "CARILLON_REQUEST_TIMEOUT", true),
-    ("--header-timeout", "CARILLON_HEADER_TIMEOUT", true),
-    ("--max-connections", "CARILLON_MAX_CONNECTIONS", true),
-    ("--quota-app-instances", "CARILLON_QUOTA_APP_INSTANCES", true),
-    ("--quota-users", "CARILLON_QUOTA_USERS", true),
-    ("--quota-admins", "CARILLON_QUOTA_ADMINS", true),
-    ("--quota-endpoints", "CARILLON_QUOTA_ENDPOINTS", true),
-    ("--quota-bots", "CARILLON_QUOTA_BOTS", true),
-    ("--quota-tags", "CARILLON_QUOTA_TAGS", true),
-];
-
-fn number<T: std::str::FromStr>(option: &str, value: &str) -> Result<T, String> {
-    value.trim().parse().map_err(|_| format!("{option} takes a number, not '{value}'"))
+impl ServeArgs {
+    /// The configuration these options give, checked together.
+    pub fn config(&self) -> Result<Config, String> {
+        let database = match &self.database {
+            Some(url) if !url.is_empty() => parse_database(url)?,
+            _ => default_database(),
+        };
+        let credentials = self.credentials.clone().filter(|p| !p.as_os_str().is_empty());
+        if self.auth == AuthMode::Sigv4 && credentials.is_none() {
+            return Err("--auth sigv4 needs --credentials FILE".into());
+        }
+        carillon_service::clock::check_offset_secs(self.clock_offset).map_err(|e| format!("--clock-offset: {e}"))?;
+        let size = |option: &str, n: u64| usize::try_from(n).map_err(|_| format!("{option} is too large: {n}"));
+        Ok(Config {
+            listen: self.listen,
+            database,
+            auth: self.auth,
+            credentials,
+            control_plane: self.control_plane == Switch::On,
+            sweep_interval_secs: self.expiration_sweep_interval,
+            clock_offset_secs: self.clock_offset,
+            threads: self.threads.map(|n| size("--threads", n)).transpose()?,
+            quiet: self.quiet,
+            log_format: self.log_format,
+            throttle: self.throttle == Throttle::Aws,
+            request_timeout_secs: self.request_timeout,
+            header_timeout_secs: self.header_timeout,
+            max_connections: size("--max-connections", self.max_connections)?,
+            quotas: Quotas {
+                app_instances_per_account: self.quota_app_instances,
+                users_per_app_instance: self.quota_users,
+                admins_per_app_instance: self.quota_admins,
+                endpoints_per_user: self.quota_endpoints,
+                bots_per_app_instance: self.quota_bots,
+                tags_per_resource: self.quota_tags,
+            },
+        })
+    }
 }
 
-/// Parses the arguments after `serve`, with `env` giving environment values.
+/// The first line of clap's message, without its `error: ` prefix: what `carillon: error: ` is
+/// followed by on stderr.
+pub fn one_line_error(e: &clap::Error) -> String {
+    let rendered = e.render().to_string();
+    let first = rendered.lines().find(|l| !l.trim().is_empty()).unwrap_or("bad command line");
+    first.strip_prefix("error: ").unwrap_or(first).to_string()
+}
+
+/// Parses a whole command line (`argv[0]` first), with `env` giving the environment variables.
+/// An empty variable is as good as unset, and for `--quiet` `0`, `false`, `no`, `off` mean off. The
+/// variables are read through `env` rather than by clap itself, so that tests can give theirs;
+/// `--help` is rendered from the plain command, which shows each option's variable.
+pub fn command_line<I, T>(argv: I, env: impl Fn(&str) -> Option<String>) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let argv: Vec<std::ffi::OsString> = argv.into_iter().map(Into::into).collect();
+    let command = Cli::command().mut_subcommand("serve", |serve| serve.mut_args(|arg| from_env(arg, &env)));
+    match command.try_get_matches_from(&argv) {
+        Ok(matches) => Cli::from_arg_matches(&matches),
+        Err(e) if matches!(e.kind(), clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion) => {
+            Err(Cli::command().try_get_matches_from(&argv).err().unwrap_or(e))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// `arg` with its environment variable's value, if set and not empty, as its default, and clap's
+/// own reading of the environment switched off.
+fn from_env(arg: clap::Arg, env: &impl Fn(&str) -> Option<String>) -> clap::Arg {
+    let Some(var) = arg.get_env().and_then(|v| v.to_str()).map(str::to_owned) else { return arg };
+    let is_flag = !arg.get_action().takes_values();
+    let arg = arg.env(None::<&'static str>);
+    match env(&var).filter(|v| !v.is_empty()) {
+        Some(v) if is_flag => {
+            let off = ["0", "false", "no", "off", "n", "f"].contains(&v.trim().to_ascii_lowercase().as_str());
+            arg.default_value(if off { "false" } else { "true" })
+        }
+        Some(v) => arg.default_value(v),
+        None => arg,
+    }
+}
+
+/// Parses the arguments after `serve`, with `env` giving the environment variables.
 pub fn parse(args: &[String], env: impl Fn(&str) -> Option<String>) -> Result<Config, String> {
-    let mut given: Vec<(&'static str, String)> = Vec::new();
-    let mut i = 0;
-    while i < args.len() {
-        let arg = &args[i];
-        let (name, inline) = match arg.split_once('=') {
-            Some((n, v)) if n.starts_with("--") => (n, Some(v.to_string())),
-            _ => (arg.as_str(), None),
-        };
-        let Some(&(opt, _, takes_value)) = OPTIONS.iter().find(|(o, _, _)| *o == name) else {
-            return Err(format!("unknown option '{arg}' (see carillon --help)"));
-        };
-        let value = if takes_value {
-            match inline {
-                Some(v) => v,
-                None => {
-                    i += 1;
-                    args.get(i).cloned().ok_or_else(|| format!("{opt} needs a value"))?
-                }
-            }
-        } else {
-            "1".to_string()
-        };
-        given.push((opt, value));
-        i += 1;
+    let argv = ["carillon", "serve"].into_iter().map(str::to_owned).chain(args.iter().cloned());
+    match command_line(argv, env).map_err(|e| one_line_error(&e))?.command {
+        Command::Serve(serve) => serve.config(),
     }
-    let get = |opt: &str| -> Option<String> {
-        given.iter().rev().find(|(o, _)| *o == opt).map(|(_, v)| v.clone()).or_else(|| {
-            let var = OPTIONS.iter().find(|(o, _, _)| *o == opt).map(|(_, v, _)| *v)?;
-            env(var).filter(|v| !v.is_empty())
-        })
-    };
-    let listen = get("--listen").unwrap_or_else(|| "127.0.0.1:4590".into());
-    let listen: SocketAddr = listen.parse().map_err(|_| format!("--listen takes ADDR:PORT, not '{listen}'"))?;
-    let database = match get("--database") {
-        Some(url) => parse_database(&url)?,
-        None => default_database(),
-    };
-    let auth = match get("--auth").as_deref() {
-        None | Some("open") => AuthMode::Open,
-        Some("sigv4") => AuthMode::Sigv4,
-        Some(other) => return Err(format!("--auth takes open or sigv4, not '{other}'")),
-    };
-    let credentials = get("--credentials").map(PathBuf::from);
-    if auth == AuthMode::Sigv4 && credentials.is_none() {
-        return Err("--auth sigv4 needs --credentials FILE".into());
-    }
-    let control_plane = match get("--control-plane").as_deref() {
-        None | Some("on") => true,
-        Some("off") => false,
-        Some(other) => return Err(format!("--control-plane takes on or off, not '{other}'")),
-    };
-    let sweep_interval_secs: u64 =
-        get("--expiration-sweep-interval").map(|v| number("--expiration-sweep-interval", &v)).transpose()?.unwrap_or(60);
-    if sweep_interval_secs == 0 {
-        return Err("--expiration-sweep-interval must be at least 1 second".into());
-    }
-    let clock_offset_secs = get("--clock-offset").map(|v| number("--clock-offset", &v)).transpose()?.unwrap_or(0);
-    carillon_service::clock::check_offset_secs(clock_offset_secs).map_err(|e| format!("--clock-offset: {e}"))?;
-    let threads = get("--threads").map(|v| number::<usize>("--threads", &v)).transpose()?;
-    if threads == Some(0) {
-        return Err("--threads must be at least 1".into());
-    }
-    let quiet = get("--quiet").is_some_and(|v| v != "0" && !v.eq_ignore_ascii_case("false"));
-    let throttle = match get("--throttle").as_deref() {
-        None | Some("off") => false,
-        Some("aws") => true,
-        Some(other) => return Err(format!("--throttle takes off or aws, not '{other}'")),
-    };
-    let request_timeout_secs: u64 = get("--request-timeout").map(|v| number("--request-timeout", &v)).transpose()?.unwrap_or(30);
-    if request_timeout_secs == 0 {
-        return Err("--request-timeout must be at least 1 second".into());
-    }
-    let header_timeout_secs: u64 = get("--header-timeout").map(|v| number("--header-timeout", &v)).transpose()?.unwrap_or(10);
-    if header_timeout_secs == 0 {
-        return Err("--header-timeout must be at least 1 second".into());
-    }
-    let max_connections: usize = get("--max-connections").map(|v| number("--max-connections", &v)).transpose()?.unwrap_or(1024);
-    if max_connections == 0 {
-        return Err("--max-connections must be at least 1".into());
-    }
-    let d = Quotas::default();
-    let quota =
-        |opt: &str, default: u64| -> Result<u64, String> { get(opt).map(|v| number(opt, &v)).transpose().map(|v| v.unwrap_or(default)) };
-    let quotas = Quotas {
-        app_instances_per_account: quota("--quota-app-instances", d.app_instances_per_account)?,
-        users_per_app_instance: quota("--quota-users", d.users_per_app_instance)?,
-        admins_per_app_instance: quota("--quota-admins", d.admins_per_app_instance)?,
-        endpoints_per_user: quota("--quota-endpoints", d.endpoints_per_user)?,
-        bots_per_app_instance: quota("--quota-bots", d.bots_per_app_instance)?,
-        tags_per_resource: quota("--quota-tags", d.tags_per_resource)?,
-    };
-    Ok(Config {
-        listen,
-        database,
-        auth,
-        credentials,
-        control_plane,
-        sweep_interval_secs,
-        clock_offset_secs,
-        threads,
-        quiet,
-        throttle,
-        request_timeout_secs,
-        header_timeout_secs,
-        max_connections,
-        quotas,
-    })
 }
 
 #[cfg(test)]
@@ -303,6 +343,23 @@ mod tests {
             let e = parse(&args(bad), |_| None).unwrap_err();
             assert!(!e.contains('\n'), "{e}");
         }
+    }
+
+    #[test]
+    fn empty_variables_are_unset_and_quiet_reads_off_words() {
+        let env = |k: &str| match k {
+            "CARILLON_LISTEN" | "CARILLON_THREADS" | "CARILLON_DATABASE" => Some(String::new()),
+            "CARILLON_QUIET" => Some("0".into()),
+            "CARILLON_LOG_FORMAT" => Some("json".into()),
+            _ => None,
+        };
+        let c = parse(&args(&[]), env).unwrap();
+        assert_eq!((c.listen.port(), c.threads, c.quiet, c.log_format), (4590, None, false, LogFormat::Json));
+        assert!(parse(&args(&[]), |k| (k == "CARILLON_QUIET").then(|| "1".into())).unwrap().quiet);
+        assert!(!parse(&args(&[]), |k| (k == "CARILLON_QUIET").then(|| "false".into())).unwrap().quiet);
+        assert_eq!(parse(&args(&["--log-format", "text"]), env).unwrap().log_format, LogFormat::Text);
+        let e = parse(&args(&[]), |k| (k == "CARILLON_LOG_FORMAT").then(|| "xml".into())).unwrap_err();
+        assert!(e.contains("--log-format") && !e.contains('\n'), "{e}");
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! The server's own control plane, under `/_carillon/` (docs/behaviour.md, "Control plane"): health,
-//! a forced expiration sweep, the service clock's offset and an endpoint's state. It sits behind
-//! the same front as the API (request id, limits, auth, error rendering, the log line).
+//! a forced expiration sweep, the service clock's offset, an endpoint's state, reset and the fault
+//! rules. It sits behind the same front as the API (request id, limits, auth, error rendering, the
+//! log line).
 
 use carillon_api::shapes::{EndpointStatus, EndpointStatusReason};
-use carillon_api::{Answer, ApiError, ErrorKind};
-use carillon_service::{Health, Service};
+use carillon_api::{Answer, ApiError, ErrorKind, printable};
+use carillon_service::Health;
+use carillon_store::ResetScope;
 use serde_json::{Value, json};
 
 /// Every path of the control plane starts with this.
@@ -18,6 +20,10 @@ pub enum Control {
     GetClock,
     SetClock,
     SetEndpointState,
+    Reset,
+    GetFaults,
+    PutFaults,
+    DeleteFaults,
 }
 
 impl Control {
@@ -30,6 +36,10 @@ impl Control {
             ("GET", "/_carillon/clock") => Control::GetClock,
             ("PUT", "/_carillon/clock") => Control::SetClock,
             ("PUT", "/_carillon/endpoint-state") => Control::SetEndpointState,
+            ("POST", "/_carillon/reset") => Control::Reset,
+            ("GET", "/_carillon/faults") => Control::GetFaults,
+            ("PUT", "/_carillon/faults") => Control::PutFaults,
+            ("DELETE", "/_carillon/faults") => Control::DeleteFaults,
             _ => return None,
         })
     }
@@ -42,6 +52,10 @@ impl Control {
             Control::GetClock => "control:get-clock",
             Control::SetClock => "control:set-clock",
             Control::SetEndpointState => "control:endpoint-state",
+            Control::Reset => "control:reset",
+            Control::GetFaults => "control:get-faults",
+            Control::PutFaults => "control:put-faults",
+            Control::DeleteFaults => "control:delete-faults",
         }
     }
 
@@ -52,7 +66,8 @@ impl Control {
     }
 
     /// Runs the operation with the request's body.
-    pub async fn call(self, service: &Service, body: &[u8]) -> Result<Answer, ApiError> {
+    pub async fn call(self, app: &crate::http::App, body: &[u8]) -> Result<Answer, ApiError> {
+        let service = &app.service;
         let body: Value = if body.is_empty() {
             json!({})
         } else {
@@ -94,7 +109,94 @@ impl Control {
                 };
                 service.set_endpoint_state(user, id, status, reason).await.map(|()| ok(json!({})))
             }
+            Control::Reset => {
+                let (scope, global) = reset_scope(&body)?;
+                let n = service.reset(scope).await?;
+                // A global reset starts the server over: the clock and the faults too.
+                if global {
+                    service.clock().set_offset_ms(0);
+                    app.faults.clear();
+                }
+                Ok(ok(json!({"Deleted": {
+                    "AppInstances": n.app_instances,
+                    "AppInstanceUsers": n.users,
+                    "AppInstanceBots": n.bots,
+                    "AppInstanceAdmins": n.admins,
+                    "AppInstanceUserEndpoints": n.endpoints,
+                }})))
+            }
+            Control::GetFaults => Ok(ok(app.faults.get())),
+            Control::PutFaults => app.faults.set(&app.wire, &body).map(ok),
+            Control::DeleteFaults => {
+                app.faults.clear();
+                Ok(ok(app.faults.get()))
+            }
         }
+    }
+}
+
+/// The scope of a reset body (`{}`, or `Account`, `Region`, `AppInstanceArn`), and whether it is
+/// global. `Account` alone covers every region, `Region` alone every account; `AppInstanceArn`
+/// implies its account and region, and an `Account` or `Region` beside it must agree.
+fn reset_scope(body: &Value) -> Result<(ResetScope, bool), ApiError> {
+    let obj = body.as_object().ok_or_else(|| ApiError::bad_request("The reset body must be a JSON object."))?;
+    if let Some(k) = obj.keys().find(|k| !["Account", "Region", "AppInstanceArn"].contains(&k.as_str())) {
+        return Err(ApiError::bad_request(format!(
+            "Unknown member {:?}: a reset is narrowed by Account, Region and AppInstanceArn.",
+            printable(k)
+        )));
+    }
+    let field = |k: &str, valid: fn(&str) -> bool, what: &str| -> Result<Option<String>, ApiError> {
+        match obj.get(k) {
+            None => Ok(None),
+            Some(Value::String(s)) if valid(s) => Ok(Some(s.clone())),
+            Some(_) => Err(ApiError::bad_request(format!("{k} must be {what}."))),
+        }
+    };
+    let account = field("Account", is_account, "an account id of 12 digits")?;
+    let region = field("Region", is_region, "a region name such as us-east-1")?;
+    let instance = field("AppInstanceArn", |a| app_instance_of(a).is_some(), "an AppInstance ARN")?;
+    match instance {
+        Some(arn) => {
+            let (arn_account, arn_region) = app_instance_of(&arn).unwrap_or_default();
+            if account.as_deref().is_some_and(|a| a != arn_account) || region.as_deref().is_some_and(|r| r != arn_region) {
+                return Err(ApiError::bad_request("AppInstanceArn names another account or region than Account or Region."));
+            }
+            Ok((ResetScope::app_instance(&arn), false))
+        }
+        None => {
+            let global = account.is_none() && region.is_none();
+            Ok((ResetScope::account_region(account.as_deref(), region.as_deref()), global))
+        }
+    }
+}
+
+fn is_account(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// `[a-z]{2}(-[a-z]+)+-[0-9]+`, the form of a signing region.
+fn is_region(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    let Some((last, rest)) = parts.split_last() else { return false };
+    let Some((first, middle)) = rest.split_first() else { return false };
+    let lower = |p: &&str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase());
+    first.len() == 2
+        && lower(first)
+        && !middle.is_empty()
+        && middle.iter().all(lower)
+        && !last.is_empty()
+        && last.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The account and region of an AppInstance ARN (not a user's or bot's).
+fn app_instance_of(arn: &str) -> Option<(&str, &str)> {
+    match carillon_service::arn::resource(arn)? {
+        carillon_service::arn::Resource::AppInstance { .. } => {
+            let a = carillon_service::arn::parse(arn)?;
+            Some((a.account, a.region))
+        }
+        _ => None,
     }
 }
 
@@ -156,5 +258,33 @@ mod tests {
             assert!(!origin_allowed(no.as_bytes()), "{no}");
         }
         assert!(!origin_allowed(b"http://localhost\xff"));
+    }
+
+    #[test]
+    fn a_reset_is_narrowed_by_account_region_or_app_instance() {
+        let arn = "arn:aws:chime:us-east-1:111122223333:app-instance/abc";
+        assert_eq!(reset_scope(&json!({})).unwrap(), (ResetScope::all(), true));
+        assert_eq!(
+            reset_scope(&json!({"Account": "111122223333"})).unwrap(),
+            (ResetScope::account_region(Some("111122223333"), None), false)
+        );
+        assert_eq!(
+            reset_scope(&json!({"Region": "eu-west-2"})).unwrap().0.arn_pattern.unwrap(),
+            "arn:aws:chime:eu-west-2:%:app-instance/%"
+        );
+        assert_eq!(reset_scope(&json!({"AppInstanceArn": arn, "Region": "us-east-1"})).unwrap(), (ResetScope::app_instance(arn), false));
+        for bad in [
+            json!([]),
+            json!({"Account": "1111"}),
+            json!({"Account": 111122223333_u64}),
+            json!({"Region": "US-EAST-1"}),
+            json!({"Region": "us_east-1"}),
+            json!({"AppInstanceArn": format!("{arn}/user/u")}),
+            json!({"AppInstanceArn": arn, "Account": "999999999999"}),
+            json!({"AppInstanceArn": arn, "Region": "us-west-2"}),
+            json!({"Accounts": "111122223333"}),
+        ] {
+            assert!(reset_scope(&bad).is_err(), "{bad}");
+        }
     }
 }

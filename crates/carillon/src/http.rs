@@ -4,6 +4,7 @@
 
 use crate::auth::Auth;
 use crate::control::{self, Control};
+use crate::faults::Fired;
 use bytes::Bytes;
 use carillon_api::{Answer, ApiError, ErrorKind, MAX_BODY_BYTES, Request as WireRequest, RequestContext, Wire, printable};
 use carillon_service::Service;
@@ -13,7 +14,6 @@ use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST, HeaderValue, TRANSFER_EN
 use hyper::http::request::Parts;
 use hyper::{Request, Response, StatusCode};
 use std::convert::Infallible;
-use std::io::Write as _;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -31,6 +31,8 @@ pub struct App {
     pub body_timeout: std::time::Duration,
     /// Set once the server is stopping: every answer then closes its connection.
     pub draining: std::sync::atomic::AtomicBool,
+    /// The injected faults (`/_carillon/faults`).
+    pub faults: crate::faults::Faults,
 }
 
 /// The longest request target (path and query) answered; a longer one is a 400.
@@ -52,8 +54,10 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>) -> Result<Reply, Infa
     let method = req.method().as_str().to_owned();
     let path = req.uri().path().to_owned();
     let mut close = false;
-    // The caller's account, for the log line, once known.
-    let mut account = None;
+    // The caller's account and region, for the log line, once known.
+    let mut caller = None;
+    // Set when an injected fault resets the connection instead of answering.
+    let mut abort = false;
     // HTTP/1.1 requires Host (RFC 9112, 3.2); its body is left unread, so the connection closes.
     let no_host = req.version() == hyper::Version::HTTP_11 && !req.headers().contains_key(HOST);
     let (label, outcome) = match if no_host {
@@ -68,7 +72,7 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>) -> Result<Reply, Infa
             ("-", Err(u.error))
         }
         Ok((parts, body)) if path.starts_with(control::PREFIX) => control(&app, &parts, &body).await,
-        Ok((parts, body)) => api(&app, &parts, &body, &request_id, &mut account).await,
+        Ok((parts, body)) => api(&app, &parts, &body, &request_id, &mut caller, &mut abort).await,
     };
     let (mut response, cause) = match outcome {
         Ok(answer) => (answer_response(answer), None),
@@ -80,18 +84,20 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>) -> Result<Reply, Infa
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert("x-amzn-RequestId", v);
     }
+    if abort {
+        response.extensions_mut().insert(crate::faults::ConnectionAborted);
+    }
     if close || app.draining.load(std::sync::atomic::Ordering::Relaxed) {
         response.headers_mut().insert(hyper::header::CONNECTION, HeaderValue::from_static("close"));
     }
     let status = response.status().as_u16();
     // With --quiet, what needs an operator's eye is still logged: every 5xx, and a 403's cause.
-    if !app.quiet || status >= 500 || (status == 403 && cause.is_some()) {
-        let line = log_line(
-            &LogFields { request_id: &request_id, account: account.as_deref(), method: &method, path: &path, status, label },
-            started.elapsed().as_micros(),
-            cause.as_deref(),
-        );
-        let _ = std::io::stderr().lock().write_all(line.as_bytes());
+    let warn = status >= 500 || (status == 403 && cause.is_some());
+    if !app.quiet || warn {
+        let (account, region) = caller.as_ref().map(|(a, r)| (a.as_str(), r.as_str())).unzip();
+        let fields = LogFields { request_id: &request_id, account, region, method: &method, path: &path, status, label };
+        let latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        log_request(&fields, latency_us, cause.as_deref(), warn);
     }
     Ok(response)
 }
@@ -100,20 +106,45 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>) -> Result<Reply, Infa
 struct LogFields<'a> {
     request_id: &'a str,
     account: Option<&'a str>,
+    region: Option<&'a str>,
     method: &'a str,
     path: &'a str,
     status: u16,
     label: Label,
 }
 
-/// The one log line of a request: `REQUEST_ID METHOD PATH STATUS OPERATION MICROSus
-/// account=ACCOUNT` (`-` when the caller is not known), then, for a 403 or 5xx whose cause is
-/// known, ` cause: ...` on the same line. The path's sensitive parts are hidden.
-fn log_line(f: &LogFields<'_>, micros: u128, cause: Option<&str>) -> String {
-    let cause = cause.map(|c| format!(" cause: {}", crate::server::one_line(c))).unwrap_or_default();
-    let LogFields { request_id, account, method, path, status, label } = f;
-    let account = account.map_or_else(|| "-".to_string(), printable);
-    format!("{request_id} {method} {} {status} {label} {micros}us account={account}{cause}\n", printable(&redact_path(path)))
+/// The one event of a request, on the target [`crate::REQUEST_LOG_TARGET`]: `request_id`,
+/// `account` and `region` (absent when the caller is not known), `operation` (`-` when none was
+/// resolved), `status`, `latency_us`, `method`, `path` (its sensitive parts hidden), and for a 403
+/// or 5xx whose cause is known, `cause`. Warn level for a 5xx and a 403 with a cause, else info.
+/// Client-controlled values are stripped of control characters; the subscriber quotes and escapes
+/// the rest, so no value can forge a line.
+fn log_request(f: &LogFields<'_>, latency_us: u64, cause: Option<&str>, warn: bool) {
+    let path = printable(&redact_path(f.path));
+    let (account, region) = (f.account.map(printable), f.region.map(printable));
+    let cause = cause.map(crate::server::one_line);
+    macro_rules! request_event {
+        ($level:expr) => {
+            tracing::event!(
+                target: crate::REQUEST_LOG_TARGET,
+                $level,
+                request_id = f.request_id,
+                account = account.as_deref(),
+                region = region.as_deref(),
+                operation = f.label,
+                status = f.status,
+                latency_us,
+                method = f.method,
+                path = path.as_str(),
+                cause = cause.as_deref(),
+            )
+        };
+    }
+    if warn {
+        request_event!(tracing::Level::WARN);
+    } else {
+        request_event!(tracing::Level::INFO);
+    }
 }
 
 /// The raw path with every AppInstanceUserId hidden: the model marks `UserId` sensitive, and user
@@ -332,13 +363,20 @@ fn authenticate(app: &App, parts: &Parts, headers: &[(&str, &[u8])], body: &[u8]
     Ok(RequestContext { account: caller.account, region: caller.region, request_id: request_id.to_string() })
 }
 
-async fn api(app: &App, parts: &Parts, body: &[u8], request_id: &str, account: &mut Option<String>) -> (Label, Result<Answer, ApiError>) {
+async fn api(
+    app: &App,
+    parts: &Parts,
+    body: &[u8],
+    request_id: &str,
+    caller: &mut Option<(String, String)>,
+    abort: &mut bool,
+) -> (Label, Result<Answer, ApiError>) {
     let headers = header_list(parts);
     let ctx = match authenticate(app, parts, &headers, body, request_id) {
         Ok(ctx) => ctx,
         Err(e) => return ("-", Err(e)),
     };
-    *account = Some(ctx.account.clone());
+    *caller = Some((ctx.account.clone(), ctx.region.clone()));
     let request =
         WireRequest { method: parts.method.as_str(), raw_path: parts.uri.path(), raw_query: parts.uri.query(), headers: &headers, body };
     let resolved = match app.wire.resolve(request) {
@@ -351,6 +389,19 @@ async fn api(app: &App, parts: &Parts, body: &[u8], request_id: &str, account: &
     {
         let e = ApiError::new(ErrorKind::ThrottledClient, "The request rate for this account is above the AWS rate profile.");
         return (operation.name(), Err(e));
+    }
+    // An injected fault acts before the operation runs: an injected error changes nothing.
+    match app.faults.check(operation.name(), &ctx.account) {
+        Some(Fired::Error(e)) => return (operation.name(), Err(e.with_cause("injected fault"))),
+        Some(Fired::Latency(wait)) => tokio::time::sleep(wait).await,
+        Some(Fired::Reset) => {
+            *abort = true;
+            return (
+                operation.name(),
+                Err(ApiError::internal("The connection is reset by an injected fault.").with_cause("injected fault: reset")),
+            );
+        }
+        None => {}
     }
     (operation.name(), app.wire.call(&app.service, &ctx, resolved).await)
 }
@@ -381,7 +432,7 @@ async fn control(app: &App, parts: &Parts, body: &[u8]) -> (Label, Result<Answer
         }
     }
     match found {
-        Some(op) => (op.name(), op.call(&app.service, body).await),
+        Some(op) => (op.name(), op.call(app, body).await),
         None => ("-", Err(control::unknown(parts.method.as_str(), &printable(parts.uri.path())))),
     }
 }
@@ -391,20 +442,90 @@ mod tests {
     use super::*;
 
     fn fields<'a>(account: Option<&'a str>, method: &'a str, path: &'a str, status: u16, label: Label) -> LogFields<'a> {
-        LogFields { request_id: "rid", account, method, path, status, label }
+        LogFields { request_id: "rid", account, region: account.map(|_| "eu-west-1"), method, path, status, label }
+    }
+
+    /// What a subscriber writes, for the events `emit` sends.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+        type Writer = Captured;
+        fn make_writer(&'a self) -> Captured {
+            self.clone()
+        }
+    }
+
+    fn captured(json: bool, emit: impl FnOnce()) -> Vec<String> {
+        let out = Captured::default();
+        let builder = tracing_subscriber::fmt().with_writer(out.clone()).with_ansi(false).with_target(false);
+        if json {
+            let subscriber = builder.json().flatten_event(true).with_current_span(false).with_span_list(false).finish();
+            tracing::subscriber::with_default(subscriber, emit);
+        } else {
+            tracing::subscriber::with_default(builder.finish(), emit);
+        }
+        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        text.lines().map(str::to_owned).collect()
     }
 
     #[test]
-    fn the_log_line_is_one_line_with_the_account_and_the_cause() {
-        let line = log_line(
-            &fields(Some("111122223333"), "GET", "/app-instances/x\n", 500, "DescribeAppInstance"),
-            42,
-            Some("disk I/O error\nat page 3"),
-        );
-        assert_eq!(line, "rid GET /app-instances/x 500 DescribeAppInstance 42us account=111122223333 cause: disk I/O error\\nat page 3\n");
+    fn the_request_event_has_its_fields_and_cannot_forge_a_line() {
+        let forged = "/app-instances/x\n{\"level\":\"INFO\"}\r\n2026-01-01T00:00:00Z  INFO forged";
+        let emit = || {
+            log_request(
+                &fields(Some("111122223333"), "GET", forged, 500, "DescribeAppInstance"),
+                42,
+                Some("disk I/O error\nat page 3"),
+                true,
+            );
+            log_request(&fields(None, "GET", "/_carillon/health", 200, "control:health"), 7, None, false);
+        };
+        let lines = captured(true, emit);
+        assert_eq!(lines.len(), 2, "{lines:#?}");
+        let first: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
+        assert_eq!(first["level"], "WARN");
+        assert_eq!(first["request_id"], "rid");
+        assert_eq!((first["account"].as_str(), first["region"].as_str()), (Some("111122223333"), Some("eu-west-1")));
         assert_eq!(
-            log_line(&fields(None, "GET", "/_carillon/health", 200, "control:health"), 7, None),
-            "rid GET /_carillon/health 200 control:health 7us account=-\n"
+            (first["operation"].as_str(), first["status"].as_u64(), first["latency_us"].as_u64()),
+            (Some("DescribeAppInstance"), Some(500), Some(42))
+        );
+        assert_eq!(first["path"], "/app-instances/x{\"level\":\"INFO\"}2026-01-01T00:00:00Z  INFO forged");
+        assert_eq!(first["cause"], "disk I/O error\\nat page 3");
+        let timestamp = first["timestamp"].as_str().unwrap();
+        assert!(timestamp.len() >= 20 && timestamp.as_bytes()[10] == b'T' && timestamp.ends_with('Z'), "{timestamp}");
+        let second: serde_json::Value = serde_json::from_str(&lines[1]).unwrap();
+        assert_eq!((second["level"].as_str(), second["operation"].as_str()), (Some("INFO"), Some("control:health")));
+        assert!(second.get("account").is_none() && second.get("cause").is_none(), "{second}");
+
+        let lines = captured(false, emit);
+        assert_eq!(lines.len(), 2, "{lines:#?}");
+        assert!(lines[0].split(' ').next().is_some_and(|t| t.as_bytes().get(10) == Some(&b'T') && t.ends_with('Z')), "{}", lines[0]);
+        for part in [
+            "WARN",
+            "request_id=\"rid\"",
+            "account=\"111122223333\"",
+            "status=500",
+            "latency_us=42",
+            "cause=\"disk I/O error\\\\nat page 3\"",
+        ] {
+            assert!(lines[0].contains(part), "{part} not in {}", lines[0]);
+        }
+        assert!(
+            lines[1].contains(" INFO ") && lines[1].contains("operation=\"control:health\"") && !lines[1].contains("account="),
+            "{}",
+            lines[1]
         );
     }
 

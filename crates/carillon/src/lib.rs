@@ -7,9 +7,15 @@
 pub mod auth;
 pub mod config;
 mod control;
+mod faults;
 mod http;
 mod server;
 pub mod throttle;
 
 pub use config::Config;
 pub use server::{Running, run, start};
+
+/// The `tracing` target of the one event each request logs (`--quiet` raises its level to warn).
+/// The library only emits events; the binary installs the subscriber, so an embedding program
+/// keeps control of its own.
+pub const REQUEST_LOG_TARGET: &str = "carillon::request";

@@ -88,8 +88,8 @@ impl Running {
 }
 
 /// Opens the store, builds the service, binds and serves in the background on the current tokio
-/// runtime, with the expiration sweep. Writes `carillon: listening on http://ADDR ...` on stderr
-/// once it accepts connections.
+/// runtime, with the expiration sweep. Logs `carillon: listening on http://ADDR ...` (a `tracing`
+/// event; the binary's subscriber writes it on stderr) once it accepts connections.
 pub async fn start(config: Config) -> Result<Running, String> {
     let wire = carillon_api::Wire::load().map_err(|e| format!("cannot load the service model: {e}"))?;
     let auth = load_auth(&config)?;
@@ -107,6 +107,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
         control_plane: config.control_plane,
         quiet: config.quiet,
         throttle: config.throttle.then(crate::throttle::Throttle::default),
+        faults: Default::default(),
         body_timeout: request_timeout,
         draining: Default::default(),
     });
@@ -116,9 +117,9 @@ pub async fn start(config: Config) -> Result<Running, String> {
     let sweeper = tokio::spawn(async move {
         tokio::join!(sweep_loop(background.clone(), sweep_every), purge_loop(background));
     });
-    // One write, so that whoever waits for this line never reads half of it.
-    let line = format!("carillon: listening on http://{addr} (store: {}, auth: {:?})\n", store.kind(), config.auth);
-    let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), line.as_bytes());
+    // Whoever waits for this line (tests, harnesses) finds `listening on http://ADDR` in it, in
+    // either log format; the subscriber writes each line at once.
+    tracing::info!(target: "carillon", "carillon: listening on http://{addr} (store: {}, auth: {:?})", store.kind(), config.auth);
 
     let (stop, stopped) = oneshot::channel();
     let limits = Limits { max_connections: config.max_connections, header_timeout: Duration::from_secs(config.header_timeout_secs) };
@@ -266,7 +267,13 @@ async fn serve(
                 async move {
                     let answer = handle(app, req).await;
                     drop(busy);
-                    answer
+                    // An injected fault's reset: hyper drops the connection without an answer.
+                    match answer {
+                        Ok(r) if r.extensions().get::<crate::faults::ConnectionAborted>().is_some() => {
+                            Err(crate::faults::ConnectionAborted)
+                        }
+                        other => other.map_err(|never| match never {}),
+                    }
                 }
             })
         };
@@ -298,7 +305,7 @@ async fn serve(
         });
     }
     drop(listener);
-    eprintln!("carillon: shutting down, finishing requests in flight");
+    tracing::info!(target: "carillon", "carillon: shutting down, finishing requests in flight");
     // For a moment, keep-alive connections go on being served, each answer closing its connection:
     // a request a client sent just before the signal is answered, not cut off as if idle.
     app.draining.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -309,7 +316,7 @@ async fn serve(
     let all = u32::try_from(max_connections).unwrap_or(u32::MAX);
     let _ = tokio::time::timeout(DRAIN_TIMEOUT, connections.acquire_many(all)).await;
     store.close().await;
-    eprintln!("carillon: stopped");
+    tracing::info!(target: "carillon", "carillon: stopped");
 }
 
 async fn sweep_loop(service: Service, every: Duration) {
@@ -320,7 +327,7 @@ async fn sweep_loop(service: Service, every: Duration) {
         ticker.tick().await;
         if let Err(e) = service.sweep_expired_users().await {
             let cause = e.cause.as_deref().map(|c| format!(" ({})", one_line(c))).unwrap_or_default();
-            eprintln!("carillon: expiration sweep failed: {e}{cause}");
+            tracing::error!(target: "carillon", "carillon: expiration sweep failed: {e}{cause}");
         }
     }
 }
@@ -336,7 +343,7 @@ async fn purge_loop(service: Service) {
             last = Some(std::time::Instant::now());
             if let Err(e) = service.run_purges().await {
                 let cause = e.cause.as_deref().map(|c| format!(" ({})", one_line(c))).unwrap_or_default();
-                eprintln!("carillon: purge of a large delete failed, to be resumed: {e}{cause}");
+                tracing::error!(target: "carillon", "carillon: purge of a large delete failed, to be resumed: {e}{cause}");
             }
         }
         tokio::time::sleep(POLL).await;
