@@ -35,11 +35,32 @@ pub struct AuthError {
     kind: AuthErrorKind,
     message: Cow<'static, str>,
     detail: Option<Box<str>>,
+    mismatch: Option<Box<SignatureMismatch>>,
+}
+
+/// What the server computed for a request whose signature did not match: the parts a client can
+/// diff against its own. Request data only, never a secret, a derived key or a signature
+/// (`x-amz-security-token` values are redacted).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignatureMismatch {
+    /// The canonical request, payload hash included.
+    pub canonical_request: String,
+    /// `AWS4-HMAC-SHA256`, the timestamp, the scope and the canonical request's hash, one a line.
+    pub string_to_sign: String,
+    /// The `SignedHeaders` the request named, `;`-separated.
+    pub signed_headers: String,
+    /// `YYYYMMDD/REGION/SERVICE/aws4_request`.
+    pub credential_scope: String,
 }
 
 impl AuthError {
     pub(crate) fn missing() -> Self {
-        AuthError { kind: AuthErrorKind::MissingAuthenticationToken, message: Cow::Borrowed("Missing Authentication Token"), detail: None }
+        AuthError {
+            kind: AuthErrorKind::MissingAuthenticationToken,
+            message: Cow::Borrowed("Missing Authentication Token"),
+            detail: None,
+            mismatch: None,
+        }
     }
 
     pub(crate) fn unrecognized() -> Self {
@@ -47,15 +68,19 @@ impl AuthError {
             kind: AuthErrorKind::UnrecognizedClient,
             message: Cow::Borrowed("The security token included in the request is invalid."),
             detail: None,
+            mismatch: None,
         }
     }
 
     pub(crate) fn invalid(message: impl Into<Cow<'static, str>>) -> Self {
-        AuthError { kind: AuthErrorKind::InvalidSignature, message: message.into(), detail: None }
+        AuthError { kind: AuthErrorKind::InvalidSignature, message: message.into(), detail: None, mismatch: None }
     }
 
-    pub(crate) fn with_detail(mut self, detail: String) -> Self {
+    /// A signature mismatch: the detail is made from what the server computed.
+    pub(crate) fn with_mismatch(mut self, mismatch: SignatureMismatch) -> Self {
+        let detail = format!("canonical request:\n{}\nstring to sign:\n{}", mismatch.canonical_request, mismatch.string_to_sign);
         self.detail = Some(detail.into_boxed_str());
+        self.mismatch = Some(Box::new(mismatch));
         self
     }
 
@@ -74,6 +99,11 @@ impl AuthError {
     /// request data, never a secret or a signature.
     pub fn detail(&self) -> Option<&str> {
         self.detail.as_deref()
+    }
+
+    /// For a signature mismatch: the same as [`AuthError::detail`], field by field.
+    pub fn mismatch(&self) -> Option<&SignatureMismatch> {
+        self.mismatch.as_deref()
     }
 }
 

@@ -66,7 +66,7 @@ mod verifier;
 use std::time::{Duration, UNIX_EPOCH};
 
 pub use credentials::{Credentials, CredentialsError};
-pub use error::{AuthError, AuthErrorKind};
+pub use error::{AuthError, AuthErrorKind, SignatureMismatch};
 pub use verifier::{
     Caller, MAX_CLOCK_SKEW_SECS, MAX_PRESIGNED_EXPIRES_SECS, PRESIGNED_UNSIGNED_X_AMZ_HEADERS, RequestParts, SERVICE, UnverifiedScope,
     Verifier, scope_from_unverified,

@@ -13,7 +13,7 @@ use subtle::ConstantTimeEq;
 use crate::credentials::{Credentials, Entry};
 use crate::date::{format_amz_date, parse_amz_date, parse_http_date, unix_seconds};
 use crate::encoding::{hex32, is_sha256_hex, sanitize, trim_all_into, trim_spaces, uri_encode_into};
-use crate::error::AuthError;
+use crate::error::{AuthError, SignatureMismatch};
 use crate::parse::{ALGORITHM, CredentialScope, Param, parse_authorization, parse_credential, parse_query, parse_signed_headers};
 
 type HmacSha256 = Hmac<Sha256>;
@@ -323,12 +323,13 @@ impl Verifier {
             let mut shown = Vec::with_capacity(creq.len());
             canonical_request_prefix(req, params, claim.presigned, signed, claim.signed_headers, true, &mut shown);
             shown.extend_from_slice(first);
-            let detail = format!(
-                "canonical request:\n{}\nstring to sign:\n{}",
-                String::from_utf8_lossy(&shown),
-                String::from_utf8_lossy(&string_to_sign(claim, &creq_hash(&shown))),
-            );
-            return Err(AuthError::invalid(SIGNATURE_MISMATCH).with_detail(detail));
+            let mismatch = SignatureMismatch {
+                canonical_request: String::from_utf8_lossy(&shown).into_owned(),
+                string_to_sign: String::from_utf8_lossy(&string_to_sign(claim, &creq_hash(&shown))).into_owned(),
+                signed_headers: String::from_utf8_lossy(claim.signed_headers).into_owned(),
+                credential_scope: claim.scope.scope.to_owned(),
+            };
+            return Err(AuthError::invalid(SIGNATURE_MISMATCH).with_mismatch(mismatch));
         }
         if !cached {
             let mut keys = self.keys.lock().unwrap_or_else(PoisonError::into_inner);

@@ -10,7 +10,7 @@
 //! ARNs the model's patterns reject.
 
 use carillon_api::{ApiError, ErrorKind};
-use carillon_sigv4::{AuthErrorKind, Credentials, RequestParts, Verifier};
+use carillon_sigv4::{AuthErrorKind, Credentials, RequestParts, SignatureMismatch, Verifier};
 use std::time::SystemTime;
 
 pub const DEFAULT_ACCOUNT: &str = "000000000000";
@@ -31,20 +31,29 @@ pub struct Caller {
 
 impl Auth {
     pub fn authenticate(&self, req: &RequestParts<'_>) -> Result<Caller, ApiError> {
+        self.authenticate_detailed(req).map_err(|(e, _)| e)
+    }
+
+    /// As [`Auth::authenticate`]; a refusal for a signature that did not match also gives what the
+    /// server computed (for the request journal).
+    pub fn authenticate_detailed(&self, req: &RequestParts<'_>) -> Result<Caller, (ApiError, Option<Box<SignatureMismatch>>)> {
         match self {
             Auth::Sigv4(verifier) => match verifier.verify(req, SystemTime::now()) {
                 Ok(c) => {
                     let operator = verifier.credentials().is_operator(&c.access_key_id);
                     Ok(Caller { account: c.account_id, region: c.region, operator })
                 }
-                Err(e) => Err(refusal(&e)),
+                Err(e) => Err((refusal(&e), e.mismatch().cloned().map(Box::new))),
             },
             Auth::Open(credentials) => Ok(match carillon_sigv4::scope_from_unverified(req) {
                 Some(scope) if !carillon_sigv4::is_region_name(&scope.region) => {
-                    return Err(ApiError::bad_request(format!(
-                        "The credential scope's region '{}' is not a region name such as us-east-1 (lower case).",
-                        carillon_api::printable(&scope.region)
-                    )));
+                    return Err((
+                        ApiError::bad_request(format!(
+                            "The credential scope's region '{}' is not a region name such as us-east-1 (lower case).",
+                            carillon_api::printable(&scope.region)
+                        )),
+                        None,
+                    ));
                 }
                 Some(scope) => Caller { account: account_for(credentials, &scope.access_key_id), region: scope.region, operator: false },
                 None => Caller { account: DEFAULT_ACCOUNT.into(), region: DEFAULT_REGION.into(), operator: false },
@@ -168,5 +177,11 @@ mod tests {
         assert!(cause.contains("/app-instances") && cause.contains("max-results=5"), "{cause}");
         assert!(!cause.contains("wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY") && !cause.contains(&signature), "{cause}");
         assert!(!String::from_utf8(e.body()).unwrap().contains("/app-instances"), "the cause stays out of the answer");
+        let (_, mismatch) = auth.authenticate_detailed(&parts(&headers, Some("max-results=5"))).err().unwrap();
+        let mismatch = mismatch.unwrap();
+        assert!(mismatch.canonical_request.starts_with("GET\n/app-instances\nmax-results=5\n"), "{mismatch:?}");
+        assert_eq!(mismatch.signed_headers, "host;x-amz-date");
+        assert_eq!(mismatch.credential_scope, format!("{day}/us-east-1/chime/aws4_request"));
+        assert!(mismatch.string_to_sign.starts_with(&format!("AWS4-HMAC-SHA256\n{date}\n{day}/us-east-1/chime/aws4_request\n")));
     }
 }

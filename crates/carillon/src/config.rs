@@ -78,6 +78,9 @@ pub struct ServeArgs {
     #[arg(long, env = "CARILLON_MAX_CONNECTIONS", value_name = "N", default_value_t = 1024,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub max_connections: u64,
+    /// API requests kept in the request journal (GET /_carillon/requests); 0 turns it off
+    #[arg(long, env = "CARILLON_JOURNAL_SIZE", value_name = "N", default_value_t = 1000)]
+    pub journal_size: u64,
     /// AppInstances per account and region
     #[arg(long, env = "CARILLON_QUOTA_APP_INSTANCES", value_name = "N", default_value_t = Quotas::default().app_instances_per_account)]
     pub quota_app_instances: u64,
@@ -162,6 +165,8 @@ pub struct Config {
     /// How long a connection may take to send a complete request head (or stay idle between requests).
     pub header_timeout_secs: u64,
     pub max_connections: usize,
+    /// How many API requests the request journal keeps (0: none).
+    pub journal_size: usize,
     pub quotas: Quotas,
 }
 
@@ -183,6 +188,7 @@ impl Default for Config {
             request_timeout_secs: 30,
             header_timeout_secs: 10,
             max_connections: 1024,
+            journal_size: 1000,
             quotas: Quotas::default(),
         }
     }
@@ -251,6 +257,7 @@ impl ServeArgs {
             request_timeout_secs: self.request_timeout,
             header_timeout_secs: self.header_timeout,
             max_connections: size("--max-connections", self.max_connections)?,
+            journal_size: size("--journal-size", self.journal_size)?,
             quotas: Quotas {
                 app_instances_per_account: self.quota_app_instances,
                 users_per_app_instance: self.quota_users,
@@ -370,6 +377,14 @@ mod tests {
         assert!(parse(&args(&["--control-plane=on"]), |k| (k == "CARILLON_CONTROL_PLANE").then(|| "off".into())).unwrap().control_plane);
         let e = parse(&args(&["--control-plane", "maybe"]), |_| None).unwrap_err();
         assert!(e.contains("--control-plane") && !e.contains('\n'), "{e}");
+    }
+
+    #[test]
+    fn the_journal_keeps_1000_requests_unless_told() {
+        assert_eq!(parse(&args(&[]), |_| None).unwrap().journal_size, 1000);
+        assert_eq!(parse(&args(&[]), |k| (k == "CARILLON_JOURNAL_SIZE").then(|| "0".into())).unwrap().journal_size, 0);
+        assert_eq!(parse(&args(&["--journal-size", "5"]), |k| (k == "CARILLON_JOURNAL_SIZE").then(|| "0".into())).unwrap().journal_size, 5);
+        assert!(parse(&args(&["--journal-size", "-1"]), |_| None).is_err());
     }
 
     #[test]

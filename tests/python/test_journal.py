@@ -1,0 +1,181 @@
+"""The request journal, `GET /_carillon/requests` (docs/behaviour.md, "Control plane"): the last API requests,
+newest first, with filters; for a refused signature what the server computed, which must equal what botocore
+computed when it signed; never a secret."""
+import json
+import urllib.parse
+
+import botocore.auth
+import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+from botocore.exceptions import ClientError
+
+from conftest import _SESSION, SERVICE, quote, start_server
+from botocore.config import Config
+from carillon_util import create_app_instance, create_user
+
+KEY, SECRET, ACCOUNT = "AKIDJOURNAL", "journal-secret-wJalrXUtnFEMIK7MDENG", "444455556666"
+KEY2, SECRET2, ACCOUNT2 = "AKIDJOURNAL2", "second-journal-secret", "777788889999"
+OPKEY, OPSECRET = "OPERATORKEY", "operator-secret-value"
+WRONG = "not-the-secret-at-all-1234567890"
+FIELDS = {"Time", "RequestId", "AccountId", "Region", "Method", "Path", "Query", "Operation", "Status", "ErrorType",
+          "ErrorMessage", "LatencyMicros"}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("carillon-journal")
+    creds = tmp / "credentials"
+    creds.write_text(f"{KEY}:{SECRET}:{ACCOUNT}\n{KEY2}:{SECRET2}:{ACCOUNT2}\n{OPKEY}:{OPSECRET}:121212121212:admin\n")
+    srv = start_server(tmp, ["--auth", "sigv4", "--credentials", str(creds)])
+    yield srv
+    srv.stop()
+
+
+def signed_client(server, key=KEY, secret=SECRET, region="us-east-1"):
+    return _SESSION.client(SERVICE, endpoint_url=server.url, region_name=region, aws_access_key_id=key,
+                           aws_secret_access_key=secret, config=Config(retries={"max_attempts": 1}))
+
+
+def journal_raw(server, query=""):
+    """The journal's answer as text, read with an operator's signature."""
+    path = "/_carillon/requests" + (f"?{query}" if query else "")
+    req = AWSRequest(method="GET", url=f"{server.url}{path}", data=b"")
+    SigV4Auth(Credentials(OPKEY, OPSECRET), "chime", "us-east-1").add_auth(req)
+    r = server.raw("GET", path, headers=dict(req.headers.items()))
+    assert r.status == 200, r
+    return r.body.decode("utf-8")
+
+
+def journal(server, query=""):
+    return json.loads(journal_raw(server, query))["Requests"]
+
+
+class CapturingSigV4Auth(SigV4Auth):
+    """botocore's own signer, keeping the canonical request and string to sign it computed."""
+    captured = []
+
+    def string_to_sign(self, request, canonical_request):
+        sts = super().string_to_sign(request, canonical_request)
+        CapturingSigV4Auth.captured.append((canonical_request, sts))
+        return sts
+
+
+@pytest.fixture
+def capturing_signer(monkeypatch):
+    CapturingSigV4Auth.captured = []
+    monkeypatch.setitem(botocore.auth.AUTH_TYPE_MAPS, "v4", CapturingSigV4Auth)
+    return CapturingSigV4Auth.captured
+
+
+def refused_request_id(call):
+    with pytest.raises(ClientError) as info:
+        call()
+    assert info.value.response["Error"]["Code"] == "InvalidSignatureException"
+    return info.value.response["ResponseMetadata"]["RequestId"]
+
+
+def test_a_wrong_secret_shows_what_the_server_computed_as_botocore_did(server, capturing_signer):
+    good = signed_client(server)
+    app = create_app_instance(good, "journal-sig")
+    wrong = signed_client(server, KEY, WRONG)
+    capturing_signer.clear()
+    # A plain list with a query, and an ARN percent-encoded in the path, with a JSON body.
+    calls = [
+        lambda: wrong.list_app_instances(MaxResults=7),
+        lambda: wrong.update_app_instance(AppInstanceArn=app, Name="renamed", Metadata="m"),
+    ]
+    for call in calls:
+        before = len(capturing_signer)
+        request_id = refused_request_id(call)
+        assert len(capturing_signer) == before + 1
+        canonical, string_to_sign = capturing_signer[-1]
+        [entry] = [e for e in journal(server, "status=403") if e["RequestId"] == request_id]
+        sig = entry["Signature"]
+        assert sig["CanonicalRequest"] == canonical
+        assert sig["StringToSign"] == string_to_sign
+        assert sig["SignedHeaders"] == canonical.split("\n")[-2]
+        assert sig["CredentialScope"] == string_to_sign.split("\n")[2]
+        assert sig["CredentialScope"].endswith("/us-east-1/chime/aws4_request")
+        assert (entry["Status"], entry["ErrorType"]) == (403, "InvalidSignatureException")
+    [update] = [e for e in journal(server, "status=403&limit=1")]
+    assert update["Method"] == "PUT" and update["Path"] == f"/app-instances/{quote(app)}" and update["Query"] is None
+    # No secret, no signature sent, no derived key anywhere in the journal.
+    text = journal_raw(server, "limit=1000")
+    for secret in (SECRET, SECRET2, OPSECRET, WRONG):
+        assert secret not in text
+    assert "Signature=" not in text and "Authorization" not in text and "authorization" not in text
+
+
+def test_entries_have_every_field_and_control_plane_requests_are_left_out(server):
+    c = signed_client(server, KEY2, SECRET2, region="eu-west-1")
+    app = create_app_instance(c, "journal-fields")
+    with pytest.raises(ClientError):
+        c.describe_app_instance(AppInstanceArn=app.replace("app-instance/", "app-instance/0"))
+    journal(server)  # a control-plane request: not journaled
+    entries = journal(server, f"account={ACCOUNT2}&limit=2")
+    missing, created = entries
+    assert set(missing) == FIELDS and set(created) == FIELDS
+    assert (missing["Operation"], missing["Status"], missing["Method"]) == ("DescribeAppInstance", 404, "GET")
+    assert missing["ErrorType"] == "NotFoundException" and missing["ErrorMessage"]
+    assert (missing["AccountId"], missing["Region"]) == (ACCOUNT2, "eu-west-1")
+    assert (created["Operation"], created["Status"], created["ErrorType"], created["ErrorMessage"]) == (
+        "CreateAppInstance", 201, None, None)
+    assert created["Path"] == "/app-instances" and isinstance(created["LatencyMicros"], int)
+    assert missing["Time"] >= created["Time"]
+    assert all(not e["Path"].startswith("/_carillon/") for e in journal(server, "limit=1000"))
+
+
+def test_user_ids_in_paths_are_hidden(server):
+    c = signed_client(server)
+    app = create_app_instance(c, "journal-users")
+    user = create_user(c, app, "alice@example.com", "Alice")
+    c.describe_app_instance_user(AppInstanceUserArn=user)
+    [entry] = journal(server, "operation=DescribeAppInstanceUser&limit=1")
+    assert entry["Path"].endswith("%2Fuser%2F***"), entry["Path"]
+    assert "alice" not in journal_raw(server, "limit=1000")
+
+
+def test_filters_and_limit(server):
+    c = signed_client(server, KEY2, SECRET2)
+    for _ in range(3):
+        c.list_app_instances(MaxResults=2)
+    listed = journal(server, f"operation=ListAppInstances&account={ACCOUNT2}&status=200")
+    assert len(listed) >= 3
+    assert all((e["Operation"], e["AccountId"], e["Status"]) == ("ListAppInstances", ACCOUNT2, 200) for e in listed)
+    assert listed[0]["Query"] == "max-results=2"
+    assert [e["RequestId"] for e in journal(server, "operation=ListAppInstances&limit=2")] == \
+        [e["RequestId"] for e in listed[:2]]
+    assert journal(server, "status=599") == []
+    assert journal(server, "account=000000000000") == []
+    # newest first
+    times = [e["Time"] for e in journal(server, "limit=1000")]
+    assert times == sorted(times, reverse=True)
+
+
+def test_a_bad_filter_is_a_bad_request(server):
+    for query in ("limit=x", "status=abc", "colour=red"):
+        path = f"/_carillon/requests?{query}"
+        req = AWSRequest(method="GET", url=f"{server.url}{path}", data=b"")
+        SigV4Auth(Credentials(OPKEY, OPSECRET), "chime", "us-east-1").add_auth(req)
+        r = server.raw("GET", path, headers=dict(req.headers.items()))
+        assert r.status == 400 and r.header("x-amzn-ErrorType") == "BadRequestException", (query, r)
+
+
+def test_the_journal_is_a_ring_of_its_size(make_server):
+    srv = make_server(["--journal-size", "3"])
+    c = srv.client()
+    names = [f"ring-{i}" for i in range(5)]
+    for name in names:
+        create_app_instance(c, name)
+    status, body = srv.control("GET", "/_carillon/requests?limit=100")
+    assert status == 200
+    assert [e["Operation"] for e in body["Requests"]] == ["CreateAppInstance"] * 3
+    assert len(srv.control("GET", "/_carillon/requests?limit=2")[1]["Requests"]) == 2
+
+
+def test_size_zero_turns_it_off(make_server):
+    srv = make_server(["--journal-size", "0"])
+    srv.client().list_app_instances()
+    assert srv.control("GET", "/_carillon/requests") == (200, {"Requests": []})
