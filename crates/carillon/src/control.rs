@@ -1,6 +1,6 @@
 //! The server's own control plane, under `/_carillon/` (docs/behaviour.md, "Control plane"): health,
-//! a forced expiration sweep, the service clock's offset, an endpoint's state, reset and the fault
-//! rules. It sits behind the same front as the API (request id, limits, auth, error rendering, the
+//! a forced expiration sweep, the service clock's offset, an endpoint's state, reset, the fault
+//! rules, the request journal and the metrics. It sits behind the same front as the API (request id, limits, auth, error rendering, the
 //! log line).
 
 use carillon_api::shapes::{EndpointStatus, EndpointStatusReason};
@@ -24,6 +24,8 @@ pub enum Control {
     GetFaults,
     PutFaults,
     DeleteFaults,
+    Requests,
+    Metrics,
 }
 
 impl Control {
@@ -40,6 +42,8 @@ impl Control {
             ("GET", "/_carillon/faults") => Control::GetFaults,
             ("PUT", "/_carillon/faults") => Control::PutFaults,
             ("DELETE", "/_carillon/faults") => Control::DeleteFaults,
+            ("GET", "/_carillon/requests") => Control::Requests,
+            ("GET", "/_carillon/metrics") => Control::Metrics,
             _ => return None,
         })
     }
@@ -56,6 +60,8 @@ impl Control {
             Control::GetFaults => "control:get-faults",
             Control::PutFaults => "control:put-faults",
             Control::DeleteFaults => "control:delete-faults",
+            Control::Requests => "control:requests",
+            Control::Metrics => "control:metrics",
         }
     }
 
@@ -65,8 +71,8 @@ impl Control {
         self != Control::Health
     }
 
-    /// Runs the operation with the request's body.
-    pub async fn call(self, app: &crate::http::App, body: &[u8]) -> Result<Answer, ApiError> {
+    /// Runs the operation with the request's raw query and body.
+    pub async fn call(self, app: &crate::http::App, query: Option<&str>, body: &[u8]) -> Result<Answer, ApiError> {
         let service = &app.service;
         let body: Value = if body.is_empty() {
             json!({})
@@ -131,6 +137,13 @@ impl Control {
                 app.faults.clear();
                 Ok(ok(app.faults.get()))
             }
+            Control::Requests => app.journal.answer(query).map(ok),
+            // The front sets the exposition's Content-Type.
+            Control::Metrics => app
+                .metrics
+                .encode()
+                .map(|text| Answer { status: 200, body: text.into_bytes() })
+                .map_err(|e| ApiError::internal("The metrics could not be encoded.").with_cause(e.to_string())),
         }
     }
 }

@@ -37,6 +37,17 @@ impl std::fmt::Display for ConnectionAborted {
 
 impl std::error::Error for ConnectionAborted {}
 
+impl Fired {
+    /// The action's name in the faults-fired metric: `error`, `latency` or `reset`.
+    pub fn action(&self) -> &'static str {
+        match self {
+            Fired::Error(_) => "error",
+            Fired::Latency(_) => "latency",
+            Fired::Reset => "reset",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Condition {
     Probability(f64),

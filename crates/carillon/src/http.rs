@@ -8,6 +8,7 @@ use crate::faults::Fired;
 use bytes::Bytes;
 use carillon_api::{Answer, ApiError, ErrorKind, MAX_BODY_BYTES, Request as WireRequest, RequestContext, Wire, printable};
 use carillon_service::Service;
+use carillon_sigv4::SignatureMismatch;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST, HeaderValue, TRANSFER_ENCODING};
@@ -33,6 +34,10 @@ pub struct App {
     pub draining: std::sync::atomic::AtomicBool,
     /// The injected faults (`/_carillon/faults`).
     pub faults: crate::faults::Faults,
+    /// The last API requests (`/_carillon/requests`).
+    pub journal: crate::journal::Journal,
+    /// The server's own metrics registry (`/_carillon/metrics`).
+    pub metrics: crate::metrics::Metrics,
 }
 
 /// The longest request target (path and query) answered; a longer one is a 400.
@@ -53,11 +58,14 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>) -> Result<Reply, Infa
     let request_id = uuid::Uuid::new_v4().to_string();
     let method = req.method().as_str().to_owned();
     let path = req.uri().path().to_owned();
+    let query = req.uri().query().filter(|_| app.journal.is_on()).map(str::to_owned);
     let mut close = false;
     // The caller's account and region, for the log line, once known.
     let mut caller = None;
     // Set when an injected fault resets the connection instead of answering.
     let mut abort = false;
+    // What the server computed for a signature that did not match, for the journal.
+    let mut signature = None;
     // HTTP/1.1 requires Host (RFC 9112, 3.2); its body is left unread, so the connection closes.
     let no_host = req.version() == hyper::Version::HTTP_11 && !req.headers().contains_key(HOST);
     let (label, outcome) = match if no_host {
@@ -72,8 +80,10 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>) -> Result<Reply, Infa
             ("-", Err(u.error))
         }
         Ok((parts, body)) if path.starts_with(control::PREFIX) => control(&app, &parts, &body).await,
-        Ok((parts, body)) => api(&app, &parts, &body, &request_id, &mut caller, &mut abort).await,
+        Ok((parts, body)) => api(&app, &parts, &body, &request_id, &mut caller, &mut abort, &mut signature).await,
     };
+    let journaled = app.journal.is_on() && !path.starts_with(control::PREFIX);
+    let error = outcome.as_ref().err().filter(|_| journaled).map(|e| (e.kind.type_name(), e.message.clone()));
     let (mut response, cause) = match outcome {
         Ok(answer) => (answer_response(answer), None),
         Err(e) => {
@@ -91,6 +101,13 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>) -> Result<Reply, Infa
         response.headers_mut().insert(hyper::header::CONNECTION, HeaderValue::from_static("close"));
     }
     let status = response.status().as_u16();
+    if label == Control::Metrics.name() && status == 200 {
+        response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(crate::metrics::CONTENT_TYPE));
+    }
+    // Control-plane requests are not API operations: the metrics leave them out.
+    if !path.starts_with(control::PREFIX) {
+        app.metrics.request(label, status, started.elapsed());
+    }
     // With --quiet, what needs an operator's eye is still logged: every 5xx, and a 403's cause.
     let warn = status >= 500 || (status == 403 && cause.is_some());
     if !app.quiet || warn {
@@ -98,6 +115,25 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>) -> Result<Reply, Infa
         let fields = LogFields { request_id: &request_id, account, region, method: &method, path: &path, status, label };
         let latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
         log_request(&fields, latency_us, cause.as_deref(), warn);
+    }
+    if journaled {
+        let (account, region) = caller.unzip();
+        let (error_type, error_message) = error.unzip();
+        app.journal.record(crate::journal::Entry {
+            time_ms: crate::journal::now_ms(),
+            request_id,
+            account,
+            region,
+            method,
+            path: redact_path(&path),
+            query,
+            operation: (label != "-").then_some(label),
+            status,
+            error_type,
+            error_message,
+            latency_micros: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+            signature,
+        });
     }
     Ok(response)
 }
@@ -350,8 +386,15 @@ fn header_list(parts: &Parts) -> Vec<(&str, &[u8])> {
     parts.headers.iter().map(|(k, v)| (k.as_str(), v.as_bytes())).collect()
 }
 
-/// Checks the request's signature (or, in open mode, reads its scope): the caller's context.
-fn authenticate(app: &App, parts: &Parts, headers: &[(&str, &[u8])], body: &[u8], request_id: &str) -> Result<RequestContext, ApiError> {
+/// Checks the request's signature (or, in open mode, reads its scope): the caller's context. A
+/// signature that did not match also gives what the server computed.
+fn authenticate(
+    app: &App,
+    parts: &Parts,
+    headers: &[(&str, &[u8])],
+    body: &[u8],
+    request_id: &str,
+) -> Result<RequestContext, (ApiError, Option<Box<SignatureMismatch>>)> {
     let signed = carillon_sigv4::RequestParts {
         method: parts.method.as_str(),
         raw_path: parts.uri.path(),
@@ -359,7 +402,7 @@ fn authenticate(app: &App, parts: &Parts, headers: &[(&str, &[u8])], body: &[u8]
         headers,
         body,
     };
-    let caller = app.auth.authenticate(&signed)?;
+    let caller = app.auth.authenticate_detailed(&signed)?;
     Ok(RequestContext { account: caller.account, region: caller.region, request_id: request_id.to_string() })
 }
 
@@ -370,11 +413,15 @@ async fn api(
     request_id: &str,
     caller: &mut Option<(String, String)>,
     abort: &mut bool,
+    signature: &mut Option<Box<SignatureMismatch>>,
 ) -> (Label, Result<Answer, ApiError>) {
     let headers = header_list(parts);
     let ctx = match authenticate(app, parts, &headers, body, request_id) {
         Ok(ctx) => ctx,
-        Err(e) => return ("-", Err(e)),
+        Err((e, mismatch)) => {
+            *signature = mismatch;
+            return ("-", Err(e));
+        }
     };
     *caller = Some((ctx.account.clone(), ctx.region.clone()));
     let request =
@@ -391,7 +438,11 @@ async fn api(
         return (operation.name(), Err(e));
     }
     // An injected fault acts before the operation runs: an injected error changes nothing.
-    match app.faults.check(operation.name(), &ctx.account) {
+    let fired = app.faults.check(operation.name(), &ctx.account);
+    if let Some(f) = &fired {
+        app.metrics.fault_fired(operation.name(), f.action());
+    }
+    match fired {
         Some(Fired::Error(e)) => return (operation.name(), Err(e.with_cause("injected fault"))),
         Some(Fired::Latency(wait)) => tokio::time::sleep(wait).await,
         Some(Fired::Reset) => {
@@ -432,7 +483,7 @@ async fn control(app: &App, parts: &Parts, body: &[u8]) -> (Label, Result<Answer
         }
     }
     match found {
-        Some(op) => (op.name(), op.call(app, body).await),
+        Some(op) => (op.name(), op.call(app, parts.uri.query(), body).await),
         None => ("-", Err(control::unknown(parts.method.as_str(), &printable(parts.uri.path())))),
     }
 }

@@ -9,6 +9,8 @@ pub mod config;
 mod control;
 mod faults;
 mod http;
+mod journal;
+mod metrics;
 mod server;
 pub mod throttle;
 

@@ -108,6 +108,8 @@ pub async fn start(config: Config) -> Result<Running, String> {
         quiet: config.quiet,
         throttle: config.throttle.then(crate::throttle::Throttle::default),
         faults: Default::default(),
+        journal: crate::journal::Journal::new(config.journal_size),
+        metrics: Default::default(),
         body_timeout: request_timeout,
         draining: Default::default(),
     });
@@ -258,6 +260,7 @@ async fn serve(
         next_id += 1;
         let id = next_id;
         let slot = registry.add(id);
+        let open = app.metrics.connection();
         let (app, registry, mut stop_watch) = (app.clone(), registry.clone(), stop_watch.clone());
         let service = {
             let (slot, registry) = (slot.clone(), registry.clone());
@@ -301,6 +304,7 @@ async fn serve(
                 }
             }
             registry.remove(id);
+            drop(open);
             drop(permit);
         });
     }
