@@ -62,11 +62,20 @@ impl Resolved<'_> {
     }
 }
 
-/// A successful answer: the operation's success status and its JSON body (empty for 204).
+/// A successful answer: the operation's success status and its body (empty for 204), with the body's
+/// media type (JSON for every API answer).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Answer {
     pub status: u16,
+    pub content_type: &'static str,
     pub body: Vec<u8>,
+}
+
+impl Answer {
+    /// An answer with a JSON body.
+    pub fn json(status: u16, body: Vec<u8>) -> Answer {
+        Answer { status, content_type: "application/json", body }
+    }
 }
 
 impl Wire {
@@ -131,7 +140,7 @@ impl Wire {
         let input = self.bind(&r)?;
         let body = crate::dispatch(svc, ctx, r.operation, input).await?;
         let status = r.operation.success_status();
-        Ok(Answer { status, body: if status == 204 { Vec::new() } else { body } })
+        Ok(Answer::json(status, if status == 204 { Vec::new() } else { body }))
     }
 }
 
@@ -241,10 +250,10 @@ mod tests {
     fn call_answers_with_the_success_status_and_an_empty_body_for_204() {
         let wire = Wire::load().unwrap();
         let a = run(&wire, request("POST", "/app-instances", None, br#"{"Name":"n","ClientRequestToken":"tok-1"}"#)).unwrap();
-        assert_eq!(a, Answer { status: 201, body: br#"{"AppInstanceArn":"arn-for-n"}"#.to_vec() });
+        assert_eq!(a, Answer::json(201, br#"{"AppInstanceArn":"arn-for-n"}"#.to_vec()));
         let a = run(&wire, request("DELETE", "/app-instances/arn%3Aaws%3Achime%3Aus-east-1%3A111122223333%3Aapp-instance%2Fa", None, b""))
             .unwrap();
-        assert_eq!(a, Answer { status: 204, body: Vec::new() });
+        assert_eq!(a, Answer::json(204, Vec::new()));
     }
 
     #[test]

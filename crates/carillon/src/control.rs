@@ -82,10 +82,8 @@ impl Control {
         match self {
             Control::Health => Ok(match service.health().await {
                 Health::Ok => ok(json!({"status": "ok", "store": service.store().kind()})),
-                Health::Unavailable => Answer { status: 503, body: br#"{"status":"unavailable"}"#.to_vec() },
-                Health::WritesFailing => {
-                    Answer { status: 503, body: br#"{"status":"unavailable","reads":"ok","writes":"failing"}"#.to_vec() }
-                }
+                Health::Unavailable => Answer::json(503, br#"{"status":"unavailable"}"#.to_vec()),
+                Health::WritesFailing => Answer::json(503, br#"{"status":"unavailable","reads":"ok","writes":"failing"}"#.to_vec()),
             }),
             Control::ExpirationSweep => service.sweep_expired_users().await.map(|n| ok(json!({"deleted": n}))),
             Control::GetClock => Ok(ok(json!({"offset_seconds": service.clock().offset_ms() / 1000}))),
@@ -138,11 +136,10 @@ impl Control {
                 Ok(ok(app.faults.get()))
             }
             Control::Requests => app.journal.answer(query).map(ok),
-            // The front sets the exposition's Content-Type.
             Control::Metrics => app
                 .metrics
                 .encode()
-                .map(|text| Answer { status: 200, body: text.into_bytes() })
+                .map(|text| Answer { status: 200, content_type: crate::metrics::CONTENT_TYPE, body: text.into_bytes() })
                 .map_err(|e| ApiError::internal("The metrics could not be encoded.").with_cause(e.to_string())),
         }
     }
@@ -244,7 +241,7 @@ pub fn unknown(method: &str, printable_path: &str) -> ApiError {
 }
 
 fn ok(v: Value) -> Answer {
-    Answer { status: 200, body: serde_json::to_vec(&v).unwrap_or_default() }
+    Answer::json(200, serde_json::to_vec(&v).unwrap_or_default())
 }
 
 #[cfg(test)]

@@ -101,18 +101,18 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>) -> Result<Reply, Infa
         response.headers_mut().insert(hyper::header::CONNECTION, HeaderValue::from_static("close"));
     }
     let status = response.status().as_u16();
-    if label == Control::Metrics.name() && status == 200 {
-        response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(crate::metrics::CONTENT_TYPE));
-    }
     // Control-plane requests are not API operations: the metrics leave them out.
     if !path.starts_with(control::PREFIX) {
         app.metrics.request(label, status, started.elapsed());
     }
     // With --quiet, what needs an operator's eye is still logged: every 5xx, and a 403's cause.
     let warn = status >= 500 || (status == 403 && cause.is_some());
-    if !app.quiet || warn {
+    let logged = !app.quiet || warn;
+    // The path as logs and the journal show it: user ids hidden. Worked out once, when either needs it.
+    let shown_path = if logged || journaled { redact_path(&path) } else { String::new() };
+    if logged {
         let (account, region) = caller.as_ref().map(|(a, r)| (a.as_str(), r.as_str())).unzip();
-        let fields = LogFields { request_id: &request_id, account, region, method: &method, path: &path, status, label };
+        let fields = LogFields { request_id: &request_id, account, region, method: &method, path: &shown_path, status, label };
         let latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
         log_request(&fields, latency_us, cause.as_deref(), warn);
     }
@@ -125,7 +125,7 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>) -> Result<Reply, Infa
             account,
             region,
             method,
-            path: redact_path(&path),
+            path: shown_path,
             query,
             operation: (label != "-").then_some(label),
             status,
@@ -151,12 +151,12 @@ struct LogFields<'a> {
 
 /// The one event of a request, on the target [`crate::REQUEST_LOG_TARGET`]: `request_id`,
 /// `account` and `region` (absent when the caller is not known), `operation` (`-` when none was
-/// resolved), `status`, `latency_us`, `method`, `path` (its sensitive parts hidden), and for a 403
+/// resolved), `status`, `latency_us`, `method`, `path` (already redacted), and for a 403
 /// or 5xx whose cause is known, `cause`. Warn level for a 5xx and a 403 with a cause, else info.
 /// Client-controlled values are stripped of control characters; the subscriber quotes and escapes
 /// the rest, so no value can forge a line.
 fn log_request(f: &LogFields<'_>, latency_us: u64, cause: Option<&str>, warn: bool) {
-    let path = printable(&redact_path(f.path));
+    let path = printable(f.path);
     let (account, region) = (f.account.map(printable), f.region.map(printable));
     let cause = cause.map(crate::server::one_line);
     macro_rules! request_event {
@@ -246,13 +246,13 @@ fn answer_response(answer: Answer) -> Reply {
     let mut r = Response::new(Full::new(Bytes::from(answer.body)));
     *r.status_mut() = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     if !empty {
-        r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(answer.content_type));
     }
     r
 }
 
 fn error_response(e: &ApiError) -> Reply {
-    let mut r = answer_response(Answer { status: e.status(), body: e.body() });
+    let mut r = answer_response(Answer::json(e.status(), e.body()));
     r.headers_mut().insert("x-amzn-ErrorType", HeaderValue::from_static(e.kind.type_name()));
     r
 }
@@ -301,6 +301,9 @@ fn before_body(app: &App, req: &Request<Incoming>) -> Result<(), Unreadable> {
         {
             return Err(refuse(control::foreign_origin(origin.as_bytes())));
         }
+    }
+    if !app.auth.is_sigv4() {
+        return Ok(());
     }
     let headers: Vec<(&str, &[u8])> = req.headers().iter().map(|(k, v)| (k.as_str(), v.as_bytes())).collect();
     let signed = carillon_sigv4::RequestParts {
@@ -607,7 +610,7 @@ mod tests {
 
     #[test]
     fn an_empty_answer_has_no_content_type_and_an_error_names_its_type() {
-        let r = answer_response(Answer { status: 204, body: Vec::new() });
+        let r = answer_response(Answer::json(204, Vec::new()));
         assert_eq!(r.status(), 204);
         assert!(r.headers().get(CONTENT_TYPE).is_none());
         let r = error_response(&ApiError::not_found("gone").with_cause("secret-free detail"));
