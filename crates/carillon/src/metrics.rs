@@ -22,19 +22,19 @@ const LATENCY_BUCKETS: [f64; 14] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
     /// The operation's name, `-` when the request resolved to none.
-    operation: String,
+    operation: &'static str,
     /// The HTTP status code.
     status: u16,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OperationLabels {
-    operation: String,
+    operation: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct FaultLabels {
-    operation: String,
+    operation: &'static str,
     /// `error`, `latency` or `reset`.
     action: &'static str,
 }
@@ -69,14 +69,14 @@ impl Default for Metrics {
 
 impl Metrics {
     /// Counts one answered API request.
-    pub fn request(&self, operation: &str, status: u16, latency: Duration) {
-        self.requests.get_or_create(&RequestLabels { operation: operation.to_string(), status }).inc();
-        self.latency.get_or_create(&OperationLabels { operation: operation.to_string() }).observe(latency.as_secs_f64());
+    pub fn request(&self, operation: &'static str, status: u16, latency: Duration) {
+        self.requests.get_or_create(&RequestLabels { operation, status }).inc();
+        self.latency.get_or_create(&OperationLabels { operation }).observe(latency.as_secs_f64());
     }
 
     /// Counts one injected fault that fired on `operation`.
-    pub fn fault_fired(&self, operation: &str, action: &'static str) {
-        self.faults_fired.get_or_create(&FaultLabels { operation: operation.to_string(), action }).inc();
+    pub fn fault_fired(&self, operation: &'static str, action: &'static str) {
+        self.faults_fired.get_or_create(&FaultLabels { operation, action }).inc();
     }
 
     /// Counts a connection as open until the guard is dropped.
