@@ -188,30 +188,42 @@ fn log_request(f: &LogFields<'_>, latency_us: u64, cause: Option<&str>, warn: bo
 /// decoded with its id as `***`; one whose slashes were sent unencoded has the segment after
 /// `user` hidden.
 fn redact_path(raw: &str) -> String {
-    let mut out = Vec::new();
+    let mut out = String::with_capacity(raw.len());
     let mut in_arn = false;
     let mut after_user = false;
-    for segment in raw.split('/') {
-        let decoded = percent_decode(segment);
+    for (i, segment) in raw.split('/').enumerate() {
+        if i > 0 {
+            out.push('/');
+        }
         if after_user && in_arn {
-            out.push("***".to_string());
+            out.push_str("***");
             after_user = false;
             continue;
         }
+        // Only a segment with an escape can differ from its decoded form: the others (most of a
+        // path) are read as they are, without a copy.
+        let decoded = if segment.contains('%') { std::borrow::Cow::Owned(percent_decode(segment)) } else { segment.into() };
         if decoded.starts_with("arn:") {
             in_arn = true;
             if let Some(at) = decoded.find("/user/") {
                 let rest = &decoded[at + 6..];
                 let tail = rest.find('/').map_or("", |i| &rest[i..]);
-                let shown = format!("{}***{tail}", &decoded[..at + 6]);
-                out.push(shown.replace('%', "%25").replace('/', "%2F").replace(':', "%3A").replace(' ', "%20"));
+                for c in decoded[..at + 6].chars().chain("***".chars()).chain(tail.chars()) {
+                    match c {
+                        '%' => out.push_str("%25"),
+                        '/' => out.push_str("%2F"),
+                        ':' => out.push_str("%3A"),
+                        ' ' => out.push_str("%20"),
+                        c => out.push(c),
+                    }
+                }
                 continue;
             }
         }
         after_user = decoded == "user";
-        out.push(segment.to_string());
+        out.push_str(segment);
     }
-    out.join("/")
+    out
 }
 
 /// Percent-decodes what it can; anything malformed is kept as it is.
