@@ -184,10 +184,13 @@ fn log_request(f: &LogFields<'_>, latency_us: u64, cause: Option<&str>, warn: bo
 }
 
 /// The raw path with every AppInstanceUserId hidden: the model marks `UserId` sensitive, and user
-/// ids are often email addresses. A user ARN sent as one segment (`...%2Fuser%2F{id}`) is shown
-/// decoded with its id as `***`; one whose slashes were sent unencoded has the segment after
-/// `user` hidden.
+/// ids are often email addresses. A user ARN sent as one segment, as the SDKs send it
+/// (`arn%3A...%2Fuser%2F{id}`), has its id replaced by `***`; one whose slashes were sent unencoded
+/// has the segment after `user` hidden. It runs for every logged or journaled request, so it works
+/// on the raw path without decoding it.
 fn redact_path(raw: &str) -> String {
+    // The user id of an ARN sent as one segment sits between `%2Fuser%2F` and the next `%2F`.
+    const USER: &[u8] = b"%2fuser%2f";
     let mut out = String::with_capacity(raw.len());
     let mut in_arn = false;
     let mut after_user = false;
@@ -200,52 +203,26 @@ fn redact_path(raw: &str) -> String {
             after_user = false;
             continue;
         }
-        // Only a segment with an escape can differ from its decoded form: the others (most of a
-        // path) are read as they are, without a copy.
-        let decoded = if segment.contains('%') { std::borrow::Cow::Owned(percent_decode(segment)) } else { segment.into() };
-        if decoded.starts_with("arn:") {
+        if segment.starts_with("arn:") || segment.get(..6).is_some_and(|p| p.eq_ignore_ascii_case("arn%3a")) {
             in_arn = true;
-            if let Some(at) = decoded.find("/user/") {
-                let rest = &decoded[at + 6..];
-                let tail = rest.find('/').map_or("", |i| &rest[i..]);
-                for c in decoded[..at + 6].chars().chain("***".chars()).chain(tail.chars()) {
-                    match c {
-                        '%' => out.push_str("%25"),
-                        '/' => out.push_str("%2F"),
-                        ':' => out.push_str("%3A"),
-                        ' ' => out.push_str("%20"),
-                        c => out.push(c),
-                    }
-                }
+            if let Some(at) = find_ignoring_case(segment.as_bytes(), USER, 0) {
+                let id = at + USER.len();
+                let end = find_ignoring_case(segment.as_bytes(), b"%2f", id).unwrap_or(segment.len());
+                out.push_str(&segment[..id]);
+                out.push_str("***");
+                out.push_str(&segment[end..]);
                 continue;
             }
         }
-        after_user = decoded == "user";
+        after_user = segment == "user";
         out.push_str(segment);
     }
     out
 }
 
-/// Percent-decodes what it can; anything malformed is kept as it is.
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        match (bytes.get(i), bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
-            (Some(b'%'), Some(h), Some(l)) => {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-            }
-            (Some(b), _, _) => {
-                out.push(*b);
-                i += 1;
-            }
-            (None, _, _) => break,
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+/// Where `needle` (ASCII, lower case) first stands in `hay` at or after `from`, in any case.
+fn find_ignoring_case(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+    (from..=hay.len().checked_sub(needle.len())?).find(|&i| hay[i..i + needle.len()].eq_ignore_ascii_case(needle))
 }
 
 /// Bytes a client sent, shortened and stripped of control characters, for a message.
