@@ -516,6 +516,14 @@ impl Tx for PgTx<'_> {
         all(rows, app_instance)
     }
 
+    fn list_every_app_instance(&mut self, after: i64, n: usize) -> StoreResult<Vec<AppInstanceRecord>> {
+        let rows = self.query(
+            concat!("SELECT ", app_instance_cols!(), " FROM app_instances WHERE seq > $1 ORDER BY seq LIMIT $2"),
+            &[&after, &limit(n)],
+        )?;
+        all(rows, app_instance)
+    }
+
     fn insert_user(&mut self, r: &UserRecord) -> StoreResult<()> {
         self.settle(&r.arn)?;
         let criterion = r.expiration_criterion.map(StoredEnum::as_stored);

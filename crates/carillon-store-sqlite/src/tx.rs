@@ -270,6 +270,14 @@ impl Tx for SqliteTx<'_> {
         )
     }
 
+    fn list_every_app_instance(&mut self, after: i64, n: usize) -> StoreResult<Vec<AppInstanceRecord>> {
+        self.many(
+            &format!("SELECT {APP_INSTANCE_COLS} FROM app_instances WHERE seq > ?1 ORDER BY seq LIMIT ?2"),
+            params![after, limit(n)],
+            app_instance,
+        )
+    }
+
     fn insert_user(&mut self, r: &UserRecord) -> StoreResult<()> {
         self.settle(&r.arn)?;
         self.exec(

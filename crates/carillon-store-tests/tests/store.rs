@@ -489,6 +489,24 @@ async fn app_instance_lists_seek_by_seq(b: Backend) {
     assert_eq!(r(s, |tx| tx.list_app_instances(ACCOUNT, REGION, i64::MAX, 3)).await.unwrap(), vec![]);
     assert_eq!(r(s, |tx| tx.list_app_instances(ACCOUNT, REGION, 0, 0)).await.unwrap(), vec![]);
     assert_eq!(r(s, |tx| tx.list_app_instances(ACCOUNT, REGION, 0, usize::MAX)).await.unwrap().len(), 7);
+
+    // Every scope at once (a state export): all 21, in creation order, by seek.
+    let mut every = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = r(s, move |tx| tx.list_every_app_instance(after, 4)).await.unwrap();
+        let Some(last) = page.last() else { break };
+        assert!(page.len() <= 4 && page.windows(2).all(|p| p[0].seq < p[1].seq) && page[0].seq > after);
+        after = last.seq;
+        every.extend(page);
+    }
+    assert_eq!(every.len(), 21);
+    let names: Vec<&str> = every.iter().map(|a| a.name.as_str()).collect();
+    let expected: Vec<String> = (0..7)
+        .flat_map(|i| [format!("instance other-account-{i}"), format!("instance mine-{i}"), format!("instance other-region-{i}")])
+        .collect();
+    assert_eq!(names, expected, "creation order across accounts and regions");
+    assert_eq!(r(s, |tx| tx.list_every_app_instance(i64::MAX, 3)).await.unwrap(), vec![]);
 }
 
 /// Pages through a list with `page` records at a time, checking order and the cursor.

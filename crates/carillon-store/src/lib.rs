@@ -153,6 +153,8 @@ pub trait Tx {
     fn delete_app_instance(&mut self, arn: &str) -> StoreResult<bool>;
     fn count_app_instances(&mut self, account: &str, region: &str) -> StoreResult<u64>;
     fn list_app_instances(&mut self, account: &str, region: &str, after: i64, limit: usize) -> StoreResult<Vec<AppInstanceRecord>>;
+    /// The AppInstances of every account and region, by creation order (for a state export).
+    fn list_every_app_instance(&mut self, after: i64, limit: usize) -> StoreResult<Vec<AppInstanceRecord>>;
 
     // AppInstanceUsers
     fn insert_user(&mut self, r: &UserRecord) -> StoreResult<()>;
