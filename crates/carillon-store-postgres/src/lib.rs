@@ -71,6 +71,19 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 use tokio_postgres::{Config, NoTls};
 use tx::{Conn, Failure, Fault, PgTx, classify, wait};
 
+/// The advisory lock key of a database's occupancy: "carillon" in ASCII, plus one (the
+/// migrations' key is "carillon").
+const OCCUPANCY_KEY: i64 = 0x6361_7269_6c6c_6f6f;
+
+/// How a process uses a database (see [`PostgresStore::occupy`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Occupancy {
+    /// A server: others may share it.
+    Shared,
+    /// An offline tool that replaces the state: no one else may use it meanwhile.
+    Sole,
+}
+
 /// How long requests fail at once after a connection attempt failed.
 const CONNECT_BACKOFF: Duration = Duration::from_millis(500);
 /// How much longer than the server's own timeouts the client waits for an answer.
@@ -120,6 +133,8 @@ pub struct PostgresStore {
 
 struct Inner {
     shared: Arc<Shared>,
+    /// The connection that holds the database's occupancy lock (see [`PostgresStore::occupy`]).
+    occupant: Mutex<Option<Conn>>,
     /// Only here, never in the tasks: the runtime is dropped with the last store handle.
     _runtime: IoRuntime,
 }
@@ -183,7 +198,7 @@ impl PostgresStore {
             last_connect_failure: Mutex::new(None),
             options,
         });
-        let store = PostgresStore { inner: Arc::new(Inner { shared: shared.clone(), _runtime: runtime }) };
+        let store = PostgresStore { inner: Arc::new(Inner { shared: shared.clone(), occupant: Mutex::new(None), _runtime: runtime }) };
         let migrating = shared.clone();
         let migrated = shared.handle.spawn_blocking(move || migrating.migrate()).await;
         match migrated {
@@ -191,6 +206,42 @@ impl PostgresStore {
             Ok(Err(e)) => Err(e),
             Err(_) => Err(StoreError::Internal("the migration task failed".into())),
         }
+    }
+
+    /// Marks the database as used by this process, on a connection of its own held until the
+    /// store closes: `Shared` for a server (any number of servers share a database), `Sole` for an
+    /// offline tool that replaces its state, which fails with `Unavailable` while a server or
+    /// another tool holds the database. (A PostgreSQL session-level advisory lock: it goes with
+    /// the connection, so a crashed process never leaves it behind.)
+    pub async fn occupy(&self, how: Occupancy) -> StoreResult<()> {
+        let shared = self.inner.shared.clone();
+        let task = tokio::task::spawn_blocking(move || -> StoreResult<Conn> {
+            let conn = shared.open_now()?;
+            let limit = shared.limit();
+            let held = match how {
+                Occupancy::Shared => {
+                    wait(&shared.handle, limit, conn.client.execute("SELECT pg_advisory_lock_shared($1)", &[&OCCUPANCY_KEY])).map(|_| true)
+                }
+                Occupancy::Sole => wait(&shared.handle, limit, conn.client.query_one("SELECT pg_try_advisory_lock($1)", &[&OCCUPANCY_KEY]))
+                    .map(|row| row.get::<_, bool>(0)),
+            };
+            match held {
+                Ok(true) => Ok(conn),
+                Ok(false) => {
+                    conn.discard();
+                    Err(StoreError::Unavailable("the database is in use by a running Carillon server".into()))
+                }
+                Err(f) => {
+                    conn.discard();
+                    Err(classify(&f).0)
+                }
+            }
+        });
+        let conn = task.await.map_err(|_| StoreError::Internal("the occupancy task failed".into()))??;
+        if let Some(old) = lock(&self.inner.occupant).replace(conn) {
+            old.discard();
+        }
+        Ok(())
     }
 
     /// The URL the store connects to, its password hidden.
@@ -239,6 +290,9 @@ impl Store for PostgresStore {
     }
 
     fn close(&self) -> BoxFuture<'_, ()> {
+        if let Some(occupant) = lock(&self.inner.occupant).take() {
+            occupant.discard();
+        }
         let shared = self.inner.shared.clone();
         shared.closed.store(true, Ordering::SeqCst);
         let task = self.inner.shared.handle.spawn(async move {
