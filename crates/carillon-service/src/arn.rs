@@ -32,6 +32,15 @@ pub fn check_owner(ctx: &RequestContext, arn: &str) -> Result<(), ApiError> {
     }
 }
 
+/// Whether `s` is an account id: 12 digits.
+pub fn is_account(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Whether `s` has the form of a region name: the signing region's rule, since a resource's region
+/// is its creator's signing region.
+pub use carillon_sigv4::is_region_name as is_region;
+
 /// What a Chime SDK Identity ARN names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Resource {

@@ -17,7 +17,7 @@ fn missing(arn: &str) -> ApiError {
     ApiError::not_found(format!("The AppInstanceBot {arn} does not exist."))
 }
 
-fn configuration_json(c: &Configuration) -> Result<String, ApiError> {
+pub(crate) fn configuration_json(c: &Configuration) -> Result<String, ApiError> {
     serde_json::to_string(c).map_err(|_| ApiError::internal("The service failed to process the request."))
 }
 

@@ -18,7 +18,9 @@ mod failure;
 mod idempotency;
 pub mod pagination;
 pub mod purge;
+pub mod seed;
 mod service;
+pub mod state;
 mod tags;
 mod users;
 

@@ -21,6 +21,8 @@ pub enum Control {
     SetClock,
     SetEndpointState,
     Reset,
+    GetState,
+    PutState,
     GetFaults,
     PutFaults,
     DeleteFaults,
@@ -39,6 +41,8 @@ impl Control {
             ("PUT", "/_carillon/clock") => Control::SetClock,
             ("PUT", "/_carillon/endpoint-state") => Control::SetEndpointState,
             ("POST", "/_carillon/reset") => Control::Reset,
+            ("GET", STATE_PATH) => Control::GetState,
+            ("PUT", STATE_PATH) => Control::PutState,
             ("GET", "/_carillon/faults") => Control::GetFaults,
             ("PUT", "/_carillon/faults") => Control::PutFaults,
             ("DELETE", "/_carillon/faults") => Control::DeleteFaults,
@@ -57,6 +61,8 @@ impl Control {
             Control::SetClock => "control:set-clock",
             Control::SetEndpointState => "control:endpoint-state",
             Control::Reset => "control:reset",
+            Control::GetState => "control:get-state",
+            Control::PutState => "control:put-state",
             Control::GetFaults => "control:get-faults",
             Control::PutFaults => "control:put-faults",
             Control::DeleteFaults => "control:delete-faults",
@@ -74,6 +80,11 @@ impl Control {
     /// Runs the operation with the request's raw query and body.
     pub async fn call(self, app: &crate::http::App, query: Option<&str>, body: &[u8]) -> Result<Answer, ApiError> {
         let service = &app.service;
+        if self == Control::PutState {
+            let doc = parse_state(body)?;
+            let n = service.import_state(app.wire.model(), doc).await?;
+            return Ok(ok(json!({ "Imported": counts(&n) })));
+        }
         let body: Value = if body.is_empty() {
             json!({})
         } else {
@@ -121,14 +132,16 @@ impl Control {
                     service.clock().set_offset_ms(0);
                     app.faults.clear();
                 }
-                Ok(ok(json!({"Deleted": {
-                    "AppInstances": n.app_instances,
-                    "AppInstanceUsers": n.users,
-                    "AppInstanceBots": n.bots,
-                    "AppInstanceAdmins": n.admins,
-                    "AppInstanceUserEndpoints": n.endpoints,
-                }})))
+                Ok(ok(json!({ "Deleted": counts(&n) })))
             }
+            Control::GetState => {
+                let doc = service.export_state().await?;
+                let body = serde_json::to_vec(&doc)
+                    .map_err(|e| ApiError::internal("The state could not be encoded.").with_cause(e.to_string()))?;
+                Ok(Answer::json(200, body))
+            }
+            // Answered above, from the raw body.
+            Control::PutState => Err(ApiError::internal("The service failed to process the request.")),
             Control::GetFaults => Ok(ok(app.faults.get())),
             Control::PutFaults => app.faults.set(&app.wire, &body).map(ok),
             Control::DeleteFaults => {
@@ -143,6 +156,29 @@ impl Control {
                 .map_err(|e| ApiError::internal("The metrics could not be encoded.").with_cause(e.to_string())),
         }
     }
+}
+
+/// The path of the state document.
+pub const STATE_PATH: &str = "/_carillon/state";
+
+/// The largest state document `PUT /_carillon/state` reads (the API's own limit is far smaller).
+pub const STATE_MAX_BYTES: usize = 256 * 1024 * 1024;
+
+/// Reads a state document: malformed JSON, a member of the wrong type or an unknown member is a 400
+/// naming where it is.
+pub fn parse_state(body: &[u8]) -> Result<carillon_service::state::StateDocument, ApiError> {
+    serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("The state document is invalid: {}", printable(&e.to_string()))))
+}
+
+/// A count per kind, as reset, state import and seeding answer it.
+pub fn counts(n: &carillon_store::ResetCounts) -> Value {
+    json!({
+        "AppInstances": n.app_instances,
+        "AppInstanceUsers": n.users,
+        "AppInstanceBots": n.bots,
+        "AppInstanceAdmins": n.admins,
+        "AppInstanceUserEndpoints": n.endpoints,
+    })
 }
 
 /// The scope of a reset body (`{}`, or `Account`, `Region`, `AppInstanceArn`), and whether it is
@@ -163,8 +199,8 @@ fn reset_scope(body: &Value) -> Result<(ResetScope, bool), ApiError> {
             Some(_) => Err(ApiError::bad_request(format!("{k} must be {what}."))),
         }
     };
-    let account = field("Account", is_account, "an account id of 12 digits")?;
-    let region = field("Region", is_region, "a region name such as us-east-1")?;
+    let account = field("Account", carillon_service::arn::is_account, "an account id of 12 digits")?;
+    let region = field("Region", carillon_service::arn::is_region, "a region name such as us-east-1")?;
     let instance = field("AppInstanceArn", |a| app_instance_of(a).is_some(), "an AppInstance ARN")?;
     match instance {
         Some(arn) => {
@@ -179,24 +215,6 @@ fn reset_scope(body: &Value) -> Result<(ResetScope, bool), ApiError> {
             Ok((ResetScope::account_region(account.as_deref(), region.as_deref()), global))
         }
     }
-}
-
-fn is_account(s: &str) -> bool {
-    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
-}
-
-/// `[a-z]{2}(-[a-z]+)+-[0-9]+`, the form of a signing region.
-fn is_region(s: &str) -> bool {
-    let parts: Vec<&str> = s.split('-').collect();
-    let Some((last, rest)) = parts.split_last() else { return false };
-    let Some((first, middle)) = rest.split_first() else { return false };
-    let lower = |p: &&str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase());
-    first.len() == 2
-        && lower(first)
-        && !middle.is_empty()
-        && middle.iter().all(lower)
-        && !last.is_empty()
-        && last.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// The account and region of an AppInstance ARN (not a user's or bot's).
