@@ -23,6 +23,30 @@ pub enum Command {
     /// shown; an option given on the command line wins, and a later one wins over an earlier one.
     #[command(args_override_self = true)]
     Serve(ServeArgs),
+    /// Exports or imports all state of a database, offline (no server may be using it)
+    #[command(subcommand)]
+    State(StateCommand),
+}
+
+/// `carillon state ...`: the state document of `GET`/`PUT /_carillon/state`, without a server.
+#[derive(Debug, Subcommand)]
+pub enum StateCommand {
+    /// Writes the database's state document to FILE, or to stdout
+    Export {
+        /// sqlite://PATH or postgres://...
+        #[arg(long, env = "CARILLON_DATABASE", value_name = "URL", hide_env_values = true)]
+        database: String,
+        /// Where to write the document [default: stdout]
+        file: Option<PathBuf>,
+    },
+    /// Replaces all state of the database (creating its schema if needed) with FILE's document
+    Import {
+        /// sqlite://PATH or postgres://...
+        #[arg(long, env = "CARILLON_DATABASE", value_name = "URL", hide_env_values = true)]
+        database: String,
+        /// A state document, as `carillon state export` or `GET /_carillon/state` writes it
+        file: PathBuf,
+    },
 }
 
 /// The options of `carillon serve`, as given; [`ServeArgs::config`] checks them together.
@@ -78,6 +102,9 @@ pub struct ServeArgs {
     #[arg(long, env = "CARILLON_MAX_CONNECTIONS", value_name = "N", default_value_t = 1024,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub max_connections: u64,
+    /// Resources to create at start when missing: a seed file, JSON or YAML (see examples/seed.yaml)
+    #[arg(long, env = "CARILLON_SEED", value_name = "FILE")]
+    pub seed: Option<PathBuf>,
     /// API requests kept in the request journal (GET /_carillon/requests); 0 turns it off
     #[arg(long, env = "CARILLON_JOURNAL_SIZE", value_name = "N", default_value_t = 1000)]
     pub journal_size: u64,
@@ -168,6 +195,31 @@ pub struct Config {
     /// How many API requests the request journal keeps (0: none).
     pub journal_size: usize,
     pub quotas: Quotas,
+    /// The seed applied at start, read and parsed.
+    pub seed: Option<Seed>,
+}
+
+/// A seed file, read.
+#[derive(Debug, Clone)]
+pub struct Seed {
+    /// The file, for messages.
+    pub path: PathBuf,
+    pub document: carillon_service::seed::SeedDocument,
+}
+
+impl Seed {
+    /// Reads and parses a seed file: JSON when it starts with `{`, else YAML (of which JSON is a
+    /// part, but JSON's own parser names its faults better). Any fault is one line.
+    pub fn read(path: &std::path::Path) -> Result<Seed, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read the seed file {}: {e}", path.display()))?;
+        let document = if text.trim_start().starts_with('{') {
+            serde_json::from_str(&text).map_err(|e| e.to_string())
+        } else {
+            serde_yaml_ng::from_str(&text).map_err(|e| e.to_string())
+        }
+        .map_err(|e| format!("the seed file {} is invalid: {}", path.display(), e.replace('\n', " ")))?;
+        Ok(Seed { path: path.to_path_buf(), document })
+    }
 }
 
 /// In-memory SQLite, `127.0.0.1:0`, open auth, quiet, every other option at its default.
@@ -190,6 +242,7 @@ impl Default for Config {
             max_connections: 1024,
             journal_size: 1000,
             quotas: Quotas::default(),
+            seed: None,
         }
     }
 }
@@ -241,6 +294,7 @@ impl ServeArgs {
             return Err("--auth sigv4 needs --credentials FILE".into());
         }
         carillon_service::clock::check_offset_secs(self.clock_offset).map_err(|e| format!("--clock-offset: {e}"))?;
+        let seed = self.seed.as_deref().filter(|p| !p.as_os_str().is_empty()).map(Seed::read).transpose()?;
         let size = |option: &str, n: u64| usize::try_from(n).map_err(|_| format!("{option} is too large: {n}"));
         Ok(Config {
             listen: self.listen,
@@ -266,6 +320,7 @@ impl ServeArgs {
                 bots_per_app_instance: self.quota_bots,
                 tags_per_resource: self.quota_tags,
             },
+            seed,
         })
     }
 }
@@ -288,7 +343,12 @@ where
     T: Into<std::ffi::OsString> + Clone,
 {
     let argv: Vec<std::ffi::OsString> = argv.into_iter().map(Into::into).collect();
-    let command = Cli::command().mut_subcommand("serve", |serve| serve.mut_args(|arg| from_env(arg, &env)));
+    let command =
+        Cli::command().mut_subcommand("serve", |serve| serve.mut_args(|arg| from_env(arg, &env))).mut_subcommand("state", |state| {
+            state
+                .mut_subcommand("export", |c| c.mut_args(|arg| from_env(arg, &env)))
+                .mut_subcommand("import", |c| c.mut_args(|arg| from_env(arg, &env)))
+        });
     match command.try_get_matches_from(&argv) {
         Ok(matches) => Cli::from_arg_matches(&matches),
         Err(e) if matches!(e.kind(), clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion) => {
@@ -319,6 +379,7 @@ pub fn parse(args: &[String], env: impl Fn(&str) -> Option<String>) -> Result<Co
     let argv = ["carillon", "serve"].into_iter().map(str::to_owned).chain(args.iter().cloned());
     match command_line(argv, env).map_err(|e| one_line_error(&e))?.command {
         Command::Serve(serve) => serve.config(),
+        Command::State(_) => Err("not a serve command line".into()),
     }
 }
 

@@ -305,18 +305,25 @@ fn before_body(app: &App, req: &Request<Incoming>) -> Result<(), Unreadable> {
     app.auth.precheck(&signed).map_err(refuse)
 }
 
-/// Reads the whole body within the body timeout. One over `MAX_BODY_BYTES` is refused: read no
+/// Reads the whole body within the body timeout. One over `MAX_BODY_BYTES` (a state document: over
+/// `control::STATE_MAX_BYTES`) is refused: read no
 /// further than needed to leave the connection usable (see `DRAIN_MAX_BYTES`).
 async fn read_body(app: &App, req: Request<Incoming>) -> Result<(Parts, Bytes), Unreadable> {
     let timeout = || ApiError::bad_request(format!("The request body was not received within {} seconds.", app.body_timeout.as_secs()));
-    let too_large = || ApiError::bad_request(format!("The request body is larger than {MAX_BODY_BYTES} bytes."));
+    // A state document may be much larger than any API request.
+    let max = if req.method() == hyper::Method::PUT && req.uri().path() == control::STATE_PATH {
+        control::STATE_MAX_BYTES
+    } else {
+        MAX_BODY_BYTES
+    };
+    let too_large = || ApiError::bad_request(format!("The request body is larger than {max} bytes."));
     let declared = req.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     let chunked = req.headers().get_all(TRANSFER_ENCODING).iter().any(|v| v.as_bytes().to_ascii_lowercase().ends_with(b"chunked"));
     let uri_too_long = req.uri().path().len() + req.uri().query().map_or(0, str::len) > MAX_URI_BYTES;
     let (parts, mut body) = req.into_parts();
     let refusal = if uri_too_long {
         Some(ApiError::bad_request(format!("The request URI is longer than {MAX_URI_BYTES} bytes.")))
-    } else if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+    } else if declared.is_some_and(|n| n > max as u64) {
         Some(too_large())
     } else {
         None
@@ -333,7 +340,7 @@ async fn read_body(app: &App, req: Request<Incoming>) -> Result<(Parts, Bytes), 
         while let Some(frame) = body.frame().await {
             let Ok(frame) = frame else { return Err(BodyFailure::Malformed) };
             if let Ok(data) = frame.into_data() {
-                if buf.len() + data.len() > MAX_BODY_BYTES {
+                if buf.len() + data.len() > max {
                     // Over the limit without a declared length: discard the rest if it is small.
                     let drained = drain(&mut body, DRAIN_MAX_BYTES.saturating_sub((buf.len() + data.len()) as u64)).await;
                     return Err(BodyFailure::TooLarge(!drained));

@@ -12,6 +12,7 @@ mod http;
 mod journal;
 mod metrics;
 mod server;
+pub mod state;
 pub mod throttle;
 
 pub use config::Config;

@@ -1,7 +1,7 @@
 //! The `carillon` binary: parses the command line (clap), installs the log subscriber, builds the
 //! runtime and runs the server.
 
-use carillon::config::{self, Command, Config, LogFormat};
+use carillon::config::{self, Command, Config, LogFormat, StateCommand};
 use clap::error::ErrorKind;
 use std::process::ExitCode;
 use tracing_subscriber::Layer as _;
@@ -26,6 +26,7 @@ fn main() -> ExitCode {
             Ok(c) => c,
             Err(e) => return fail(&e),
         },
+        Command::State(command) => return state(command),
     };
     init_logging(&config);
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
@@ -38,6 +39,28 @@ fn main() -> ExitCode {
         Err(e) => return fail(&format!("cannot start the runtime: {e}")),
     };
     match runtime.block_on(carillon::run(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e),
+    }
+}
+
+/// `carillon state export|import`: exit 0 once done, else one line on stderr and exit 2.
+fn state(command: StateCommand) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => return fail(&format!("cannot start the runtime: {e}")),
+    };
+    let done = runtime.block_on(async {
+        match command {
+            StateCommand::Export { database, file } => carillon::state::export(&database, file.as_deref()).await,
+            StateCommand::Import { database, file } => {
+                let imported = carillon::state::import(&database, &file).await?;
+                eprintln!("carillon: imported {imported}");
+                Ok(())
+            }
+        }
+    });
+    match done {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&e),
     }

@@ -5,6 +5,7 @@ use crate::config::{AuthMode, Config, Database};
 use crate::http::{App, handle};
 use carillon_service::{Clock, Service};
 use carillon_store::Store;
+use carillon_store_postgres::Occupancy;
 use carillon_store_sqlite::{Location, SqliteStore};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -30,11 +31,17 @@ pub const MAX_HEADERS: usize = 100;
 /// read, which let heads of up to about 128 KiB through.
 pub const MAX_HEADER_BYTES: usize = 64 * 1024;
 
-async fn open_store(database: &Database) -> Result<Arc<dyn Store>, String> {
+/// Opens the store, and marks the database as used by this process: a server shares it (several
+/// servers may share a PostgreSQL database), an offline tool needs it alone. A SQLite file is
+/// only ever used by one process at a time.
+pub(crate) async fn open_store(database: &Database, how: Occupancy) -> Result<Arc<dyn Store>, String> {
     match database {
         Database::SqliteFile(path) => SqliteStore::open(Location::File(path.clone())).map(|s| Arc::new(s) as Arc<dyn Store>),
         Database::SqliteMemory => SqliteStore::open(Location::Memory).map(|s| Arc::new(s) as Arc<dyn Store>),
-        Database::Postgres(url) => carillon_store_postgres::PostgresStore::connect(url).await.map(|s| Arc::new(s) as Arc<dyn Store>),
+        Database::Postgres(url) => match carillon_store_postgres::PostgresStore::connect(url).await {
+            Ok(store) => store.occupy(how).await.map(|()| Arc::new(store) as Arc<dyn Store>),
+            Err(e) => Err(e),
+        },
     }
     .map_err(|e| format!("cannot open the database {database:?}: {e}"))
 }
@@ -93,10 +100,17 @@ impl Running {
 pub async fn start(config: Config) -> Result<Running, String> {
     let wire = carillon_api::Wire::load().map_err(|e| format!("cannot load the service model: {e}"))?;
     let auth = load_auth(&config)?;
-    let store = open_store(&config.database).await?;
+    let store = open_store(&config.database, Occupancy::Shared).await?;
     let clock = Clock::default();
     clock.set_offset_ms(config.clock_offset_secs.saturating_mul(1000));
     let service = Service::new(store.clone(), config.quotas.clone(), clock).await.map_err(|e| format!("cannot start the service: {e}"))?;
+    if let Some(seed) = &config.seed {
+        let created = service
+            .apply_seed(wire.model(), seed.document.clone())
+            .await
+            .map_err(|e| format!("the seed file {} was not applied: {}", seed.path.display(), e.message))?;
+        tracing::info!(target: "carillon", "carillon: seed {} applied: created {}", seed.path.display(), crate::control::counts(&created));
+    }
     let listener = TcpListener::bind(config.listen).await.map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     let addr = listener.local_addr().map_err(|e| format!("cannot read the listening address: {e}"))?;
     let request_timeout = Duration::from_secs(config.request_timeout_secs);

@@ -1,0 +1,360 @@
+"""State export and import, and seed files, through boto3 and the binary (docs/behaviour.md, "State and seeds").
+
+The round trips run on whichever backend the suite runs on (SQLite, or PostgreSQL with CARILLON_TEST_BACKEND);
+the offline SQLite -> PostgreSQL path needs CARILLON_TEST_POSTGRES_URL.
+"""
+import json
+import os
+import pathlib
+import subprocess
+import uuid
+
+import pytest
+
+from conftest import REPO, Server, carillon_bin, fresh_postgres_database, new_account
+from carillon_util import create_app_instance, create_bot, create_user, lex_configuration, pinpoint_arn, register_endpoint
+
+EXAMPLE_SEED = REPO / "examples" / "seed.yaml"
+SEEDED_APP = "arn:aws:chime:us-east-1:111122223333:app-instance/5a2e0f4c-1b6d-4a8e-9c3f-7d1e2b3a4c5d"
+SEEDED_BOT = SEEDED_APP + "/bot/9f8e7d6c-5b4a-4c3d-8e2f-1a0b9c8d7e6f"
+
+
+def export(server):
+    status, doc = server.control("GET", "/_carillon/state")
+    assert status == 200, doc
+    assert doc["Format"] == "carillon-state/1"
+    return doc
+
+
+def without_time(doc):
+    return {k: v for k, v in doc.items() if k != "ExportedAt"}
+
+
+def populate(client, server):
+    """Two AppInstances with everything a state holds, made in an order that differs from any sort order."""
+    apps = []
+    for name in ("zeta", "alpha"):
+        app = create_app_instance(client, name, Metadata=f"meta-{name}", Tags=[{"Key": "z", "Value": "1"}, {"Key": "a", "Value": "2"}])
+        client.tag_resource(ResourceARN=app, Tags=[{"Key": "m", "Value": "3"}, {"Key": "z", "Value": "changed"}])
+        apps.append(app)
+    app = apps[0]
+    client.put_app_instance_retention_settings(
+        AppInstanceArn=app, AppInstanceRetentionSettings={"ChannelRetentionSettings": {"RetentionDays": 42}}
+    )
+    client.put_app_instance_retention_settings(AppInstanceArn=apps[1], AppInstanceRetentionSettings={})
+    users = [create_user(client, app, user_id, name=f"name-{user_id}") for user_id in ("u3", "u1", "u2")]
+    client.put_app_instance_user_expiration_settings(
+        AppInstanceUserArn=users[1], ExpirationSettings={"ExpirationDays": 5, "ExpirationCriterion": "CREATED_TIMESTAMP"}
+    )
+    client.update_app_instance_user(AppInstanceUserArn=users[2], Name="renamed", Metadata="m")
+    client.tag_resource(ResourceARN=users[0], Tags=[{"Key": "k2", "Value": "v"}, {"Key": "k1", "Value": "v"}])
+    endpoints = [register_endpoint(client, users[0], name=f"e{i}") for i in range(3)]
+    client.update_app_instance_user_endpoint(AppInstanceUserArn=users[0], EndpointId=endpoints[1], AllowMessages="NONE")
+    status, body = server.set_endpoint_state(users[0], endpoints[2], "INACTIVE", "INVALID_DEVICE_TOKEN")
+    assert status == 200, body
+    bot = create_bot(client, app, "helper", Metadata="bot-meta")
+    client.create_app_instance_admin(AppInstanceAdminArn=bot, AppInstanceArn=app)
+    client.create_app_instance_admin(AppInstanceAdminArn=users[1], AppInstanceArn=app)
+    return apps, users, endpoints, bot
+
+
+def observed(client, apps, users, bot):
+    """What the API shows of the populated state: every Describe, List and tag list."""
+    out = {}
+    strip = lambda r: {k: v for k, v in r.items() if k != "ResponseMetadata"}  # noqa: E731
+    out["apps"] = strip(client.list_app_instances())
+    for app in apps:
+        out[app] = [
+            strip(client.describe_app_instance(AppInstanceArn=app)),
+            strip(client.list_tags_for_resource(ResourceARN=app)),
+            strip(client.get_app_instance_retention_settings(AppInstanceArn=app)),
+            strip(client.list_app_instance_users(AppInstanceArn=app)),
+            strip(client.list_app_instance_bots(AppInstanceArn=app)),
+            strip(client.list_app_instance_admins(AppInstanceArn=app)),
+        ]
+    for user in users:
+        out[user] = [
+            strip(client.describe_app_instance_user(AppInstanceUserArn=user)),
+            strip(client.list_tags_for_resource(ResourceARN=user)),
+            strip(client.list_app_instance_user_endpoints(AppInstanceUserArn=user)),
+        ]
+        for e in client.list_app_instance_user_endpoints(AppInstanceUserArn=user)["AppInstanceUserEndpoints"]:
+            out[user].append(strip(client.describe_app_instance_user_endpoint(AppInstanceUserArn=user, EndpointId=e["EndpointId"])))
+    out[bot] = strip(client.describe_app_instance_bot(AppInstanceBotArn=bot))
+    return out
+
+
+def test_export_reset_import_export_gives_the_same_document_and_the_same_api_answers(server):
+    account = new_account()
+    client = server.client(account)
+    apps, users, _, bot = populate(client, server)
+    before = observed(client, apps, users, bot)
+    first = export(server)
+    assert server.control("POST", "/_carillon/reset")[0] == 200
+    assert export(server)["AppInstances"] == []
+    status, answer = server.control("PUT", "/_carillon/state", first)
+    assert status == 200, answer
+    assert set(answer["Imported"]) == {"AppInstances", "AppInstanceUsers", "AppInstanceBots", "AppInstanceAdmins", "AppInstanceUserEndpoints"}
+    second = export(server)
+    assert without_time(second) == without_time(first)
+    # The API shows exactly what it showed before: ARNs, timestamps, list order, tag order, endpoint state.
+    assert observed(client, apps, users, bot) == before
+    mine = [a for a in second["AppInstances"] if f":{account}:" in a["AppInstanceArn"]]
+    assert [a["Name"] for a in mine] == ["zeta", "alpha"]
+    assert [t["Key"] for t in mine[0]["Tags"]] == ["z", "a", "m"]
+    assert [u["AppInstanceUserArn"].rsplit("/", 1)[1] for u in mine[0]["Users"]] == ["u3", "u1", "u2"]
+    states = [e["EndpointState"] for e in mine[0]["Users"][0]["Endpoints"]]
+    assert states[2] == {"Status": "INACTIVE", "StatusReason": "INVALID_DEVICE_TOKEN"}
+    assert mine[0]["Retention"]["RetentionDays"] == 42 and "RetentionDays" not in mine[1]["Retention"]
+    # The state is live again: writes work on it as on any other.
+    client.update_app_instance(AppInstanceArn=apps[0], Name="after", Metadata="x")
+    assert client.describe_app_instance(AppInstanceArn=apps[0])["AppInstance"]["Name"] == "after"
+
+
+def invalid_documents(doc):
+    """(what, document) pairs that must each be refused whole."""
+    app = doc["AppInstances"][0]
+
+    def changed(edit):
+        copy = json.loads(json.dumps(doc))
+        edit(copy["AppInstances"][0])
+        return copy
+
+    yield "malformed JSON", b'{"Format": "carillon-state/1", "AppInstances": ['
+    yield "unknown Format", {**doc, "Format": "carillon-state/9"}
+    yield "unknown member", {**doc, "Extra": 1}
+    yield "wrong type", changed(lambda a: a.update(Name=5))
+    yield "a name the model forbids", changed(lambda a: a.update(Name="x" * 257))
+    yield "an unknown enum value", changed(lambda a: a["Users"][0]["Endpoints"][0].update(AllowMessages="SOME"))
+    yield "a dangling admin", changed(lambda a: a["Admins"].append({"Arn": app["AppInstanceArn"] + "/user/nobody", "CreatedTimestamp": 1.0}))
+    yield "a user under another AppInstance", changed(
+        lambda a: a["Users"][0].update(AppInstanceUserArn=a["AppInstanceArn"] + "x/user/u3")
+    )
+    yield "a duplicate user", changed(lambda a: a["Users"].append(a["Users"][0]))
+    yield "a duplicate AppInstance", {**doc, "AppInstances": doc["AppInstances"] + [app]}
+    yield "a duplicate endpoint id", changed(
+        lambda a: a["Users"][0]["Endpoints"].append({**a["Users"][0]["Endpoints"][0], "EndpointAttributes": {"DeviceToken": "other"}})
+    )
+    yield "a pinpoint ARN of another account", changed(
+        lambda a: a["Users"][0]["Endpoints"][0].update(ResourceArn=pinpoint_arn("999999999999"))
+    )
+
+
+def test_an_invalid_document_is_a_400_and_changes_nothing(server):
+    client = server.client()
+    populate(client, server)
+    before = export(server)
+    mine = {**before, "AppInstances": [a for a in before["AppInstances"] if a["Users"]][-1:]}
+    for what, doc in invalid_documents(mine):
+        r = server.raw("PUT", "/_carillon/state", body=doc)
+        assert r.status == 400, (what, r.status, r.body)
+        assert r.header("x-amzn-ErrorType") == "BadRequestException", what
+        assert json.loads(r.body)["Message"], what
+        assert without_time(export(server)) == without_time(before), what
+
+
+def run_carillon(*args, env=None):
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("CARILLON_")}, **(env or {})}
+    return subprocess.run([str(carillon_bin()), *args], capture_output=True, text=True, timeout=120, env=env)
+
+
+def one_line_error(proc):
+    assert proc.returncode != 0, proc
+    lines = proc.stderr.strip().splitlines()
+    # Before the log subscriber is installed the line is plain; after, it is a log line (with a time stamp).
+    assert len(lines) == 1 and "carillon: error: " in lines[0], proc.stderr
+    return lines[0]
+
+
+def postgres_database():
+    """A fresh PostgreSQL database (dropped at the end of the session)."""
+    admin = os.environ["CARILLON_TEST_POSTGRES_URL"]
+    name = f"carillon_py_state_{uuid.uuid4().hex[:12]}"
+    subprocess.run(["psql", admin, "-qc", f"CREATE DATABASE {name}"], check=True, capture_output=True)
+    from conftest import _PG_DATABASES
+
+    _PG_DATABASES.append((admin, name))
+    return admin.rsplit("/", 1)[0] + "/" + name
+
+
+@pytest.mark.skipif(not os.environ.get("CARILLON_TEST_POSTGRES_URL"), reason="needs CARILLON_TEST_POSTGRES_URL")
+def test_sqlite_state_moves_to_postgresql_through_the_offline_commands(tmp_path):
+    sqlite = tmp_path / "from.db"
+    source = Server(sqlite, log_dir=tmp_path)
+    source.database = f"sqlite://{sqlite}"
+    source.start()
+    account = new_account()
+    client = source.client(account)
+    apps, users, _, bot = populate(client, source)
+    before = observed(client, apps, users, bot)
+    online = export(source)
+    # Neither command touches a database a server holds.
+    refused = run_carillon("state", "export", "--database", f"sqlite://{sqlite}")
+    assert "in use" in one_line_error(refused)
+    assert source.stop() == 0
+
+    exported = tmp_path / "state.json"
+    done = run_carillon("state", "export", "--database", f"sqlite://{sqlite}", str(exported))
+    assert done.returncode == 0, done.stderr
+    assert without_time(json.loads(exported.read_text())) == without_time(online)
+    # Without FILE, the document goes to stdout.
+    to_stdout = run_carillon("state", "export", "--database", f"sqlite://{sqlite}")
+    assert to_stdout.returncode == 0 and without_time(json.loads(to_stdout.stdout)) == without_time(online)
+
+    pg = postgres_database()
+    done = run_carillon("state", "import", "--database", pg, str(exported))
+    assert done.returncode == 0, done.stderr
+    again = tmp_path / "again.json"
+    assert run_carillon("state", "export", "--database", pg, str(again)).returncode == 0
+    assert without_time(json.loads(again.read_text())) == without_time(online)
+
+    target = Server(tmp_path / "unused.db", log_dir=tmp_path)
+    target.database = pg
+    target.start()
+    try:
+        client = target.client(account)
+        assert observed(client, apps, users, bot) == before
+        # A server holds the PostgreSQL database now: the offline commands refuse it.
+        refused = run_carillon("state", "import", "--database", pg, str(exported))
+        assert "in use" in one_line_error(refused)
+        assert without_time(export(target)) == without_time(online)
+    finally:
+        target.stop()
+
+
+def test_state_import_refuses_a_bad_file_with_one_line_and_changes_nothing(tmp_path):
+    db = tmp_path / "c.db"
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"Format": "carillon-state/1", "AppInstances": [{"AppInstanceArn": "nope"}]}')
+    line = one_line_error(run_carillon("state", "import", "--database", f"sqlite://{db}", str(bad)))
+    assert "bad.json" in line
+    missing = one_line_error(run_carillon("state", "import", "--database", f"sqlite://{db}", str(tmp_path / "absent.json")))
+    assert "absent.json" in missing
+    out = run_carillon("state", "export", "--database", f"sqlite://{db}")
+    assert out.returncode == 0 and json.loads(out.stdout)["AppInstances"] == []
+
+
+# -- seeds -------------------------------------------------------------------------------------------------------
+
+
+def seeded_view(client):
+    users = client.list_app_instance_users(AppInstanceArn=SEEDED_APP)["AppInstanceUsers"]
+    endpoints = {
+        u["AppInstanceUserArn"]: client.list_app_instance_user_endpoints(AppInstanceUserArn=u["AppInstanceUserArn"])[
+            "AppInstanceUserEndpoints"
+        ]
+        for u in users
+    }
+    return {
+        "app": client.describe_app_instance(AppInstanceArn=SEEDED_APP)["AppInstance"],
+        "users": users,
+        "endpoints": endpoints,
+        "bot": client.describe_app_instance_bot(AppInstanceBotArn=SEEDED_BOT)["AppInstanceBot"],
+        "admins": client.list_app_instance_admins(AppInstanceArn=SEEDED_APP)["AppInstanceAdmins"],
+        "tags": client.list_tags_for_resource(ResourceARN=SEEDED_APP)["Tags"],
+        "retention": client.get_app_instance_retention_settings(AppInstanceArn=SEEDED_APP)["AppInstanceRetentionSettings"],
+    }
+
+
+def test_the_example_seed_gives_its_resources_with_their_arns_twice_across_a_restart(tmp_path):
+    srv = Server(tmp_path / "seeded.db", extra_args=["--seed", str(EXAMPLE_SEED)], log_dir=tmp_path).start()
+    try:
+        client = srv.client("111122223333")
+        first = seeded_view(client)
+        assert first["app"]["Name"] == "chat-dev" and first["app"]["Metadata"] == "local development"
+        assert [u["AppInstanceUserArn"] for u in first["users"]] == [SEEDED_APP + "/user/alice", SEEDED_APP + "/user/bob"]
+        alice, bob = first["endpoints"][SEEDED_APP + "/user/alice"], first["endpoints"][SEEDED_APP + "/user/bob"]
+        assert [e["EndpointId"] for e in alice] == ["alice-phone"]
+        assert bob[0]["EndpointState"] == {"Status": "INACTIVE", "StatusReason": "INVALID_DEVICE_TOKEN"}
+        assert bob[0]["AllowMessages"] == "NONE"
+        assert [a["Admin"]["Arn"] for a in first["admins"]] == [SEEDED_APP + "/user/alice", SEEDED_BOT]
+        assert first["tags"] == [{"Key": "team", "Value": "mobile"}]
+        assert first["retention"]["ChannelRetentionSettings"]["RetentionDays"] == 30
+        assert "seed" in srv.log_text() and '"AppInstances":1' in srv.log_text()
+        # A change made through the API survives the next start: the seed only adds what is missing.
+        client.update_app_instance_user(AppInstanceUserArn=SEEDED_APP + "/user/bob", Name="Robert", Metadata="")
+        client.deregister_app_instance_user_endpoint(AppInstanceUserArn=SEEDED_APP + "/user/alice", EndpointId="alice-phone")
+        srv.restart()
+        client = srv.client("111122223333")
+        second = seeded_view(client)
+        assert second["app"] == first["app"]
+        assert [u["Name"] for u in second["users"]] == ["Alice", "Robert"]
+        # The deleted endpoint was missing, so it is declared again, under its fixed id.
+        assert [e["EndpointId"] for e in second["endpoints"][SEEDED_APP + "/user/alice"]] == ["alice-phone"]
+        assert second["admins"] == first["admins"] and second["bot"] == first["bot"]
+        assert len(client.list_app_instances()["AppInstances"]) == 1
+        assert '"AppInstanceUserEndpoints":1' in srv.log_text() and '"AppInstances":0' in srv.log_text()
+    finally:
+        srv.stop()
+
+
+def test_a_json_seed_without_ids_gives_the_same_arns_on_two_fresh_servers(tmp_path):
+    account = new_account()
+    seed = tmp_path / "seed.json"
+    seed.write_text(
+        json.dumps(
+            {
+                "AppInstances": [
+                    {
+                        "Account": account,
+                        "Region": "eu-west-1",
+                        "Name": "derived",
+                        "Users": [
+                            {
+                                "AppInstanceUserId": "carol",
+                                "Name": "Carol",
+                                "Endpoints": [
+                                    {
+                                        "Type": "GCM",
+                                        "ResourceArn": pinpoint_arn(account, "eu-west-1"),
+                                        "EndpointAttributes": {"DeviceToken": "carol-token"},
+                                    }
+                                ],
+                            }
+                        ],
+                        "Bots": [{"Name": "b", "Configuration": lex_configuration()}],
+                    }
+                ]
+            }
+        )
+    )
+    views = []
+    for i in range(2):
+        srv = Server(tmp_path / f"d{i}.db", extra_args=["--seed", str(seed)], log_dir=tmp_path / f"log{i}")
+        srv.log_dir.mkdir()
+        srv.start()
+        try:
+            client = srv.client(account, region="eu-west-1")
+            app = client.list_app_instances()["AppInstances"][0]["AppInstanceArn"]
+            user = client.list_app_instance_users(AppInstanceArn=app)["AppInstanceUsers"][0]["AppInstanceUserArn"]
+            endpoint = client.list_app_instance_user_endpoints(AppInstanceUserArn=user)["AppInstanceUserEndpoints"][0]["EndpointId"]
+            bot = client.list_app_instance_bots(AppInstanceArn=app)["AppInstanceBots"][0]["AppInstanceBotArn"]
+            views.append((app, user, endpoint, bot))
+        finally:
+            srv.stop()
+    assert views[0] == views[1]
+    assert views[0][0].startswith(f"arn:aws:chime:eu-west-1:{account}:app-instance/")
+
+
+BAD_SEEDS = {
+    "not YAML": ("bad.yaml", "AppInstances: [unclosed\n"),
+    "an unknown member": ("bad.yaml", "AppInstances:\n  - Name: a\n    Colour: red\n"),
+    "a name the model forbids": ("bad.json", json.dumps({"AppInstances": [{"Name": "ok"}, {"Name": ""}]})),
+    "an admin that is not declared": ("bad.yaml", "AppInstances:\n  - Name: a\n    Admins:\n      - AppInstanceUserId: ghost\n"),
+    "a missing file": ("absent.yaml", None),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_SEEDS))
+def test_a_bad_seed_is_one_line_and_a_non_zero_exit_with_nothing_applied(tmp_path, case):
+    name, text = BAD_SEEDS[case]
+    seed = tmp_path / name
+    if text is not None:
+        seed.write_text(text)
+    db = tmp_path / "c.db"
+    proc = run_carillon("serve", "--listen", "127.0.0.1:0", "--database", f"sqlite://{db}", "--seed", str(seed))
+    line = one_line_error(proc)
+    assert name in line, line
+    if db.exists():
+        out = run_carillon("state", "export", "--database", f"sqlite://{db}")
+        assert out.returncode == 0 and json.loads(out.stdout)["AppInstances"] == [], out
