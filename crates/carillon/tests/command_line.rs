@@ -59,6 +59,7 @@ fn help_and_version_print_and_exit_0() {
             ("--quota-endpoints", "CARILLON_QUOTA_ENDPOINTS", Some("10")),
             ("--quota-bots", "CARILLON_QUOTA_BOTS", Some("100")),
             ("--quota-tags", "CARILLON_QUOTA_TAGS", Some("50")),
+            ("--seed", "CARILLON_SEED", None),
         ] {
             let entry = help.split(&format!("      {option} ")).nth(1).or_else(|| help.split(&format!("      {option}\n")).nth(1));
             let entry = entry.unwrap_or_else(|| panic!("{option} not in {help}"));
@@ -69,6 +70,23 @@ fn help_and_version_print_and_exit_0() {
             }
         }
     }
+}
+
+#[test]
+fn the_state_commands_have_their_own_help() {
+    for (args, usage) in [
+        (&["state", "--help"][..], "Usage: carillon state <COMMAND>"),
+        (&["state", "export", "--help"], "Usage: carillon state export --database <URL> [FILE]"),
+        (&["state", "import", "--help"], "Usage: carillon state import --database <URL> <FILE>"),
+        (&["help", "state", "import"], "Usage: carillon state import --database <URL> <FILE>"),
+    ] {
+        let out = carillon(args);
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        let help = text(&out.stdout);
+        assert!(help.contains(usage), "{args:?}: {help}");
+    }
+    let help = text(&carillon(&["state", "export", "--help"]).stdout);
+    assert!(help.contains("[env: CARILLON_DATABASE"), "{help}");
 }
 
 #[test]
@@ -84,6 +102,12 @@ fn a_bad_command_line_is_one_line_on_stderr() {
         &["serve", "--auth", "sigv4"],
         &["frobnicate"],
         &[],
+        &["state"],
+        &["state", "export"],
+        &["state", "import", "--database", "sqlite://x.db"],
+        &["state", "export", "--database", "sqlite::memory:"],
+        &["state", "export", "--database", "mysql://u:hunter2@h/db"],
+        &["serve", "--seed", "/nonexistent/seed.yaml"],
     ] {
         let out = carillon(args);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");
