@@ -102,6 +102,11 @@ pub struct ServeArgs {
     #[arg(long, env = "CARILLON_MAX_CONNECTIONS", value_name = "N", default_value_t = 1024,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub max_connections: u64,
+    /// Origins whose browser pages may call the API and the control plane: scheme://host[:port]
+    /// separated by commas, or * for every origin [default: http(s)://localhost and
+    /// http(s)://127.0.0.1, any port]
+    #[arg(long, env = "CARILLON_CORS_ORIGINS", value_name = "LIST", value_parser = crate::cors::Origins::parse)]
+    pub cors_origins: Option<crate::cors::Origins>,
     /// Resources to create at start when missing: a seed file, JSON or YAML (see examples/seed.yaml)
     #[arg(long, env = "CARILLON_SEED", value_name = "FILE")]
     pub seed: Option<PathBuf>,
@@ -194,6 +199,8 @@ pub struct Config {
     pub max_connections: usize,
     /// How many API requests the request journal keeps (0: none).
     pub journal_size: usize,
+    /// The origins whose pages may call the server (`--cors-origins`).
+    pub cors_origins: crate::cors::Origins,
     pub quotas: Quotas,
     /// The seed applied at start, read and parsed.
     pub seed: Option<Seed>,
@@ -241,6 +248,7 @@ impl Default for Config {
             header_timeout_secs: 10,
             max_connections: 1024,
             journal_size: 1000,
+            cors_origins: crate::cors::Origins::Local,
             quotas: Quotas::default(),
             seed: None,
         }
@@ -312,6 +320,7 @@ impl ServeArgs {
             header_timeout_secs: self.header_timeout,
             max_connections: size("--max-connections", self.max_connections)?,
             journal_size: size("--journal-size", self.journal_size)?,
+            cors_origins: self.cors_origins.clone().unwrap_or_default(),
             quotas: Quotas {
                 app_instances_per_account: self.quota_app_instances,
                 users_per_app_instance: self.quota_users,
@@ -446,6 +455,23 @@ mod tests {
         assert_eq!(parse(&args(&[]), |k| (k == "CARILLON_JOURNAL_SIZE").then(|| "0".into())).unwrap().journal_size, 0);
         assert_eq!(parse(&args(&["--journal-size", "5"]), |k| (k == "CARILLON_JOURNAL_SIZE").then(|| "0".into())).unwrap().journal_size, 5);
         assert!(parse(&args(&["--journal-size", "-1"]), |_| None).is_err());
+    }
+
+    #[test]
+    fn cors_origins_default_to_this_machine_and_a_bad_list_is_one_line() {
+        use crate::cors::Origins;
+        assert_eq!(parse(&args(&[]), |_| None).unwrap().cors_origins, Origins::Local);
+        assert_eq!(parse(&args(&["--cors-origins", "*"]), |_| None).unwrap().cors_origins, Origins::Any);
+        let env = |k: &str| (k == "CARILLON_CORS_ORIGINS").then(|| "https://a.example,http://b.example:8080".into());
+        assert_eq!(
+            parse(&args(&[]), env).unwrap().cors_origins,
+            Origins::List(vec!["https://a.example".into(), "http://b.example:8080".into()])
+        );
+        assert_eq!(parse(&args(&["--cors-origins=*"]), env).unwrap().cors_origins, Origins::Any);
+        for bad in ["null", "http://a.example/", "", "a.example"] {
+            let e = parse(&args(&["--cors-origins", bad]), |_| None).unwrap_err();
+            assert!(e.contains("--cors-origins") && !e.contains('\n'), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 use crate::auth::Auth;
 use crate::control::{self, Control};
+use crate::cors;
 use crate::faults::Fired;
 use bytes::Bytes;
 use carillon_api::{Answer, ApiError, ErrorKind, MAX_BODY_BYTES, Request as WireRequest, RequestContext, Wire, printable};
@@ -11,7 +12,7 @@ use carillon_service::Service;
 use carillon_sigv4::SignatureMismatch;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST, HeaderValue, TRANSFER_ENCODING};
+use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST, HeaderValue, ORIGIN, TRANSFER_ENCODING};
 use hyper::http::request::Parts;
 use hyper::{Request, Response, StatusCode};
 use std::convert::Infallible;
@@ -38,6 +39,8 @@ pub struct App {
     pub journal: crate::journal::Journal,
     /// The server's own metrics registry (`/_carillon/metrics`).
     pub metrics: crate::metrics::Metrics,
+    /// The origins whose browser pages may call the server (`--cors-origins`).
+    pub cors: crate::cors::Origins,
 }
 
 /// The longest request target (path and query) answered; a longer one is a 400.
@@ -68,21 +71,40 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>) -> Result<Reply, Infa
     let mut signature = None;
     // HTTP/1.1 requires Host (RFC 9112, 3.2); its body is left unread, so the connection closes.
     let no_host = req.version() == hyper::Version::HTTP_11 && !req.headers().contains_key(HOST);
+    // A browser page's request names its origin (docs/behaviour.md, "CORS"). Most requests carry
+    // none; for them this is one header lookup.
+    let origin = req.headers().get(ORIGIN).cloned();
+    let allowed = origin.as_ref().filter(|o| app.cors.allows(o.as_bytes())).cloned();
+    let preflight = origin.is_some() && cors::is_preflight(req.method(), req.headers());
+    // A preflight is answered from its head alone; a body sent with one is left unread.
+    let (requested, preflight_close) =
+        if preflight { (cors::requested_headers(req.headers()), has_body(req.headers())) } else { (None, false) };
     let (label, outcome) = match if no_host {
         Err(Unreadable::missing_host())
+    } else if preflight {
+        Ok(None)
     } else if let Err(u) = before_body(&app, &req) {
         Err(u)
     } else {
-        read_body(&app, req).await
+        read_body(&app, req).await.map(Some)
     } {
         Err(u) => {
             close = u.close;
             ("-", Err(u.error))
         }
-        Ok((parts, body)) if path.starts_with(control::PREFIX) => control(&app, &parts, &body).await,
-        Ok((parts, body)) => api(&app, &parts, &body, &request_id, &mut caller, &mut abort, &mut signature).await,
+        // Before any signature check: a browser sends no credentials with a preflight.
+        Ok(None) => {
+            close = preflight_close;
+            match (&allowed, &origin) {
+                (None, Some(o)) => ("-", Err(cors::refused(o.as_bytes()))),
+                _ => ("-", Ok(Answer::json(204, Vec::new()))),
+            }
+        }
+        Ok(Some((parts, body))) if path.starts_with(control::PREFIX) => control(&app, &parts, &body).await,
+        Ok(Some((parts, body))) => api(&app, &parts, &body, &request_id, &mut caller, &mut abort, &mut signature).await,
     };
-    let journaled = app.journal.is_on() && !path.starts_with(control::PREFIX);
+    // A preflight is no API operation: the journal leaves it out, and metrics count it under `-`.
+    let journaled = app.journal.is_on() && !preflight && !path.starts_with(control::PREFIX);
     let error = outcome.as_ref().err().filter(|_| journaled).map(|e| (e.kind.type_name(), e.message.clone()));
     let (mut response, cause) = match outcome {
         Ok(answer) => (answer_response(answer), None),
@@ -93,6 +115,15 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>) -> Result<Reply, Infa
     };
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert("x-amzn-RequestId", v);
+    }
+    if origin.is_some() {
+        let headers = response.headers_mut();
+        match allowed {
+            Some(o) if preflight => cors::add_preflight_headers(headers, o, requested),
+            Some(o) => cors::add_answer_headers(headers, o),
+            None => {}
+        }
+        cors::add_vary(headers);
     }
     if abort {
         response.extensions_mut().insert(crate::faults::ConnectionAborted);
@@ -272,8 +303,7 @@ enum BodyFailure {
 /// in sigv4 mode a request without a valid credential (403: unknown key, stale date, bad scope).
 /// A refused request's body is never buffered; its connection closes if it has one.
 fn before_body(app: &App, req: &Request<Incoming>) -> Result<(), Unreadable> {
-    let has_body = req.headers().contains_key(TRANSFER_ENCODING) || req.headers().get(CONTENT_LENGTH).is_some_and(|v| v.as_bytes() != b"0");
-    let refuse = |error| Unreadable { error, close: has_body };
+    let refuse = |error| Unreadable { error, close: has_body(req.headers()) };
     // The router reads the query as the signature covers it; a repeated parameter could differ.
     app.wire.check_query(req.uri().query()).map_err(refuse)?;
     let path = req.uri().path();
@@ -285,8 +315,8 @@ fn before_body(app: &App, req: &Request<Incoming>) -> Result<(), Unreadable> {
         if !app.control_plane {
             return Err(refuse(control::unknown(req.method().as_str(), &printable(path))));
         }
-        if let Some(origin) = req.headers().get(hyper::header::ORIGIN)
-            && !control::origin_allowed(origin.as_bytes())
+        if let Some(origin) = req.headers().get(ORIGIN)
+            && !app.cors.allows(origin.as_bytes())
         {
             return Err(refuse(control::foreign_origin(origin.as_bytes())));
         }
@@ -303,6 +333,11 @@ fn before_body(app: &App, req: &Request<Incoming>) -> Result<(), Unreadable> {
         body: b"",
     };
     app.auth.precheck(&signed).map_err(refuse)
+}
+
+/// Whether a request head announces a body.
+fn has_body(headers: &hyper::HeaderMap) -> bool {
+    headers.contains_key(TRANSFER_ENCODING) || headers.get(CONTENT_LENGTH).is_some_and(|v| v.as_bytes() != b"0")
 }
 
 /// Reads the whole body within the body timeout. One over `MAX_BODY_BYTES` (a state document: over

@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod config;
 mod control;
+pub mod cors;
 mod faults;
 mod http;
 mod journal;

@@ -124,6 +124,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
         faults: Default::default(),
         journal: crate::journal::Journal::new(config.journal_size),
         metrics: Default::default(),
+        cors: config.cors_origins.clone(),
         body_timeout: request_timeout,
         draining: Default::default(),
     });
