@@ -23,6 +23,7 @@ pub struct Builder {
     config: Config,
     sigv4: Option<Vec<String>>,
     database: Option<String>,
+    seed: Option<std::path::PathBuf>,
 }
 
 impl Builder {
@@ -37,6 +38,19 @@ impl Builder {
     /// neither makes nor drops: several servers may share one PostgreSQL database.
     pub fn database(mut self, url: &str) -> Builder {
         self.database = Some(url.to_string());
+        self
+    }
+
+    /// Runs on an in-memory SQLite database: the fastest start, nothing on disk, gone with the
+    /// server (a [`TestServer::restart`] starts empty).
+    pub fn in_memory(self) -> Builder {
+        self.database("sqlite::memory:")
+    }
+
+    /// Applies the seed file `path` (JSON or YAML, `docs/behaviour.md`, "State and seeds") at
+    /// start, and again at each restart.
+    pub fn seed(mut self, path: impl Into<std::path::PathBuf>) -> Builder {
+        self.seed = Some(path.into());
         self
     }
 
@@ -68,6 +82,9 @@ impl Builder {
             None => format!("sqlite://{}", dir.path().join("carillon.db").display()),
         };
         config.database = carillon::config::parse_database(&database)?;
+        if let Some(path) = &self.seed {
+            config.seed = Some(carillon::config::Seed::read(path)?);
+        }
         if let Some(accounts) = self.sigv4 {
             let path = dir.path().join("credentials");
             let lines: String = accounts.iter().map(|a| format!("{a}:{}:{a}\n", crate::secret_of(a))).collect();
@@ -105,7 +122,7 @@ impl TestServer {
     }
 
     pub fn builder() -> Builder {
-        Builder { config: Config::default(), sigv4: None, database: None }
+        Builder { config: Config::default(), sigv4: None, database: None, seed: None }
     }
 
     fn node(&self) -> &Node {
@@ -182,6 +199,58 @@ impl TestServer {
         let account = crate::fresh_account();
         (self.client_for(&account, "us-east-1"), account)
     }
+
+    /// Calls the control plane in process (no HTTP, no signature needed in sigv4 mode) and reads
+    /// its JSON answer; panics with the error the path would answer.
+    async fn control(&self, method: &str, path: &str, query: Option<&str>, body: serde_json::Value) -> serde_json::Value {
+        let body = if body.is_null() { Vec::new() } else { body.to_string().into_bytes() };
+        match self.node().plane.call(method, path, query, &body).await {
+            Ok(answer) => serde_json::from_slice(&answer).unwrap_or_else(|e| panic!("{method} {path}: not JSON: {e}")),
+            Err(e) => panic!("{method} {path}: {} {}: {}", e.status(), e.kind.type_name(), e.message),
+        }
+    }
+
+    /// Deletes every resource, and sets the clock offset to 0 and removes the fault rules:
+    /// `POST /_carillon/reset`. Answers the counts per kind (`{"Deleted": {...}}`).
+    pub async fn reset(&self) -> serde_json::Value {
+        self.control("POST", "/_carillon/reset", None, serde_json::Value::Null).await
+    }
+
+    /// Deletes the resources of one scope (`{"Account": ...}`, `{"Region": ...}`,
+    /// `{"AppInstanceArn": ...}`), keeping the clock and the faults.
+    pub async fn reset_scope(&self, scope: serde_json::Value) -> serde_json::Value {
+        self.control("POST", "/_carillon/reset", None, scope).await
+    }
+
+    /// Creates what the seed file `path` declares and is missing, as `--seed` does at start.
+    /// Answers the counts per kind created.
+    pub async fn seed(&self, path: &Path) -> serde_json::Value {
+        let seed = carillon::config::Seed::read(path).unwrap_or_else(|e| panic!("{e}"));
+        match self.node().plane.seed(seed.document).await {
+            Ok(created) => created,
+            Err(e) => panic!("the seed {} was not applied: {}", path.display(), e.message),
+        }
+    }
+
+    /// The request journal, newest first: `GET /_carillon/requests` with `query`
+    /// (`operation=...&status=...&account=...&limit=...`, or `""` for the last 100).
+    pub async fn journal(&self, query: &str) -> Vec<serde_json::Value> {
+        let answer = self.control("GET", "/_carillon/requests", Some(query).filter(|q| !q.is_empty()), serde_json::Value::Null).await;
+        match answer.get("Requests") {
+            Some(serde_json::Value::Array(entries)) => entries.clone(),
+            _ => panic!("the journal answered {answer}"),
+        }
+    }
+
+    /// All state as one document: `GET /_carillon/state`.
+    pub async fn state(&self) -> serde_json::Value {
+        self.control("GET", "/_carillon/state", None, serde_json::Value::Null).await
+    }
+
+    /// Moves the service clock `seconds` from real time: `PUT /_carillon/clock`.
+    pub async fn set_clock_offset(&self, seconds: i64) {
+        self.control("PUT", "/_carillon/clock", None, serde_json::json!({ "offset_seconds": seconds })).await;
+    }
 }
 
 impl Drop for TestServer {
@@ -196,6 +265,8 @@ impl Drop for TestServer {
 struct Node {
     addr: SocketAddr,
     service: Service,
+    /// The control plane, called in process.
+    plane: carillon::ControlPlane,
     /// Told to shut down gracefully; dropped, it stops the server at once.
     control: mpsc::Sender<mpsc::Sender<()>>,
     thread: JoinHandle<()>,
@@ -204,7 +275,7 @@ struct Node {
 impl Node {
     fn start(config: Config) -> Result<Node, String> {
         let threads = config.threads.unwrap_or(THREADS);
-        let (ready_tx, ready_rx) = mpsc::channel::<Result<(SocketAddr, Service), String>>();
+        let (ready_tx, ready_rx) = mpsc::channel::<Result<(SocketAddr, Service, carillon::ControlPlane), String>>();
         let (control, orders) = mpsc::channel::<mpsc::Sender<()>>();
         let thread = std::thread::Builder::new()
             .name("carillon-test-server".into())
@@ -228,7 +299,7 @@ impl Node {
                         return;
                     }
                 };
-                let _ = ready_tx.send(Ok((running.addr(), running.service().clone())));
+                let _ = ready_tx.send(Ok((running.addr(), running.service().clone(), running.control_plane().clone())));
                 match orders.recv() {
                     Ok(done) => {
                         runtime.block_on(running.shutdown());
@@ -244,7 +315,7 @@ impl Node {
             })
             .map_err(|e| format!("cannot start the server thread: {e}"))?;
         match ready_rx.recv() {
-            Ok(Ok((addr, service))) => Ok(Node { addr, service, control, thread }),
+            Ok(Ok((addr, service, plane))) => Ok(Node { addr, service, plane, control, thread }),
             Ok(Err(e)) => {
                 let _ = thread.join();
                 Err(e)

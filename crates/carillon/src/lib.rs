@@ -17,7 +17,7 @@ pub mod state;
 pub mod throttle;
 
 pub use config::Config;
-pub use server::{Running, run, start};
+pub use server::{ControlPlane, Running, run, start};
 
 /// The `tracing` target of the one event each request logs (`--quiet` raises its level to warn).
 /// The library only emits events; the binary installs the subscriber, so an embedding program

@@ -66,6 +66,7 @@ fn load_auth(config: &Config) -> Result<Auth, String> {
 pub struct Running {
     addr: SocketAddr,
     service: Service,
+    control: ControlPlane,
     stop: oneshot::Sender<()>,
     serving: JoinHandle<()>,
 }
@@ -84,6 +85,11 @@ impl Running {
     /// The service behind the API, on the same store.
     pub fn service(&self) -> &Service {
         &self.service
+    }
+
+    /// The control plane, to call in process.
+    pub fn control_plane(&self) -> &ControlPlane {
+        &self.control
     }
 
     /// Stops accepting, lets open connections finish what they were sent (see `DRAIN_GRACE`),
@@ -140,8 +146,33 @@ pub async fn start(config: Config) -> Result<Running, String> {
 
     let (stop, stopped) = oneshot::channel();
     let limits = Limits { max_connections: config.max_connections, header_timeout: Duration::from_secs(config.header_timeout_secs) };
+    let control = ControlPlane(app.clone());
     let serving = tokio::spawn(serve(listener, app, store, sweeper, limits, stopped));
-    Ok(Running { addr, service, stop, serving })
+    Ok(Running { addr, service, control, stop, serving })
+}
+
+/// The control plane of a running server, called in process: what `/_carillon/...` answers, without
+/// HTTP, a signature or an Origin, since the caller is the program that runs the server (a test
+/// harness). `--control-plane off` still leaves only health.
+#[derive(Clone)]
+pub struct ControlPlane(Arc<App>);
+
+impl ControlPlane {
+    /// Calls the operation at `method` and `path` (`/_carillon/reset`, ...) with the raw `query` and
+    /// `body`; answers its body (JSON, or the metrics' text), or the error the path would answer.
+    pub async fn call(&self, method: &str, path: &str, query: Option<&str>, body: &[u8]) -> Result<Vec<u8>, carillon_api::ApiError> {
+        let found = crate::control::Control::resolve(method, path)
+            .filter(|op| self.0.control_plane || *op == crate::control::Control::Health)
+            .ok_or_else(|| crate::control::unknown(method, &carillon_api::printable(path)))?;
+        found.call(&self.0, query, body).await.map(|answer| answer.body)
+    }
+
+    /// Creates what `seed` declares and is missing, as `--seed` does at start; answers the counts
+    /// per kind created.
+    pub async fn seed(&self, seed: carillon_service::seed::SeedDocument) -> Result<serde_json::Value, carillon_api::ApiError> {
+        let created = self.0.service.apply_seed(self.0.wire.model(), seed).await?;
+        Ok(crate::control::counts(&created))
+    }
 }
 
 /// What the binary does: [`start`], wait for SIGINT or SIGTERM, [`Running::shutdown`].

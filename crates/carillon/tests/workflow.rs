@@ -88,3 +88,26 @@ async fn the_sdk_retries_through_injected_errors_and_nothing_is_written() {
     assert_eq!(error_of(&err), ("ServiceUnavailableException".to_string(), 503));
     assert_eq!(instances(&once).await, 1);
 }
+
+/// The harness's in-process control plane needs no operator signature, even in sigv4 mode: the
+/// test that runs the server is trusted. It resets, reads the journal and moves the clock.
+#[tokio::test]
+async fn the_harness_drives_the_control_plane_in_process_in_sigv4_mode() {
+    let tenant = fresh_account();
+    let server = TestServer::start_sigv4(&[&tenant]);
+    let client = server.client_with(&tenant, &secret_of(&tenant), "us-east-1");
+    client.create_app_instance().name("a").client_request_token("token-1").send().await.unwrap();
+    let wrong = server.client_with(&tenant, "not-the-secret", "us-east-1");
+    assert!(wrong.list_app_instances().send().await.is_err());
+
+    let refused = server.journal("status=403").await;
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert!(refused[0]["Signature"]["CanonicalRequest"].as_str().unwrap().starts_with("GET\n/app-instances\n"));
+    assert_eq!(server.journal("operation=CreateAppInstance").await[0]["Status"], 201);
+
+    server.set_clock_offset(3600).await;
+    assert_eq!(server.reset().await["Deleted"]["AppInstances"], 1);
+    assert!(client.list_app_instances().send().await.unwrap().app_instances().is_empty());
+    // The global reset set the clock back.
+    assert_eq!(server.service().clock().offset_ms(), 0);
+}

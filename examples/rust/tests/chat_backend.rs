@@ -1,0 +1,70 @@
+//! Tests a user of Carillon writes for code that calls Chime SDK Identity: the server runs in the
+//! test's own process on an ephemeral port, with an in-memory store, and the code under test gets
+//! an ordinary `aws_sdk_chimesdkidentity::Client` pointed at it.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test fails by panicking
+
+use aws_sdk_chimesdkidentity::Client;
+use aws_sdk_chimesdkidentity::types::{AppInstanceUserEndpointType, EndpointAttributes};
+use carillon_testing::TestServer;
+
+/// The code under test: registers a user's phone for push notifications, once per device.
+async fn register_phone(client: &Client, user_arn: &str, token: &str, pinpoint_app: &str) -> String {
+    client
+        .register_app_instance_user_endpoint()
+        .app_instance_user_arn(user_arn)
+        .r#type(AppInstanceUserEndpointType::Apns)
+        .resource_arn(pinpoint_app)
+        .endpoint_attributes(EndpointAttributes::builder().device_token(token).build().unwrap())
+        .client_request_token(format!("register-{token}"))
+        .send()
+        .await
+        .unwrap()
+        .endpoint_id
+        .unwrap()
+}
+
+const ACCOUNT: &str = "111122223333";
+const APP: &str = "arn:aws:chime:us-east-1:111122223333:app-instance/5a2e0f4c-1b6d-4a8e-9c3f-7d1e2b3a4c5d";
+const PINPOINT: &str = "arn:aws:mobiletargeting:us-east-1:111122223333:apps/0123456789abcdef0123456789abcdef";
+
+fn seeded_server() -> TestServer {
+    let seed = concat!(env!("CARGO_MANIFEST_DIR"), "/../seed.yaml");
+    TestServer::builder().in_memory().seed(seed).start()
+}
+
+#[tokio::test]
+async fn a_phone_is_registered_once_and_the_journal_shows_the_calls() {
+    let server = seeded_server();
+    let client = server.client_for(ACCOUNT, "us-east-1");
+    let alice = format!("{APP}/user/alice");
+
+    let first = register_phone(&client, &alice, "new-phone", PINPOINT).await;
+    let again = register_phone(&client, &alice, "new-phone", PINPOINT).await;
+    assert_eq!(first, again, "the same token replays the first registration");
+
+    let endpoints = client.list_app_instance_user_endpoints().app_instance_user_arn(&alice).send().await.unwrap();
+    let ids: Vec<_> = endpoints.app_instance_user_endpoints().iter().filter_map(|e| e.endpoint_id()).collect();
+    assert_eq!(ids, ["alice-phone", first.as_str()], "the seeded endpoint, then the new one");
+
+    // What the code sent, as the server saw it.
+    let journal = server.journal("operation=RegisterAppInstanceUserEndpoint").await;
+    assert_eq!(journal.len(), 2);
+    assert!(journal.iter().all(|e| e["Status"] == 201 && e["AccountId"] == ACCOUNT), "{journal:?}");
+}
+
+#[tokio::test]
+async fn a_reset_between_tests_leaves_nothing_and_a_seed_brings_it_back() {
+    let server = seeded_server();
+    let client = server.client_for(ACCOUNT, "us-east-1");
+    assert_eq!(client.list_app_instances().send().await.unwrap().app_instances().len(), 1);
+
+    let deleted = server.reset().await;
+    assert_eq!(deleted["Deleted"]["AppInstances"], 1);
+    assert!(client.list_app_instances().send().await.unwrap().app_instances().is_empty());
+
+    let created = server.seed(concat!(env!("CARGO_MANIFEST_DIR"), "/../seed.yaml").as_ref()).await;
+    assert_eq!(created["AppInstanceUsers"], 2);
+    let app = client.describe_app_instance().app_instance_arn(APP).send().await.unwrap();
+    assert_eq!(app.app_instance().unwrap().name(), Some("chat-dev"));
+    assert_eq!(server.state().await["AppInstances"].as_array().unwrap().len(), 1);
+}
