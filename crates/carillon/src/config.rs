@@ -81,6 +81,10 @@ pub struct ServeArgs {
     /// API requests kept in the request journal (GET /_carillon/requests); 0 turns it off
     #[arg(long, env = "CARILLON_JOURNAL_SIZE", value_name = "N", default_value_t = 1000)]
     pub journal_size: u64,
+    /// Also keep each journaled request's and answer's body, members the model marks sensitive as
+    /// `***`
+    #[arg(long, env = "CARILLON_JOURNAL_BODIES")]
+    pub journal_bodies: bool,
     /// AppInstances per account and region
     #[arg(long, env = "CARILLON_QUOTA_APP_INSTANCES", value_name = "N", default_value_t = Quotas::default().app_instances_per_account)]
     pub quota_app_instances: u64,
@@ -167,6 +171,8 @@ pub struct Config {
     pub max_connections: usize,
     /// How many API requests the request journal keeps (0: none).
     pub journal_size: usize,
+    /// Whether journal entries keep the request's and answer's bodies (sensitive members hidden).
+    pub journal_bodies: bool,
     pub quotas: Quotas,
 }
 
@@ -189,6 +195,7 @@ impl Default for Config {
             header_timeout_secs: 10,
             max_connections: 1024,
             journal_size: 1000,
+            journal_bodies: false,
             quotas: Quotas::default(),
         }
     }
@@ -258,6 +265,7 @@ impl ServeArgs {
             header_timeout_secs: self.header_timeout,
             max_connections: size("--max-connections", self.max_connections)?,
             journal_size: size("--journal-size", self.journal_size)?,
+            journal_bodies: self.journal_bodies,
             quotas: Quotas {
                 app_instances_per_account: self.quota_app_instances,
                 users_per_app_instance: self.quota_users,
@@ -385,6 +393,10 @@ mod tests {
         assert_eq!(parse(&args(&[]), |k| (k == "CARILLON_JOURNAL_SIZE").then(|| "0".into())).unwrap().journal_size, 0);
         assert_eq!(parse(&args(&["--journal-size", "5"]), |k| (k == "CARILLON_JOURNAL_SIZE").then(|| "0".into())).unwrap().journal_size, 5);
         assert!(parse(&args(&["--journal-size", "-1"]), |_| None).is_err());
+        assert!(!parse(&args(&[]), |_| None).unwrap().journal_bodies);
+        assert!(parse(&args(&["--journal-bodies"]), |_| None).unwrap().journal_bodies);
+        assert!(parse(&args(&[]), |k| (k == "CARILLON_JOURNAL_BODIES").then(|| "1".into())).unwrap().journal_bodies);
+        assert!(!parse(&args(&[]), |k| (k == "CARILLON_JOURNAL_BODIES").then(|| "off".into())).unwrap().journal_bodies);
     }
 
     #[test]

@@ -108,7 +108,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
         quiet: config.quiet,
         throttle: config.throttle.then(crate::throttle::Throttle::default),
         faults: Default::default(),
-        journal: crate::journal::Journal::new(config.journal_size),
+        journal: crate::journal::Journal::new(config.journal_size).with_bodies(config.journal_bodies),
         metrics: Default::default(),
         body_timeout: request_timeout,
         draining: Default::default(),
