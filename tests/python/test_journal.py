@@ -203,14 +203,15 @@ def test_bodies_are_recorded_with_sensitive_members_hidden(make_server):
     assert request["EndpointAttributes"] == {"DeviceToken": "***", "VoipDeviceToken": "***"}
     assert (request["Name"], request["Type"]) == ("***", "APNS")
     assert request["ResourceArn"].startswith("arn:aws:mobiletargeting:") and request["ClientRequestToken"]
-    assert response == {"AppInstanceUserArn": user, "EndpointId": endpoint}
+    hidden_user = user.rsplit("/", 1)[0] + "/***"
+    assert response == {"AppInstanceUserArn": hidden_user, "EndpointId": endpoint}
     _, response = bodies_of(srv, "DescribeAppInstanceUserEndpoint")
     got = response["AppInstanceUserEndpoint"]
     assert got["EndpointAttributes"] == {"DeviceToken": "***", "VoipDeviceToken": "***"}
     assert (got["Name"], got["EndpointId"], got["Type"]) == ("***", endpoint, "APNS")
     request, response = bodies_of(srv, "CreateAppInstanceUser")
     assert (request["AppInstanceUserId"], request["Name"], request["Metadata"]) == ("***", "***", "***")
-    assert request["AppInstanceArn"] == app and response == {"AppInstanceUserArn": user}
+    assert request["AppInstanceArn"] == app and response == {"AppInstanceUserArn": hidden_user}
     # A GET has no body: null, as is the empty answer of a 204.
     request, _ = bodies_of(srv, "DescribeAppInstanceUserEndpoint")
     assert request is None
@@ -219,7 +220,7 @@ def test_bodies_are_recorded_with_sensitive_members_hidden(make_server):
 
     text = srv.raw("GET", "/_carillon/requests?limit=1000").body.decode("utf-8")
     for secret in (device_token, voip_token, "app-metadata-secret", "user-metadata-secret", "Bodies Person",
-                   "bodies-phone", "bodies-app"):
+                   "bodies-phone", "bodies-app", "bodies-user"):
         assert secret not in text, secret
 
 

@@ -2,7 +2,8 @@
 //! marks `sensitive` reads `"***"` (docs/behaviour.md, "Control plane"). The walk follows the
 //! operation's input or output shape through nested structures, lists and maps. What the model
 //! cannot vouch for (a member it does not know, a body of no known operation) is hidden too: its
-//! keys stay, every value reads `"***"`.
+//! keys stay, every value reads `"***"`. A user's ARN embeds its AppInstanceUserId, which the model
+//! marks sensitive: wherever one appears, its id reads `***`, as in the logged path.
 
 use crate::Operation;
 use crate::model::{Model, ShapeKind};
@@ -82,11 +83,21 @@ fn walk(model: &Model, name: &str, value: &mut Value) {
                 (_, value) => *value = Value::String(HIDDEN.into()),
             }
         }
+        (ShapeKind::String, Value::String(text)) => hide_user_id(text),
         // A scalar as its shape says: nothing sensitive in it.
         (ShapeKind::String | ShapeKind::Integer | ShapeKind::Long | ShapeKind::Boolean | ShapeKind::Timestamp, v)
             if !v.is_object() && !v.is_array() => {}
         // A value of another JSON type than its shape's: the model cannot say what is in it.
         (_, v) => hide_all(v),
+    }
+}
+
+/// In an AppInstanceUser's ARN (`arn:...:app-instance/{app}/user/{id}`), the id reads `***`.
+fn hide_user_id(text: &mut String) {
+    let Some(app) = text.find(":app-instance/") else { return };
+    if let Some(user) = text[app..].find("/user/") {
+        text.truncate(app + user + "/user/".len());
+        text.push_str(HIDDEN);
     }
 }
 
@@ -148,13 +159,16 @@ mod tests {
         });
         wire().redact_sensitive(Some(Operation::ListAppInstanceUsers), Direction::Output, &mut body);
         let text = body.to_string();
-        for secret in ["Alice", "secret metadata", "opaque", "Bob"] {
+        for secret in ["alice", "Alice", "secret metadata", "opaque", "bob", "Bob"] {
             assert!(!text.contains(secret), "{secret} in {text}");
         }
         assert_eq!(body["AppInstanceUsers"][0]["Name"], "***");
         assert_eq!(body["AppInstanceArn"], "arn:aws:chime:us-east-1:111122223333:app-instance/a");
-        // The model does not mark a user's ARN sensitive in an answer: it is shown as it is.
-        assert_eq!(body["AppInstanceUsers"][1]["AppInstanceUserArn"], "arn:aws:chime:us-east-1:111122223333:app-instance/a/user/bob");
+        // A user's ARN is not marked sensitive, but the id it embeds is.
+        assert_eq!(body["AppInstanceUsers"][1]["AppInstanceUserArn"], "arn:aws:chime:us-east-1:111122223333:app-instance/a/user/***");
+        let mut bot = json!({"AppInstanceBotArn": "arn:aws:chime:us-east-1:111122223333:app-instance/a/bot/b1"});
+        wire().redact_sensitive(Some(Operation::CreateAppInstanceBot), Direction::Output, &mut bot);
+        assert_eq!(bot["AppInstanceBotArn"], "arn:aws:chime:us-east-1:111122223333:app-instance/a/bot/b1");
     }
 
     #[test]
