@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 
 from conftest import _SESSION, SERVICE, quote, start_server
 from botocore.config import Config
-from carillon_util import create_app_instance, create_user
+from carillon_util import account_of, create_app_instance, create_user, pinpoint_arn, register_endpoint
 
 KEY, SECRET, ACCOUNT = "AKIDJOURNAL", "journal-secret-wJalrXUtnFEMIK7MDENG", "444455556666"
 KEY2, SECRET2, ACCOUNT2 = "AKIDJOURNAL2", "second-journal-secret", "777788889999"
@@ -179,3 +179,75 @@ def test_size_zero_turns_it_off(make_server):
     srv = make_server(["--journal-size", "0"])
     srv.client().list_app_instances()
     assert srv.control("GET", "/_carillon/requests") == (200, {"Requests": []})
+
+
+def bodies_of(srv, operation):
+    status, body = srv.control("GET", f"/_carillon/requests?operation={operation}&limit=1")
+    assert status == 200, body
+    [entry] = body["Requests"]
+    return entry["RequestBody"], entry["ResponseBody"]
+
+
+def test_bodies_are_recorded_with_sensitive_members_hidden(make_server):
+    srv = make_server(["--journal-bodies"])
+    c = srv.client()
+    app = create_app_instance(c, "bodies-app", Metadata="app-metadata-secret")
+    user = create_user(c, app, "bodies-user", "Bodies Person", Metadata="user-metadata-secret")
+    device_token, voip_token = "device-token-d3adb33f", "voip-token-c0ffee42"
+    endpoint = register_endpoint(c, user, name="bodies-phone",
+                                 EndpointAttributes={"DeviceToken": device_token, "VoipDeviceToken": voip_token})
+    described = c.describe_app_instance_user_endpoint(AppInstanceUserArn=user, EndpointId=endpoint)
+    assert described["AppInstanceUserEndpoint"]["EndpointAttributes"]["DeviceToken"] == device_token
+
+    request, response = bodies_of(srv, "RegisterAppInstanceUserEndpoint")
+    assert request["EndpointAttributes"] == {"DeviceToken": "***", "VoipDeviceToken": "***"}
+    assert (request["Name"], request["Type"]) == ("***", "APNS")
+    assert request["ResourceArn"].startswith("arn:aws:mobiletargeting:") and request["ClientRequestToken"]
+    hidden_user = user.rsplit("/", 1)[0] + "/***"
+    assert response == {"AppInstanceUserArn": hidden_user, "EndpointId": endpoint}
+    _, response = bodies_of(srv, "DescribeAppInstanceUserEndpoint")
+    got = response["AppInstanceUserEndpoint"]
+    assert got["EndpointAttributes"] == {"DeviceToken": "***", "VoipDeviceToken": "***"}
+    assert (got["Name"], got["EndpointId"], got["Type"]) == ("***", endpoint, "APNS")
+    request, response = bodies_of(srv, "CreateAppInstanceUser")
+    assert (request["AppInstanceUserId"], request["Name"], request["Metadata"]) == ("***", "***", "***")
+    assert request["AppInstanceArn"] == app and response == {"AppInstanceUserArn": hidden_user}
+    # A GET has no body: null, as is the empty answer of a 204.
+    request, _ = bodies_of(srv, "DescribeAppInstanceUserEndpoint")
+    assert request is None
+    c.deregister_app_instance_user_endpoint(AppInstanceUserArn=user, EndpointId=endpoint)
+    assert bodies_of(srv, "DeregisterAppInstanceUserEndpoint") == (None, None)
+
+    text = srv.raw("GET", "/_carillon/requests?limit=1000").body.decode("utf-8")
+    for secret in (device_token, voip_token, "app-metadata-secret", "user-metadata-secret", "Bodies Person",
+                   "bodies-phone", "bodies-app", "bodies-user"):
+        assert secret not in text, secret
+
+
+def test_error_and_unreadable_bodies_are_recorded_as_they_are(make_server):
+    srv = make_server(["--journal-bodies"])
+    c = srv.client()
+    account = account_of(c)
+    with pytest.raises(ClientError):
+        c.describe_app_instance(AppInstanceArn=f"arn:aws:chime:us-east-1:{account}:app-instance/none")
+    request, response = bodies_of(srv, "DescribeAppInstance")
+    assert request is None
+    assert response["Code"] == "NotFound" and response["Message"]
+    # A body that is not JSON is never shown (it may hold anything); one to no known operation has every value hidden.
+    assert srv.raw("POST", "/app-instances", body=b"not json {lost-token-2", account=account).status == 400
+    assert srv.raw("POST", "/no-such-operation", body=b'{"DeviceToken": "lost-token", "N": [1]}', account=account).status == 404
+    status, body = srv.control("GET", "/_carillon/requests?limit=2")
+    unknown, garbled = body["Requests"]
+    assert garbled["RequestBody"].startswith("(22 bytes, not JSON") and garbled["ResponseBody"]["Code"] == "BadRequest"
+    assert "lost-token" not in json.dumps(body)
+    assert unknown["Operation"] is None and unknown["RequestBody"] == {"DeviceToken": "***", "N": ["***"]}
+
+
+def test_without_the_flag_no_body_is_kept(server):
+    c = signed_client(server)
+    app = create_app_instance(c, "no-bodies")
+    user = create_user(c, app, "no-bodies-user", "No Bodies")
+    register_endpoint(c, user, device_token="device-token-unrecorded-77", resource_arn=pinpoint_arn(ACCOUNT))
+    [entry] = journal(server, "operation=RegisterAppInstanceUserEndpoint&limit=1")
+    assert "RequestBody" not in entry and "ResponseBody" not in entry
+    assert "device-token-unrecorded-77" not in journal_raw(server, "limit=1000")

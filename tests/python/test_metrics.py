@@ -10,7 +10,7 @@ from prometheus_client.openmetrics.parser import text_string_to_metric_families 
 from prometheus_client.parser import text_string_to_metric_families as parse_prometheus
 
 from conftest import _SESSION, SERVICE, new_account
-from carillon_util import fake_app_instance_arn, raises
+from carillon_util import create_app_instance, fake_app_instance_arn, raises
 
 
 def scrape(server):
@@ -139,3 +139,34 @@ def test_metrics_are_refused_to_a_foreign_page(make_server):
     server = make_server()
     r = server.raw("GET", "/_carillon/metrics", headers={"Origin": "http://evil.example"})
     assert r.status == 403 and r.header("x-amzn-ErrorType") == "ForbiddenException"
+
+
+def histogram(families, name):
+    """(sum, count, {le: cumulative count}) of an unlabelled histogram."""
+    samples = families[name].samples
+    total = next(s.value for s in samples if s.name == f"{name}_sum")
+    count = next(s.value for s in samples if s.name == f"{name}_count")
+    buckets = {s.labels["le"]: s.value for s in samples if s.name == f"{name}_bucket"}
+    return total, count, buckets
+
+
+def test_store_commits_are_counted_with_their_batch_sizes_and_durations(make_server):
+    server = make_server()
+    client = server.client(new_account())
+    before_sum, before_count, _ = histogram(scrape(server), "carillon_store_commit_batch_size")
+    _, before_durations, _ = histogram(scrape(server), "carillon_store_commit_duration_seconds")
+    # Each of these is one write transaction of the store (a read commits nothing).
+    writes = 12
+    for i in range(writes):
+        create_app_instance(client, f"commits-{i}")
+    client.list_app_instances()
+    families = scrape(server)
+    total, count, buckets = histogram(families, "carillon_store_commit_batch_size")
+    # Sequential writes: each is its own commit, or grouped ones; either way every one is counted (a
+    # background sweep may add its own).
+    assert total - before_sum >= writes, (before_sum, total)
+    assert 1 <= count - before_count <= total - before_sum
+    assert buckets["+Inf"] == count
+    _, durations, seconds = histogram(families, "carillon_store_commit_duration_seconds")
+    assert durations == count and durations - before_durations >= 1
+    assert seconds["+Inf"] == durations

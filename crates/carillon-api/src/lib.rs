@@ -13,6 +13,7 @@ pub mod bind;
 pub mod error;
 pub mod model;
 pub mod pipeline;
+pub mod redact;
 pub mod route;
 pub mod validate;
 
@@ -24,6 +25,7 @@ pub use context::RequestContext;
 pub use error::{ApiError, ErrorKind};
 pub use identity::{ChimeSdkIdentity, Operation, dispatch, shapes};
 pub use pipeline::{Answer, Request, Resolved, Wire};
+pub use redact::Direction;
 pub use route::printable;
 pub use timestamp::Timestamp;
 

@@ -60,11 +60,11 @@ mod tx;
 
 pub use redact::redact;
 
-use carillon_store::{BoxFuture, Store, StoreError, StoreResult, Tx, TxAbort, TxFn};
+use carillon_store::{BoxFuture, CommitObserver, Store, StoreError, StoreResult, Tx, TxAbort, TxFn};
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 use tokio::runtime::{Handle, Runtime};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
@@ -150,6 +150,8 @@ struct Shared {
     permits: Arc<Semaphore>,
     closed: AtomicBool,
     last_connect_failure: Mutex<Option<(Instant, StoreError)>>,
+    /// Told of each committed write transaction (a batch of one) and its commit's duration.
+    commit_observer: OnceLock<CommitObserver>,
 }
 
 impl fmt::Debug for PostgresStore {
@@ -196,6 +198,7 @@ impl PostgresStore {
             permits: Arc::new(Semaphore::new(options.pool_size)),
             closed: AtomicBool::new(false),
             last_connect_failure: Mutex::new(None),
+            commit_observer: OnceLock::new(),
             options,
         });
         let store = PostgresStore { inner: Arc::new(Inner { shared: shared.clone(), occupant: Mutex::new(None), _runtime: runtime }) };
@@ -312,6 +315,10 @@ impl Store for PostgresStore {
 
     fn kind(&self) -> &'static str {
         "postgres"
+    }
+
+    fn set_commit_observer(&self, observer: CommitObserver) {
+        let _ = self.inner.shared.commit_observer.set(observer);
     }
 }
 
@@ -526,9 +533,16 @@ impl Shared {
             Some((e, Fault::Statement)) => (Attempt::Done(keep_caller(out, e)), self.rollback(conn)),
             None => match out {
                 Err(abort) => (Attempt::Done(Err(abort)), self.rollback(conn)),
-                Ok(value) => match wait(&self.handle, limit, conn.client.batch_execute("COMMIT")) {
-                    Ok(()) => (Attempt::Done(Ok(value)), Some(conn)),
-                    Err(failure) => match classify(&failure) {
+                Ok(value) => match (Instant::now(), wait(&self.handle, limit, conn.client.batch_execute("COMMIT"))) {
+                    (started, Ok(())) => {
+                        // Each write transaction commits alone: a batch of one.
+                        if writable && let Some(observe) = self.commit_observer.get() {
+                            // The write is durable whatever the observer does.
+                            let _ = catch_unwind(AssertUnwindSafe(|| observe(1, started.elapsed())));
+                        }
+                        (Attempt::Done(Ok(value)), Some(conn))
+                    }
+                    (_, Err(failure)) => match classify(&failure) {
                         (e, Fault::Retry) => (Attempt::Retry(e), self.rollback(conn)),
                         (e, Fault::Broken) => {
                             conn.discard();

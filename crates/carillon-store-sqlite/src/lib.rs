@@ -12,14 +12,15 @@
 mod migrate;
 mod tx;
 
-use carillon_store::{BoxFuture, Store, StoreError, StoreResult, TxAbort, TxFn};
+use carillon_store::{BoxFuture, CommitObserver, Store, StoreError, StoreResult, TxAbort, TxFn};
 use rusqlite::{Connection, OpenFlags};
 use std::fs::File;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Instant;
 use tokio::sync::oneshot;
 use tx::SqliteTx;
 
@@ -183,6 +184,10 @@ impl Store for SqliteStore {
     fn kind(&self) -> &'static str {
         "sqlite"
     }
+
+    fn set_commit_observer(&self, observer: CommitObserver) {
+        let _ = self.inner.stats.observer.set(observer);
+    }
 }
 
 /// Locks the database file itself (an advisory `flock`, which SQLite's own POSIX locks do not
@@ -245,6 +250,8 @@ fn open_connection(location: &Location, read_only: bool) -> StoreResult<Connecti
 struct GroupStats {
     commits: AtomicU64,
     transactions: AtomicU64,
+    /// Told of each physical commit: the write transactions it made durable, and its duration.
+    observer: OnceLock<CommitObserver>,
 }
 
 /// Runs one transaction-control statement, prepared once per connection and cached (parsing it
@@ -280,7 +287,7 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>, stats: &GroupStats) {
 /// commit. If SQLite drops the physical transaction midway (disk full, I/O error), everything run so
 /// far is answered with that error and the rest start over in a new transaction.
 fn run_group(conn: &Connection, batch: &mut Vec<(TxFn, Reply, bool)>, stats: &GroupStats) {
-    let mut done: Vec<(Reply, Result<(), TxAbort>)> = Vec::with_capacity(batch.len());
+    let mut done: Vec<(Reply, Result<(), TxAbort>, bool)> = Vec::with_capacity(batch.len());
     let mut open = false;
     for (mut f, reply, writable) in batch.drain(..) {
         if !open {
@@ -300,7 +307,7 @@ fn run_group(conn: &Connection, batch: &mut Vec<(TxFn, Reply, bool)>, stats: &Gr
             // The physical transaction is gone: nothing of this group is committed. A closure that
             // chose its own error keeps it (it wrote nothing that could have survived anyway).
             let lost = || TxAbort::Store(StoreError::Unavailable("the database could not complete the write".into()));
-            for (r, earlier) in done.drain(..) {
+            for (r, earlier, _) in done.drain(..) {
                 let _ = r.send(match earlier {
                     Err(TxAbort::Caller) => Err(TxAbort::Caller),
                     _ => Err(lost()),
@@ -320,7 +327,7 @@ fn run_group(conn: &Connection, batch: &mut Vec<(TxFn, Reply, bool)>, stats: &Gr
             run(conn, "ROLLBACK TO job").and_then(|_| run(conn, "RELEASE job"))
         };
         match end {
-            Ok(()) => done.push((reply, out)),
+            Ok(()) => done.push((reply, out, writable)),
             Err(e) => {
                 let _ = run(conn, "ROLLBACK TO job").and_then(|_| run(conn, "RELEASE job"));
                 let _ = reply.send(Err(TxAbort::Store(tx::map_err(e))));
@@ -330,19 +337,29 @@ fn run_group(conn: &Connection, batch: &mut Vec<(TxFn, Reply, bool)>, stats: &Gr
     if !open {
         return;
     }
+    let started = Instant::now();
     match run(conn, "COMMIT") {
         Ok(()) => {
             // The commit is on stable storage (WAL, synchronous=FULL): only now is anyone answered.
+            let took = started.elapsed();
+            let committed = done.iter().filter(|(_, out, writable)| out.is_ok() && *writable).count();
             stats.commits.fetch_add(1, Ordering::Relaxed);
-            stats.transactions.fetch_add(done.iter().filter(|(_, out)| out.is_ok()).count() as u64, Ordering::Relaxed);
-            for (reply, out) in done {
+            stats.transactions.fetch_add(done.iter().filter(|(_, out, _)| out.is_ok()).count() as u64, Ordering::Relaxed);
+            // Observed before anyone is answered, so that an answered write is always counted;
+            // only groups that wrote (reads of an in-memory database queue here too).
+            if committed > 0
+                && let Some(observe) = stats.observer.get()
+            {
+                let _ = catch_unwind(AssertUnwindSafe(|| observe(committed, took)));
+            }
+            for (reply, out, _) in done {
                 let _ = reply.send(out);
             }
         }
         Err(e) => {
             let err = tx::map_err(e);
             let _ = run(conn, "ROLLBACK");
-            for (reply, out) in done {
+            for (reply, out, _) in done {
                 let _ = reply.send(match out {
                     Err(TxAbort::Caller) => Err(TxAbort::Caller),
                     _ => Err(TxAbort::Store(err.clone())),

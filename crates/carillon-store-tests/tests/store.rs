@@ -4,6 +4,8 @@
 
 use carillon_store::*;
 use carillon_store_tests::*;
+use std::sync::Arc;
+use std::time::Duration;
 
 /// Declares, in module `$module`, one `#[tokio::test]` per test function of the suite (and per
 /// extra function named), each on a backend opened by `$open`.
@@ -41,6 +43,7 @@ macro_rules! backend_suite {
                 detached_user_made_again_starts_empty,
                 reset_is_scoped_and_counts_what_it_deleted,
                 reset_takes_pending_purges_with_it,
+                commits_are_observed_with_their_batches,
             );
             backend_suite!(@tests $open; $($extra),*);
         }
@@ -1867,4 +1870,41 @@ async fn reset_of_ten_thousand_resources(b: Backend) {
     let took = started.elapsed();
     assert_eq!(n, ResetCounts { app_instances: 100, users: 5_000, bots: 4_900, admins: 0, endpoints: 5_000 });
     eprintln!("reset of {} resources on {:?}: {took:?}", 100 + 5_000 + 4_900 + 5_000, b.kind);
+}
+
+/// The commit observer is told of every write transaction made durable, in batches (a group
+/// commit) or one by one, and of nothing else: not a read, not a rolled-back write.
+async fn commits_are_observed_with_their_batches(b: Backend) {
+    let seen: Arc<std::sync::Mutex<Vec<(usize, Duration)>>> = Arc::default();
+    let noted = seen.clone();
+    b.store().set_commit_observer(Arc::new(move |batch, took| noted.lock().unwrap().push((batch, took))));
+    // Only the first observer is kept.
+    b.store().set_commit_observer(Arc::new(|_, _| panic!("a second observer was called")));
+    let a = app_instance("observed");
+    let ia = a.clone();
+    w(b.store(), move |tx| tx.insert_app_instance(&ia)).await.unwrap();
+    assert_eq!(seen.lock().unwrap().iter().map(|(n, _)| n).collect::<Vec<_>>(), [&1]);
+    let arn = a.arn.clone();
+    assert!(r(b.store(), move |tx| tx.get_app_instance(&arn)).await.unwrap().is_some());
+    let refused: Result<(), CallerError> = carillon_store::write(b.store(), |_| Err(CallerError::Refused("no"))).await;
+    assert!(refused.is_err());
+    assert_eq!(seen.lock().unwrap().len(), 1, "a read or a rolled-back write was observed");
+
+    const WRITERS: usize = 24;
+    let tasks: Vec<_> = (0..WRITERS)
+        .map(|i| {
+            let (store, u) = (b.shared(), user(&a, &format!("u{i}")));
+            tokio::spawn(async move { w(&*store, move |tx| tx.insert_user(&u)).await })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    let seen = seen.lock().unwrap();
+    let later = &seen[1..];
+    assert_eq!(later.iter().map(|(n, _)| n).sum::<usize>(), WRITERS, "{later:?}");
+    assert!(later.iter().all(|(n, _)| *n >= 1));
+    if b.kind == Kind::Postgres {
+        assert!(later.iter().all(|(n, _)| *n == 1), "PostgreSQL commits each transaction alone: {later:?}");
+    }
 }

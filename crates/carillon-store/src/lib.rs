@@ -59,6 +59,13 @@ pub type TxFn = Box<dyn FnMut(&mut dyn Tx) -> Result<(), TxAbort> + Send>;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
+/// Told of every physical commit of write transactions: how many write transactions it made
+/// durable (the group commit's batch; 1 where each transaction commits alone) and how long the
+/// commit statement took. It runs on the committing thread before the writers are answered (an
+/// answered write has been observed), so it must be quick; a panic in it is ignored. It is how the
+/// server's metrics see the store without the store knowing them.
+pub type CommitObserver = Arc<dyn Fn(usize, std::time::Duration) + Send + Sync>;
+
 /// A storage backend.
 pub trait Store: Send + Sync + 'static {
     /// Runs `f` as one atomic transaction; resolves only once its effects are durable.
@@ -71,6 +78,9 @@ pub trait Store: Send + Sync + 'static {
     fn close(&self) -> BoxFuture<'_, ()>;
     /// A short name for logs: `sqlite` or `postgres`.
     fn kind(&self) -> &'static str;
+    /// Tells `observer` of every later commit (see [`CommitObserver`]). Only the first observer
+    /// set is kept.
+    fn set_commit_observer(&self, observer: CommitObserver);
 }
 
 /// Runs `f` in a durable write transaction of `store`. An `Err` from `f` rolls back what it wrote.

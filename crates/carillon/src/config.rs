@@ -113,6 +113,10 @@ pub struct ServeArgs {
     /// API requests kept in the request journal (GET /_carillon/requests); 0 turns it off
     #[arg(long, env = "CARILLON_JOURNAL_SIZE", value_name = "N", default_value_t = 1000)]
     pub journal_size: u64,
+    /// Also keep each journaled request's and answer's body, members the model marks sensitive as
+    /// `***`
+    #[arg(long, env = "CARILLON_JOURNAL_BODIES")]
+    pub journal_bodies: bool,
     /// AppInstances per account and region
     #[arg(long, env = "CARILLON_QUOTA_APP_INSTANCES", value_name = "N", default_value_t = Quotas::default().app_instances_per_account)]
     pub quota_app_instances: u64,
@@ -201,6 +205,8 @@ pub struct Config {
     pub journal_size: usize,
     /// The origins whose pages may call the server (`--cors-origins`).
     pub cors_origins: crate::cors::Origins,
+    /// Whether journal entries keep the request's and answer's bodies (sensitive members hidden).
+    pub journal_bodies: bool,
     pub quotas: Quotas,
     /// The seed applied at start, read and parsed.
     pub seed: Option<Seed>,
@@ -249,6 +255,7 @@ impl Default for Config {
             max_connections: 1024,
             journal_size: 1000,
             cors_origins: crate::cors::Origins::Local,
+            journal_bodies: false,
             quotas: Quotas::default(),
             seed: None,
         }
@@ -321,6 +328,7 @@ impl ServeArgs {
             max_connections: size("--max-connections", self.max_connections)?,
             journal_size: size("--journal-size", self.journal_size)?,
             cors_origins: self.cors_origins.clone().unwrap_or_default(),
+            journal_bodies: self.journal_bodies,
             quotas: Quotas {
                 app_instances_per_account: self.quota_app_instances,
                 users_per_app_instance: self.quota_users,
@@ -455,6 +463,10 @@ mod tests {
         assert_eq!(parse(&args(&[]), |k| (k == "CARILLON_JOURNAL_SIZE").then(|| "0".into())).unwrap().journal_size, 0);
         assert_eq!(parse(&args(&["--journal-size", "5"]), |k| (k == "CARILLON_JOURNAL_SIZE").then(|| "0".into())).unwrap().journal_size, 5);
         assert!(parse(&args(&["--journal-size", "-1"]), |_| None).is_err());
+        assert!(!parse(&args(&[]), |_| None).unwrap().journal_bodies);
+        assert!(parse(&args(&["--journal-bodies"]), |_| None).unwrap().journal_bodies);
+        assert!(parse(&args(&[]), |k| (k == "CARILLON_JOURNAL_BODIES").then(|| "1".into())).unwrap().journal_bodies);
+        assert!(!parse(&args(&[]), |k| (k == "CARILLON_JOURNAL_BODIES").then(|| "off".into())).unwrap().journal_bodies);
     }
 
     #[test]

@@ -6,8 +6,11 @@ use crate::auth::Auth;
 use crate::control::{self, Control};
 use crate::cors;
 use crate::faults::Fired;
+use crate::journal::{Bodies, recorded_body};
 use bytes::Bytes;
-use carillon_api::{Answer, ApiError, ErrorKind, MAX_BODY_BYTES, Request as WireRequest, RequestContext, Wire, printable};
+use carillon_api::{
+    Answer, ApiError, Direction, ErrorKind, MAX_BODY_BYTES, Operation, Request as WireRequest, RequestContext, Wire, printable,
+};
 use carillon_service::Service;
 use carillon_sigv4::SignatureMismatch;
 use http_body_util::{BodyExt, Full};
@@ -69,6 +72,8 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>) -> Result<Reply, Infa
     let mut abort = false;
     // What the server computed for a signature that did not match, for the journal.
     let mut signature = None;
+    // With --journal-bodies: the request's body and the operation it addresses, if any.
+    let mut request_body = None;
     // HTTP/1.1 requires Host (RFC 9112, 3.2); its body is left unread, so the connection closes.
     let no_host = req.version() == hyper::Version::HTTP_11 && !req.headers().contains_key(HOST);
     // A browser page's request names its origin (docs/behaviour.md, "CORS"). Most requests carry
@@ -101,11 +106,18 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>) -> Result<Reply, Infa
             }
         }
         Ok(Some((parts, body))) if path.starts_with(control::PREFIX) => control(&app, &parts, &body).await,
-        Ok(Some((parts, body))) => api(&app, &parts, &body, &request_id, &mut caller, &mut abort, &mut signature).await,
+        Ok(Some((parts, body))) => {
+            let answered = api(&app, &parts, &body, &request_id, &mut caller, &mut abort, &mut signature).await;
+            if app.journal.keeps_bodies() {
+                request_body = Some((body_operation(&app, &parts), body));
+            }
+            answered
+        }
     };
     // A preflight is no API operation: the journal leaves it out, and metrics count it under `-`.
     let journaled = app.journal.is_on() && !preflight && !path.starts_with(control::PREFIX);
     let error = outcome.as_ref().err().filter(|_| journaled).map(|e| (e.kind.type_name(), e.message.clone()));
+    let bodies = (journaled && app.journal.keeps_bodies()).then(|| journal_bodies(&app, request_body, &outcome));
     let (mut response, cause) = match outcome {
         Ok(answer) => (answer_response(answer), None),
         Err(e) => {
@@ -164,9 +176,33 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>) -> Result<Reply, Infa
             error_message,
             latency_micros: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
             signature,
+            bodies,
         });
     }
     Ok(response)
+}
+
+/// The operation whose model redacts a journaled body: the one the request's method and path
+/// address, even when the request was refused before it ran (a signature that did not match).
+fn body_operation(app: &App, parts: &Parts) -> Option<Operation> {
+    let request =
+        WireRequest { method: parts.method.as_str(), raw_path: parts.uri.path(), raw_query: parts.uri.query(), headers: &[], body: &[] };
+    app.wire.resolve(request).ok().map(|r| r.operation())
+}
+
+/// A journal entry's bodies (`--journal-bodies`): the request's, read as the operation's input, and
+/// the answer's, read as its output, every member the model marks sensitive hidden; an error's body
+/// is the error's JSON. A request of no known operation has every value of its body hidden; one
+/// whose body was never read records none.
+fn journal_bodies(app: &App, request: Option<(Option<Operation>, Bytes)>, outcome: &Result<Answer, ApiError>) -> Box<Bodies> {
+    let operation = request.as_ref().and_then(|(op, _)| *op);
+    let request =
+        request.map_or(serde_json::Value::Null, |(op, body)| recorded_body(&body, |v| app.wire.redact_sensitive(op, Direction::Input, v)));
+    let response = match outcome {
+        Ok(answer) => recorded_body(&answer.body, |v| app.wire.redact_sensitive(operation, Direction::Output, v)),
+        Err(e) => recorded_body(&e.body(), |_| {}),
+    };
+    Box::new(Bodies { request, response })
 }
 
 /// What a request's log line names.

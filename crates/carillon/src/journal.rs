@@ -2,10 +2,11 @@
 //! requests, newest first, for `GET /_carillon/requests`. For a request refused for its signature
 //! an entry also holds what the server computed (canonical request, string to sign, signed headers,
 //! credential scope), so that a user can diff them against their client's. Never a secret, a
-//! derived key or a signature; request bodies are not recorded, and user ids in paths are hidden
-//! (but in the canonical request of a refused signature, which holds the path as it was signed).
-//! Control-plane requests are not journaled. Memory is bounded: a ring of at most `--journal-size`
-//! entries.
+//! derived key or a signature; user ids in paths are hidden (but in the canonical request of a
+//! refused signature, which holds the path as it was signed). Bodies are recorded only with
+//! `--journal-bodies`, every member the model marks sensitive as `***`. Control-plane requests are
+//! not journaled. Memory is bounded: a ring of at most `--journal-size` entries, and a body over
+//! [`MAX_RECORDED_BODY_BYTES`] is not kept.
 
 use carillon_api::{ApiError, Timestamp, printable};
 use carillon_sigv4::SignatureMismatch;
@@ -15,6 +16,37 @@ use std::sync::{Mutex, PoisonError};
 
 /// How many entries `GET /_carillon/requests` answers without a `limit`.
 pub const DEFAULT_LIMIT: usize = 100;
+
+/// The largest body an entry keeps; a larger one is recorded as a note of its size.
+pub const MAX_RECORDED_BODY_BYTES: usize = 64 * 1024;
+
+/// A body as an entry records it: `null` when empty, the parsed JSON with `redact` applied, a
+/// body that is not JSON as a note of its size and of why it does not parse (never its text), and one over
+/// [`MAX_RECORDED_BODY_BYTES`] as a note of its size.
+pub fn recorded_body(bytes: &[u8], redact: impl FnOnce(&mut Value)) -> Value {
+    if bytes.is_empty() {
+        return Value::Null;
+    }
+    if bytes.len() > MAX_RECORDED_BODY_BYTES {
+        return Value::String(format!("({} bytes, not recorded)", bytes.len()));
+    }
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(mut v) => {
+            redact(&mut v);
+            v
+        }
+        // Text that is not JSON cannot be read member by member, so nothing of it is shown: it may
+        // hold a device token as much as anything else.
+        Err(e) => Value::String(format!("({} bytes, not JSON: {})", bytes.len(), printable(&e.to_string()))),
+    }
+}
+
+/// The bodies of a journaled request and its answer (`--journal-bodies`), already redacted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bodies {
+    pub request: Value,
+    pub response: Value,
+}
 
 /// Now, in milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
@@ -44,6 +76,8 @@ pub struct Entry {
     pub latency_micros: u64,
     /// For a signature that did not match: what the server computed.
     pub signature: Option<Box<SignatureMismatch>>,
+    /// With `--journal-bodies`: the request's and the answer's bodies.
+    pub bodies: Option<Box<Bodies>>,
 }
 
 impl Entry {
@@ -72,6 +106,10 @@ impl Entry {
                     "CredentialScope": s.credential_scope,
                 }),
             );
+        }
+        if let (Some(b), Some(obj)) = (&self.bodies, v.as_object_mut()) {
+            obj.insert("RequestBody".into(), b.request.clone());
+            obj.insert("ResponseBody".into(), b.response.clone());
         }
         v
     }
@@ -126,17 +164,29 @@ impl Filter {
 #[derive(Debug)]
 pub struct Journal {
     size: usize,
+    /// `--journal-bodies`: entries keep the bodies.
+    bodies: bool,
     ring: Mutex<VecDeque<Entry>>,
 }
 
 impl Journal {
     pub fn new(size: usize) -> Journal {
-        Journal { size, ring: Mutex::new(VecDeque::with_capacity(size.min(1024))) }
+        Journal { size, bodies: false, ring: Mutex::new(VecDeque::with_capacity(size.min(1024))) }
+    }
+
+    /// The journal, its entries keeping the bodies when `bodies` is set.
+    pub fn with_bodies(self, bodies: bool) -> Journal {
+        Journal { bodies, ..self }
     }
 
     /// Whether requests are recorded at all.
     pub fn is_on(&self) -> bool {
         self.size > 0
+    }
+
+    /// Whether entries keep the request's and answer's bodies.
+    pub fn keeps_bodies(&self) -> bool {
+        self.is_on() && self.bodies
     }
 
     /// Records an entry, dropping the oldest when the ring is full.
@@ -185,6 +235,7 @@ mod tests {
             error_message: None,
             latency_micros: 5,
             signature: None,
+            bodies: None,
         }
     }
 
@@ -264,5 +315,28 @@ mod tests {
             assert!(v["Requests"][1].get(field).is_some(), "{field}");
         }
         assert!(v["Requests"][1].get("Signature").is_none());
+        assert!(v["Requests"][1].get("RequestBody").is_none() && v["Requests"][1].get("ResponseBody").is_none());
+    }
+
+    #[test]
+    fn bodies_are_recorded_redacted_empty_as_null_and_text_never() {
+        let hide = |v: &mut Value| v["Secret"] = json!("***");
+        assert_eq!(recorded_body(b"", hide), Value::Null);
+        assert_eq!(recorded_body(br#"{"Secret":"s","Open":1}"#, hide), json!({"Secret": "***", "Open": 1}));
+        let text = format!("not json, DeviceToken=secret-token\n{}", "x".repeat(400));
+        let recorded = recorded_body(text.as_bytes(), hide);
+        assert_eq!(recorded, json!(format!("({} bytes, not JSON: expected ident at line 1 column 2)", text.len())));
+        assert!(!recorded.to_string().contains("secret-token"));
+        let big = vec![b' '; MAX_RECORDED_BODY_BYTES + 1];
+        assert_eq!(recorded_body(&big, hide), json!(format!("({} bytes, not recorded)", MAX_RECORDED_BODY_BYTES + 1)));
+
+        let j = Journal::new(1).with_bodies(true);
+        assert!(j.keeps_bodies() && !Journal::new(0).with_bodies(true).keeps_bodies());
+        let mut e = entry(0, "CreateAppInstance", 201, "111122223333");
+        e.bodies = Some(Box::new(Bodies { request: json!({"Name": "***"}), response: Value::Null }));
+        j.record(e);
+        let v = j.answer(None).unwrap();
+        assert_eq!((&v["Requests"][0]["RequestBody"], &v["Requests"][0]["ResponseBody"]), (&json!({"Name": "***"}), &Value::Null));
+        assert!(v["Requests"][0].as_object().unwrap().contains_key("ResponseBody"));
     }
 }

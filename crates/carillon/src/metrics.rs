@@ -3,7 +3,9 @@
 //! servers run in one process (tests) do not share counters.
 //!
 //! API requests are counted by operation and status, with their latency; control-plane requests
-//! are left out, so that scraping and steering the server does not change what it reports.
+//! are left out, so that scraping and steering the server does not change what it reports. The
+//! store reports its commits through the observer [`Metrics::commit_observer`] gives it: how many
+//! write transactions each physical commit made durable, and how long the commit took.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -18,6 +20,13 @@ pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; cha
 
 /// The latency buckets, in seconds: from half a millisecond to ten seconds.
 const LATENCY_BUCKETS: [f64; 14] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+
+/// The commit-duration buckets, in seconds: from a tenth of a millisecond (a commit that needs no
+/// flush) to a second.
+const COMMIT_BUCKETS: [f64; 12] = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0];
+
+/// The batch-size buckets, in transactions: powers of two up to the SQLite group commit's largest group.
+const BATCH_BUCKETS: [f64; 10] = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0];
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -50,6 +59,8 @@ pub struct Metrics {
     latency: Family<OperationLabels, Histogram, fn() -> Histogram>,
     open_connections: Gauge,
     faults_fired: Family<FaultLabels, Counter>,
+    commit_batch_size: Histogram,
+    commit_duration: Histogram,
 }
 
 impl Default for Metrics {
@@ -63,7 +74,15 @@ impl Default for Metrics {
         registry.register("open_connections", "Client connections open now", open_connections.clone());
         let faults_fired = Family::<FaultLabels, Counter>::default();
         registry.register("faults_fired", "Injected faults that fired, by operation and action", faults_fired.clone());
-        Metrics { registry, requests, latency, open_connections, faults_fired }
+        let commit_batch_size = Histogram::new(BATCH_BUCKETS);
+        registry.register(
+            "store_commit_batch_size",
+            "Write transactions made durable by one physical commit of the store",
+            commit_batch_size.clone(),
+        );
+        let commit_duration = Histogram::new(COMMIT_BUCKETS);
+        registry.register("store_commit_duration_seconds", "Time the store's physical commits took", commit_duration.clone());
+        Metrics { registry, requests, latency, open_connections, faults_fired, commit_batch_size, commit_duration }
     }
 }
 
@@ -77,6 +96,15 @@ impl Metrics {
     /// Counts one injected fault that fired on `operation`.
     pub fn fault_fired(&self, operation: &'static str, action: &'static str) {
         self.faults_fired.get_or_create(&FaultLabels { operation, action }).inc();
+    }
+
+    /// What the store tells of each physical commit: its batch of write transactions and its duration.
+    pub fn commit_observer(&self) -> carillon_store::CommitObserver {
+        let (batch_size, duration) = (self.commit_batch_size.clone(), self.commit_duration.clone());
+        std::sync::Arc::new(move |transactions: usize, took: Duration| {
+            batch_size.observe(transactions as f64);
+            duration.observe(took.as_secs_f64());
+        })
     }
 
     /// Counts a connection as open until the guard is dropped.
@@ -116,6 +144,9 @@ mod tests {
         let held = m.connection();
         let _other = m.connection();
         drop(held);
+        let observe = m.commit_observer();
+        observe(1, Duration::from_micros(50));
+        observe(5, Duration::from_millis(2));
         let text = m.encode().unwrap();
         for line in [
             "# TYPE carillon_requests counter",
@@ -128,6 +159,16 @@ mod tests {
             "carillon_request_duration_seconds_count{operation=\"CreateAppInstance\"} 2",
             "carillon_open_connections 1",
             "carillon_faults_fired_total{operation=\"CreateAppInstance\",action=\"error\"} 1",
+            "# TYPE carillon_store_commit_batch_size histogram",
+            "carillon_store_commit_batch_size_sum 6.0",
+            "carillon_store_commit_batch_size_count 2",
+            "carillon_store_commit_batch_size_bucket{le=\"1.0\"} 1",
+            "carillon_store_commit_batch_size_bucket{le=\"4.0\"} 1",
+            "carillon_store_commit_batch_size_bucket{le=\"8.0\"} 2",
+            "# TYPE carillon_store_commit_duration_seconds histogram",
+            "carillon_store_commit_duration_seconds_count 2",
+            "carillon_store_commit_duration_seconds_bucket{le=\"0.0001\"} 1",
+            "carillon_store_commit_duration_seconds_bucket{le=\"0.0025\"} 2",
         ] {
             assert!(text.lines().any(|l| l == line), "{line} not in\n{text}");
         }

@@ -107,6 +107,8 @@ pub async fn start(config: Config) -> Result<Running, String> {
     let wire = carillon_api::Wire::load().map_err(|e| format!("cannot load the service model: {e}"))?;
     let auth = load_auth(&config)?;
     let store = open_store(&config.database, Occupancy::Shared).await?;
+    let metrics = crate::metrics::Metrics::default();
+    store.set_commit_observer(metrics.commit_observer());
     let clock = Clock::default();
     clock.set_offset_ms(config.clock_offset_secs.saturating_mul(1000));
     let service = Service::new(store.clone(), config.quotas.clone(), clock).await.map_err(|e| format!("cannot start the service: {e}"))?;
@@ -128,8 +130,8 @@ pub async fn start(config: Config) -> Result<Running, String> {
         quiet: config.quiet,
         throttle: config.throttle.then(crate::throttle::Throttle::default),
         faults: Default::default(),
-        journal: crate::journal::Journal::new(config.journal_size),
-        metrics: Default::default(),
+        journal: crate::journal::Journal::new(config.journal_size).with_bodies(config.journal_bodies),
+        metrics,
         cors: config.cors_origins.clone(),
         body_timeout: request_timeout,
         draining: Default::default(),
