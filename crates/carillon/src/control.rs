@@ -1,8 +1,9 @@
 //! The server's own control plane, under `/_carillon/` (docs/behaviour.md, "Control plane"): health,
-//! a forced expiration sweep, the service clock's offset, an endpoint's state, reset, the fault
-//! rules, the request journal and the metrics. It sits behind the same front as the API (request id, limits, auth, error rendering, the
+//! the web console's files, a forced expiration sweep, the service clock's offset, an endpoint's
+//! state, reset, the fault rules, the request journal and the metrics. It sits behind the same front as the API (request id, limits, auth, error rendering, the
 //! log line).
 
+use crate::console::Asset;
 use carillon_api::shapes::{EndpointStatus, EndpointStatusReason};
 use carillon_api::{Answer, ApiError, ErrorKind, printable};
 use carillon_service::Health;
@@ -16,6 +17,7 @@ pub const PREFIX: &str = "/_carillon/";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Control {
     Health,
+    Console(Asset),
     ExpirationSweep,
     GetClock,
     SetClock,
@@ -36,6 +38,7 @@ impl Control {
         Some(match (method, path) {
             // HEAD answers as GET; the HTTP layer leaves the body out.
             ("GET" | "HEAD", "/_carillon/health") => Control::Health,
+            ("GET" | "HEAD", console) if console.starts_with(crate::console::PREFIX) => Control::Console(Asset::at(console)?),
             ("POST", "/_carillon/expiration-sweep") => Control::ExpirationSweep,
             ("GET", "/_carillon/clock") => Control::GetClock,
             ("PUT", "/_carillon/clock") => Control::SetClock,
@@ -56,6 +59,7 @@ impl Control {
     pub fn name(self) -> &'static str {
         match self {
             Control::Health => "control:health",
+            Control::Console(_) => "control:console",
             Control::ExpirationSweep => "control:expiration-sweep",
             Control::GetClock => "control:get-clock",
             Control::SetClock => "control:set-clock",
@@ -72,14 +76,18 @@ impl Control {
     }
 
     /// Whether an operator's signature is needed in sigv4 mode: health is open, so that probes
-    /// need no keys (docs/behaviour.md, "Control plane").
+    /// need no keys, and so are the console's files, which hold no data and ask for the keys
+    /// (docs/behaviour.md, "Control plane").
     pub fn needs_auth(self) -> bool {
-        self != Control::Health
+        !matches!(self, Control::Health | Control::Console(_))
     }
 
     /// Runs the operation with the request's raw query and body.
     pub async fn call(self, app: &crate::http::App, query: Option<&str>, body: &[u8]) -> Result<Answer, ApiError> {
         let service = &app.service;
+        if let Control::Console(asset) = self {
+            return Ok(asset.answer());
+        }
         if self == Control::PutState {
             let doc = parse_state(body)?;
             let n = service.import_state(app.wire.model(), doc).await?;
@@ -140,8 +148,8 @@ impl Control {
                     .map_err(|e| ApiError::internal("The state could not be encoded.").with_cause(e.to_string()))?;
                 Ok(Answer::json(200, body))
             }
-            // Answered above, from the raw body.
-            Control::PutState => Err(ApiError::internal("The service failed to process the request.")),
+            // Answered above, without or from the raw body.
+            Control::Console(_) | Control::PutState => Err(ApiError::internal("The service failed to process the request.")),
             Control::GetFaults => Ok(ok(app.faults.get())),
             Control::PutFaults => app.faults.set(&app.wire, &body).map(ok),
             Control::DeleteFaults => {

@@ -128,6 +128,9 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>) -> Result<Reply, Infa
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert("x-amzn-RequestId", v);
     }
+    if crate::console::is_console(&path) {
+        crate::console::add_headers(response.headers_mut());
+    }
     if origin.is_some() {
         let headers = response.headers_mut();
         match allowed {
@@ -345,11 +348,12 @@ fn before_body(app: &App, req: &Request<Incoming>) -> Result<(), Unreadable> {
     let path = req.uri().path();
     if path.starts_with(control::PREFIX) {
         let found = Control::resolve(req.method().as_str(), path);
-        if found == Some(Control::Health) {
-            return Ok(());
-        }
-        if !app.control_plane {
+        if !app.control_plane && found != Some(Control::Health) {
             return Err(refuse(control::unknown(req.method().as_str(), &printable(path))));
+        }
+        // Health and the console's files: any origin, no signature.
+        if found.is_some_and(|c| !c.needs_auth()) {
+            return Ok(());
         }
         if let Some(origin) = req.headers().get(ORIGIN)
             && !app.cors.allows(origin.as_bytes())

@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod config;
+mod console;
 mod control;
 pub mod cors;
 mod faults;
