@@ -308,3 +308,20 @@ def test_a_bad_fault_rule_is_a_400_and_keeps_the_rules(server, body):
     r = server.raw("PUT", "/_carillon/faults", body=body)
     assert r.status == 400 and r.header("x-amzn-ErrorType") == "BadRequestException", r
     assert server.control("GET", "/_carillon/faults") == (200, kept)
+
+
+def test_a_reset_takes_the_journal_entries_of_its_scope(server):
+    a, b = new_account(), new_account()
+    create_app_instance(server.client(a), "journaled")
+    create_app_instance(server.client(b), "kept")
+
+    def accounts():
+        status, body = server.control("GET", "/_carillon/requests?limit=1000")
+        assert status == 200, body
+        return {e["AccountId"] for e in body["Requests"]}
+
+    assert {a, b} <= accounts()
+    reset(server, {"Account": a})
+    assert a not in accounts() and b in accounts()
+    reset(server)
+    assert accounts() == set()

@@ -135,6 +135,14 @@ impl Control {
             Control::Reset => {
                 let (scope, global) = reset_scope(&body)?;
                 let n = service.reset(scope).await?;
+                // What the journal holds of the scope goes with it (docs/behaviour.md, "Control plane").
+                let text = |k: &str| body.get(k).and_then(Value::as_str);
+                let instance_id = text("AppInstanceArn").and_then(|arn| arn.rsplit_once('/')).map(|(_, id)| id);
+                let (account, region) = match text("AppInstanceArn").and_then(app_instance_of) {
+                    Some((account, region)) => (Some(account), Some(region)),
+                    None => (text("Account"), text("Region")),
+                };
+                app.journal.forget(account, region, instance_id);
                 // A global reset starts the server over: the clock and the faults too.
                 if global {
                     service.clock().set_offset_ms(0);

@@ -201,6 +201,20 @@ impl Journal {
         ring.push_back(entry);
     }
 
+    /// Removes the entries of a reset's scope: those of `account` (any when `None`) in `region`
+    /// (any when `None`), and with `app_instance_id` only those whose path or query names it. No
+    /// scope at all removes every entry.
+    pub fn forget(&self, account: Option<&str>, region: Option<&str>, app_instance_id: Option<&str>) {
+        let mut ring = self.ring.lock().unwrap_or_else(PoisonError::into_inner);
+        ring.retain(|e| {
+            let named = |want: Option<&str>, have: &Option<String>| want.is_none_or(|w| have.as_deref() == Some(w));
+            let in_scope = named(account, &e.account)
+                && named(region, &e.region)
+                && app_instance_id.is_none_or(|id| e.path.contains(id) || e.query.as_deref().is_some_and(|q| q.contains(id)));
+            !in_scope
+        });
+    }
+
     /// The entries `filter` selects, newest first: `limit` (default 100, at most the journal's
     /// size) applies after the other filters.
     pub fn select(&self, filter: &Filter) -> Vec<Entry> {
@@ -237,6 +251,38 @@ mod tests {
             signature: None,
             bodies: None,
         }
+    }
+
+    #[test]
+    fn a_reset_forgets_the_entries_of_its_scope() {
+        let j = Journal::new(10);
+        let requests = |j: &Journal| -> Vec<String> {
+            let v = j.answer(None).unwrap();
+            v["Requests"].as_array().unwrap().iter().map(|e| e["RequestId"].as_str().unwrap().to_string()).collect()
+        };
+        j.record(entry(0, "ListAppInstances", 200, "111111111111"));
+        let mut west = entry(1, "ListAppInstances", 200, "111111111111");
+        west.region = Some("eu-west-1".into());
+        j.record(west);
+        let mut described = entry(2, "DescribeAppInstance", 200, "111111111111");
+        described.path = "/app-instances/arn%3Aaws%3Achime%3Aus-east-1%3A111111111111%3Aapp-instance%2Fabc-123".into();
+        j.record(described);
+        let mut listed = entry(3, "ListAppInstanceUsers", 200, "111111111111");
+        listed.query = Some("app-instance-arn=arn%3Aaws%3Achime%3Aus-east-1%3A111111111111%3Aapp-instance%2Fabc-123".into());
+        j.record(listed);
+        j.record(entry(4, "ListAppInstances", 200, "222222222222"));
+        let mut refused = entry(5, "ListAppInstances", 403, "x");
+        (refused.account, refused.region) = (None, None);
+        j.record(refused);
+
+        j.forget(Some("111111111111"), Some("us-east-1"), Some("abc-123"));
+        assert_eq!(requests(&j), ["r5", "r4", "r1", "r0"]);
+        j.forget(None, Some("eu-west-1"), None);
+        assert_eq!(requests(&j), ["r5", "r4", "r0"]);
+        j.forget(Some("111111111111"), None, None);
+        assert_eq!(requests(&j), ["r5", "r4"]);
+        j.forget(None, None, None);
+        assert!(requests(&j).is_empty());
     }
 
     fn ids(entries: &[Entry]) -> Vec<&str> {
