@@ -86,7 +86,7 @@ def _check_account(account: str) -> str:
     return account
 
 
-def _new_credential(account: str) -> Tuple[str, str]:
+def _new_credential() -> Tuple[str, str]:
     alphabet = string.ascii_uppercase + string.digits
     key = "AKIA" + "".join(secrets.choice(alphabet) for _ in range(16))
     return key, secrets.token_urlsafe(30)
@@ -139,8 +139,8 @@ class Carillon:
         self._operator: Optional[Tuple[str, str]] = None
         if auth == "sigv4":
             for account in accounts:
-                self._credentials[_check_account(account)] = _new_credential(account)
-            self._operator = _new_credential(OPERATOR_ACCOUNT)
+                self._credentials[_check_account(account)] = _new_credential()
+            self._operator = _new_credential()
         self._proc: Optional["subprocess.Popen[bytes]"] = None
         self._tmp: Optional[tempfile.TemporaryDirectory[str]] = None
         self._log_path: Optional[pathlib.Path] = None
@@ -161,7 +161,7 @@ class Carillon:
         if self.seed is not None:
             args += ["--seed", str(self.seed)]
         if self.clock_offset_at_start:
-            args += ["--clock-offset", str(self.clock_offset_at_start)]
+            args.append(f"--clock-offset={self.clock_offset_at_start}")  # one argument: it may be negative
         if self.auth == "sigv4":
             creds = tmp / "credentials"
             lines = [f"{key}:{secret}:{account}" for account, (key, secret) in self._credentials.items()]
@@ -285,12 +285,13 @@ class Carillon:
     def control(self, method: str, path: str, body: Any = None, query: Optional[Mapping[str, Any]] = None) -> Any:
         """One control-plane request (signed by the operator in sigv4 mode); the parsed JSON answer.
         Raises CarillonError on an answer other than 2xx."""
+        url = self.url  # raises when the server is not running
         if query:
             path += "?" + urllib.parse.urlencode({k: v for k, v in query.items() if v is not None})
         data = b"" if body is None else json.dumps(body).encode("utf-8")
         headers = {"Content-Type": "application/json"} if body is not None else {}
         if self._operator is not None:
-            headers = _sign(self._operator, method, self.url + path, data, headers)
+            headers = _sign(self._operator, method, url + path, data, headers)
         conn = http.client.HTTPConnection(self.host or "", self.port, timeout=60)
         try:
             conn.request(method, path, body=data or None, headers=headers)
