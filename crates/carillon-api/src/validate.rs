@@ -28,7 +28,7 @@ const MAX_ECHO_BYTES: usize = 4096;
 /// Checks `value` against the structure shape `shape_name`.
 pub fn validate(model: &Model, shape_name: &str, value: &Value) -> Result<(), ApiError> {
     let mut v = Validator { model, type_error: None, violations: Vec::new(), count: 0 };
-    v.structure(model.shape(shape_name), value, "");
+    v.structure(model.shape(shape_name), value, &Path::ROOT);
     if let Some(e) = v.type_error {
         return Err(ApiError::bad_request(e));
     }
@@ -62,18 +62,69 @@ fn echo(s: &str) -> std::borrow::Cow<'_, str> {
     format!("{}...", &s[..end]).into()
 }
 
-fn join(prefix: &str, name: &str) -> String {
-    if prefix.is_empty() { name.to_string() } else { format!("{prefix}.{name}") }
+/// Where a value is in the input, as a chain to the root: rendered (`a.b.1.member`) only for a
+/// message, so that valid input, the common case, costs no string.
+#[derive(Clone, Copy)]
+struct Path<'a> {
+    parent: Option<&'a Path<'a>>,
+    step: Step<'a>,
+}
+
+#[derive(Clone, Copy)]
+enum Step<'a> {
+    Root,
+    /// A member, by its model name.
+    Member(&'a str),
+    /// The n-th item of a list, from 1.
+    Item(usize),
+}
+
+impl<'a> Path<'a> {
+    const ROOT: Path<'static> = Path { parent: None, step: Step::Root };
+
+    fn member(&'a self, name: &'a str) -> Path<'a> {
+        Path { parent: Some(self), step: Step::Member(name) }
+    }
+
+    fn item(&'a self, n: usize) -> Path<'a> {
+        Path { parent: Some(self), step: Step::Item(n) }
+    }
+
+    /// AWS's form: members by their wire names joined with `.`, a list item as `N.member`.
+    fn render(&self) -> String {
+        let mut steps = Vec::new();
+        let mut at = Some(self);
+        while let Some(p) = at {
+            steps.push(p.step);
+            at = p.parent;
+        }
+        let mut out = String::new();
+        for step in steps.iter().rev() {
+            match step {
+                Step::Root => {}
+                Step::Member(name) => {
+                    if !out.is_empty() {
+                        out.push('.');
+                    }
+                    out.push_str(&wire_path(name));
+                }
+                Step::Item(n) => out.push_str(&format!(".{n}.member")),
+            }
+        }
+        out
+    }
 }
 
 impl Validator<'_> {
-    fn type_mismatch(&mut self, path: &str, expected: &str) {
+    fn type_mismatch(&mut self, path: &Path<'_>, expected: &str) {
         if self.type_error.is_none() {
-            self.type_error = Some(format!("Invalid type for '{path}': expected {expected}"));
+            let shown = path.render();
+            let shown = if shown.is_empty() { "body".to_string() } else { shown };
+            self.type_error = Some(format!("Invalid type for '{shown}': expected {expected}"));
         }
     }
 
-    fn violation(&mut self, shape: &Shape, value: &Value, path: &str, constraint: String) {
+    fn violation(&mut self, shape: &Shape, value: &Value, path: &Path<'_>, constraint: String) {
         self.count += 1;
         let listed_bytes: usize = self.violations.iter().map(String::len).sum();
         if self.violations.len() >= MAX_LISTED_VIOLATIONS || listed_bytes >= MAX_LISTED_BYTES {
@@ -86,16 +137,16 @@ impl Validator<'_> {
             Value::Number(n) => format!("Value '{n}'"),
             _ => "Value".to_string(),
         };
-        self.violations.push(format!("{shown} at '{path}' failed to satisfy constraint: {constraint}"));
+        self.violations.push(format!("{shown} at '{}' failed to satisfy constraint: {constraint}", path.render()));
     }
 
-    fn structure(&mut self, shape: &Shape, value: &Value, path: &str) {
+    fn structure(&mut self, shape: &Shape, value: &Value, path: &Path<'_>) {
         let Some(obj) = value.as_object() else {
-            return self.type_mismatch(if path.is_empty() { "body" } else { path }, "a structure (JSON object)");
+            return self.type_mismatch(path, "a structure (JSON object)");
         };
         for member in &shape.members {
             let target = self.model.shape(&member.shape);
-            let mpath = join(path, &wire_path(&member.name));
+            let mpath = path.member(&member.name);
             match obj.get(&member.name) {
                 None | Some(Value::Null) => {
                     if shape.required.contains(&member.name) {
@@ -107,7 +158,7 @@ impl Validator<'_> {
         }
     }
 
-    fn value(&mut self, shape: &Shape, value: &Value, path: &str) {
+    fn value(&mut self, shape: &Shape, value: &Value, path: &Path<'_>) {
         match shape.kind {
             ShapeKind::Structure => self.structure(shape, value, path),
             ShapeKind::String => {
@@ -176,7 +227,7 @@ impl Validator<'_> {
                 if let Some(member) = &shape.list_member {
                     let member = self.model.shape(member);
                     for (i, item) in items.iter().enumerate() {
-                        let ipath = format!("{path}.{}.member", i + 1);
+                        let ipath = path.item(i + 1);
                         if item.is_null() {
                             self.type_mismatch(&ipath, "a value, not null");
                         } else {
