@@ -290,9 +290,18 @@ fn redact_path(raw: &str) -> String {
     out
 }
 
-/// Where `needle` (ASCII, lower case) first stands in `hay` at or after `from`, in any case.
+/// Where `needle` (ASCII, lower case, starting with `%`) first stands in `hay` at or after `from`, in
+/// any case. Only the `%` signs are candidates, found by a byte search.
 fn find_ignoring_case(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
-    (from..=hay.len().checked_sub(needle.len())?).find(|&i| hay[i..i + needle.len()].eq_ignore_ascii_case(needle))
+    let mut at = from;
+    while at + needle.len() <= hay.len() {
+        let i = at + hay[at..].iter().position(|&b| b == b'%')?;
+        if hay.get(i..i + needle.len()).is_some_and(|w| w.eq_ignore_ascii_case(needle)) {
+            return Some(i);
+        }
+        at = i + 1;
+    }
+    None
 }
 
 /// Bytes a client sent, shortened and stripped of control characters, for a message.
