@@ -16,6 +16,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_purges.sql"),
     include_str!("../migrations/0003_text_escape.sql"),
+    include_str!("../migrations/0004_user_counts.sql"),
 ];
 
 /// The advisory lock key of Carillon's migrations: "carillon" in ASCII.

@@ -3,7 +3,11 @@
 use carillon_store::{StoreError, StoreResult};
 use rusqlite::Connection;
 
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_init.sql"), include_str!("../migrations/0002_purges.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_init.sql"),
+    include_str!("../migrations/0002_purges.sql"),
+    include_str!("../migrations/0003_user_counts.sql"),
+];
 
 pub fn apply(conn: &mut Connection) -> StoreResult<()> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(crate::tx::map_err)?;

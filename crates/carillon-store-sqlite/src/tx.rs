@@ -334,7 +334,8 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn count_users(&mut self, app_instance_arn: &str) -> StoreResult<u64> {
-        self.count("SELECT COUNT(*) FROM users WHERE app_instance_arn = ?1", [app_instance_arn])
+        // Kept by triggers (migration 0003): one lookup, however many users there are.
+        self.count("SELECT n FROM user_counts WHERE app_instance_arn = ?1", [app_instance_arn])
     }
 
     fn list_users(&mut self, app_instance_arn: &str, after: i64, n: usize) -> StoreResult<Vec<UserRecord>> {

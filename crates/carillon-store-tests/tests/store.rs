@@ -23,6 +23,7 @@ macro_rules! backend_suite {
                 app_instance_lists_seek_by_seq,
                 child_lists_seek_by_seq,
                 counts_follow_inserts_and_deletes,
+                user_counts_follow_every_way_users_go,
                 delete_app_instance_cascades,
                 delete_user_cascades,
                 delete_bot_cascades,
@@ -634,6 +635,48 @@ async fn counts_follow_inserts_and_deletes(b: Backend) {
     let arn = u.arn.clone();
     w(s, move |tx| tx.delete_user(&arn)).await.unwrap();
     assert_eq!(count(s, a.arn.clone()).await, (0, 0, 0));
+}
+
+/// The users count is kept by the database itself, so it must follow every way users go: a
+/// delete, the cascade of an AppInstance's delete, the batches of a purge, a reset, and a user
+/// made again after its AppInstance was made again.
+async fn user_counts_follow_every_way_users_go(b: Backend) {
+    let s = b.store();
+    let users = |arn: &str| {
+        let arn = arn.to_string();
+        async move { r(s, move |tx| tx.count_users(&arn)).await.unwrap() }
+    };
+    let a = populate_large(s, "counted", 30, 0).await;
+    let other = populate_large(s, "other", 7, 0).await;
+    assert_eq!((users(&a.arn).await, users(&other.arn).await), (30, 7));
+    let gone = user(&a, "u3").arn;
+    w(s, move |tx| tx.delete_user(&gone)).await.unwrap();
+    assert_eq!(users(&a.arn).await, 29);
+
+    // Detached: its users are unreachable, then purged in batches; the count of a new AppInstance
+    // with the same ARN starts at 0.
+    let arn = a.arn.clone();
+    assert!(w(s, move |tx| tx.detach(PurgeKind::AppInstance, &arn, 1)).await.unwrap());
+    let job = r(s, |tx| tx.pending_purges(10)).await.unwrap().remove(0);
+    purge_all(s, job.seq, 4).await;
+    assert_eq!(users(&a.arn).await, 0);
+    let again = a.clone();
+    w(s, move |tx| {
+        tx.insert_app_instance(&again)?;
+        tx.insert_user(&user(&again, "fresh"))
+    })
+    .await
+    .unwrap();
+    assert_eq!(users(&a.arn).await, 1);
+
+    // An inline cascade and a reset.
+    let arn = a.arn.clone();
+    assert!(w(s, move |tx| tx.delete_app_instance(&arn)).await.unwrap());
+    assert_eq!((users(&a.arn).await, users(&other.arn).await), (0, 7));
+    w(s, |tx| tx.reset(&ResetScope::all())).await.unwrap();
+    assert_eq!(users(&other.arn).await, 0);
+    let back = populate_large(s, "other", 2, 0).await;
+    assert_eq!(users(&back.arn).await, 2);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1437,7 +1480,7 @@ async fn concurrent_starts_migrate_once(b: Backend) {
     let client = db.client().await;
     let versions: Vec<i32> =
         client.query("SELECT version FROM carillon_schema_version", &[]).await.unwrap().iter().map(|r| r.get(0)).collect();
-    assert_eq!(versions, vec![1, 2, 3], "each migration once");
+    assert_eq!(versions, vec![1, 2, 3, 4], "each migration once");
     let secrets: i64 = client.query_one("SELECT COUNT(*) FROM meta WHERE key = 'token_secret'", &[]).await.unwrap().get(0);
     assert_eq!(secrets, 1);
     drop(b);
@@ -1761,10 +1804,11 @@ async fn text_escape_migration_keeps_older_texts(mut b: Backend) {
     w(b.store(), move |tx| tx.insert_app_instance(&ia)).await.unwrap();
     b.store().close().await;
     let client = b.postgres_database().unwrap().client().await;
-    // Back to version 2, with texts as version 2 stored them.
+    // Back to version 2, with texts as version 2 stored them (and without what version 4 made).
     client
         .batch_execute(&format!(
-            "DELETE FROM carillon_schema_version WHERE version = 3; \
+            "DELETE FROM carillon_schema_version WHERE version >= 3; \
+             DROP TRIGGER users_counted ON users; DROP FUNCTION carillon_count_users(); DROP TABLE user_counts; \
              UPDATE app_instances SET metadata = 'x' || chr(1) || '0' || chr(1), name = chr(1) || '1' WHERE arn = '{}'",
             a.arn
         ))
