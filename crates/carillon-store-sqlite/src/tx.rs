@@ -94,7 +94,12 @@ fn opt_enum_col<T: StoredEnum>(r: &Row<'_>, i: usize, table: &str, column: &str)
     }
 }
 
-const APP_INSTANCE_COLS: &str = "seq, arn, account, region, name, metadata, created_ms, updated_ms, retention_days, retention_set_ms";
+macro_rules! app_instance_cols {
+    () => {
+        "seq, arn, account, region, name, metadata, created_ms, updated_ms, retention_days, retention_set_ms"
+    };
+}
+
 fn app_instance(r: &Row<'_>) -> rusqlite::Result<AppInstanceRecord> {
     Ok(AppInstanceRecord {
         seq: r.get(0)?,
@@ -110,8 +115,12 @@ fn app_instance(r: &Row<'_>) -> rusqlite::Result<AppInstanceRecord> {
     })
 }
 
-const USER_COLS: &str =
-    "seq, arn, app_instance_arn, user_id, name, metadata, created_ms, updated_ms, expiration_days, expiration_criterion, expires_at_ms";
+macro_rules! user_cols {
+    () => {
+        "seq, arn, app_instance_arn, user_id, name, metadata, created_ms, updated_ms, expiration_days, expiration_criterion, expires_at_ms"
+    };
+}
+
 fn user(r: &Row<'_>) -> rusqlite::Result<UserRecord> {
     Ok(UserRecord {
         seq: r.get(0)?,
@@ -128,7 +137,12 @@ fn user(r: &Row<'_>) -> rusqlite::Result<UserRecord> {
     })
 }
 
-const BOT_COLS: &str = "seq, arn, app_instance_arn, name, metadata, configuration, created_ms, updated_ms";
+macro_rules! bot_cols {
+    () => {
+        "seq, arn, app_instance_arn, name, metadata, configuration, created_ms, updated_ms"
+    };
+}
+
 fn bot(r: &Row<'_>) -> rusqlite::Result<BotRecord> {
     Ok(BotRecord {
         seq: r.get(0)?,
@@ -142,13 +156,23 @@ fn bot(r: &Row<'_>) -> rusqlite::Result<BotRecord> {
     })
 }
 
-const ADMIN_COLS: &str = "seq, app_instance_arn, member_arn, created_ms";
+macro_rules! admin_cols {
+    () => {
+        "seq, app_instance_arn, member_arn, created_ms"
+    };
+}
+
 fn admin(r: &Row<'_>) -> rusqlite::Result<AdminRecord> {
     Ok(AdminRecord { seq: r.get(0)?, app_instance_arn: r.get(1)?, member_arn: r.get(2)?, created_ms: r.get(3)? })
 }
 
-const ENDPOINT_COLS: &str = "seq, user_arn, endpoint_id, app_instance_arn, name, endpoint_type, resource_arn, device_token, \
-                             voip_device_token, allow_messages, status, status_reason, created_ms, updated_ms";
+macro_rules! endpoint_cols {
+    () => {
+        "seq, user_arn, endpoint_id, app_instance_arn, name, endpoint_type, resource_arn, device_token, \
+                             voip_device_token, allow_messages, status, status_reason, created_ms, updated_ms"
+    };
+}
+
 fn endpoint(r: &Row<'_>) -> rusqlite::Result<EndpointRecord> {
     Ok(EndpointRecord {
         seq: r.get(0)?,
@@ -235,7 +259,7 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn get_app_instance(&mut self, arn: &str) -> StoreResult<Option<AppInstanceRecord>> {
-        self.one(&format!("SELECT {APP_INSTANCE_COLS} FROM app_instances WHERE arn = ?1"), [arn], app_instance)
+        self.one(concat!("SELECT ", app_instance_cols!(), " FROM app_instances WHERE arn = ?1"), [arn], app_instance)
     }
 
     fn update_app_instance(&mut self, arn: &str, u: &AppInstanceUpdate) -> StoreResult<bool> {
@@ -264,7 +288,11 @@ impl Tx for SqliteTx<'_> {
 
     fn list_app_instances(&mut self, account: &str, region: &str, after: i64, n: usize) -> StoreResult<Vec<AppInstanceRecord>> {
         self.many(
-            &format!("SELECT {APP_INSTANCE_COLS} FROM app_instances WHERE account = ?1 AND region = ?2 AND seq > ?3 ORDER BY seq LIMIT ?4"),
+            concat!(
+                "SELECT ",
+                app_instance_cols!(),
+                " FROM app_instances WHERE account = ?1 AND region = ?2 AND seq > ?3 ORDER BY seq LIMIT ?4"
+            ),
             params![account, region, after, limit(n)],
             app_instance,
         )
@@ -272,7 +300,7 @@ impl Tx for SqliteTx<'_> {
 
     fn list_every_app_instance(&mut self, after: i64, n: usize) -> StoreResult<Vec<AppInstanceRecord>> {
         self.many(
-            &format!("SELECT {APP_INSTANCE_COLS} FROM app_instances WHERE seq > ?1 ORDER BY seq LIMIT ?2"),
+            concat!("SELECT ", app_instance_cols!(), " FROM app_instances WHERE seq > ?1 ORDER BY seq LIMIT ?2"),
             params![after, limit(n)],
             app_instance,
         )
@@ -300,7 +328,7 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn get_user(&mut self, arn: &str) -> StoreResult<Option<UserRecord>> {
-        self.one(&format!("SELECT {USER_COLS} FROM users WHERE arn = ?1 AND {}", user_alive!()), [arn], user)
+        self.one(concat!("SELECT ", user_cols!(), " FROM users WHERE arn = ?1 AND ", user_alive!()), [arn], user)
     }
 
     fn update_user(&mut self, arn: &str, u: &UserUpdate) -> StoreResult<bool> {
@@ -340,7 +368,7 @@ impl Tx for SqliteTx<'_> {
 
     fn list_users(&mut self, app_instance_arn: &str, after: i64, n: usize) -> StoreResult<Vec<UserRecord>> {
         self.many(
-            &format!("SELECT {USER_COLS} FROM users WHERE app_instance_arn = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"),
+            concat!("SELECT ", user_cols!(), " FROM users WHERE app_instance_arn = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"),
             params![app_instance_arn, after, limit(n)],
             user,
         )
@@ -367,7 +395,7 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn get_bot(&mut self, arn: &str) -> StoreResult<Option<BotRecord>> {
-        self.one(&format!("SELECT {BOT_COLS} FROM bots WHERE arn = ?1 AND {}", bot_alive!()), [arn], bot)
+        self.one(concat!("SELECT ", bot_cols!(), " FROM bots WHERE arn = ?1 AND ", bot_alive!()), [arn], bot)
     }
 
     fn update_bot(&mut self, arn: &str, u: &BotUpdate) -> StoreResult<bool> {
@@ -392,7 +420,7 @@ impl Tx for SqliteTx<'_> {
 
     fn list_bots(&mut self, app_instance_arn: &str, after: i64, n: usize) -> StoreResult<Vec<BotRecord>> {
         self.many(
-            &format!("SELECT {BOT_COLS} FROM bots WHERE app_instance_arn = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"),
+            concat!("SELECT ", bot_cols!(), " FROM bots WHERE app_instance_arn = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"),
             params![app_instance_arn, after, limit(n)],
             bot,
         )
@@ -408,7 +436,7 @@ impl Tx for SqliteTx<'_> {
 
     fn get_admin(&mut self, app_instance_arn: &str, member_arn: &str) -> StoreResult<Option<AdminRecord>> {
         self.one(
-            &format!("SELECT {ADMIN_COLS} FROM admins WHERE app_instance_arn = ?1 AND member_arn = ?2"),
+            concat!("SELECT ", admin_cols!(), " FROM admins WHERE app_instance_arn = ?1 AND member_arn = ?2"),
             [app_instance_arn, member_arn],
             admin,
         )
@@ -424,7 +452,7 @@ impl Tx for SqliteTx<'_> {
 
     fn list_admins(&mut self, app_instance_arn: &str, after: i64, n: usize) -> StoreResult<Vec<AdminRecord>> {
         self.many(
-            &format!("SELECT {ADMIN_COLS} FROM admins WHERE app_instance_arn = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"),
+            concat!("SELECT ", admin_cols!(), " FROM admins WHERE app_instance_arn = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"),
             params![app_instance_arn, after, limit(n)],
             admin,
         )
@@ -456,7 +484,7 @@ impl Tx for SqliteTx<'_> {
 
     fn get_endpoint(&mut self, user_arn: &str, endpoint_id: &str) -> StoreResult<Option<EndpointRecord>> {
         self.one(
-            &format!("SELECT {ENDPOINT_COLS} FROM endpoints WHERE user_arn = ?1 AND endpoint_id = ?2 AND {}", endpoint_alive!()),
+            concat!("SELECT ", endpoint_cols!(), " FROM endpoints WHERE user_arn = ?1 AND endpoint_id = ?2 AND ", endpoint_alive!()),
             [user_arn, endpoint_id],
             endpoint,
         )
@@ -494,7 +522,7 @@ impl Tx for SqliteTx<'_> {
 
     fn list_endpoints(&mut self, user_arn: &str, after: i64, n: usize) -> StoreResult<Vec<EndpointRecord>> {
         self.many(
-            &format!("SELECT {ENDPOINT_COLS} FROM endpoints WHERE user_arn = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"),
+            concat!("SELECT ", endpoint_cols!(), " FROM endpoints WHERE user_arn = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"),
             params![user_arn, after, limit(n)],
             endpoint,
         )
