@@ -158,8 +158,9 @@ pub trait Tx {
     /// Sets the members `u` names, in one statement on the row as it then is. Returns whether the
     /// AppInstance exists.
     fn update_app_instance(&mut self, arn: &str, u: &AppInstanceUpdate) -> StoreResult<bool>;
-    /// Deletes the AppInstance and everything in it: users, bots, admins, endpoints, tags,
-    /// idempotency records. Returns whether it existed.
+    /// Deletes the AppInstance and everything in it: users, bots, admins, endpoints, channels with
+    /// their memberships, moderators and messages, tags, idempotency records. Returns whether it
+    /// existed.
     fn delete_app_instance(&mut self, arn: &str) -> StoreResult<bool>;
     fn count_app_instances(&mut self, account: &str, region: &str) -> StoreResult<u64>;
     fn list_app_instances(&mut self, account: &str, region: &str, after: i64, limit: usize) -> StoreResult<Vec<AppInstanceRecord>>;
@@ -218,6 +219,76 @@ pub trait Tx {
     /// Records the answer for `key`, replacing a record already there (one whose resource is gone).
     fn put_idempotency(&mut self, key: &IdempotencyKey, r: &IdempotencyRecord) -> StoreResult<()>;
 
+    // Channels (Chime SDK Messaging). A channel's rows are found only while its AppInstance is
+    // visible: the service checks the AppInstance (or a live bearer in it) before it reads them.
+    fn insert_channel(&mut self, r: &ChannelRecord) -> StoreResult<()>;
+    fn get_channel(&mut self, arn: &str) -> StoreResult<Option<ChannelRecord>>;
+    /// Sets the members `u` names, in one statement. Returns whether the channel exists.
+    fn update_channel(&mut self, arn: &str, u: &ChannelUpdate) -> StoreResult<bool>;
+    /// Deletes the channel with its memberships (preferences and read markers with them),
+    /// moderators, messages, tags and idempotency records. Returns whether it existed.
+    fn delete_channel(&mut self, arn: &str) -> StoreResult<bool>;
+    /// Kept by the database as channels come and go (as the users count), so a quota check costs
+    /// the same at ten channels as at ten million.
+    fn count_channels(&mut self, app_instance_arn: &str) -> StoreResult<u64>;
+    /// The AppInstance's channels by creation order, only those of `privacy` when it is given.
+    fn list_channels(
+        &mut self,
+        app_instance_arn: &str,
+        privacy: Option<ChannelPrivacy>,
+        after: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<ChannelRecord>>;
+    /// ARNs of channels whose expiry time is at or before `now_ms`, oldest expiry first.
+    fn expired_channels(&mut self, now_ms: i64, limit: usize) -> StoreResult<Vec<String>>;
+
+    // Channel memberships
+    fn insert_membership(&mut self, r: &MembershipRecord) -> StoreResult<()>;
+    fn get_membership(&mut self, channel_arn: &str, member_arn: &str) -> StoreResult<Option<MembershipRecord>>;
+    /// Sets the members `u` names, in one statement. Returns whether the membership exists.
+    fn update_membership(&mut self, channel_arn: &str, member_arn: &str, u: &MembershipUpdate) -> StoreResult<bool>;
+    fn delete_membership(&mut self, channel_arn: &str, member_arn: &str) -> StoreResult<bool>;
+    fn count_memberships(&mut self, channel_arn: &str) -> StoreResult<u64>;
+    /// How many channels `member_arn` (a user or bot) is a member of.
+    fn count_member_channels(&mut self, member_arn: &str) -> StoreResult<u64>;
+    /// The channel's memberships by creation order, only those of `membership_type` when given.
+    fn list_memberships(
+        &mut self,
+        channel_arn: &str,
+        membership_type: Option<ChannelMembershipType>,
+        after: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<MembershipRecord>>;
+    /// The memberships of `member_arn` with their channels, by membership creation order.
+    fn list_member_channels(
+        &mut self,
+        member_arn: &str,
+        after: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<(MembershipRecord, ChannelRecord)>>;
+    /// Deletes every membership and moderator role of a user or bot (on its deletion). Returns the
+    /// ARNs of the channels it was a member of.
+    fn delete_member_everywhere(&mut self, member_arn: &str) -> StoreResult<Vec<String>>;
+
+    // Channel moderators
+    fn insert_moderator(&mut self, r: &ModeratorRecord) -> StoreResult<()>;
+    fn get_moderator(&mut self, channel_arn: &str, moderator_arn: &str) -> StoreResult<Option<ModeratorRecord>>;
+    fn delete_moderator(&mut self, channel_arn: &str, moderator_arn: &str) -> StoreResult<bool>;
+    fn count_moderators(&mut self, channel_arn: &str) -> StoreResult<u64>;
+    fn list_moderators(&mut self, channel_arn: &str, after: i64, limit: usize) -> StoreResult<Vec<ModeratorRecord>>;
+
+    // Channel messages
+    fn insert_message(&mut self, r: &MessageRecord) -> StoreResult<()>;
+    fn get_message(&mut self, channel_arn: &str, message_id: &str) -> StoreResult<Option<MessageRecord>>;
+    /// Applies `u` in one statement. Returns whether the message exists.
+    fn update_message(&mut self, channel_arn: &str, message_id: &str, u: &MessageUpdate) -> StoreResult<bool>;
+    fn delete_message(&mut self, channel_arn: &str, message_id: &str) -> StoreResult<bool>;
+    /// A page of the channel's messages (see [`MessageQuery`]).
+    fn list_messages(&mut self, channel_arn: &str, q: &MessageQuery) -> StoreResult<Vec<MessageRecord>>;
+    /// Deletes up to `limit` messages of channels of the AppInstance created before `before_ms`
+    /// (retention). Returns how many.
+    fn delete_messages_before(&mut self, app_instance_arn: &str, before_ms: i64, limit: usize) -> StoreResult<u64>;
+
     /// Writes a heartbeat: a real, durable write of no meaning, with which the health check
     /// finds out whether writes work again after they failed.
     fn heartbeat(&mut self, now_ms: i64) -> StoreResult<()>;
@@ -244,7 +315,8 @@ pub trait Tx {
     fn purge_batch(&mut self, seq: i64, limit: usize) -> StoreResult<PurgeStep>;
 
     /// Deletes every AppInstance in `scope` with everything stored under it (users, bots, admins,
-    /// endpoints, tags, idempotency records, pending purges), in this transaction. Returns how
+    /// endpoints, channels, memberships, moderators, messages, tags, idempotency records, pending
+    /// purges), in this transaction. Returns how
     /// many visible resources of each kind it deleted.
     fn reset(&mut self, scope: &ResetScope) -> StoreResult<ResetCounts>;
 }

@@ -199,7 +199,8 @@ pub struct EndpointUpdate {
 /// What a purge removes after its parent's row went (`docs/behaviour.md`, "Resources").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PurgeKind {
-    /// Everything in an AppInstance: users, bots, admins, endpoints, tags, idempotency records.
+    /// Everything in an AppInstance: users, bots, admins, endpoints, channels, memberships,
+    /// moderators, messages, tags, idempotency records.
     AppInstance,
     /// A user's endpoints, tags and idempotency records.
     User,
@@ -286,4 +287,144 @@ pub struct ResetCounts {
     pub bots: u64,
     pub admins: u64,
     pub endpoints: u64,
+    pub channels: u64,
+    pub memberships: u64,
+    pub moderators: u64,
+    pub messages: u64,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Chime SDK Messaging (`docs/behaviour.md`, "Messaging"). Every row carries the ARN of the
+// AppInstance it lives in, so that a purge or a reset of the AppInstance finds it.
+
+pub use carillon_api::messaging::shapes::{
+    ChannelMembershipType, ChannelMessageType, ChannelMode, ChannelPrivacy, ExpirationCriterion as ChannelExpirationCriterion,
+};
+
+stored_enum!(ChannelMembershipType, ChannelMessageType, ChannelMode, ChannelPrivacy, ChannelExpirationCriterion);
+
+/// An `{Arn, Name}` pair as an operation saw it (CreatedBy, InvitedBy, Sender, Member, Moderator):
+/// the name is the one the user or bot had then.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub arn: String,
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelRecord {
+    pub seq: i64,
+    pub arn: String,
+    pub app_instance_arn: String,
+    pub name: String,
+    pub mode: ChannelMode,
+    pub privacy: ChannelPrivacy,
+    pub metadata: Option<String>,
+    pub created_by: Actor,
+    pub created_ms: i64,
+    pub updated_ms: i64,
+    /// The last PERSISTENT send's time; never moves back.
+    pub last_message_ms: Option<i64>,
+    pub expiration: Option<ChannelExpiration>,
+}
+
+/// A channel's expiration settings and the time they make the sweep delete it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChannelExpiration {
+    pub days: i32,
+    pub criterion: ChannelExpirationCriterion,
+    pub expires_at_ms: i64,
+}
+
+/// The members an update of a channel names (see [`AppInstanceUpdate`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChannelUpdate {
+    pub name: Option<String>,
+    pub mode: Option<ChannelMode>,
+    /// `Some(None)` removes the metadata.
+    pub metadata: Option<Option<String>>,
+    /// `Some(None)` removes the expiration settings.
+    pub expiration: Option<Option<ChannelExpiration>>,
+    /// Becomes the later of this and the stored value (a send).
+    pub last_message_ms: Option<i64>,
+    pub touched_ms: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MembershipRecord {
+    pub seq: i64,
+    pub channel_arn: String,
+    pub app_instance_arn: String,
+    pub member: Actor,
+    pub membership_type: ChannelMembershipType,
+    pub invited_by: Actor,
+    pub created_ms: i64,
+    pub updated_ms: i64,
+    /// The member's last UpdateChannelReadMarker.
+    pub read_marker_ms: Option<i64>,
+    /// The member's `Preferences` as JSON, once Put.
+    pub preferences: Option<String>,
+}
+
+/// The members an update of a membership names.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MembershipUpdate {
+    pub read_marker_ms: Option<i64>,
+    pub preferences: Option<String>,
+    pub touched_ms: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModeratorRecord {
+    pub seq: i64,
+    pub channel_arn: String,
+    pub app_instance_arn: String,
+    pub moderator: Actor,
+    pub created_by: Actor,
+    pub created_ms: i64,
+}
+
+/// A stored (PERSISTENT) channel message. A deleted message has no row; a redacted one keeps its
+/// row with its content members gone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageRecord {
+    pub seq: i64,
+    pub channel_arn: String,
+    pub app_instance_arn: String,
+    pub message_id: String,
+    pub message_type: ChannelMessageType,
+    pub content: Option<String>,
+    pub metadata: Option<String>,
+    pub content_type: Option<String>,
+    /// The `MessageAttributes` map as JSON.
+    pub message_attributes: Option<String>,
+    pub sender: Actor,
+    pub created_ms: i64,
+    pub updated_ms: i64,
+    pub edited_ms: Option<i64>,
+    pub redacted: bool,
+}
+
+/// The members an update of a message names. A redaction sets `redacted` and clears every content
+/// member in the same statement.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MessageUpdate {
+    pub content: Option<String>,
+    pub metadata: Option<String>,
+    pub content_type: Option<String>,
+    pub edited_ms: Option<i64>,
+    pub redact: bool,
+    pub touched_ms: Option<i64>,
+}
+
+/// A page of a channel's messages: newest first when `descending`, ties by send order (`seq`).
+/// `after` is the `(created_ms, seq)` of the last message of the previous page; the time bounds
+/// are inclusive.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MessageQuery {
+    pub descending: bool,
+    pub after: Option<(i64, i64)>,
+    pub not_before_ms: Option<i64>,
+    pub not_after_ms: Option<i64>,
+    pub limit: usize,
 }
