@@ -1,10 +1,12 @@
-//! The Chime SDK Identity wire layer (restJson1), driven by the committed service models.
+//! The wire layer (restJson1) of Chime SDK Identity and Chime SDK Messaging, driven by the committed
+//! service models; both services are served on one listener ([`Wire`]).
 //!
-//! A request flows: [`route`] (method and raw path to an [`Operation`]), [`bind`] (path labels,
-//! query and JSON body into one JSON value of the input shape), [`validate`] (every constraint of the
-//! model, with AWS's wording), then [`dispatch`] turns the value into the typed input of the
-//! operation's method on [`ChimeSdkIdentity`] and serializes its typed output. Every error leaves
-//! through [`ApiError`].
+//! A request flows: [`route`] (method and raw path to a [`ServedOperation`]), [`bind`] (path labels,
+//! query, headers and JSON body into one JSON value of the input shape), [`validate`] (every
+//! constraint of the model, with AWS's wording), then the generated `dispatch` of its service turns
+//! the value into the typed input of the operation's method on [`ChimeSdkIdentity`] or
+//! [`messaging::ChimeSdkMessaging`] and serializes its typed output. Every error leaves through
+//! [`ApiError`].
 //!
 //! The shapes, operations, traits and error kinds are generated from the models into
 //! `src/generated/` and committed; `cargo run -p carillon-codegen` regenerates them.
@@ -15,6 +17,7 @@ pub mod model;
 pub mod pipeline;
 pub mod redact;
 pub mod route;
+pub mod served;
 pub mod validate;
 
 mod context;
@@ -27,6 +30,7 @@ pub use identity::{ChimeSdkIdentity, Operation, dispatch, shapes};
 pub use pipeline::{Answer, Request, Resolved, Wire};
 pub use redact::Direction;
 pub use route::printable;
+pub use served::ServedOperation;
 pub use timestamp::Timestamp;
 
 /// Code generated from the committed models by `carillon-codegen`.
@@ -36,7 +40,7 @@ pub mod generated {
     pub mod messaging;
 }
 
-/// Chime SDK Identity, the served service: its shapes, [`Operation`], trait and dispatch.
+/// Chime SDK Identity: its shapes, [`Operation`], trait and dispatch.
 pub use generated::identity;
-/// Chime SDK Messaging: generated from its model, not served yet.
+/// Chime SDK Messaging, served on the same listener: its shapes, operations, trait and dispatch.
 pub use generated::messaging;

@@ -5,7 +5,7 @@
 //! keys stay, every value reads `"***"`. A user's ARN embeds its AppInstanceUserId, which the model
 //! marks sensitive: wherever one appears, its id reads `***`, as in the logged path.
 
-use crate::Operation;
+use crate::ServedOperation;
 use crate::model::{Model, ShapeKind};
 use crate::pipeline::Wire;
 use serde_json::Value;
@@ -26,8 +26,8 @@ impl Wire {
     /// Hides, in `value` (a JSON body of `operation` in `direction`), every member the model marks
     /// sensitive. With no operation (the request reached none), or none of that direction in the
     /// model, every value is hidden.
-    pub fn redact_sensitive(&self, operation: Option<Operation>, direction: Direction, value: &mut Value) {
-        let model = self.model();
+    pub fn redact_sensitive(&self, operation: Option<ServedOperation>, direction: Direction, value: &mut Value) {
+        let model = operation.map_or(self.identity_model(), |op| self.model_of(op));
         let shape = operation.and_then(|op| self.definition(op)).and_then(|def| match direction {
             Direction::Input => def.input.as_deref(),
             Direction::Output => def.output.as_deref(),
@@ -114,6 +114,7 @@ fn hide_all(value: &mut Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Operation;
     use serde_json::json;
 
     fn wire() -> Wire {
@@ -131,7 +132,7 @@ mod tests {
             "AllowMessages": "ALL",
             "Unmodeled": {"Deep": ["x", 1, true, null]}
         });
-        wire().redact_sensitive(Some(Operation::RegisterAppInstanceUserEndpoint), Direction::Input, &mut body);
+        wire().redact_sensitive(Some(Operation::RegisterAppInstanceUserEndpoint.into()), Direction::Input, &mut body);
         assert_eq!(
             body,
             json!({
@@ -157,7 +158,7 @@ mod tests {
             "NextToken": "opaque",
             "AppInstanceArn": "arn:aws:chime:us-east-1:111122223333:app-instance/a"
         });
-        wire().redact_sensitive(Some(Operation::ListAppInstanceUsers), Direction::Output, &mut body);
+        wire().redact_sensitive(Some(Operation::ListAppInstanceUsers.into()), Direction::Output, &mut body);
         let text = body.to_string();
         for secret in ["alice", "Alice", "secret metadata", "opaque", "bob", "Bob"] {
             assert!(!text.contains(secret), "{secret} in {text}");
@@ -167,18 +168,18 @@ mod tests {
         // A user's ARN is not marked sensitive, but the id it embeds is.
         assert_eq!(body["AppInstanceUsers"][1]["AppInstanceUserArn"], "arn:aws:chime:us-east-1:111122223333:app-instance/a/user/***");
         let mut bot = json!({"AppInstanceBotArn": "arn:aws:chime:us-east-1:111122223333:app-instance/a/bot/b1"});
-        wire().redact_sensitive(Some(Operation::CreateAppInstanceBot), Direction::Output, &mut bot);
+        wire().redact_sensitive(Some(Operation::CreateAppInstanceBot.into()), Direction::Output, &mut bot);
         assert_eq!(bot["AppInstanceBotArn"], "arn:aws:chime:us-east-1:111122223333:app-instance/a/bot/b1");
     }
 
     #[test]
     fn tags_and_a_value_of_the_wrong_type_are_hidden() {
         let mut body = json!({"Name": "n", "ClientRequestToken": "t", "Tags": [{"Key": "team", "Value": "blue"}], "Metadata": {"x": "y"}});
-        wire().redact_sensitive(Some(Operation::CreateAppInstance), Direction::Input, &mut body);
+        wire().redact_sensitive(Some(Operation::CreateAppInstance.into()), Direction::Input, &mut body);
         assert_eq!(body["Tags"], json!([{"Key": "***", "Value": "***"}]));
         assert_eq!(body["Metadata"], "***");
         let mut body = json!({"ClientRequestToken": {"nested": "secret"}, "Tags": "not a list"});
-        wire().redact_sensitive(Some(Operation::CreateAppInstance), Direction::Input, &mut body);
+        wire().redact_sensitive(Some(Operation::CreateAppInstance.into()), Direction::Input, &mut body);
         assert_eq!(body, json!({"ClientRequestToken": {"nested": "***"}, "Tags": "***"}));
     }
 
@@ -188,7 +189,7 @@ mod tests {
         wire().redact_sensitive(None, Direction::Input, &mut body);
         assert_eq!(body, json!({"DeviceToken": "***", "List": ["***", {"k": "***"}], "Gone": null}));
         let mut body = json!("a bare string");
-        wire().redact_sensitive(Some(Operation::DeleteAppInstance), Direction::Output, &mut body);
+        wire().redact_sensitive(Some(Operation::DeleteAppInstance.into()), Direction::Output, &mut body);
         assert_eq!(body, json!("***"));
     }
 }
