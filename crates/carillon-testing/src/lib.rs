@@ -24,7 +24,7 @@ mod server;
 pub use postgres::PostgresDb;
 pub use process::{Exit, Launch, ServerProcess, signal};
 #[cfg(feature = "sdk")]
-pub use sdk::{client, client_config, client_with, error_of, health, message_of};
+pub use sdk::{client, client_config, client_with, error_of, health, message_of, messaging_client};
 #[cfg(feature = "in-process")]
 pub use server::{Builder, TestServer};
 

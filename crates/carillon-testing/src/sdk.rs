@@ -1,4 +1,5 @@
-//! aws-sdk-chimesdkidentity clients pointed at a test server, and readers of their errors.
+//! aws-sdk-chimesdkidentity and aws-sdk-chimesdkmessaging clients pointed at a test server, and
+//! readers of their errors.
 
 use aws_credential_types::Credentials;
 use aws_sdk_chimesdkidentity::Client;

@@ -189,6 +189,11 @@ impl TestServer {
         crate::client(&self.url(), account, region)
     }
 
+    /// A Chime SDK Messaging client for the 12-digit account `account` in `region`.
+    pub fn messaging_client_for(&self, account: &str, region: &str) -> aws_sdk_chimesdkmessaging::Client {
+        crate::messaging_client(&self.url(), account, region)
+    }
+
     /// A client with the given access key id and secret.
     pub fn client_with(&self, access_key: &str, secret: &str, region: &str) -> Client {
         crate::client_with(&self.url(), access_key, secret, region)

@@ -117,6 +117,10 @@ pub struct ServeArgs {
     /// `***`
     #[arg(long, env = "CARILLON_JOURNAL_BODIES")]
     pub journal_bodies: bool,
+    /// What GetMessagingSessionEndpoint answers, host[:port] [default: the request's Host header,
+    /// with the listener's port when it names none]
+    #[arg(long, env = "CARILLON_MESSAGING_ENDPOINT", value_name = "HOST[:PORT]", value_parser = parse_messaging_endpoint)]
+    pub messaging_endpoint: Option<String>,
     /// AppInstances per account and region
     #[arg(long, env = "CARILLON_QUOTA_APP_INSTANCES", value_name = "N", default_value_t = Quotas::default().app_instances_per_account)]
     pub quota_app_instances: u64,
@@ -207,9 +211,20 @@ pub struct Config {
     pub cors_origins: crate::cors::Origins,
     /// Whether journal entries keep the request's and answer's bodies (sensitive members hidden).
     pub journal_bodies: bool,
+    /// `--messaging-endpoint`: what GetMessagingSessionEndpoint answers, when set.
+    pub messaging_endpoint: Option<String>,
     pub quotas: Quotas,
     /// The seed applied at start, read and parsed.
     pub seed: Option<Seed>,
+}
+
+/// `--messaging-endpoint`: a host with an optional port, no scheme or path (the JavaScript SDK
+/// builds `wss://` + it + `/connect`).
+fn parse_messaging_endpoint(text: &str) -> Result<String, String> {
+    let ok = !text.is_empty()
+        && text.len() <= 255
+        && text.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'));
+    if ok { Ok(text.to_string()) } else { Err("must be host[:port], without a scheme or a path".to_string()) }
 }
 
 /// A seed file, read.
@@ -256,6 +271,7 @@ impl Default for Config {
             journal_size: 1000,
             cors_origins: crate::cors::Origins::Local,
             journal_bodies: false,
+            messaging_endpoint: None,
             quotas: Quotas::default(),
             seed: None,
         }
@@ -329,6 +345,7 @@ impl ServeArgs {
             journal_size: size("--journal-size", self.journal_size)?,
             cors_origins: self.cors_origins.clone().unwrap_or_default(),
             journal_bodies: self.journal_bodies,
+            messaging_endpoint: self.messaging_endpoint.clone(),
             quotas: Quotas {
                 app_instances_per_account: self.quota_app_instances,
                 users_per_app_instance: self.quota_users,
@@ -467,6 +484,18 @@ mod tests {
         assert!(parse(&args(&["--journal-bodies"]), |_| None).unwrap().journal_bodies);
         assert!(parse(&args(&[]), |k| (k == "CARILLON_JOURNAL_BODIES").then(|| "1".into())).unwrap().journal_bodies);
         assert!(!parse(&args(&[]), |k| (k == "CARILLON_JOURNAL_BODIES").then(|| "off".into())).unwrap().journal_bodies);
+    }
+
+    #[test]
+    fn the_messaging_endpoint_is_a_host_and_port_or_unset() {
+        assert_eq!(parse(&args(&[]), |_| None).unwrap().messaging_endpoint, None);
+        let set = |v: &str| parse(&args(&["--messaging-endpoint", v]), |_| None).map(|c| c.messaging_endpoint);
+        assert_eq!(set("chat.example.com:8443").unwrap().as_deref(), Some("chat.example.com:8443"));
+        let env = parse(&args(&[]), |k| (k == "CARILLON_MESSAGING_ENDPOINT").then(|| "localhost".into())).unwrap();
+        assert_eq!(env.messaging_endpoint.as_deref(), Some("localhost"));
+        for bad in ["", "wss://localhost", "localhost/connect", "a b"] {
+            assert!(set(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -90,7 +90,7 @@ impl Control {
         }
         if self == Control::PutState {
             let doc = parse_state(body)?;
-            let n = service.import_state(app.wire.model(), doc).await?;
+            let n = service.import_state(app.wire.identity_model(), doc).await?;
             return Ok(ok(json!({ "Imported": counts(&n) })));
         }
         let body: Value = if body.is_empty() {
@@ -194,6 +194,10 @@ pub fn counts(n: &carillon_store::ResetCounts) -> Value {
         "AppInstanceBots": n.bots,
         "AppInstanceAdmins": n.admins,
         "AppInstanceUserEndpoints": n.endpoints,
+        "Channels": n.channels,
+        "ChannelMemberships": n.memberships,
+        "ChannelModerators": n.moderators,
+        "ChannelMessages": n.messages,
     })
 }
 

@@ -201,8 +201,10 @@ fn parse_rule(wire: &Wire, rule: &Value) -> Result<Rule, String> {
     let errors: Vec<&str> = if operation == "*" {
         ANY_OPERATION_ERRORS.to_vec()
     } else {
-        let def =
-            wire.model().operations.iter().find(|d| d.name == operation).ok_or_else(|| format!("no operation is named {operation:?}"))?;
+        // An operation of either served service; the `/tags` ones, the same in both, have the
+        // same errors in both.
+        let op = wire.operations_named(operation).into_iter().next().ok_or_else(|| format!("no operation is named {operation:?}"))?;
+        let def = wire.definition(op).ok_or_else(|| format!("no operation is named {operation:?}"))?;
         def.errors.iter().map(String::as_str).collect()
     };
     let account = match obj.get("Account") {

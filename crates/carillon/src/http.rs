@@ -9,7 +9,8 @@ use crate::faults::Fired;
 use crate::journal::{Bodies, recorded_body};
 use bytes::Bytes;
 use carillon_api::{
-    Answer, ApiError, Direction, ErrorKind, MAX_BODY_BYTES, Operation, Request as WireRequest, RequestContext, Wire, printable,
+    Answer, ApiError, Direction, ErrorKind, MAX_BODY_BYTES, Request as WireRequest, RequestContext, ServedOperation, Wire, messaging,
+    printable,
 };
 use carillon_service::Service;
 use carillon_sigv4::SignatureMismatch;
@@ -44,6 +45,10 @@ pub struct App {
     pub metrics: crate::metrics::Metrics,
     /// The origins whose browser pages may call the server (`--cors-origins`).
     pub cors: crate::cors::Origins,
+    /// `--messaging-endpoint`, when set: what GetMessagingSessionEndpoint answers.
+    pub messaging_endpoint: Option<String>,
+    /// The port the server listens on (GetMessagingSessionEndpoint adds it to a Host without one).
+    pub port: u16,
 }
 
 /// The longest request target (path and query) answered; a longer one is a 400.
@@ -187,7 +192,7 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>) -> Result<Reply, Infa
 
 /// The operation whose model redacts a journaled body: the one the request's method and path
 /// address, even when the request was refused before it ran (a signature that did not match).
-fn body_operation(app: &App, parts: &Parts) -> Option<Operation> {
+fn body_operation(app: &App, parts: &Parts) -> Option<ServedOperation> {
     let request =
         WireRequest { method: parts.method.as_str(), raw_path: parts.uri.path(), raw_query: parts.uri.query(), headers: &[], body: &[] };
     app.wire.resolve(request).ok().map(|r| r.operation())
@@ -197,7 +202,7 @@ fn body_operation(app: &App, parts: &Parts) -> Option<Operation> {
 /// the answer's, read as its output, every member the model marks sensitive hidden; an error's body
 /// is the error's JSON. A request of no known operation has every value of its body hidden; one
 /// whose body was never read records none.
-fn journal_bodies(app: &App, request: Option<(Option<Operation>, Bytes)>, outcome: &Result<Answer, ApiError>) -> Box<Bodies> {
+fn journal_bodies(app: &App, request: Option<(Option<ServedOperation>, Bytes)>, outcome: &Result<Answer, ApiError>) -> Box<Bodies> {
     let operation = request.as_ref().and_then(|(op, _)| *op);
     let request =
         request.map_or(serde_json::Value::Null, |(op, body)| recorded_body(&body, |v| app.wire.redact_sensitive(op, Direction::Input, v)));
@@ -537,7 +542,30 @@ async fn api(
         }
         None => {}
     }
+    if operation == ServedOperation::Messaging(messaging::Operation::GetMessagingSessionEndpoint) {
+        // Where clients open their WebSocket is a property of the listener, not of the service.
+        if let Err(e) = app.wire.bind(&resolved) {
+            return (operation.name(), Err(e));
+        }
+        return (operation.name(), Ok(messaging_endpoint(app, parts)));
+    }
     (operation.name(), app.wire.call(&app.service, &ctx, resolved).await)
+}
+
+/// GetMessagingSessionEndpoint's answer (`docs/behaviour.md`, "Messaging"): `--messaging-endpoint`,
+/// else the request's Host, with the listener's port when the Host names none and it is not 443.
+/// No scheme and no path: the JavaScript SDK builds `wss://` + Url + `/connect`.
+fn messaging_endpoint(app: &App, parts: &Parts) -> Answer {
+    let url = match &app.messaging_endpoint {
+        Some(configured) => configured.clone(),
+        None => {
+            let host = parts.headers.get(hyper::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+            let has_port = host.rsplit_once(':').is_some_and(|(_, p)| !p.contains(']'));
+            if has_port || app.port == 443 { host.to_string() } else { format!("{host}:{}", app.port) }
+        }
+    };
+    let body = serde_json::json!({"Endpoint": {"Url": url}});
+    Answer::json(200, serde_json::to_vec(&body).unwrap_or_default())
 }
 
 async fn control(app: &App, parts: &Parts, body: &[u8]) -> (Label, Result<Answer, ApiError>) {
