@@ -201,6 +201,17 @@ class Server:
             config=Config(retries={"max_attempts": 1}, parameter_validation=validate),
         )
 
+    def messaging(self, account=None, region="us-east-1", validate=True):
+        """A boto3 chime-sdk-messaging client of the same listener, access key id the 12-digit `account`."""
+        return _SESSION.client(
+            "chime-sdk-messaging",
+            endpoint_url=self.url,
+            region_name=region,
+            aws_access_key_id=account or new_account(),
+            aws_secret_access_key="x",
+            config=Config(retries={"max_attempts": 1}, parameter_validation=validate),
+        )
+
     def raw(self, method, path, body=None, headers=None, account=None, region="us-east-1", timeout=30):
         """One HTTP request on a fresh connection. `body`: bytes, str, or a JSON-able object (dumped);
         `account`: adds an Authorization header with that credential scope."""

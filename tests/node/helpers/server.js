@@ -11,6 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { ChimeSDKIdentityClient } from '@aws-sdk/client-chime-sdk-identity';
+import { ChimeSDKMessagingClient } from '@aws-sdk/client-chime-sdk-messaging';
 
 const NODE_TESTS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -184,6 +185,17 @@ export class CarillonServer {
   client(account, region = 'us-east-1') {
     assert.ok(this.url, 'server not running');
     return new ChimeSDKIdentityClient({
+      endpoint: this.url,
+      region,
+      credentials: { accessKeyId: account, secretAccessKey: 'x' },
+      maxAttempts: 1,
+    });
+  }
+
+  /** A Chime SDK Messaging client for `account`, on the same listener. */
+  messaging(account, region = 'us-east-1') {
+    assert.ok(this.url, 'server not running');
+    return new ChimeSDKMessagingClient({
       endpoint: this.url,
       region,
       credentials: { accessKeyId: account, secretAccessKey: 'x' },
