@@ -303,3 +303,34 @@ pub async fn put_expiration(
     })
     .await
 }
+
+/// Deletes the channels whose expiry has passed, as DeleteChannel does, a batch per transaction,
+/// each checked again inside the transaction that deletes it (new settings may have moved it).
+pub async fn sweep_expired(svc: &Service) -> Result<usize, ApiError> {
+    const BATCH: usize = 100;
+    let mut deleted = 0;
+    loop {
+        let now = svc.clock.now_ms();
+        let arns = svc.read(move |tx| Ok(tx.expired_channels(now, BATCH)?)).await?;
+        if arns.is_empty() {
+            return Ok(deleted);
+        }
+        let n = arns.len();
+        deleted += svc
+            .write(move |tx| {
+                let mut count = 0;
+                for arn in &arns {
+                    lock(tx, OwnerLock::Channel(arn))?;
+                    let expired = tx.get_channel(arn)?.and_then(|c| c.expiration).is_some_and(|e| e.expires_at_ms <= now);
+                    if expired && tx.delete_channel(arn)? {
+                        count += 1;
+                    }
+                }
+                Ok(count)
+            })
+            .await?;
+        if n < BATCH {
+            return Ok(deleted);
+        }
+    }
+}

@@ -3,19 +3,21 @@
 
 use super::access::{self, Action, Subject};
 use super::{identity, no_sub_channel};
+use crate::failure::TxResult;
 use crate::pagination::list_page;
 use crate::service::{OwnerLock, Service, lock};
 use crate::{arn, idempotency};
 use carillon_api::messaging::Operation;
 use carillon_api::messaging::shapes::*;
 use carillon_api::{ApiError, RequestContext, Timestamp};
-use carillon_store::{ChannelExpirationCriterion, ChannelUpdate, MessageQuery, MessageRecord, MessageUpdate};
+use carillon_store::{ChannelExpirationCriterion, ChannelRecord, ChannelUpdate, MessageQuery, MessageRecord, MessageUpdate, Tx};
 use std::collections::BTreeMap;
 
 const STANDARD_CONTENT_BYTES: usize = 4096;
 const CONTROL_CONTENT_BYTES: usize = 30;
 const METADATA_CHARS: usize = 1024;
 const ATTRIBUTES_BYTES: usize = 1024;
+const DAY_MS: i64 = 24 * 3600 * 1000;
 
 type Attributes = BTreeMap<String, MessageAttributeValue>;
 
@@ -71,6 +73,22 @@ fn check_attributes(attributes: Option<&Attributes>) -> Result<(), ApiError> {
         return Err(ApiError::bad_request(format!("MessageAttributes hold at most {ATTRIBUTES_BYTES} bytes of keys and values.")));
     }
     Ok(())
+}
+
+/// The creation time before which the AppInstance's retention hides messages (they are gone for
+/// every request at once, before the sweep deletes them); `None` without retention.
+fn retention_cutoff(tx: &mut dyn Tx, app_instance_arn: &str, now: i64) -> TxResult<Option<i64>> {
+    let days = tx.get_app_instance(app_instance_arn)?.and_then(|a| a.retention_days);
+    Ok(days.map(|d| now.saturating_sub(i64::from(d).saturating_mul(DAY_MS))))
+}
+
+/// The message a request addresses: 404 when there is none or retention hides it.
+fn find(tx: &mut dyn Tx, channel: &ChannelRecord, message_id: &str, now: i64) -> TxResult<MessageRecord> {
+    let cutoff = retention_cutoff(tx, &channel.app_instance_arn, now)?;
+    match tx.get_message(&channel.arn, message_id)? {
+        Some(m) if cutoff.is_none_or(|c| m.created_ms >= c) => Ok(m),
+        _ => Err(missing(&channel.arn, message_id).into()),
+    }
 }
 
 fn sent() -> ChannelMessageStatusStructure {
@@ -193,11 +211,12 @@ pub async fn get(svc: &Service, ctx: &RequestContext, input: GetChannelMessageRe
     arn::check_owner(ctx, &input.channel_arn)?;
     no_sub_channel(input.sub_channel_id.as_ref())?;
     access::check_bearer_form(ctx, &input.chime_bearer)?;
+    let now = svc.clock.now_ms();
     let m = svc
         .read(move |tx| {
             let (_, channel, roles) = access::enter(tx, &input.chime_bearer, &input.channel_arn)?;
             access::allow(Action::ReadMessages, roles, Subject { channel: Some(&channel), own: None })?;
-            tx.get_message(&channel.arn, &input.message_id)?.ok_or_else(|| missing(&channel.arn, &input.message_id).into())
+            find(tx, &channel, &input.message_id, now)
         })
         .await?;
     Ok(GetChannelMessageResponse { channel_message: Some(message(m)) })
@@ -216,7 +235,7 @@ pub async fn update(
         lock(tx, OwnerLock::Channel(&input.channel_arn))?;
         let (actor, channel, roles) = access::enter(tx, &input.chime_bearer, &input.channel_arn)?;
         access::allow(Action::UpdateMessage, roles, Subject { channel: Some(&channel), own: None })?;
-        let m = tx.get_message(&channel.arn, &input.message_id)?.ok_or_else(|| missing(&channel.arn, &input.message_id))?;
+        let m = find(tx, &channel, &input.message_id, now)?;
         access::allow(Action::UpdateMessage, roles, Subject { channel: Some(&channel), own: Some(m.sender.arn == actor.arn) })?;
         if m.redacted {
             return Err(ApiError::conflict(format!("The message {} is redacted.", m.message_id)).into());
@@ -255,7 +274,7 @@ pub async fn redact(
         lock(tx, OwnerLock::Channel(&input.channel_arn))?;
         let (actor, channel, roles) = access::enter(tx, &input.chime_bearer, &input.channel_arn)?;
         access::allow(Action::RedactMessage, roles, Subject { channel: Some(&channel), own: None })?;
-        let m = tx.get_message(&channel.arn, &input.message_id)?.ok_or_else(|| missing(&channel.arn, &input.message_id))?;
+        let m = find(tx, &channel, &input.message_id, now)?;
         access::allow(Action::RedactMessage, roles, Subject { channel: Some(&channel), own: Some(m.sender.arn == actor.arn) })?;
         // Redacting again changes nothing.
         if !m.redacted {
@@ -294,6 +313,7 @@ pub async fn list(svc: &Service, ctx: &RequestContext, input: ListChannelMessage
     // A token continues only the list it was made for: the same order and bounds.
     let scope = format!("{}|{descending}|{not_before:?}|{not_after:?}", input.channel_arn);
     let (channel_arn, bearer) = (input.channel_arn.clone(), input.chime_bearer.clone());
+    let now = svc.clock.now_ms();
     let (rows, next_token) = list_page(
         svc,
         ctx,
@@ -304,7 +324,13 @@ pub async fn list(svc: &Service, ctx: &RequestContext, input: ListChannelMessage
         move |tx, after, n| {
             let (_, channel, roles) = access::enter(tx, &bearer, &channel_arn)?;
             access::allow(Action::ReadMessages, roles, Subject { channel: Some(&channel), own: None })?;
-            let q = MessageQuery { descending, after, not_before_ms: not_before, not_after_ms: not_after, limit: n };
+            // Retention hides what was created before its cutoff.
+            let cutoff = retention_cutoff(tx, &channel.app_instance_arn, now)?;
+            let not_before_ms = match (not_before, cutoff) {
+                (Some(b), Some(c)) => Some(b.max(c)),
+                (b, c) => b.or(c),
+            };
+            let q = MessageQuery { descending, after, not_before_ms, not_after_ms: not_after, limit: n };
             Ok(tx.list_messages(&channel.arn, &q)?)
         },
     )

@@ -48,6 +48,13 @@ fn later<T: serde::Serialize, R>(ctx: &RequestContext, op: Operation, input: &T)
     Err(ApiError::not_implemented(op.name()))
 }
 
+impl Service {
+    /// Deletes every channel whose expiration time has passed, with its cascade. Returns how many.
+    pub async fn sweep_expired_channels(&self) -> Result<usize, ApiError> {
+        channels::sweep_expired(self).await
+    }
+}
+
 impl ChimeSdkMessaging for Service {
     async fn associate_channel_flow(&self, ctx: &RequestContext, input: AssociateChannelFlowRequest) -> Result<(), ApiError> {
         later(ctx, Operation::AssociateChannelFlow, &input)
