@@ -1033,7 +1033,7 @@ async fn update_redact_and_delete_keep_their_timestamps_and_rules() {
         RedactChannelMessageRequest { channel_arn: c.clone(), message_id: id.clone(), chime_bearer: alice.clone(), sub_channel_id: None };
     svc.redact_channel_message(&ctx(), redact.clone()).await.unwrap();
     let redacted = svc.get_channel_message(&ctx(), get()).await.unwrap().channel_message.unwrap();
-    assert_eq!((redacted.content, redacted.metadata, redacted.content_type, redacted.message_attributes), (None, None, None, None));
+    assert_eq!((&redacted.content, &redacted.metadata, &redacted.content_type, &redacted.message_attributes), (&None, &None, &None, &None));
     assert_eq!(redacted.redacted, Some(true));
     assert_eq!(redacted.last_edited_timestamp, edited.last_edited_timestamp, "redact moves only LastUpdatedTimestamp");
     assert!(redacted.last_updated_timestamp.unwrap().0 > edited.last_updated_timestamp.unwrap().0);
