@@ -10,12 +10,14 @@ macro_rules! error_kinds {
     (
         model { $($(#[$mdoc:meta])* $model:ident = $mstatus:literal, $mtype:literal, $mcode:literal;)* }
         protocol { $($(#[$pdoc:meta])* $proto:ident = $pstatus:literal, $ptype:literal;)* }
+        carillon { $($(#[$cdoc:meta])* $own:ident = $cstatus:literal, $ctype:literal, $ccode:literal;)* }
     ) => {
         /// The error shapes of the models, plus the protocol- and auth-level errors AWS answers with.
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
         pub enum ErrorKind {
             $($(#[$mdoc])* $model,)*
             $($(#[$pdoc])* $proto,)*
+            $($(#[$cdoc])* $own,)*
         }
 
         impl ErrorKind {
@@ -23,12 +25,15 @@ macro_rules! error_kinds {
             pub const MODEL: &'static [ErrorKind] = &[$(ErrorKind::$model),*];
             /// The protocol- and auth-level kinds, which no model declares.
             pub const PROTOCOL: &'static [ErrorKind] = &[$(ErrorKind::$proto),*];
+            /// Carillon's own kinds: answers no model declares, with a body like the models' errors.
+            pub const CARILLON: &'static [ErrorKind] = &[$(ErrorKind::$own),*];
 
             /// The HTTP status.
             pub fn status(self) -> u16 {
                 match self {
                     $(ErrorKind::$model => $mstatus,)*
                     $(ErrorKind::$proto => $pstatus,)*
+                    $(ErrorKind::$own => $cstatus,)*
                 }
             }
 
@@ -37,6 +42,7 @@ macro_rules! error_kinds {
                 match self {
                     $(ErrorKind::$model => $mtype,)*
                     $(ErrorKind::$proto => $ptype,)*
+                    $(ErrorKind::$own => $ctype,)*
                 }
             }
 
@@ -46,6 +52,7 @@ macro_rules! error_kinds {
                 match self {
                     $(ErrorKind::$model => Some($mcode),)*
                     $(ErrorKind::$proto => None,)*
+                    $(ErrorKind::$own => Some($ccode),)*
                 }
             }
         }
@@ -62,6 +69,12 @@ crate::generated::errors::with_model_errors!(error_kinds {
         UnrecognizedClient = 403, "UnrecognizedClientException";
         /// sigv4 mode: the signature does not match, or the clock is outside the window.
         InvalidSignature = 403, "InvalidSignatureException";
+    }
+    carillon {
+        /// An operation of a model that Carillon does not implement (yet), or a member of one
+        /// whose feature it lacks (`docs/behaviour.md`, "Messaging"). 501 is in no client's list
+        /// of statuses to retry.
+        NotImplemented = 501, "NotImplementedException", "NotImplemented";
     }
 });
 
@@ -105,6 +118,10 @@ impl ApiError {
     }
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::ServiceFailure, message)
+    }
+    /// 501 for an operation (or a member, by its name) that Carillon does not implement yet.
+    pub fn not_implemented(operation: &str) -> Self {
+        Self::new(ErrorKind::NotImplemented, format!("Carillon does not implement {operation} yet"))
     }
 
     /// The HTTP status of this error.
@@ -152,12 +169,13 @@ mod tests {
             (ErrorKind::MissingAuthenticationToken, 403, "MissingAuthenticationTokenException", ""),
             (ErrorKind::UnrecognizedClient, 403, "UnrecognizedClientException", ""),
             (ErrorKind::InvalidSignature, 403, "InvalidSignatureException", ""),
+            (ErrorKind::NotImplemented, 501, "NotImplementedException", "NotImplemented"),
         ];
         for (kind, status, type_name, code) in expected {
             let code = Some(code).filter(|c| !c.is_empty());
             assert_eq!((kind.status(), kind.type_name(), kind.code()), (status, type_name, code), "{kind:?}");
         }
-        assert_eq!(ErrorKind::MODEL.len() + ErrorKind::PROTOCOL.len(), expected.len());
+        assert_eq!(ErrorKind::MODEL.len() + ErrorKind::PROTOCOL.len() + ErrorKind::CARILLON.len(), expected.len());
     }
 
     /// The protocol and authentication errors carry no `Code` in the body, as AWS's front door
@@ -173,6 +191,13 @@ mod tests {
             let body: serde_json::Value = serde_json::from_slice(&ApiError::new(*kind, "m").body()).unwrap();
             assert_eq!(body["Code"], kind.type_name().trim_end_matches("Exception").trim_end_matches("Client"), "{kind:?}");
         }
+    }
+
+    #[test]
+    fn not_implemented_names_the_operation_in_a_coded_body() {
+        let e = ApiError::not_implemented("ListChannelBans");
+        assert_eq!((e.status(), e.kind.type_name()), (501, "NotImplementedException"));
+        assert_eq!(e.body(), br#"{"Code":"NotImplemented","Message":"Carillon does not implement ListChannelBans yet"}"#.to_vec());
     }
 
     #[test]

@@ -117,7 +117,7 @@ pub async fn list(
     let (rows, next_token) = list_page(
         svc,
         ctx,
-        Operation::ListAppInstanceAdmins,
+        Operation::ListAppInstanceAdmins.name(),
         &input.app_instance_arn,
         input.next_token.as_deref(),
         input.max_results,

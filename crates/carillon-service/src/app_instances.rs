@@ -119,7 +119,7 @@ pub async fn delete(svc: &Service, ctx: &RequestContext, input: DeleteAppInstanc
 pub async fn list(svc: &Service, ctx: &RequestContext, input: ListAppInstancesRequest) -> Result<ListAppInstancesResponse, ApiError> {
     let (account, region) = (ctx.account.clone(), ctx.region.clone());
     let (rows, next_token) =
-        list_page(svc, ctx, Operation::ListAppInstances, "", input.next_token.as_deref(), input.max_results, move |tx, after, n| {
+        list_page(svc, ctx, Operation::ListAppInstances.name(), "", input.next_token.as_deref(), input.max_results, move |tx, after, n| {
             Ok(tx.list_app_instances(&account, &region, after, n)?)
         })
         .await?;

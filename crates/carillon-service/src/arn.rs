@@ -1,4 +1,4 @@
-//! ARNs of Chime SDK Identity resources: building them, reading them, and the ownership rule
+//! ARNs of Chime SDK Identity and Messaging resources: building them, reading them, and the ownership rule
 //! (an ARN of another account or region than the caller's is a 403).
 
 use carillon_api::{ApiError, RequestContext};
@@ -41,12 +41,13 @@ pub fn is_account(s: &str) -> bool {
 /// is its creator's signing region.
 pub use carillon_sigv4::is_region_name as is_region;
 
-/// What a Chime SDK Identity ARN names.
+/// What a Chime SDK ARN names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Resource {
     AppInstance { app_instance_arn: String },
     User { app_instance_arn: String, user_id: String },
     Bot { app_instance_arn: String, bot_id: String },
+    Channel { app_instance_arn: String, channel_id: String },
 }
 
 impl Resource {
@@ -54,12 +55,13 @@ impl Resource {
         match self {
             Resource::AppInstance { app_instance_arn }
             | Resource::User { app_instance_arn, .. }
-            | Resource::Bot { app_instance_arn, .. } => app_instance_arn,
+            | Resource::Bot { app_instance_arn, .. }
+            | Resource::Channel { app_instance_arn, .. } => app_instance_arn,
         }
     }
 }
 
-/// Reads a Chime SDK Identity ARN: `arn:aws:chime:R:A:app-instance/ID[/user/USER_ID | /bot/BOT_ID]`.
+/// Reads a Chime SDK ARN: `arn:aws:chime:R:A:app-instance/ID[/user/USER_ID | /bot/BOT_ID | /channel/CHANNEL_ID]`.
 pub fn resource(arn: &str) -> Option<Resource> {
     let a = parse(arn)?;
     if a.partition != "aws" || a.service != "chime" {
@@ -79,6 +81,9 @@ pub fn resource(arn: &str) -> Option<Resource> {
         Some(t) => {
             if let Some(user_id) = t.strip_prefix("user/").filter(|u| !u.is_empty()) {
                 Some(Resource::User { app_instance_arn, user_id: user_id.to_string() })
+            } else if let Some(channel_id) = t.strip_prefix("channel/") {
+                let channel_id = Some(channel_id).filter(|c| !c.is_empty() && !c.contains('/'))?;
+                Some(Resource::Channel { app_instance_arn, channel_id: channel_id.to_string() })
             } else {
                 let bot_id = t.strip_prefix("bot/").filter(|b| !b.is_empty() && !b.contains('/'))?;
                 Some(Resource::Bot { app_instance_arn, bot_id: bot_id.to_string() })
@@ -97,6 +102,18 @@ pub fn user_arn(app_instance_arn: &str, user_id: &str) -> String {
 
 pub fn bot_arn(app_instance_arn: &str, bot_id: &str) -> String {
     format!("{app_instance_arn}/bot/{bot_id}")
+}
+
+pub fn channel_arn(app_instance_arn: &str, channel_id: &str) -> String {
+    format!("{app_instance_arn}/channel/{channel_id}")
+}
+
+/// The AppInstance ARN of a channel ARN; `None` for an ARN that names no channel.
+pub fn channel_app_instance(channel_arn: &str) -> Option<String> {
+    match resource(channel_arn)? {
+        Resource::Channel { app_instance_arn, .. } => Some(app_instance_arn),
+        _ => None,
+    }
 }
 
 /// Checks that `arn` is an Amazon Pinpoint application ARN of the caller's account and region:
@@ -135,6 +152,11 @@ mod tests {
         assert_eq!(resource("arn:aws:chime:us-east-1:1:app-instance/abc/bot/x/y"), None);
         assert_eq!(resource("arn:aws:chime:us-east-1:1:app-instance/"), None);
         assert_eq!(resource("arn:aws:s3:::bucket"), None);
+        let channel = channel_arn("arn:aws:chime:us-east-1:111122223333:app-instance/abc", "c-1");
+        assert_eq!(channel, "arn:aws:chime:us-east-1:111122223333:app-instance/abc/channel/c-1");
+        assert_eq!(channel_app_instance(&channel).as_deref(), Some("arn:aws:chime:us-east-1:111122223333:app-instance/abc"));
+        assert_eq!(channel_app_instance("arn:aws:chime:us-east-1:1:app-instance/abc/channel/"), None);
+        assert_eq!(channel_app_instance("arn:aws:chime:us-east-1:1:app-instance/abc/user/u"), None);
     }
 
     #[test]

@@ -108,6 +108,8 @@ pub async fn delete(svc: &Service, ctx: &RequestContext, input: DeleteAppInstanc
     arn::check_owner(ctx, &input.app_instance_bot_arn)?;
     svc.write(move |tx| {
         lock(tx, OwnerLock::AppInstanceOf(&input.app_instance_bot_arn))?;
+        // A bot leaves every channel with it: memberships and moderator roles; messages stay.
+        tx.delete_member_everywhere(&input.app_instance_bot_arn)?;
         if tx.delete_bot(&input.app_instance_bot_arn)? {
             Ok(())
         } else {
@@ -123,7 +125,7 @@ pub async fn list(svc: &Service, ctx: &RequestContext, input: ListAppInstanceBot
     let (rows, next_token) = list_page(
         svc,
         ctx,
-        Operation::ListAppInstanceBots,
+        Operation::ListAppInstanceBots.name(),
         &input.app_instance_arn,
         input.next_token.as_deref(),
         input.max_results,

@@ -140,7 +140,7 @@ pub async fn list(
     let (rows, next_token) = list_page(
         svc,
         ctx,
-        Operation::ListAppInstanceUserEndpoints,
+        Operation::ListAppInstanceUserEndpoints.name(),
         &input.app_instance_user_arn,
         input.next_token.as_deref(),
         input.max_results,

@@ -9,9 +9,30 @@ use carillon_store::{IdempotencyKey, IdempotencyRecord, Tx};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+/// An operation of either model: its name and the member carrying its idempotency token.
+pub trait Idempotent: Copy {
+    fn name(self) -> &'static str;
+    fn idempotency_token(self) -> Option<&'static str>;
+}
+
+macro_rules! idempotent {
+    ($($t:ty),*) => {$(
+        impl Idempotent for $t {
+            fn name(self) -> &'static str {
+                <$t>::name(self)
+            }
+            fn idempotency_token(self) -> Option<&'static str> {
+                <$t>::idempotency_token(self)
+            }
+        }
+    )*};
+}
+
+idempotent!(Operation, carillon_api::messaging::Operation);
+
 /// A canonical form of the parameters of a call of `op`: its input's JSON without the member
 /// that carries the model's idempotency token.
-pub fn fingerprint<T: Serialize>(op: Operation, input: &T) -> String {
+pub fn fingerprint<T: Serialize>(op: impl Idempotent, input: &T) -> String {
     match serde_json::to_value(input) {
         Ok(serde_json::Value::Object(mut m)) => {
             if let Some(member) = op.idempotency_token() {
@@ -25,7 +46,7 @@ pub fn fingerprint<T: Serialize>(op: Operation, input: &T) -> String {
 }
 
 /// The key of a call of `op` with `token`, by the caller's account and region.
-pub fn key(ctx: &RequestContext, op: Operation, token: &str) -> IdempotencyKey {
+pub fn key(ctx: &RequestContext, op: impl Idempotent, token: &str) -> IdempotencyKey {
     IdempotencyKey { account: ctx.account.clone(), region: ctx.region.clone(), operation: op.name().into(), token: token.into() }
 }
 

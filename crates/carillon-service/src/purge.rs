@@ -24,6 +24,11 @@ const MAX_BATCH: usize = 50_000;
 /// through a queued purge. `None` when it does not exist; `Some(true)` when a purge was queued
 /// (then call [`Service::purges_queued`]).
 pub(crate) fn remove(tx: &mut dyn Tx, kind: PurgeKind, arn: &str, now_ms: i64) -> TxResult<Option<bool>> {
+    if kind == PurgeKind::User && tx.get_user(arn)?.is_some() {
+        // A user leaves every channel with it, in the same transaction: its memberships (with
+        // their preferences and read markers) and moderator roles; its messages stay.
+        tx.delete_member_everywhere(arn)?;
+    }
     let deferred = tx.count_children(kind, arn, INLINE_LIMIT + 1)? > INLINE_LIMIT;
     let existed = match (deferred, kind) {
         (true, _) => tx.detach(kind, arn, now_ms)?,

@@ -23,6 +23,12 @@ pub struct Quotas {
     pub endpoints_per_user: u64,
     pub bots_per_app_instance: u64,
     pub tags_per_resource: u64,
+    pub channels_per_app_instance: u64,
+    pub memberships_per_channel: u64,
+    /// Channels a user or bot can be a member of.
+    pub memberships_per_user: u64,
+    pub moderators_per_channel: u64,
+    pub sessions_per_user: u64,
 }
 
 impl Default for Quotas {
@@ -34,6 +40,11 @@ impl Default for Quotas {
             endpoints_per_user: 10,
             bots_per_app_instance: 100,
             tags_per_resource: 50,
+            channels_per_app_instance: 10_000_000,
+            memberships_per_channel: 10_000,
+            memberships_per_user: 20_000,
+            moderators_per_channel: 1_000,
+            sessions_per_user: 10,
         }
     }
 }
@@ -152,6 +163,9 @@ pub(crate) enum OwnerLock<'a> {
     AppInstanceOf(&'a str),
     /// The AppInstances of an account in a region.
     AccountRegion { account: &'a str, region: &'a str },
+    /// A channel, by its ARN: it owns its memberships, moderators and messages. Taken after its
+    /// AppInstance's lock when a write takes both, so that no two writers wait on each other.
+    Channel(&'a str),
 }
 
 /// Takes the store lock of `owner` for the rest of the transaction. The key strings are part of
@@ -164,5 +178,6 @@ pub(crate) fn lock(tx: &mut dyn Tx, owner: OwnerLock<'_>) -> Result<(), StoreErr
             None => Ok(()),
         },
         OwnerLock::AccountRegion { account, region } => tx.lock(&format!("app-instances/{account}/{region}")),
+        OwnerLock::Channel(channel_arn) => tx.lock(channel_arn),
     }
 }

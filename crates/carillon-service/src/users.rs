@@ -148,7 +148,7 @@ pub async fn list(
     let (rows, next_token) = list_page(
         svc,
         ctx,
-        Operation::ListAppInstanceUsers,
+        Operation::ListAppInstanceUsers.name(),
         &input.app_instance_arn,
         input.next_token.as_deref(),
         input.max_results,

@@ -7,6 +7,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_purges.sql"),
     include_str!("../migrations/0003_user_counts.sql"),
+    include_str!("../migrations/0004_messaging.sql"),
 ];
 
 pub fn apply(conn: &mut Connection) -> StoreResult<()> {

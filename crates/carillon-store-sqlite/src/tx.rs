@@ -192,6 +192,120 @@ fn endpoint(r: &Row<'_>) -> rusqlite::Result<EndpointRecord> {
     })
 }
 
+macro_rules! channel_cols {
+    () => {
+        "c.seq, c.arn, c.app_instance_arn, c.name, c.mode, c.privacy, c.metadata, c.created_by_arn, c.created_by_name, c.created_ms, \
+         c.updated_ms, c.last_message_ms, c.expiration_days, c.expiration_criterion, c.expires_at_ms"
+    };
+}
+
+/// The channel in the 15 columns of [`channel_cols`] from column `at` on.
+fn channel_at(r: &Row<'_>, at: usize) -> rusqlite::Result<ChannelRecord> {
+    let days: Option<i32> = r.get(at + 12)?;
+    let criterion: Option<ChannelExpirationCriterion> = opt_enum_col(r, at + 13, "channels", "expiration_criterion")?;
+    let expires_at_ms: Option<i64> = r.get(at + 14)?;
+    let expiration = match (days, criterion, expires_at_ms) {
+        (Some(days), Some(criterion), Some(expires_at_ms)) => Some(ChannelExpiration { days, criterion, expires_at_ms }),
+        _ => None,
+    };
+    Ok(ChannelRecord {
+        seq: r.get(at)?,
+        arn: r.get(at + 1)?,
+        app_instance_arn: r.get(at + 2)?,
+        name: r.get(at + 3)?,
+        mode: enum_col(r, at + 4, "channels", "mode")?,
+        privacy: enum_col(r, at + 5, "channels", "privacy")?,
+        metadata: r.get(at + 6)?,
+        created_by: Actor { arn: r.get(at + 7)?, name: r.get(at + 8)? },
+        created_ms: r.get(at + 9)?,
+        updated_ms: r.get(at + 10)?,
+        last_message_ms: r.get(at + 11)?,
+        expiration,
+    })
+}
+
+fn channel(r: &Row<'_>) -> rusqlite::Result<ChannelRecord> {
+    channel_at(r, 0)
+}
+
+macro_rules! membership_cols {
+    () => {
+        "m.seq, m.channel_arn, m.app_instance_arn, m.member_arn, m.member_name, m.membership_type, m.invited_by_arn, \
+         m.invited_by_name, m.created_ms, m.updated_ms, m.read_marker_ms, m.preferences"
+    };
+}
+
+/// The number of columns of [`membership_cols`].
+const MEMBERSHIP_COLS: usize = 12;
+
+fn membership(r: &Row<'_>) -> rusqlite::Result<MembershipRecord> {
+    Ok(MembershipRecord {
+        seq: r.get(0)?,
+        channel_arn: r.get(1)?,
+        app_instance_arn: r.get(2)?,
+        member: Actor { arn: r.get(3)?, name: r.get(4)? },
+        membership_type: enum_col(r, 5, "channel_memberships", "membership_type")?,
+        invited_by: Actor { arn: r.get(6)?, name: r.get(7)? },
+        created_ms: r.get(8)?,
+        updated_ms: r.get(9)?,
+        read_marker_ms: r.get(10)?,
+        preferences: r.get(11)?,
+    })
+}
+
+macro_rules! moderator_cols {
+    () => {
+        "seq, channel_arn, app_instance_arn, moderator_arn, moderator_name, created_by_arn, created_by_name, created_ms"
+    };
+}
+
+fn moderator(r: &Row<'_>) -> rusqlite::Result<ModeratorRecord> {
+    Ok(ModeratorRecord {
+        seq: r.get(0)?,
+        channel_arn: r.get(1)?,
+        app_instance_arn: r.get(2)?,
+        moderator: Actor { arn: r.get(3)?, name: r.get(4)? },
+        created_by: Actor { arn: r.get(5)?, name: r.get(6)? },
+        created_ms: r.get(7)?,
+    })
+}
+
+macro_rules! message_cols {
+    () => {
+        "seq, channel_arn, app_instance_arn, message_id, message_type, content, metadata, content_type, message_attributes, \
+         sender_arn, sender_name, created_ms, updated_ms, edited_ms, redacted"
+    };
+}
+
+fn message(r: &Row<'_>) -> rusqlite::Result<MessageRecord> {
+    Ok(MessageRecord {
+        seq: r.get(0)?,
+        channel_arn: r.get(1)?,
+        app_instance_arn: r.get(2)?,
+        message_id: r.get(3)?,
+        message_type: enum_col(r, 4, "channel_messages", "message_type")?,
+        content: r.get(5)?,
+        metadata: r.get(6)?,
+        content_type: r.get(7)?,
+        message_attributes: r.get(8)?,
+        sender: Actor { arn: r.get(9)?, name: r.get(10)? },
+        created_ms: r.get(11)?,
+        updated_ms: r.get(12)?,
+        edited_ms: r.get(13)?,
+        redacted: r.get(14)?,
+    })
+}
+
+/// The seek bounds of a [`MessageQuery`]: the `(created_ms, seq)` the page starts after (exclusive,
+/// in the direction of travel; past every message when the query has none).
+fn message_seek(q: &MessageQuery) -> (i64, i64) {
+    match (q.after, q.descending) {
+        (Some(after), _) => after,
+        (None, true) => (i64::MAX, i64::MAX),
+        (None, false) => (i64::MIN, i64::MIN),
+    }
+}
+
 // Rows whose parent is gone wait for their purge and are never found (`docs/behaviour.md`,
 // "Resources"): these conditions say a row is still alive.
 macro_rules! user_alive {
@@ -202,6 +316,12 @@ macro_rules! user_alive {
 macro_rules! bot_alive {
     () => {
         "EXISTS (SELECT 1 FROM app_instances a WHERE a.arn = bots.app_instance_arn)"
+    };
+}
+/// A Messaging row (of `table`) whose AppInstance is still there.
+macro_rules! instance_alive {
+    ($table:literal) => {
+        concat!("EXISTS (SELECT 1 FROM app_instances a WHERE a.arn = ", $table, ".app_instance_arn)")
     };
 }
 macro_rules! endpoint_alive {
@@ -216,6 +336,10 @@ macro_rules! endpoint_alive {
 fn purged_tables(kind: PurgeKind) -> &'static [(&'static str, &'static str, &'static str)] {
     match kind {
         PurgeKind::AppInstance => &[
+            ("channel_messages", "seq", "app_instance_arn"),
+            ("channel_memberships", "seq", "app_instance_arn"),
+            ("channel_moderators", "seq", "app_instance_arn"),
+            ("channels", "seq", "app_instance_arn"),
             ("endpoints", "seq", "app_instance_arn"),
             ("tags", "seq", "app_instance_arn"),
             ("idempotency", "rowid", "app_instance_arn"),
@@ -273,6 +397,10 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn delete_app_instance(&mut self, arn: &str) -> StoreResult<bool> {
+        self.exec("DELETE FROM channel_messages WHERE app_instance_arn = ?1", [arn])?;
+        self.exec("DELETE FROM channel_memberships WHERE app_instance_arn = ?1", [arn])?;
+        self.exec("DELETE FROM channel_moderators WHERE app_instance_arn = ?1", [arn])?;
+        self.exec("DELETE FROM channels WHERE app_instance_arn = ?1", [arn])?;
         self.exec("DELETE FROM endpoints WHERE app_instance_arn = ?1", [arn])?;
         self.exec("DELETE FROM admins WHERE app_instance_arn = ?1", [arn])?;
         self.exec("DELETE FROM tags WHERE app_instance_arn = ?1", [arn])?;
@@ -585,6 +713,342 @@ impl Tx for SqliteTx<'_> {
         Ok(())
     }
 
+    fn insert_channel(&mut self, r: &ChannelRecord) -> StoreResult<()> {
+        let e = r.expiration.as_ref();
+        self.exec(
+            "INSERT INTO channels (arn, app_instance_arn, name, mode, privacy, metadata, created_by_arn, created_by_name, created_ms, \
+             updated_ms, last_message_ms, expiration_days, expiration_criterion, expires_at_ms) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+            params![
+                r.arn,
+                r.app_instance_arn,
+                r.name,
+                r.mode.as_stored(),
+                r.privacy.as_stored(),
+                r.metadata,
+                r.created_by.arn,
+                r.created_by.name,
+                r.created_ms,
+                r.updated_ms,
+                r.last_message_ms,
+                e.map(|e| e.days),
+                e.map(|e| e.criterion.as_stored()),
+                e.map(|e| e.expires_at_ms)
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn get_channel(&mut self, arn: &str) -> StoreResult<Option<ChannelRecord>> {
+        self.one(concat!("SELECT ", channel_cols!(), " FROM channels c WHERE c.arn = ?1"), [arn], channel)
+    }
+
+    fn update_channel(&mut self, arn: &str, u: &ChannelUpdate) -> StoreResult<bool> {
+        let e = u.expiration.flatten();
+        Ok(self.exec(
+            "UPDATE channels SET name = COALESCE(?2, name), mode = COALESCE(?3, mode), \
+             metadata = CASE WHEN ?4 THEN ?5 ELSE metadata END, \
+             expiration_days = CASE WHEN ?6 THEN ?7 ELSE expiration_days END, \
+             expiration_criterion = CASE WHEN ?6 THEN ?8 ELSE expiration_criterion END, \
+             expires_at_ms = CASE WHEN ?6 THEN ?9 ELSE expires_at_ms END, \
+             last_message_ms = CASE WHEN ?10 IS NULL THEN last_message_ms ELSE MAX(?10, COALESCE(last_message_ms, ?10)) END, \
+             updated_ms = CASE WHEN ?11 IS NULL THEN updated_ms ELSE MAX(?11, updated_ms + 1) END WHERE arn = ?1",
+            params![
+                arn,
+                u.name,
+                u.mode.map(StoredEnum::as_stored),
+                u.metadata.is_some(),
+                u.metadata.as_ref().and_then(|m| m.as_deref()),
+                u.expiration.is_some(),
+                e.map(|e| e.days),
+                e.map(|e| e.criterion.as_stored()),
+                e.map(|e| e.expires_at_ms),
+                u.last_message_ms,
+                u.touched_ms
+            ],
+        )? > 0)
+    }
+
+    fn delete_channel(&mut self, arn: &str) -> StoreResult<bool> {
+        self.exec("DELETE FROM channel_messages WHERE channel_arn = ?1", [arn])?;
+        self.exec("DELETE FROM channel_memberships WHERE channel_arn = ?1", [arn])?;
+        self.exec("DELETE FROM channel_moderators WHERE channel_arn = ?1", [arn])?;
+        self.exec("DELETE FROM tags WHERE resource_arn = ?1", [arn])?;
+        self.exec("DELETE FROM idempotency WHERE resource_arn = ?1", [arn])?;
+        Ok(self.exec("DELETE FROM channels WHERE arn = ?1", [arn])? > 0)
+    }
+
+    fn count_channels(&mut self, app_instance_arn: &str) -> StoreResult<u64> {
+        // Kept by triggers (migration 0004): one lookup, however many channels there are.
+        self.count("SELECT n FROM channel_counts WHERE app_instance_arn = ?1", [app_instance_arn])
+    }
+
+    fn list_channels(
+        &mut self,
+        app_instance_arn: &str,
+        privacy: Option<ChannelPrivacy>,
+        after: i64,
+        n: usize,
+    ) -> StoreResult<Vec<ChannelRecord>> {
+        match privacy {
+            None => self.many(
+                concat!(
+                    "SELECT ",
+                    channel_cols!(),
+                    " FROM channels c WHERE c.app_instance_arn = ?1 AND c.seq > ?2 ORDER BY c.seq LIMIT ?3"
+                ),
+                params![app_instance_arn, after, limit(n)],
+                channel,
+            ),
+            Some(p) => self.many(
+                concat!(
+                    "SELECT ",
+                    channel_cols!(),
+                    " FROM channels c WHERE c.app_instance_arn = ?1 AND c.privacy = ?2 AND c.seq > ?3 ORDER BY c.seq LIMIT ?4"
+                ),
+                params![app_instance_arn, p.as_stored(), after, limit(n)],
+                channel,
+            ),
+        }
+    }
+
+    fn expired_channels(&mut self, now_ms: i64, n: usize) -> StoreResult<Vec<String>> {
+        self.many(
+            concat!(
+                "SELECT c.arn FROM channels c WHERE c.expires_at_ms IS NOT NULL AND c.expires_at_ms <= ?1 AND ",
+                instance_alive!("c"),
+                " ORDER BY c.expires_at_ms, c.seq LIMIT ?2"
+            ),
+            params![now_ms, limit(n)],
+            |r| r.get(0),
+        )
+    }
+
+    fn insert_membership(&mut self, r: &MembershipRecord) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO channel_memberships (channel_arn, app_instance_arn, member_arn, member_name, membership_type, invited_by_arn, \
+             invited_by_name, created_ms, updated_ms, read_marker_ms, preferences) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            params![
+                r.channel_arn,
+                r.app_instance_arn,
+                r.member.arn,
+                r.member.name,
+                r.membership_type.as_stored(),
+                r.invited_by.arn,
+                r.invited_by.name,
+                r.created_ms,
+                r.updated_ms,
+                r.read_marker_ms,
+                r.preferences
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn get_membership(&mut self, channel_arn: &str, member_arn: &str) -> StoreResult<Option<MembershipRecord>> {
+        self.one(
+            concat!("SELECT ", membership_cols!(), " FROM channel_memberships m WHERE m.channel_arn = ?1 AND m.member_arn = ?2"),
+            [channel_arn, member_arn],
+            membership,
+        )
+    }
+
+    fn update_membership(&mut self, channel_arn: &str, member_arn: &str, u: &MembershipUpdate) -> StoreResult<bool> {
+        Ok(self.exec(
+            "UPDATE channel_memberships SET read_marker_ms = COALESCE(?3, read_marker_ms), preferences = COALESCE(?4, preferences), \
+             updated_ms = CASE WHEN ?5 IS NULL THEN updated_ms ELSE MAX(?5, updated_ms + 1) END \
+             WHERE channel_arn = ?1 AND member_arn = ?2",
+            params![channel_arn, member_arn, u.read_marker_ms, u.preferences, u.touched_ms],
+        )? > 0)
+    }
+
+    fn delete_membership(&mut self, channel_arn: &str, member_arn: &str) -> StoreResult<bool> {
+        Ok(self.exec("DELETE FROM channel_memberships WHERE channel_arn = ?1 AND member_arn = ?2", [channel_arn, member_arn])? > 0)
+    }
+
+    fn count_memberships(&mut self, channel_arn: &str) -> StoreResult<u64> {
+        self.count("SELECT COUNT(*) FROM channel_memberships WHERE channel_arn = ?1", [channel_arn])
+    }
+
+    fn count_member_channels(&mut self, member_arn: &str) -> StoreResult<u64> {
+        self.count("SELECT COUNT(*) FROM channel_memberships WHERE member_arn = ?1", [member_arn])
+    }
+
+    fn list_memberships(
+        &mut self,
+        channel_arn: &str,
+        membership_type: Option<ChannelMembershipType>,
+        after: i64,
+        n: usize,
+    ) -> StoreResult<Vec<MembershipRecord>> {
+        match membership_type {
+            None => self.many(
+                concat!(
+                    "SELECT ",
+                    membership_cols!(),
+                    " FROM channel_memberships m WHERE m.channel_arn = ?1 AND m.seq > ?2 ORDER BY m.seq LIMIT ?3"
+                ),
+                params![channel_arn, after, limit(n)],
+                membership,
+            ),
+            Some(t) => self.many(
+                concat!(
+                    "SELECT ",
+                    membership_cols!(),
+                    " FROM channel_memberships m WHERE m.channel_arn = ?1 AND m.membership_type = ?2 AND m.seq > ?3 ORDER BY m.seq LIMIT ?4"
+                ),
+                params![channel_arn, t.as_stored(), after, limit(n)],
+                membership,
+            ),
+        }
+    }
+
+    fn list_member_channels(&mut self, member_arn: &str, after: i64, n: usize) -> StoreResult<Vec<(MembershipRecord, ChannelRecord)>> {
+        self.many(
+            concat!(
+                "SELECT ",
+                membership_cols!(),
+                ", ",
+                channel_cols!(),
+                " FROM channel_memberships m JOIN channels c ON c.arn = m.channel_arn \
+                 WHERE m.member_arn = ?1 AND m.seq > ?2 ORDER BY m.seq LIMIT ?3"
+            ),
+            params![member_arn, after, limit(n)],
+            |r| Ok((membership(r)?, channel_at(r, MEMBERSHIP_COLS)?)),
+        )
+    }
+
+    fn delete_member_everywhere(&mut self, member_arn: &str) -> StoreResult<Vec<String>> {
+        let channels =
+            self.many("SELECT channel_arn FROM channel_memberships WHERE member_arn = ?1 ORDER BY seq", [member_arn], |r| r.get(0))?;
+        self.exec("DELETE FROM channel_memberships WHERE member_arn = ?1", [member_arn])?;
+        self.exec("DELETE FROM channel_moderators WHERE moderator_arn = ?1", [member_arn])?;
+        Ok(channels)
+    }
+
+    fn insert_moderator(&mut self, r: &ModeratorRecord) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO channel_moderators (channel_arn, app_instance_arn, moderator_arn, moderator_name, created_by_arn, created_by_name, \
+             created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![r.channel_arn, r.app_instance_arn, r.moderator.arn, r.moderator.name, r.created_by.arn, r.created_by.name, r.created_ms],
+        )?;
+        Ok(())
+    }
+
+    fn get_moderator(&mut self, channel_arn: &str, moderator_arn: &str) -> StoreResult<Option<ModeratorRecord>> {
+        self.one(
+            concat!("SELECT ", moderator_cols!(), " FROM channel_moderators WHERE channel_arn = ?1 AND moderator_arn = ?2"),
+            [channel_arn, moderator_arn],
+            moderator,
+        )
+    }
+
+    fn delete_moderator(&mut self, channel_arn: &str, moderator_arn: &str) -> StoreResult<bool> {
+        Ok(self.exec("DELETE FROM channel_moderators WHERE channel_arn = ?1 AND moderator_arn = ?2", [channel_arn, moderator_arn])? > 0)
+    }
+
+    fn count_moderators(&mut self, channel_arn: &str) -> StoreResult<u64> {
+        self.count("SELECT COUNT(*) FROM channel_moderators WHERE channel_arn = ?1", [channel_arn])
+    }
+
+    fn list_moderators(&mut self, channel_arn: &str, after: i64, n: usize) -> StoreResult<Vec<ModeratorRecord>> {
+        self.many(
+            concat!("SELECT ", moderator_cols!(), " FROM channel_moderators WHERE channel_arn = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"),
+            params![channel_arn, after, limit(n)],
+            moderator,
+        )
+    }
+
+    fn insert_message(&mut self, r: &MessageRecord) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO channel_messages (channel_arn, app_instance_arn, message_id, message_type, content, metadata, content_type, \
+             message_attributes, sender_arn, sender_name, created_ms, updated_ms, edited_ms, redacted) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+            params![
+                r.channel_arn,
+                r.app_instance_arn,
+                r.message_id,
+                r.message_type.as_stored(),
+                r.content,
+                r.metadata,
+                r.content_type,
+                r.message_attributes,
+                r.sender.arn,
+                r.sender.name,
+                r.created_ms,
+                r.updated_ms,
+                r.edited_ms,
+                r.redacted
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn get_message(&mut self, channel_arn: &str, message_id: &str) -> StoreResult<Option<MessageRecord>> {
+        self.one(
+            concat!("SELECT ", message_cols!(), " FROM channel_messages WHERE channel_arn = ?1 AND message_id = ?2"),
+            [channel_arn, message_id],
+            message,
+        )
+    }
+
+    fn update_message(&mut self, channel_arn: &str, message_id: &str, u: &MessageUpdate) -> StoreResult<bool> {
+        // A redaction clears every content member in the same statement that marks it.
+        Ok(self.exec(
+            "UPDATE channel_messages SET content = CASE WHEN ?3 THEN NULL ELSE COALESCE(?4, content) END, \
+             metadata = CASE WHEN ?3 THEN NULL ELSE COALESCE(?5, metadata) END, \
+             content_type = CASE WHEN ?3 THEN NULL ELSE COALESCE(?6, content_type) END, \
+             message_attributes = CASE WHEN ?3 THEN NULL ELSE message_attributes END, \
+             redacted = CASE WHEN ?3 THEN 1 ELSE redacted END, edited_ms = COALESCE(?7, edited_ms), \
+             updated_ms = CASE WHEN ?8 IS NULL THEN updated_ms ELSE MAX(?8, updated_ms + 1) END \
+             WHERE channel_arn = ?1 AND message_id = ?2",
+            params![channel_arn, message_id, u.redact, u.content, u.metadata, u.content_type, u.edited_ms, u.touched_ms],
+        )? > 0)
+    }
+
+    fn delete_message(&mut self, channel_arn: &str, message_id: &str) -> StoreResult<bool> {
+        Ok(self.exec("DELETE FROM channel_messages WHERE channel_arn = ?1 AND message_id = ?2", [channel_arn, message_id])? > 0)
+    }
+
+    fn list_messages(&mut self, channel_arn: &str, q: &MessageQuery) -> StoreResult<Vec<MessageRecord>> {
+        let (at_ms, at_seq) = message_seek(q);
+        let (from, to) = (q.not_before_ms.unwrap_or(i64::MIN), q.not_after_ms.unwrap_or(i64::MAX));
+        let n = limit(q.limit);
+        let p = params![channel_arn, at_ms, at_seq, from, to, n];
+        // Both seek on the index (channel_arn, created_ms, seq), from where the last page ended.
+        if q.descending {
+            self.many(
+                concat!(
+                    "SELECT ",
+                    message_cols!(),
+                    " FROM channel_messages WHERE channel_arn = ?1 AND (created_ms, seq) < (?2, ?3) \
+                     AND created_ms >= ?4 AND created_ms <= ?5 ORDER BY created_ms DESC, seq DESC LIMIT ?6"
+                ),
+                p,
+                message,
+            )
+        } else {
+            self.many(
+                concat!(
+                    "SELECT ",
+                    message_cols!(),
+                    " FROM channel_messages WHERE channel_arn = ?1 AND (created_ms, seq) > (?2, ?3) \
+                     AND created_ms >= ?4 AND created_ms <= ?5 ORDER BY created_ms, seq LIMIT ?6"
+                ),
+                p,
+                message,
+            )
+        }
+    }
+
+    fn delete_messages_before(&mut self, app_instance_arn: &str, before_ms: i64, n: usize) -> StoreResult<u64> {
+        Ok(self.exec(
+            "DELETE FROM channel_messages WHERE seq IN \
+             (SELECT seq FROM channel_messages WHERE app_instance_arn = ?1 AND created_ms < ?2 ORDER BY created_ms LIMIT ?3)",
+            params![app_instance_arn, before_ms, limit(n)],
+        )? as u64)
+    }
+
     fn heartbeat(&mut self, now_ms: i64) -> StoreResult<()> {
         self.exec(
             "INSERT INTO meta (key, value) VALUES ('heartbeat', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -685,7 +1149,42 @@ impl Tx for SqliteTx<'_> {
             )?,
             endpoints: self
                 .count(concat!("SELECT COUNT(*) FROM endpoints WHERE ", in_scope!("app_instance_arn"), " AND ", endpoint_alive!()), p)?,
+            channels: self.count(
+                concat!("SELECT COUNT(*) FROM channels c WHERE ", in_scope!("c.app_instance_arn"), " AND ", instance_alive!("c")),
+                p,
+            )?,
+            memberships: self.count(
+                concat!(
+                    "SELECT COUNT(*) FROM channel_memberships WHERE ",
+                    in_scope!("app_instance_arn"),
+                    " AND ",
+                    instance_alive!("channel_memberships")
+                ),
+                p,
+            )?,
+            moderators: self.count(
+                concat!(
+                    "SELECT COUNT(*) FROM channel_moderators WHERE ",
+                    in_scope!("app_instance_arn"),
+                    " AND ",
+                    instance_alive!("channel_moderators")
+                ),
+                p,
+            )?,
+            messages: self.count(
+                concat!(
+                    "SELECT COUNT(*) FROM channel_messages WHERE ",
+                    in_scope!("app_instance_arn"),
+                    " AND ",
+                    instance_alive!("channel_messages")
+                ),
+                p,
+            )?,
         };
+        self.exec(concat!("DELETE FROM channel_messages WHERE ", in_scope!("app_instance_arn")), p)?;
+        self.exec(concat!("DELETE FROM channel_memberships WHERE ", in_scope!("app_instance_arn")), p)?;
+        self.exec(concat!("DELETE FROM channel_moderators WHERE ", in_scope!("app_instance_arn")), p)?;
+        self.exec(concat!("DELETE FROM channels WHERE ", in_scope!("app_instance_arn")), p)?;
         self.exec(concat!("DELETE FROM endpoints WHERE ", in_scope!("app_instance_arn")), p)?;
         self.exec(concat!("DELETE FROM admins WHERE ", in_scope!("app_instance_arn")), p)?;
         self.exec(concat!("DELETE FROM tags WHERE ", in_scope!("app_instance_arn")), p)?;

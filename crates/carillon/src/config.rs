@@ -353,6 +353,7 @@ impl ServeArgs {
                 endpoints_per_user: self.quota_endpoints,
                 bots_per_app_instance: self.quota_bots,
                 tags_per_resource: self.quota_tags,
+                ..Quotas::default()
             },
             seed,
         })
