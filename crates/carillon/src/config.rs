@@ -139,6 +139,18 @@ pub struct ServeArgs {
     /// Tags per resource
     #[arg(long, env = "CARILLON_QUOTA_TAGS", value_name = "N", default_value_t = Quotas::default().tags_per_resource)]
     pub quota_tags: u64,
+    /// Channels per AppInstance
+    #[arg(long, env = "CARILLON_QUOTA_CHANNELS", value_name = "N", default_value_t = Quotas::default().channels_per_app_instance)]
+    pub quota_channels: u64,
+    /// Memberships per channel
+    #[arg(long, env = "CARILLON_QUOTA_CHANNEL_MEMBERSHIPS", value_name = "N", default_value_t = Quotas::default().memberships_per_channel)]
+    pub quota_channel_memberships: u64,
+    /// Channels a user or bot can be a member of
+    #[arg(long, env = "CARILLON_QUOTA_USER_MEMBERSHIPS", value_name = "N", default_value_t = Quotas::default().memberships_per_user)]
+    pub quota_user_memberships: u64,
+    /// Moderators per channel
+    #[arg(long, env = "CARILLON_QUOTA_CHANNEL_MODERATORS", value_name = "N", default_value_t = Quotas::default().moderators_per_channel)]
+    pub quota_channel_moderators: u64,
 }
 
 /// `on` or `off`.
@@ -353,6 +365,10 @@ impl ServeArgs {
                 endpoints_per_user: self.quota_endpoints,
                 bots_per_app_instance: self.quota_bots,
                 tags_per_resource: self.quota_tags,
+                channels_per_app_instance: self.quota_channels,
+                memberships_per_channel: self.quota_channel_memberships,
+                memberships_per_user: self.quota_user_memberships,
+                moderators_per_channel: self.quota_channel_moderators,
                 ..Quotas::default()
             },
             seed,
@@ -436,6 +452,19 @@ mod tests {
         assert_eq!(c.listen.port(), 0);
         assert_eq!(c.quotas.endpoints_per_user, 3);
         assert_eq!(c.auth, AuthMode::Open);
+    }
+
+    #[test]
+    fn messaging_quotas_are_options_too() {
+        let c = parse(
+            &args(&["--quota-channels", "2", "--quota-channel-memberships", "3", "--quota-user-memberships", "4"]),
+            |k| (k == "CARILLON_QUOTA_CHANNEL_MODERATORS").then(|| "5".to_string()),
+        )
+        .unwrap();
+        let q = &c.quotas;
+        let got = (q.channels_per_app_instance, q.memberships_per_channel, q.memberships_per_user, q.moderators_per_channel);
+        assert_eq!(got, (2, 3, 4, 5));
+        assert_eq!(parse(&args(&[]), |_| None).unwrap().quotas.memberships_per_channel, 10_000);
     }
 
     #[test]
