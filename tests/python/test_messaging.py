@@ -117,7 +117,7 @@ def test_memberships_hidden_batch_and_for_a_user(chat, world):
     out = chat.batch_create_channel_membership(
         ChannelArn=channel, MemberArns=[world["bo"], world["cy"], ghost], ChimeBearer=world["ana"]
     )
-    added = [m["Member"]["Arn"] for m in out["BatchChannelMemberships"]["Members"]]
+    added = [m["Arn"] for m in out["BatchChannelMemberships"]["Members"]]
     assert added == [world["bo"]]
     errors = {e["MemberArn"]: e["ErrorCode"] for e in out["Errors"]}
     assert errors == {world["cy"]: "Conflict", ghost: "NotFound"}

@@ -81,8 +81,28 @@ fn query_value(query: &[(String, String)], name: &str, kind: ShapeKind, member: 
                 crate::validate::wire_path(member)
             ))
         }),
+        // restJson1 sends a timestamp in the query as an RFC 3339 date-time
+        // (`2026-11-30T10:15:00.123Z`); it is bound as the epoch seconds a body would carry.
+        ShapeKind::Timestamp => query_timestamp(raw).map(|secs| Some(Value::from(secs))).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "Invalid value '{}' for '{}': must be an ISO 8601 date-time such as 2026-11-30T10:15:00.123Z",
+                printable(raw),
+                crate::validate::wire_path(member)
+            ))
+        }),
         _ => Ok(Some(Value::String(raw.clone()))),
     }
+}
+
+/// A query-string timestamp in epoch seconds (millisecond precision): an RFC 3339 date-time, or
+/// plain epoch seconds.
+fn query_timestamp(raw: &str) -> Option<f64> {
+    if let Ok(secs) = raw.parse::<f64>() {
+        return secs.is_finite().then_some(secs);
+    }
+    let t = time::OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339).ok()?;
+    let millis = i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok()?;
+    Some(millis as f64 / 1000.0)
 }
 
 /// Turns a bound and validated input into its typed shape.
@@ -93,4 +113,22 @@ pub fn typed<T: DeserializeOwned>(input: Value) -> Result<T, ApiError> {
 /// Serializes a typed output shape as the response body.
 pub fn body<T: Serialize>(output: &T) -> Result<Vec<u8>, ApiError> {
     serde_json::to_vec(output).map_err(|_| ApiError::internal("The response could not be serialized"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::query_timestamp;
+
+    #[test]
+    fn query_timestamps_are_rfc3339_or_epoch_seconds() {
+        // As botocore, aws-sdk-js-v3 and aws-sdk-rust write them.
+        assert_eq!(query_timestamp("2026-11-30T10:15:00Z"), Some(1_796_033_700.0));
+        assert_eq!(query_timestamp("2026-11-30T10:15:00.123Z"), Some(1_796_033_700.123));
+        assert_eq!(query_timestamp("2026-11-30T10:15:00.123456Z"), Some(1_796_033_700.123));
+        assert_eq!(query_timestamp("2026-11-30T11:15:00.5+01:00"), Some(1_796_033_700.5));
+        assert_eq!(query_timestamp("1796033700.25"), Some(1_796_033_700.25));
+        for bad in ["", "yesterday", "2026-11-30", "2026-13-01T00:00:00Z", "inf", "NaN"] {
+            assert_eq!(query_timestamp(bad), None, "{bad:?}");
+        }
+    }
 }

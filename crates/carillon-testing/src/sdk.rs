@@ -27,6 +27,20 @@ pub fn client(url: &str, account: &str, region: &str) -> Client {
     Client::from_conf(client_config(url, account, &crate::secret_of(account), region).build())
 }
 
+/// A Chime SDK Messaging client at `url` for the 12-digit account `account` in `region` (the same
+/// listener serves both services), with retries off.
+pub fn messaging_client(url: &str, account: &str, region: &str) -> aws_sdk_chimesdkmessaging::Client {
+    let config = aws_sdk_chimesdkmessaging::Config::builder()
+        .behavior_version(aws_sdk_chimesdkmessaging::config::BehaviorVersion::latest())
+        .region(aws_sdk_chimesdkmessaging::config::Region::new(region.to_string()))
+        .credentials_provider(Credentials::new(account, crate::secret_of(account), None, None, "carillon-testing"))
+        .endpoint_url(url)
+        .http_client(aws_smithy_http_client::Builder::new().build_http())
+        .retry_config(aws_sdk_chimesdkmessaging::config::retry::RetryConfig::disabled())
+        .build();
+    aws_sdk_chimesdkmessaging::Client::from_conf(config)
+}
+
 /// A client at `url` with the given access key id and secret, in `region`.
 pub fn client_with(url: &str, access_key: &str, secret: &str, region: &str) -> Client {
     Client::from_conf(client_config(url, access_key, secret, region).build())

@@ -456,10 +456,9 @@ mod tests {
 
     #[test]
     fn messaging_quotas_are_options_too() {
-        let c = parse(
-            &args(&["--quota-channels", "2", "--quota-channel-memberships", "3", "--quota-user-memberships", "4"]),
-            |k| (k == "CARILLON_QUOTA_CHANNEL_MODERATORS").then(|| "5".to_string()),
-        )
+        let c = parse(&args(&["--quota-channels", "2", "--quota-channel-memberships", "3", "--quota-user-memberships", "4"]), |k| {
+            (k == "CARILLON_QUOTA_CHANNEL_MODERATORS").then(|| "5".to_string())
+        })
         .unwrap();
         let q = &c.quotas;
         let got = (q.channels_per_app_instance, q.memberships_per_channel, q.memberships_per_user, q.moderators_per_channel);

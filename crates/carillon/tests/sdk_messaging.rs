@@ -157,7 +157,15 @@ async fn a_chat_through_the_messaging_sdk() {
 
     // Membership rules: in a RESTRICTED channel a plain member cannot add anyone; the moderator can,
     // and a second add of the same member is a conflict.
-    let err = chat.create_channel_membership().channel_arn(&channel).member_arn(cy).chime_bearer(bo).send().await.unwrap_err();
+    let err = chat
+        .create_channel_membership()
+        .channel_arn(&channel)
+        .member_arn(cy)
+        .r#type(ChannelMembershipType::Default)
+        .chime_bearer(bo)
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(error_of(&err), ("ForbiddenException".into(), 403));
     chat.create_channel_membership()
         .channel_arn(&channel)
@@ -167,7 +175,15 @@ async fn a_chat_through_the_messaging_sdk() {
         .send()
         .await
         .unwrap();
-    let err = chat.create_channel_membership().channel_arn(&channel).member_arn(cy).chime_bearer(ana).send().await.unwrap_err();
+    let err = chat
+        .create_channel_membership()
+        .channel_arn(&channel)
+        .member_arn(cy)
+        .r#type(ChannelMembershipType::Default)
+        .chime_bearer(ana)
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(error_of(&err), ("ConflictException".into(), 409));
     let mine = chat.list_channel_memberships_for_app_instance_user().chime_bearer(cy).send().await.unwrap();
     assert_eq!(mine.channel_memberships().len(), 1);
