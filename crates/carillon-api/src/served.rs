@@ -19,6 +19,14 @@ impl ServedOperation {
         }
     }
 
+    /// The HTTP method of its route.
+    pub fn method(self) -> &'static str {
+        match self {
+            ServedOperation::Identity(op) => op.method(),
+            ServedOperation::Messaging(op) => op.method(),
+        }
+    }
+
     /// The status of a successful answer.
     pub fn success_status(self) -> u16 {
         match self {

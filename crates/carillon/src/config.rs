@@ -17,12 +17,12 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Runs the Amazon Chime SDK Identity API server in the foreground
+    /// Runs the Amazon Chime SDK Identity and Messaging API server in the foreground
     ///
     /// SIGINT or SIGTERM stop it cleanly. Each option is also read from the environment variable
     /// shown; an option given on the command line wins, and a later one wins over an earlier one.
     #[command(args_override_self = true)]
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Exports or imports all state of a database, offline (no server may be using it)
     #[command(subcommand)]
     State(StateCommand),
