@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 /// `carillon`'s command line.
 #[derive(Debug, Parser)]
-#[command(name = "carillon", version, about = "An Amazon Chime SDK Identity API server", subcommand_required = true)]
+#[command(name = "carillon", version, about = "An Amazon Chime SDK Identity and Messaging API server", subcommand_required = true)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

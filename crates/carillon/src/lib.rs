@@ -1,4 +1,4 @@
-//! `carillon`: an Amazon Chime SDK Identity API server, as a library (so that tests and tools can
+//! `carillon`: an Amazon Chime SDK Identity and Messaging API server, as a library (so that tests and tools can
 //! run it in process) and the `carillon` binary on top of it.
 //!
 //! [`start`] opens the store, binds and serves in the background on the current tokio runtime;
