@@ -1149,3 +1149,95 @@ async fn messages_list_both_ways_with_time_bounds_and_pages() {
         ErrorKind::BadRequest
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Expiration and retention, through the clock.
+
+#[tokio::test]
+async fn expired_channels_are_swept_and_sends_move_last_message_expiry() {
+    let svc = service(Quotas::default()).await;
+    let a = instance(&svc, "one").await;
+    let alice = user(&svc, &a, "alice").await;
+    let by_creation = ExpirationSettings { expiration_days: 2, expiration_criterion: ExpirationCriterion::CreatedTimestamp };
+    let by_message = ExpirationSettings { expiration_days: 2, expiration_criterion: ExpirationCriterion::LastMessageTimestamp };
+    let created = CreateChannelRequest { expiration_settings: Some(by_creation), ..channel_request(&a, &alice, "created") };
+    let created = svc.create_channel(&ctx(), created).await.unwrap().channel_arn.unwrap();
+    let talked = CreateChannelRequest { expiration_settings: Some(by_message), ..channel_request(&a, &alice, "talked") };
+    let talked = svc.create_channel(&ctx(), talked).await.unwrap().channel_arn.unwrap();
+    let forever = channel(&svc, &a, &alice, "forever", ChannelMode::Unrestricted, ChannelPrivacy::Public).await;
+    assert_eq!(svc.sweep_expired_channels().await.unwrap(), 0);
+
+    // A day and a half later a message moves the second channel's expiry; the first expires at two days.
+    svc.clock().set_offset_ms(DAY_MS * 3 / 2);
+    send(&svc, &talked, &alice, "still here").await;
+    svc.clock().set_offset_ms(2 * DAY_MS + 1000);
+    // Until the sweep runs, an expired channel acts alive.
+    svc.describe_channel(&ctx(), describe_request(&created, &alice)).await.unwrap();
+    assert_eq!(svc.sweep_expired_channels().await.unwrap(), 1);
+    assert_eq!(kind(svc.describe_channel(&ctx(), describe_request(&created, &alice)).await), ErrorKind::NotFound);
+    svc.describe_channel(&ctx(), describe_request(&talked, &alice)).await.unwrap();
+
+    svc.clock().set_offset_ms(DAY_MS * 7 / 2 + 1000);
+    assert_eq!(svc.sweep_expired_channels().await.unwrap(), 1);
+    assert_eq!(kind(svc.describe_channel(&ctx(), describe_request(&talked, &alice)).await), ErrorKind::NotFound);
+    svc.describe_channel(&ctx(), describe_request(&forever, &alice)).await.unwrap();
+}
+
+#[tokio::test]
+async fn retention_hides_old_messages_at_once_and_shows_them_again() {
+    let svc = service(Quotas::default()).await;
+    let a = instance(&svc, "one").await;
+    let alice = user(&svc, &a, "alice").await;
+    let c = channel(&svc, &a, &alice, "room", ChannelMode::Unrestricted, ChannelPrivacy::Public).await;
+    let old = send(&svc, &c, &alice, "old").await;
+    svc.clock().set_offset_ms(3 * DAY_MS);
+    let new = send(&svc, &c, &alice, "new").await;
+    let retention = |days: Option<i32>| id::PutAppInstanceRetentionSettingsRequest {
+        app_instance_arn: a.clone(),
+        app_instance_retention_settings: id::AppInstanceRetentionSettings {
+            channel_retention_settings: Some(id::ChannelRetentionSettings { retention_days: days }),
+        },
+    };
+    let listed = |svc: Service| {
+        let (c, alice) = (c.clone(), alice.clone());
+        async move {
+            let out = svc.list_channel_messages(&ctx(), list_messages_request(&c, &alice)).await.unwrap();
+            out.channel_messages.unwrap().into_iter().map(|m| m.message_id.unwrap()).collect::<Vec<_>>()
+        }
+    };
+    svc.put_app_instance_retention_settings(&ctx(), retention(Some(2))).await.unwrap();
+    assert_eq!(kind(svc.get_channel_message(&ctx(), get_message_request(&c, &alice, &old)).await), ErrorKind::NotFound);
+    svc.get_channel_message(&ctx(), get_message_request(&c, &alice, &new)).await.unwrap();
+    assert_eq!(listed(svc.clone()).await, vec![new.clone()]);
+    svc.put_app_instance_retention_settings(&ctx(), retention(Some(5))).await.unwrap();
+    assert_eq!(listed(svc.clone()).await, vec![new.clone(), old.clone()]);
+}
+
+#[tokio::test]
+async fn the_user_expiry_sweep_takes_memberships_too() {
+    let svc = service(Quotas::default()).await;
+    let a = instance(&svc, "one").await;
+    let alice = user(&svc, &a, "alice").await;
+    let input = id::CreateAppInstanceUserRequest {
+        app_instance_arn: a.clone(),
+        app_instance_user_id: "brief".into(),
+        name: "brief".into(),
+        metadata: None,
+        client_request_token: "t-brief".into(),
+        tags: None,
+        expiration_settings: Some(id::ExpirationSettings {
+            expiration_days: 1,
+            expiration_criterion: id::ExpirationCriterion::CreatedTimestamp,
+        }),
+    };
+    let brief = svc.create_app_instance_user(&ctx(), input).await.unwrap().app_instance_user_arn.unwrap();
+    let c = channel(&svc, &a, &alice, "room", ChannelMode::Unrestricted, ChannelPrivacy::Public).await;
+    add(&svc, &c, &alice, &brief, ChannelMembershipType::Default).await;
+    svc.create_channel_moderator(&ctx(), moderator_request(&c, &alice, &brief)).await.unwrap();
+    svc.clock().set_offset_ms(DAY_MS + 1000);
+    assert_eq!(svc.sweep_expired_users().await.unwrap(), 1);
+    let members = svc.list_channel_memberships(&ctx(), list_memberships_request(&c, &alice)).await.unwrap().channel_memberships.unwrap();
+    assert_eq!(members.len(), 1);
+    let d = DescribeChannelModeratorRequest { channel_arn: c.clone(), channel_moderator_arn: brief.clone(), chime_bearer: alice.clone() };
+    assert_eq!(kind(svc.describe_channel_moderator(&ctx(), d).await), ErrorKind::NotFound);
+}
