@@ -924,7 +924,7 @@ async fn deleting_a_user_or_bot_takes_its_memberships_and_roles_not_its_messages
 #[tokio::test]
 async fn quotas_refuse_the_one_too_many() {
     let quotas = Quotas {
-        channels_per_app_instance: 2,
+        channels_per_app_instance: 3,
         memberships_per_channel: 2,
         memberships_per_user: 2,
         moderators_per_channel: 2,
@@ -937,12 +937,35 @@ async fn quotas_refuse_the_one_too_many() {
     let carol = user(&svc, &a, "carol").await;
     let c = channel(&svc, &a, &alice, "one", ChannelMode::Unrestricted, ChannelPrivacy::Public).await;
     channel(&svc, &a, &bob, "two", ChannelMode::Unrestricted, ChannelPrivacy::Public).await;
-    assert_eq!(kind(svc.create_channel(&ctx(), channel_request(&a, &alice, "three")).await), ErrorKind::ResourceLimitExceeded);
+    let e = channel(&svc, &a, &carol, "three", ChannelMode::Unrestricted, ChannelPrivacy::Public).await;
+    assert_eq!(kind(svc.create_channel(&ctx(), channel_request(&a, &alice, "four")).await), ErrorKind::ResourceLimitExceeded);
+    // Members per channel: alice and bob fill the first.
     add(&svc, &c, &alice, &bob, ChannelMembershipType::Default).await;
     let third = svc.create_channel_membership(&ctx(), membership(&c, &alice, &carol, ChannelMembershipType::Default)).await;
     assert_eq!(kind(third), ErrorKind::ResourceLimitExceeded);
+    // Channels per user: bob is in two already.
+    let batch = BatchCreateChannelMembershipRequest {
+        channel_arn: e.clone(),
+        r#type: None,
+        member_arns: vec![bob.clone(), alice.clone()],
+        chime_bearer: carol.clone(),
+        sub_channel_id: None,
+    };
+    let out = svc.batch_create_channel_membership(&ctx(), batch).await.unwrap();
+    let errors: Vec<_> = out.errors.unwrap().into_iter().map(|e| (e.member_arn.unwrap(), e.error_code.unwrap())).collect();
+    assert_eq!(errors, vec![(bob.clone(), ErrorCode::Resourcelimitexceeded)]);
+    assert_eq!(out.batch_channel_memberships.unwrap().members.unwrap().len(), 1, "alice was added");
+    // Moderators per channel: alice and bob.
     svc.create_channel_moderator(&ctx(), moderator_request(&c, &alice, &bob)).await.unwrap();
     assert_eq!(kind(svc.create_channel_moderator(&ctx(), moderator_request(&c, &alice, &carol)).await), ErrorKind::ResourceLimitExceeded);
+    // Tags per channel.
+    let svc2 = service(Quotas { tags_per_resource: 1, ..Quotas::default() }).await;
+    let a2 = instance(&svc2, "two").await;
+    let dave = user(&svc2, &a2, "dave").await;
+    let f = channel(&svc2, &a2, &dave, "tagged", ChannelMode::Unrestricted, ChannelPrivacy::Public).await;
+    let tag = |k: &str| TagResourceRequest { resource_arn: f.clone(), tags: vec![Tag { key: k.into(), value: "v".into() }] };
+    ChimeSdkMessaging::tag_resource(&svc2, &ctx(), tag("a")).await.unwrap();
+    assert_eq!(kind(ChimeSdkMessaging::tag_resource(&svc2, &ctx(), tag("b")).await), ErrorKind::ResourceLimitExceeded);
 }
 
 // ---------------------------------------------------------------------------------------------
