@@ -868,6 +868,9 @@ async fn moderators_preferences_and_read_markers() {
         },
     };
     assert_eq!(kind(svc.put_channel_membership_preferences(&ctx(), put(AllowNotifications::Filtered, None)).await), ErrorKind::BadRequest);
+    let bad_rule = put(AllowNotifications::Filtered, Some(r#"{"type":"urgent"}"#));
+    assert_eq!(kind(svc.put_channel_membership_preferences(&ctx(), bad_rule).await), ErrorKind::BadRequest);
+    svc.put_channel_membership_preferences(&ctx(), put(AllowNotifications::Filtered, Some(r#"{"type":["urgent"]}"#))).await.unwrap();
     svc.put_channel_membership_preferences(&ctx(), put(AllowNotifications::None, None)).await.unwrap();
     let p = svc.get_channel_membership_preferences(&ctx(), get).await.unwrap().preferences.unwrap();
     assert_eq!(p.push_notifications.unwrap().allow_notifications, AllowNotifications::None);

@@ -7,6 +7,7 @@
 
 mod access;
 mod channels;
+mod filter_rule;
 mod memberships;
 mod messages;
 mod moderators;
