@@ -1237,6 +1237,16 @@ async fn retention_hides_old_messages_at_once_and_shows_them_again() {
     assert_eq!(listed(svc.clone()).await, vec![new.clone()]);
     svc.put_app_instance_retention_settings(&ctx(), retention(Some(5))).await.unwrap();
     assert_eq!(listed(svc.clone()).await, vec![new.clone(), old.clone()]);
+
+    // The sweep deletes hidden messages only from the Put's InitiateDeletionTimestamp (30 days) on.
+    svc.put_app_instance_retention_settings(&ctx(), retention(Some(2))).await.unwrap();
+    assert_eq!(svc.sweep_retained_messages().await.unwrap(), 0);
+    svc.clock().set_offset_ms(3 * DAY_MS + 29 * DAY_MS);
+    assert_eq!(svc.sweep_retained_messages().await.unwrap(), 0, "before the deletion time");
+    svc.clock().set_offset_ms(3 * DAY_MS + 30 * DAY_MS + 1000);
+    assert_eq!(svc.sweep_retained_messages().await.unwrap(), 2);
+    svc.put_app_instance_retention_settings(&ctx(), retention(None)).await.unwrap();
+    assert_eq!(listed(svc.clone()).await, Vec::<String>::new(), "deleted for good");
 }
 
 #[tokio::test]

@@ -12,6 +12,7 @@ mod memberships;
 mod messages;
 mod moderators;
 mod preferences;
+mod retention;
 mod tagging;
 
 use crate::arn;
@@ -53,6 +54,12 @@ impl Service {
     /// Deletes every channel whose expiration time has passed, with its cascade. Returns how many.
     pub async fn sweep_expired_channels(&self) -> Result<usize, ApiError> {
         channels::sweep_expired(self).await
+    }
+
+    /// Deletes for good the messages an AppInstance's retention hides, where its deletion time
+    /// (InitiateDeletionTimestamp) has passed. Returns how many.
+    pub async fn sweep_retained_messages(&self) -> Result<u64, ApiError> {
+        retention::sweep(self).await
     }
 }
 
