@@ -1277,3 +1277,85 @@ async fn the_user_expiry_sweep_takes_memberships_too() {
     let d = DescribeChannelModeratorRequest { channel_arn: c.clone(), channel_moderator_arn: brief.clone(), chime_bearer: alice.clone() };
     assert_eq!(kind(svc.describe_channel_moderator(&ctx(), d).await), ErrorKind::NotFound);
 }
+
+#[tokio::test]
+async fn membership_and_moderator_lists_page_in_creation_order() {
+    let svc = service(Quotas::default()).await;
+    let a = instance(&svc, "one").await;
+    let alice = user(&svc, &a, "alice").await;
+    let admin = user(&svc, &a, "admin").await;
+    make_admin(&svc, &a, &admin).await;
+    let c = channel(&svc, &a, &alice, "room", ChannelMode::Restricted, ChannelPrivacy::Private).await;
+    let mut expected = vec![alice.clone()];
+    for i in 0..11 {
+        let u = user(&svc, &a, &format!("u{i:02}")).await;
+        add(&svc, &c, &alice, &u, ChannelMembershipType::Default).await;
+        svc.create_channel_moderator(&ctx(), moderator_request(&c, &alice, &u)).await.unwrap();
+        expected.push(u);
+    }
+    let (mut members, mut moderators) = (Vec::new(), Vec::new());
+    let mut token = None;
+    loop {
+        let input = ListChannelMembershipsRequest { max_results: Some(5), next_token: token, ..list_memberships_request(&c, &alice) };
+        let out = svc.list_channel_memberships(&ctx(), input).await.unwrap();
+        let page = out.channel_memberships.unwrap();
+        assert!(page.len() <= 5);
+        members.extend(page.into_iter().map(|m| m.member.unwrap().arn.unwrap()));
+        token = out.next_token;
+        if token.is_none() {
+            break;
+        }
+    }
+    loop {
+        let input =
+            ListChannelModeratorsRequest { channel_arn: c.clone(), max_results: Some(5), next_token: token, chime_bearer: alice.clone() };
+        let out = svc.list_channel_moderators(&ctx(), input).await.unwrap();
+        moderators.extend(out.channel_moderators.unwrap().into_iter().map(|m| m.moderator.unwrap().arn.unwrap()));
+        token = out.next_token;
+        if token.is_none() {
+            break;
+        }
+    }
+    assert_eq!(members, expected);
+    assert_eq!(moderators, expected);
+
+    // A user's memberships, in membership order, as itself and as an AppInstanceAdmin sees them.
+    let d = channel(&svc, &a, &admin, "second", ChannelMode::Unrestricted, ChannelPrivacy::Public).await;
+    let e = channel(&svc, &a, &admin, "third", ChannelMode::Unrestricted, ChannelPrivacy::Public).await;
+    add(&svc, &e, &admin, &alice, ChannelMembershipType::Default).await;
+    add(&svc, &d, &admin, &alice, ChannelMembershipType::Hidden).await;
+    for bearer in [&alice, &admin] {
+        let mut channels = Vec::new();
+        let mut token = None;
+        loop {
+            let input = ListChannelMembershipsForAppInstanceUserRequest {
+                app_instance_user_arn: Some(alice.clone()),
+                max_results: Some(2),
+                next_token: token,
+                chime_bearer: bearer.clone(),
+            };
+            let out = svc.list_channel_memberships_for_app_instance_user(&ctx(), input).await.unwrap();
+            channels.extend(out.channel_memberships.unwrap().into_iter().map(|m| m.channel_summary.unwrap().channel_arn.unwrap()));
+            token = out.next_token;
+            if token.is_none() {
+                break;
+            }
+        }
+        assert_eq!(channels, vec![c.clone(), e.clone(), d.clone()], "as {bearer}");
+    }
+    // Someone else's list is the admin's to read only.
+    let other = ListChannelMembershipsForAppInstanceUserRequest {
+        app_instance_user_arn: Some(admin.clone()),
+        max_results: None,
+        next_token: None,
+        chime_bearer: alice.clone(),
+    };
+    assert_eq!(kind(svc.list_channel_memberships_for_app_instance_user(&ctx(), other).await), ErrorKind::Forbidden);
+    let ghost = ListChannelMembershipsForAppInstanceUserRequest {
+        app_instance_user_arn: Some(format!("{a}/user/ghost")),
+        max_results: None,
+        next_token: None,
+        chime_bearer: admin.clone(),
+    };
+    assert_eq!(kind(svc.list_channel_memberships_for_app_instance_user(&ctx(), ghost).await), ErrorKind::NotFound);
+}
