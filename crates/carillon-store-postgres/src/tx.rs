@@ -379,6 +379,104 @@ fn endpoint(r: &Row) -> StoreResult<EndpointRecord> {
     })
 }
 
+macro_rules! channel_cols {
+    () => {
+        "c.seq, c.arn, c.app_instance_arn, c.name, c.mode, c.privacy, c.metadata, c.created_by_arn, c.created_by_name, c.created_ms, \
+         c.updated_ms, c.last_message_ms, c.expiration_days, c.expiration_criterion, c.expires_at_ms"
+    };
+}
+/// The channel in the 15 columns of [`channel_cols`] from column `at` on.
+fn channel_at(r: &Row, at: usize) -> StoreResult<ChannelRecord> {
+    let days: Option<i32> = get(r, at + 12)?;
+    let criterion: Option<ChannelExpirationCriterion> = get_opt_enum(r, at + 13, "channels", "expiration_criterion")?;
+    let expires_at_ms: Option<i64> = get(r, at + 14)?;
+    let expiration = match (days, criterion, expires_at_ms) {
+        (Some(days), Some(criterion), Some(expires_at_ms)) => Some(ChannelExpiration { days, criterion, expires_at_ms }),
+        _ => None,
+    };
+    Ok(ChannelRecord {
+        seq: get(r, at)?,
+        arn: get(r, at + 1)?,
+        app_instance_arn: get(r, at + 2)?,
+        name: get(r, at + 3)?,
+        mode: get_enum(r, at + 4, "channels", "mode")?,
+        privacy: get_enum(r, at + 5, "channels", "privacy")?,
+        metadata: get(r, at + 6)?,
+        created_by: Actor { arn: get(r, at + 7)?, name: get(r, at + 8)? },
+        created_ms: get(r, at + 9)?,
+        updated_ms: get(r, at + 10)?,
+        last_message_ms: get(r, at + 11)?,
+        expiration,
+    })
+}
+fn channel(r: &Row) -> StoreResult<ChannelRecord> {
+    channel_at(r, 0)
+}
+
+macro_rules! membership_cols {
+    () => {
+        "m.seq, m.channel_arn, m.app_instance_arn, m.member_arn, m.member_name, m.membership_type, m.invited_by_arn, \
+         m.invited_by_name, m.created_ms, m.updated_ms, m.read_marker_ms, m.preferences"
+    };
+}
+/// The number of columns of [`membership_cols`].
+const MEMBERSHIP_COLS: usize = 12;
+fn membership(r: &Row) -> StoreResult<MembershipRecord> {
+    Ok(MembershipRecord {
+        seq: get(r, 0)?,
+        channel_arn: get(r, 1)?,
+        app_instance_arn: get(r, 2)?,
+        member: Actor { arn: get(r, 3)?, name: get(r, 4)? },
+        membership_type: get_enum(r, 5, "channel_memberships", "membership_type")?,
+        invited_by: Actor { arn: get(r, 6)?, name: get(r, 7)? },
+        created_ms: get(r, 8)?,
+        updated_ms: get(r, 9)?,
+        read_marker_ms: get(r, 10)?,
+        preferences: get(r, 11)?,
+    })
+}
+
+macro_rules! moderator_cols {
+    () => {
+        "seq, channel_arn, app_instance_arn, moderator_arn, moderator_name, created_by_arn, created_by_name, created_ms"
+    };
+}
+fn moderator(r: &Row) -> StoreResult<ModeratorRecord> {
+    Ok(ModeratorRecord {
+        seq: get(r, 0)?,
+        channel_arn: get(r, 1)?,
+        app_instance_arn: get(r, 2)?,
+        moderator: Actor { arn: get(r, 3)?, name: get(r, 4)? },
+        created_by: Actor { arn: get(r, 5)?, name: get(r, 6)? },
+        created_ms: get(r, 7)?,
+    })
+}
+
+macro_rules! message_cols {
+    () => {
+        "seq, channel_arn, app_instance_arn, message_id, message_type, content, metadata, content_type, message_attributes, \
+         sender_arn, sender_name, created_ms, updated_ms, edited_ms, redacted"
+    };
+}
+fn message(r: &Row) -> StoreResult<MessageRecord> {
+    Ok(MessageRecord {
+        seq: get(r, 0)?,
+        channel_arn: get(r, 1)?,
+        app_instance_arn: get(r, 2)?,
+        message_id: get(r, 3)?,
+        message_type: get_enum(r, 4, "channel_messages", "message_type")?,
+        content: get(r, 5)?,
+        metadata: get(r, 6)?,
+        content_type: get(r, 7)?,
+        message_attributes: get(r, 8)?,
+        sender: Actor { arn: get(r, 9)?, name: get(r, 10)? },
+        created_ms: get(r, 11)?,
+        updated_ms: get(r, 12)?,
+        edited_ms: get(r, 13)?,
+        redacted: get(r, 14)?,
+    })
+}
+
 // Rows whose parent is gone wait for their purge and are never found (`docs/behaviour.md`,
 // "Resources"): these conditions say a row is still alive.
 macro_rules! user_alive {
@@ -389,6 +487,12 @@ macro_rules! user_alive {
 macro_rules! bot_alive {
     () => {
         "EXISTS (SELECT 1 FROM app_instances a WHERE a.arn = bots.app_instance_arn)"
+    };
+}
+/// A Messaging row (of `table`) whose AppInstance is still there.
+macro_rules! instance_alive {
+    ($table:literal) => {
+        concat!("EXISTS (SELECT 1 FROM app_instances a WHERE a.arn = ", $table, ".app_instance_arn)")
     };
 }
 macro_rules! endpoint_alive {
@@ -423,6 +527,10 @@ macro_rules! purged {
 /// The tables a purge of `kind` empties, in order.
 fn purged_tables(kind: PurgeKind) -> &'static [(&'static str, &'static str)] {
     const APP_INSTANCE: &[(&str, &str)] = &[
+        purged!("channel_messages", "seq", "app_instance_arn"),
+        purged!("channel_memberships", "seq", "app_instance_arn"),
+        purged!("channel_moderators", "seq", "app_instance_arn"),
+        purged!("channels", "seq", "app_instance_arn"),
         purged!("endpoints", "seq", "app_instance_arn"),
         purged!("tags", "seq", "app_instance_arn"),
         purged!("idempotency", "ctid", "app_instance_arn"),
@@ -491,6 +599,10 @@ impl Tx for PgTx<'_> {
     }
 
     fn delete_app_instance(&mut self, arn: &str) -> StoreResult<bool> {
+        self.execute("DELETE FROM channel_messages WHERE app_instance_arn = $1", &[&arn])?;
+        self.execute("DELETE FROM channel_memberships WHERE app_instance_arn = $1", &[&arn])?;
+        self.execute("DELETE FROM channel_moderators WHERE app_instance_arn = $1", &[&arn])?;
+        self.execute("DELETE FROM channels WHERE app_instance_arn = $1", &[&arn])?;
         self.execute("DELETE FROM endpoints WHERE app_instance_arn = $1", &[&arn])?;
         self.execute("DELETE FROM admins WHERE app_instance_arn = $1", &[&arn])?;
         self.execute("DELETE FROM tags WHERE app_instance_arn = $1", &[&arn])?;
@@ -805,6 +917,353 @@ impl Tx for PgTx<'_> {
         Ok(())
     }
 
+    fn insert_channel(&mut self, r: &ChannelRecord) -> StoreResult<()> {
+        let e = r.expiration.as_ref();
+        let (mode, privacy) = (r.mode.as_stored(), r.privacy.as_stored());
+        let (days, criterion, expires_at_ms) = (e.map(|e| e.days), e.map(|e| e.criterion.as_stored()), e.map(|e| e.expires_at_ms));
+        self.insert(
+            "INSERT INTO channels (arn, app_instance_arn, name, mode, privacy, metadata, created_by_arn, created_by_name, created_ms, \
+             updated_ms, last_message_ms, expiration_days, expiration_criterion, expires_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+            &[
+                &r.arn,
+                &r.app_instance_arn,
+                &r.name,
+                &mode,
+                &privacy,
+                &r.metadata,
+                &r.created_by.arn,
+                &r.created_by.name,
+                &r.created_ms,
+                &r.updated_ms,
+                &r.last_message_ms,
+                &days,
+                &criterion,
+                &expires_at_ms,
+            ],
+        )
+    }
+
+    fn get_channel(&mut self, arn: &str) -> StoreResult<Option<ChannelRecord>> {
+        self.query_opt(concat!("SELECT ", channel_cols!(), " FROM channels c WHERE c.arn = $1"), &[&arn])?.as_ref().map(channel).transpose()
+    }
+
+    fn update_channel(&mut self, arn: &str, u: &ChannelUpdate) -> StoreResult<bool> {
+        let e = u.expiration.flatten();
+        let mode = u.mode.map(StoredEnum::as_stored);
+        let (set_metadata, metadata) = (u.metadata.is_some(), u.metadata.as_ref().and_then(|m| m.as_deref()));
+        let set_expiration = u.expiration.is_some();
+        let (days, criterion, expires_at_ms) = (e.map(|e| e.days), e.map(|e| e.criterion.as_stored()), e.map(|e| e.expires_at_ms));
+        Ok(self.execute(
+            "UPDATE channels SET name = COALESCE($2, name), mode = COALESCE($3, mode), \
+             metadata = CASE WHEN $4 THEN $5 ELSE metadata END, \
+             expiration_days = CASE WHEN $6 THEN $7 ELSE expiration_days END, \
+             expiration_criterion = CASE WHEN $6 THEN $8 ELSE expiration_criterion END, \
+             expires_at_ms = CASE WHEN $6 THEN $9 ELSE expires_at_ms END, \
+             last_message_ms = GREATEST($10::bigint, last_message_ms), \
+             updated_ms = CASE WHEN $11::bigint IS NULL THEN updated_ms ELSE GREATEST($11, updated_ms + 1) END WHERE arn = $1",
+            &[
+                &arn,
+                &u.name,
+                &mode,
+                &set_metadata,
+                &metadata,
+                &set_expiration,
+                &days,
+                &criterion,
+                &expires_at_ms,
+                &u.last_message_ms,
+                &u.touched_ms,
+            ],
+        )? > 0)
+    }
+
+    fn delete_channel(&mut self, arn: &str) -> StoreResult<bool> {
+        self.execute("DELETE FROM channel_messages WHERE channel_arn = $1", &[&arn])?;
+        self.execute("DELETE FROM channel_memberships WHERE channel_arn = $1", &[&arn])?;
+        self.execute("DELETE FROM channel_moderators WHERE channel_arn = $1", &[&arn])?;
+        self.execute("DELETE FROM tags WHERE resource_arn = $1", &[&arn])?;
+        self.execute("DELETE FROM idempotency WHERE resource_arn = $1", &[&arn])?;
+        Ok(self.execute("DELETE FROM channels WHERE arn = $1", &[&arn])? > 0)
+    }
+
+    fn count_channels(&mut self, app_instance_arn: &str) -> StoreResult<u64> {
+        // Kept by a trigger (migration 0005): one lookup, however many channels there are.
+        self.count("SELECT n FROM channel_counts WHERE app_instance_arn = $1", &[&app_instance_arn])
+    }
+
+    fn list_channels(
+        &mut self,
+        app_instance_arn: &str,
+        privacy: Option<ChannelPrivacy>,
+        after: i64,
+        n: usize,
+    ) -> StoreResult<Vec<ChannelRecord>> {
+        let rows = match privacy {
+            None => self.query(
+                concat!(
+                    "SELECT ",
+                    channel_cols!(),
+                    " FROM channels c WHERE c.app_instance_arn = $1 AND c.seq > $2 ORDER BY c.seq LIMIT $3"
+                ),
+                &[&app_instance_arn, &after, &limit(n)],
+            )?,
+            Some(p) => self.query(
+                concat!(
+                    "SELECT ",
+                    channel_cols!(),
+                    " FROM channels c WHERE c.app_instance_arn = $1 AND c.privacy = $2 AND c.seq > $3 ORDER BY c.seq LIMIT $4"
+                ),
+                &[&app_instance_arn, &p.as_stored(), &after, &limit(n)],
+            )?,
+        };
+        all(rows, channel)
+    }
+
+    fn expired_channels(&mut self, now_ms: i64, n: usize) -> StoreResult<Vec<String>> {
+        let rows = self.query(
+            concat!(
+                "SELECT c.arn FROM channels c WHERE c.expires_at_ms IS NOT NULL AND c.expires_at_ms <= $1 AND ",
+                instance_alive!("c"),
+                " ORDER BY c.expires_at_ms, c.seq LIMIT $2"
+            ),
+            &[&now_ms, &limit(n)],
+        )?;
+        rows.iter().map(|r| get(r, 0)).collect()
+    }
+
+    fn insert_membership(&mut self, r: &MembershipRecord) -> StoreResult<()> {
+        let kind = r.membership_type.as_stored();
+        self.insert(
+            "INSERT INTO channel_memberships (channel_arn, app_instance_arn, member_arn, member_name, membership_type, invited_by_arn, \
+             invited_by_name, created_ms, updated_ms, read_marker_ms, preferences) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            &[
+                &r.channel_arn,
+                &r.app_instance_arn,
+                &r.member.arn,
+                &r.member.name,
+                &kind,
+                &r.invited_by.arn,
+                &r.invited_by.name,
+                &r.created_ms,
+                &r.updated_ms,
+                &r.read_marker_ms,
+                &r.preferences,
+            ],
+        )
+    }
+
+    fn get_membership(&mut self, channel_arn: &str, member_arn: &str) -> StoreResult<Option<MembershipRecord>> {
+        self.query_opt(
+            concat!("SELECT ", membership_cols!(), " FROM channel_memberships m WHERE m.channel_arn = $1 AND m.member_arn = $2"),
+            &[&channel_arn, &member_arn],
+        )?
+        .as_ref()
+        .map(membership)
+        .transpose()
+    }
+
+    fn update_membership(&mut self, channel_arn: &str, member_arn: &str, u: &MembershipUpdate) -> StoreResult<bool> {
+        Ok(self.execute(
+            "UPDATE channel_memberships SET read_marker_ms = COALESCE($3, read_marker_ms), preferences = COALESCE($4, preferences), \
+             updated_ms = CASE WHEN $5::bigint IS NULL THEN updated_ms ELSE GREATEST($5, updated_ms + 1) END \
+             WHERE channel_arn = $1 AND member_arn = $2",
+            &[&channel_arn, &member_arn, &u.read_marker_ms, &u.preferences, &u.touched_ms],
+        )? > 0)
+    }
+
+    fn delete_membership(&mut self, channel_arn: &str, member_arn: &str) -> StoreResult<bool> {
+        Ok(self.execute("DELETE FROM channel_memberships WHERE channel_arn = $1 AND member_arn = $2", &[&channel_arn, &member_arn])? > 0)
+    }
+
+    fn count_memberships(&mut self, channel_arn: &str) -> StoreResult<u64> {
+        self.count("SELECT COUNT(*) FROM channel_memberships WHERE channel_arn = $1", &[&channel_arn])
+    }
+
+    fn count_member_channels(&mut self, member_arn: &str) -> StoreResult<u64> {
+        self.count("SELECT COUNT(*) FROM channel_memberships WHERE member_arn = $1", &[&member_arn])
+    }
+
+    fn list_memberships(
+        &mut self,
+        channel_arn: &str,
+        membership_type: Option<ChannelMembershipType>,
+        after: i64,
+        n: usize,
+    ) -> StoreResult<Vec<MembershipRecord>> {
+        let rows = match membership_type {
+            None => self.query(
+                concat!(
+                    "SELECT ",
+                    membership_cols!(),
+                    " FROM channel_memberships m WHERE m.channel_arn = $1 AND m.seq > $2 ORDER BY m.seq LIMIT $3"
+                ),
+                &[&channel_arn, &after, &limit(n)],
+            )?,
+            Some(t) => self.query(
+                concat!(
+                    "SELECT ",
+                    membership_cols!(),
+                    " FROM channel_memberships m WHERE m.channel_arn = $1 AND m.membership_type = $2 AND m.seq > $3 ORDER BY m.seq LIMIT $4"
+                ),
+                &[&channel_arn, &t.as_stored(), &after, &limit(n)],
+            )?,
+        };
+        all(rows, membership)
+    }
+
+    fn list_member_channels(&mut self, member_arn: &str, after: i64, n: usize) -> StoreResult<Vec<(MembershipRecord, ChannelRecord)>> {
+        let rows = self.query(
+            concat!(
+                "SELECT ",
+                membership_cols!(),
+                ", ",
+                channel_cols!(),
+                " FROM channel_memberships m JOIN channels c ON c.arn = m.channel_arn \
+                 WHERE m.member_arn = $1 AND m.seq > $2 ORDER BY m.seq LIMIT $3"
+            ),
+            &[&member_arn, &after, &limit(n)],
+        )?;
+        rows.iter().map(|r| Ok((membership(r)?, channel_at(r, MEMBERSHIP_COLS)?))).collect()
+    }
+
+    fn delete_member_everywhere(&mut self, member_arn: &str) -> StoreResult<Vec<String>> {
+        self.writing()?;
+        let rows = self.query(
+            "WITH d AS (DELETE FROM channel_memberships WHERE member_arn = $1 RETURNING seq, channel_arn) \
+             SELECT channel_arn FROM d ORDER BY seq",
+            &[&member_arn],
+        )?;
+        let channels = rows.iter().map(|r| get(r, 0)).collect::<StoreResult<Vec<String>>>()?;
+        self.execute("DELETE FROM channel_moderators WHERE moderator_arn = $1", &[&member_arn])?;
+        Ok(channels)
+    }
+
+    fn insert_moderator(&mut self, r: &ModeratorRecord) -> StoreResult<()> {
+        self.insert(
+            "INSERT INTO channel_moderators (channel_arn, app_instance_arn, moderator_arn, moderator_name, created_by_arn, created_by_name, \
+             created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[&r.channel_arn, &r.app_instance_arn, &r.moderator.arn, &r.moderator.name, &r.created_by.arn, &r.created_by.name, &r.created_ms],
+        )
+    }
+
+    fn get_moderator(&mut self, channel_arn: &str, moderator_arn: &str) -> StoreResult<Option<ModeratorRecord>> {
+        self.query_opt(
+            concat!("SELECT ", moderator_cols!(), " FROM channel_moderators WHERE channel_arn = $1 AND moderator_arn = $2"),
+            &[&channel_arn, &moderator_arn],
+        )?
+        .as_ref()
+        .map(moderator)
+        .transpose()
+    }
+
+    fn delete_moderator(&mut self, channel_arn: &str, moderator_arn: &str) -> StoreResult<bool> {
+        Ok(self.execute("DELETE FROM channel_moderators WHERE channel_arn = $1 AND moderator_arn = $2", &[&channel_arn, &moderator_arn])?
+            > 0)
+    }
+
+    fn count_moderators(&mut self, channel_arn: &str) -> StoreResult<u64> {
+        self.count("SELECT COUNT(*) FROM channel_moderators WHERE channel_arn = $1", &[&channel_arn])
+    }
+
+    fn list_moderators(&mut self, channel_arn: &str, after: i64, n: usize) -> StoreResult<Vec<ModeratorRecord>> {
+        let rows = self.query(
+            concat!("SELECT ", moderator_cols!(), " FROM channel_moderators WHERE channel_arn = $1 AND seq > $2 ORDER BY seq LIMIT $3"),
+            &[&channel_arn, &after, &limit(n)],
+        )?;
+        all(rows, moderator)
+    }
+
+    fn insert_message(&mut self, r: &MessageRecord) -> StoreResult<()> {
+        let kind = r.message_type.as_stored();
+        self.insert(
+            "INSERT INTO channel_messages (channel_arn, app_instance_arn, message_id, message_type, content, metadata, content_type, \
+             message_attributes, sender_arn, sender_name, created_ms, updated_ms, edited_ms, redacted) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+            &[
+                &r.channel_arn,
+                &r.app_instance_arn,
+                &r.message_id,
+                &kind,
+                &r.content,
+                &r.metadata,
+                &r.content_type,
+                &r.message_attributes,
+                &r.sender.arn,
+                &r.sender.name,
+                &r.created_ms,
+                &r.updated_ms,
+                &r.edited_ms,
+                &r.redacted,
+            ],
+        )
+    }
+
+    fn get_message(&mut self, channel_arn: &str, message_id: &str) -> StoreResult<Option<MessageRecord>> {
+        self.query_opt(
+            concat!("SELECT ", message_cols!(), " FROM channel_messages WHERE channel_arn = $1 AND message_id = $2"),
+            &[&channel_arn, &message_id],
+        )?
+        .as_ref()
+        .map(message)
+        .transpose()
+    }
+
+    fn update_message(&mut self, channel_arn: &str, message_id: &str, u: &MessageUpdate) -> StoreResult<bool> {
+        // A redaction clears every content member in the same statement that marks it.
+        Ok(self.execute(
+            "UPDATE channel_messages SET content = CASE WHEN $3 THEN NULL ELSE COALESCE($4, content) END, \
+             metadata = CASE WHEN $3 THEN NULL ELSE COALESCE($5, metadata) END, \
+             content_type = CASE WHEN $3 THEN NULL ELSE COALESCE($6, content_type) END, \
+             message_attributes = CASE WHEN $3 THEN NULL ELSE message_attributes END, \
+             redacted = redacted OR $3, edited_ms = COALESCE($7, edited_ms), \
+             updated_ms = CASE WHEN $8::bigint IS NULL THEN updated_ms ELSE GREATEST($8, updated_ms + 1) END \
+             WHERE channel_arn = $1 AND message_id = $2",
+            &[&channel_arn, &message_id, &u.redact, &u.content, &u.metadata, &u.content_type, &u.edited_ms, &u.touched_ms],
+        )? > 0)
+    }
+
+    fn delete_message(&mut self, channel_arn: &str, message_id: &str) -> StoreResult<bool> {
+        Ok(self.execute("DELETE FROM channel_messages WHERE channel_arn = $1 AND message_id = $2", &[&channel_arn, &message_id])? > 0)
+    }
+
+    fn list_messages(&mut self, channel_arn: &str, q: &MessageQuery) -> StoreResult<Vec<MessageRecord>> {
+        let Some(((low_ms, low_seq), (high_ms, high_seq))) = q.range() else { return Ok(Vec::new()) };
+        let n = limit(q.limit);
+        let p: Params<'_> = &[&channel_arn, &low_ms, &low_seq, &high_ms, &high_seq, &n];
+        // One seek on the index (channel_arn, created_ms, seq), between the bounds of the query's range.
+        let rows = if q.descending {
+            self.query(
+                concat!(
+                    "SELECT ",
+                    message_cols!(),
+                    " FROM channel_messages WHERE channel_arn = $1 AND (created_ms, seq) >= ($2, $3) \
+                     AND (created_ms, seq) <= ($4, $5) ORDER BY created_ms DESC, seq DESC LIMIT $6"
+                ),
+                p,
+            )?
+        } else {
+            self.query(
+                concat!(
+                    "SELECT ",
+                    message_cols!(),
+                    " FROM channel_messages WHERE channel_arn = $1 AND (created_ms, seq) >= ($2, $3) \
+                     AND (created_ms, seq) <= ($4, $5) ORDER BY created_ms, seq LIMIT $6"
+                ),
+                p,
+            )?
+        };
+        all(rows, message)
+    }
+
+    fn delete_messages_before(&mut self, app_instance_arn: &str, before_ms: i64, n: usize) -> StoreResult<u64> {
+        self.execute(
+            "DELETE FROM channel_messages WHERE seq = ANY(ARRAY(SELECT seq FROM channel_messages \
+             WHERE app_instance_arn = $1 AND created_ms < $2 ORDER BY created_ms LIMIT $3))",
+            &[&app_instance_arn, &before_ms, &limit(n)],
+        )
+    }
+
     fn heartbeat(&mut self, now_ms: i64) -> StoreResult<()> {
         let value = now_ms.to_be_bytes().to_vec();
         self.execute(
@@ -912,7 +1371,42 @@ impl Tx for PgTx<'_> {
             )?,
             endpoints: self
                 .count(concat!("SELECT COUNT(*) FROM endpoints WHERE ", in_scope!("app_instance_arn"), " AND ", endpoint_alive!()), p)?,
+            channels: self.count(
+                concat!("SELECT COUNT(*) FROM channels c WHERE ", in_scope!("c.app_instance_arn"), " AND ", instance_alive!("c")),
+                p,
+            )?,
+            memberships: self.count(
+                concat!(
+                    "SELECT COUNT(*) FROM channel_memberships WHERE ",
+                    in_scope!("app_instance_arn"),
+                    " AND ",
+                    instance_alive!("channel_memberships")
+                ),
+                p,
+            )?,
+            moderators: self.count(
+                concat!(
+                    "SELECT COUNT(*) FROM channel_moderators WHERE ",
+                    in_scope!("app_instance_arn"),
+                    " AND ",
+                    instance_alive!("channel_moderators")
+                ),
+                p,
+            )?,
+            messages: self.count(
+                concat!(
+                    "SELECT COUNT(*) FROM channel_messages WHERE ",
+                    in_scope!("app_instance_arn"),
+                    " AND ",
+                    instance_alive!("channel_messages")
+                ),
+                p,
+            )?,
         };
+        self.execute(concat!("DELETE FROM channel_messages WHERE ", in_scope!("app_instance_arn")), p)?;
+        self.execute(concat!("DELETE FROM channel_memberships WHERE ", in_scope!("app_instance_arn")), p)?;
+        self.execute(concat!("DELETE FROM channel_moderators WHERE ", in_scope!("app_instance_arn")), p)?;
+        self.execute(concat!("DELETE FROM channels WHERE ", in_scope!("app_instance_arn")), p)?;
         self.execute(concat!("DELETE FROM endpoints WHERE ", in_scope!("app_instance_arn")), p)?;
         self.execute(concat!("DELETE FROM admins WHERE ", in_scope!("app_instance_arn")), p)?;
         self.execute(concat!("DELETE FROM tags WHERE ", in_scope!("app_instance_arn")), p)?;

@@ -296,16 +296,6 @@ fn message(r: &Row<'_>) -> rusqlite::Result<MessageRecord> {
     })
 }
 
-/// The seek bounds of a [`MessageQuery`]: the `(created_ms, seq)` the page starts after (exclusive,
-/// in the direction of travel; past every message when the query has none).
-fn message_seek(q: &MessageQuery) -> (i64, i64) {
-    match (q.after, q.descending) {
-        (Some(after), _) => after,
-        (None, true) => (i64::MAX, i64::MAX),
-        (None, false) => (i64::MIN, i64::MIN),
-    }
-}
-
 // Rows whose parent is gone wait for their purge and are never found (`docs/behaviour.md`,
 // "Resources"): these conditions say a row is still alive.
 macro_rules! user_alive {
@@ -1011,18 +1001,17 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn list_messages(&mut self, channel_arn: &str, q: &MessageQuery) -> StoreResult<Vec<MessageRecord>> {
-        let (at_ms, at_seq) = message_seek(q);
-        let (from, to) = (q.not_before_ms.unwrap_or(i64::MIN), q.not_after_ms.unwrap_or(i64::MAX));
+        let Some(((low_ms, low_seq), (high_ms, high_seq))) = q.range() else { return Ok(Vec::new()) };
         let n = limit(q.limit);
-        let p = params![channel_arn, at_ms, at_seq, from, to, n];
-        // Both seek on the index (channel_arn, created_ms, seq), from where the last page ended.
+        let p = params![channel_arn, low_ms, low_seq, high_ms, high_seq, n];
+        // One seek on the index (channel_arn, created_ms, seq), between the bounds of the query's range.
         if q.descending {
             self.many(
                 concat!(
                     "SELECT ",
                     message_cols!(),
-                    " FROM channel_messages WHERE channel_arn = ?1 AND (created_ms, seq) < (?2, ?3) \
-                     AND created_ms >= ?4 AND created_ms <= ?5 ORDER BY created_ms DESC, seq DESC LIMIT ?6"
+                    " FROM channel_messages WHERE channel_arn = ?1 AND (created_ms, seq) >= (?2, ?3) \
+                     AND (created_ms, seq) <= (?4, ?5) ORDER BY created_ms DESC, seq DESC LIMIT ?6"
                 ),
                 p,
                 message,
@@ -1032,8 +1021,8 @@ impl Tx for SqliteTx<'_> {
                 concat!(
                     "SELECT ",
                     message_cols!(),
-                    " FROM channel_messages WHERE channel_arn = ?1 AND (created_ms, seq) > (?2, ?3) \
-                     AND created_ms >= ?4 AND created_ms <= ?5 ORDER BY created_ms, seq LIMIT ?6"
+                    " FROM channel_messages WHERE channel_arn = ?1 AND (created_ms, seq) >= (?2, ?3) \
+                     AND (created_ms, seq) <= (?4, ?5) ORDER BY created_ms, seq LIMIT ?6"
                 ),
                 p,
                 message,

@@ -403,6 +403,74 @@ pub fn idempotency(resource_arn: &str, app_instance_arn: &str) -> IdempotencyRec
     }
 }
 
+// Messaging records.
+
+pub fn actor(arn: &str) -> Actor {
+    Actor { arn: arn.into(), name: Some(format!("name of {arn}")) }
+}
+
+pub fn channel(app: &AppInstanceRecord, id: &str, creator_arn: &str) -> ChannelRecord {
+    ChannelRecord {
+        seq: 0,
+        arn: format!("{}/channel/{id}", app.arn),
+        app_instance_arn: app.arn.clone(),
+        name: format!("channel {id}"),
+        mode: ChannelMode::Unrestricted,
+        privacy: ChannelPrivacy::Public,
+        metadata: None,
+        created_by: actor(creator_arn),
+        created_ms: 1_700_000_000_010,
+        updated_ms: 1_700_000_000_010,
+        last_message_ms: None,
+        expiration: None,
+    }
+}
+
+pub fn membership(c: &ChannelRecord, member_arn: &str, membership_type: ChannelMembershipType) -> MembershipRecord {
+    MembershipRecord {
+        seq: 0,
+        channel_arn: c.arn.clone(),
+        app_instance_arn: c.app_instance_arn.clone(),
+        member: actor(member_arn),
+        membership_type,
+        invited_by: c.created_by.clone(),
+        created_ms: 1_700_000_000_011,
+        updated_ms: 1_700_000_000_011,
+        read_marker_ms: None,
+        preferences: None,
+    }
+}
+
+pub fn moderator(c: &ChannelRecord, moderator_arn: &str) -> ModeratorRecord {
+    ModeratorRecord {
+        seq: 0,
+        channel_arn: c.arn.clone(),
+        app_instance_arn: c.app_instance_arn.clone(),
+        moderator: actor(moderator_arn),
+        created_by: c.created_by.clone(),
+        created_ms: 1_700_000_000_012,
+    }
+}
+
+pub fn message(c: &ChannelRecord, id: &str, created_ms: i64, sender_arn: &str) -> MessageRecord {
+    MessageRecord {
+        seq: 0,
+        channel_arn: c.arn.clone(),
+        app_instance_arn: c.app_instance_arn.clone(),
+        message_id: id.into(),
+        message_type: ChannelMessageType::Standard,
+        content: Some(format!("content of {id}")),
+        metadata: Some(format!("metadata of {id}")),
+        content_type: Some("text/plain".into()),
+        message_attributes: Some(r#"{"k":{"StringValues":["v"]}}"#.into()),
+        sender: actor(sender_arn),
+        created_ms,
+        updated_ms: created_ms,
+        edited_ms: None,
+        redacted: false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::with_dbname;

@@ -45,6 +45,18 @@ macro_rules! backend_suite {
                 reset_is_scoped_and_counts_what_it_deleted,
                 reset_takes_pending_purges_with_it,
                 commits_are_observed_with_their_batches,
+                channel_crud,
+                expired_channels_oldest_first,
+                channel_counts_follow_every_way_channels_go,
+                channel_lists_seek_and_filter_by_privacy,
+                membership_crud_and_lists,
+                delete_member_everywhere_takes_memberships_and_moderator_roles,
+                moderator_crud,
+                message_crud_and_redaction,
+                message_lists_both_directions,
+                delete_messages_before_is_scoped_and_limited,
+                delete_channel_cascades,
+                messaging_rows_go_with_their_app_instance,
             );
             backend_suite!(@tests $open; $($extra),*);
         }
@@ -1480,7 +1492,7 @@ async fn concurrent_starts_migrate_once(b: Backend) {
     let client = db.client().await;
     let versions: Vec<i32> =
         client.query("SELECT version FROM carillon_schema_version", &[]).await.unwrap().iter().map(|r| r.get(0)).collect();
-    assert_eq!(versions, vec![1, 2, 3, 4], "each migration once");
+    assert_eq!(versions, vec![1, 2, 3, 4, 5], "each migration once");
     let secrets: i64 = client.query_one("SELECT COUNT(*) FROM meta WHERE key = 'token_secret'", &[]).await.unwrap().get(0);
     assert_eq!(secrets, 1);
     drop(b);
@@ -1804,11 +1816,13 @@ async fn text_escape_migration_keeps_older_texts(mut b: Backend) {
     w(b.store(), move |tx| tx.insert_app_instance(&ia)).await.unwrap();
     b.store().close().await;
     let client = b.postgres_database().unwrap().client().await;
-    // Back to version 2, with texts as version 2 stored them (and without what version 4 made).
+    // Back to version 2, with texts as version 2 stored them (and without what versions 4 and 5 made).
     client
         .batch_execute(&format!(
             "DELETE FROM carillon_schema_version WHERE version >= 3; \
              DROP TRIGGER users_counted ON users; DROP FUNCTION carillon_count_users(); DROP TABLE user_counts; \
+             DROP TABLE channels, channel_memberships, channel_moderators, channel_messages, channel_counts; \
+             DROP FUNCTION carillon_count_channels(); \
              UPDATE app_instances SET metadata = 'x' || chr(1) || '0' || chr(1), name = chr(1) || '1' WHERE arn = '{}'",
             a.arn
         ))
@@ -1840,7 +1854,7 @@ async fn reset(s: &dyn Store, scope: ResetScope) -> ResetCounts {
 
 async fn reset_is_scoped_and_counts_what_it_deleted(b: Backend) {
     let s = b.store();
-    let one = ResetCounts { app_instances: 1, users: 1, bots: 1, admins: 2, endpoints: 1 };
+    let one = ResetCounts { app_instances: 1, users: 1, bots: 1, admins: 2, endpoints: 1, ..Default::default() };
     let here = populate(s, "here").await;
     let twin = populate(s, "twin").await;
     let other_account = populate_in(s, "acct", "210987654321", REGION).await;
@@ -1862,7 +1876,7 @@ async fn reset_is_scoped_and_counts_what_it_deleted(b: Backend) {
     assert_eq!(remains(s, &twin).await, ALL);
 
     let again = populate(s, "here").await;
-    let both = ResetCounts { app_instances: 2, users: 2, bots: 2, admins: 4, endpoints: 2 };
+    let both = ResetCounts { app_instances: 2, users: 2, bots: 2, admins: 4, endpoints: 2, ..Default::default() };
     assert_eq!(reset(s, ResetScope::all()).await, both);
     assert_eq!(remains(s, &twin).await, NONE);
     assert_eq!(remains(s, &again).await, NONE);
@@ -1912,7 +1926,7 @@ async fn reset_of_ten_thousand_resources(b: Backend) {
     let started = std::time::Instant::now();
     let n = reset(s, ResetScope::all()).await;
     let took = started.elapsed();
-    assert_eq!(n, ResetCounts { app_instances: 100, users: 5_000, bots: 4_900, admins: 0, endpoints: 5_000 });
+    assert_eq!(n, ResetCounts { app_instances: 100, users: 5_000, bots: 4_900, admins: 0, endpoints: 5_000, ..Default::default() });
     eprintln!("reset of {} resources on {:?}: {took:?}", 100 + 5_000 + 4_900 + 5_000, b.kind);
 }
 
@@ -1951,4 +1965,728 @@ async fn commits_are_observed_with_their_batches(b: Backend) {
     if b.kind == Kind::Postgres {
         assert!(later.iter().all(|(n, _)| *n == 1), "PostgreSQL commits each transaction alone: {later:?}");
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Messaging: channels, memberships, moderators, messages
+
+/// An AppInstance with a user, in which the Messaging tests make their channels.
+async fn messaging_setup(s: &dyn Store, id: &str) -> (AppInstanceRecord, UserRecord) {
+    let a = app_instance(id);
+    let u = user(&a, "alice");
+    let (a2, u2) = (a.clone(), u.clone());
+    w(s, move |tx| {
+        tx.insert_app_instance(&a2)?;
+        tx.insert_user(&u2)
+    })
+    .await
+    .unwrap();
+    (a, u)
+}
+
+async fn get_channel(s: &dyn Store, arn: &str) -> Option<ChannelRecord> {
+    let arn = arn.to_string();
+    r(s, move |tx| tx.get_channel(&arn)).await.unwrap()
+}
+
+async fn update_channel(s: &dyn Store, arn: &str, u: ChannelUpdate) -> bool {
+    let arn = arn.to_string();
+    w(s, move |tx| tx.update_channel(&arn, &u)).await.unwrap()
+}
+
+async fn channel_crud(b: Backend) {
+    let s = b.store();
+    let (a, u) = messaging_setup(s, "a").await;
+    let mut c = channel(&a, "c1", &u.arn);
+    c.mode = ChannelMode::Restricted;
+    c.privacy = ChannelPrivacy::Private;
+    c.metadata = Some("meta".into());
+    c.created_by.name = None;
+    c.expiration = Some(ChannelExpiration { days: 3, criterion: ChannelExpirationCriterion::LastMessageTimestamp, expires_at_ms: 99 });
+    let inserted = c.clone();
+    w(s, move |tx| tx.insert_channel(&inserted)).await.unwrap();
+    let got = get_channel(s, &c.arn).await.expect("inserted");
+    assert!(got.seq > 0, "the store assigns seq");
+    assert_eq!(got, ChannelRecord { seq: got.seq, ..c.clone() });
+    let again = c.clone();
+    assert!(is_conflict(&w(s, move |tx| tx.insert_channel(&again)).await), "one channel per ARN");
+
+    // Only the members named change; updated_ms moves on.
+    let mut want = got.clone();
+    assert!(
+        update_channel(
+            s,
+            &c.arn,
+            ChannelUpdate { name: Some("renamed".into()), touched_ms: Some(1_800_000_000_000), ..Default::default() }
+        )
+        .await
+    );
+    (want.name, want.updated_ms) = ("renamed".into(), 1_800_000_000_000);
+    assert_eq!(get_channel(s, &c.arn).await, Some(want.clone()));
+    // A touch at an earlier time still moves updated_ms forward.
+    assert!(
+        update_channel(s, &c.arn, ChannelUpdate { mode: Some(ChannelMode::Unrestricted), touched_ms: Some(5), ..Default::default() }).await
+    );
+    (want.mode, want.updated_ms) = (ChannelMode::Unrestricted, 1_800_000_000_001);
+    assert_eq!(get_channel(s, &c.arn).await, Some(want.clone()));
+
+    // Metadata: kept when not named, replaced, then removed.
+    assert!(update_channel(s, &c.arn, ChannelUpdate::default()).await);
+    assert_eq!(get_channel(s, &c.arn).await, Some(want.clone()), "an empty update changes nothing");
+    assert!(update_channel(s, &c.arn, ChannelUpdate { metadata: Some(Some("m2".into())), ..Default::default() }).await);
+    want.metadata = Some("m2".into());
+    assert_eq!(get_channel(s, &c.arn).await, Some(want.clone()));
+    assert!(update_channel(s, &c.arn, ChannelUpdate { metadata: Some(None), ..Default::default() }).await);
+    want.metadata = None;
+    assert_eq!(get_channel(s, &c.arn).await, Some(want.clone()));
+
+    // last_message_ms: set, moved on, never back.
+    for (given, kept) in [(1_000, 1_000), (2_000, 2_000), (1_500, 2_000), (2_000, 2_000)] {
+        assert!(update_channel(s, &c.arn, ChannelUpdate { last_message_ms: Some(given), ..Default::default() }).await);
+        assert_eq!(get_channel(s, &c.arn).await.unwrap().last_message_ms, Some(kept), "after {given}");
+    }
+    want.last_message_ms = Some(2_000);
+
+    // Expiration: replaced, kept when not named, removed.
+    let later = ChannelExpiration { days: 7, criterion: ChannelExpirationCriterion::CreatedTimestamp, expires_at_ms: 1_234 };
+    assert!(update_channel(s, &c.arn, ChannelUpdate { expiration: Some(Some(later)), ..Default::default() }).await);
+    want.expiration = Some(later);
+    assert_eq!(get_channel(s, &c.arn).await, Some(want.clone()));
+    assert!(update_channel(s, &c.arn, ChannelUpdate { name: Some("x".into()), ..Default::default() }).await);
+    assert_eq!(get_channel(s, &c.arn).await.unwrap().expiration, Some(later));
+    assert!(update_channel(s, &c.arn, ChannelUpdate { expiration: Some(None), ..Default::default() }).await);
+    assert_eq!(get_channel(s, &c.arn).await.unwrap().expiration, None);
+    assert!(r(s, |tx| tx.expired_channels(i64::MAX, 10)).await.unwrap().is_empty(), "no longer expiring");
+
+    let missing = format!("{}/channel/missing", a.arn);
+    assert!(!update_channel(s, &missing, ChannelUpdate { name: Some("x".into()), ..Default::default() }).await);
+    assert_eq!(get_channel(s, &missing).await, None);
+    let arn = c.arn.clone();
+    assert!(w(s, move |tx| tx.delete_channel(&arn)).await.unwrap());
+    let arn = c.arn.clone();
+    assert!(!w(s, move |tx| tx.delete_channel(&arn)).await.unwrap(), "gone already");
+    assert_eq!(get_channel(s, &c.arn).await, None);
+}
+
+async fn expired_channels_oldest_first(b: Backend) {
+    let s = b.store();
+    let (a, u) = messaging_setup(s, "a").await;
+    let (gone, gone_user) = messaging_setup(s, "gone").await;
+    let expiring = |id: &str, app: &AppInstanceRecord, creator: &str, at: Option<i64>| {
+        let mut c = channel(app, id, creator);
+        c.expiration =
+            at.map(|expires_at_ms| ChannelExpiration { days: 1, criterion: ChannelExpirationCriterion::CreatedTimestamp, expires_at_ms });
+        c
+    };
+    let channels = [
+        expiring("late", &a, &u.arn, Some(300)),
+        expiring("never", &a, &u.arn, None),
+        expiring("early", &a, &u.arn, Some(100)),
+        expiring("tie-1", &a, &u.arn, Some(200)),
+        expiring("tie-2", &a, &u.arn, Some(200)),
+        expiring("future", &a, &u.arn, Some(1_000)),
+        expiring("detached", &gone, &gone_user.arn, Some(50)),
+    ];
+    w(s, move |tx| channels.iter().try_for_each(|c| tx.insert_channel(c))).await.unwrap();
+    let arn = gone.arn.clone();
+    assert!(w(s, move |tx| tx.detach(PurgeKind::AppInstance, &arn, 1)).await.unwrap());
+    let arns = |ids: &[&str]| ids.iter().map(|id| format!("{}/channel/{id}", a.arn)).collect::<Vec<_>>();
+    assert_eq!(r(s, |tx| tx.expired_channels(300, 10)).await.unwrap(), arns(&["early", "tie-1", "tie-2", "late"]), "at or before now");
+    assert_eq!(r(s, |tx| tx.expired_channels(299, 2)).await.unwrap(), arns(&["early", "tie-1"]), "limited");
+    assert!(r(s, |tx| tx.expired_channels(99, 10)).await.unwrap().is_empty());
+}
+
+async fn channel_count(s: &dyn Store, app_instance_arn: &str) -> u64 {
+    let arn = app_instance_arn.to_string();
+    r(s, move |tx| tx.count_channels(&arn)).await.unwrap()
+}
+
+async fn insert_channels(s: &dyn Store, a: &AppInstanceRecord, creator: &str, ids: &[&str]) -> Vec<ChannelRecord> {
+    let channels: Vec<ChannelRecord> = ids.iter().map(|id| channel(a, id, creator)).collect();
+    let inserted = channels.clone();
+    w(s, move |tx| inserted.iter().try_for_each(|c| tx.insert_channel(c))).await.unwrap();
+    channels
+}
+
+async fn channel_counts_follow_every_way_channels_go(b: Backend) {
+    let s = b.store();
+    let (a, u) = messaging_setup(s, "a").await;
+    let (other, other_user) = messaging_setup(s, "other").await;
+    assert_eq!(channel_count(s, &a.arn).await, 0);
+    let cs = insert_channels(s, &a, &u.arn, &["c1", "c2", "c3"]).await;
+    insert_channels(s, &other, &other_user.arn, &["o1"]).await;
+    assert_eq!((channel_count(s, &a.arn).await, channel_count(s, &other.arn).await), (3, 1));
+    let dup = cs[0].clone();
+    assert!(is_conflict(&w(s, move |tx| tx.insert_channel(&dup)).await));
+    assert_eq!(channel_count(s, &a.arn).await, 3, "a refused insert counts nothing");
+    let arn = cs[0].arn.clone();
+    w(s, move |tx| tx.delete_channel(&arn)).await.unwrap();
+    assert_eq!(channel_count(s, &a.arn).await, 2);
+    // A rolled-back insert counts nothing either.
+    let extra = channel(&a, "rolled-back", &u.arn);
+    let failed: StoreResult<()> = w(s, move |tx| {
+        tx.insert_channel(&extra)?;
+        Err(StoreError::Internal("abort".into()))
+    })
+    .await;
+    assert!(failed.is_err());
+    assert_eq!(channel_count(s, &a.arn).await, 2);
+
+    let arn = a.arn.clone();
+    assert!(w(s, move |tx| tx.delete_app_instance(&arn)).await.unwrap());
+    assert_eq!((channel_count(s, &a.arn).await, channel_count(s, &other.arn).await), (0, 1));
+
+    // A purge, batch by batch.
+    let (p, pu) = messaging_setup(s, "purged").await;
+    insert_channels(s, &p, &pu.arn, &["p1", "p2", "p3", "p4"]).await;
+    let arn = p.arn.clone();
+    assert!(w(s, move |tx| tx.detach(PurgeKind::AppInstance, &arn, 1)).await.unwrap());
+    let job = r(s, |tx| tx.pending_purges(10)).await.unwrap().pop().expect("queued");
+    purge_all(s, job.seq, 1).await;
+    assert_eq!(channel_count(s, &p.arn).await, 0);
+
+    // A reset.
+    let (q, qu) = messaging_setup(s, "reset").await;
+    insert_channels(s, &q, &qu.arn, &["r1", "r2"]).await;
+    assert_eq!(channel_count(s, &q.arn).await, 2);
+    reset(s, ResetScope::app_instance(&q.arn)).await;
+    assert_eq!((channel_count(s, &q.arn).await, channel_count(s, &other.arn).await), (0, 1));
+}
+
+async fn channel_lists_seek_and_filter_by_privacy(b: Backend) {
+    let s = b.store();
+    let (a, u) = messaging_setup(s, "a").await;
+    let (other, other_user) = messaging_setup(s, "other").await;
+    let mut all = Vec::new();
+    for i in 0..9 {
+        let mut c = channel(&a, &format!("c{i}"), &u.arn);
+        if i % 3 == 0 {
+            c.privacy = ChannelPrivacy::Private;
+        }
+        all.push(c);
+    }
+    let inserted = all.clone();
+    w(s, move |tx| inserted.iter().try_for_each(|c| tx.insert_channel(c))).await.unwrap();
+    insert_channels(s, &other, &other_user.arn, &["o1", "o2"]).await;
+    let names = |cs: &[ChannelRecord]| cs.iter().map(|c| c.arn.clone()).collect::<Vec<_>>();
+    for (privacy, want) in [
+        (None, names(&all)),
+        (Some(ChannelPrivacy::Private), names(&all.iter().filter(|c| c.privacy == ChannelPrivacy::Private).cloned().collect::<Vec<_>>())),
+        (Some(ChannelPrivacy::Public), names(&all.iter().filter(|c| c.privacy == ChannelPrivacy::Public).cloned().collect::<Vec<_>>())),
+    ] {
+        for page in [1, 2, 4, 100] {
+            let arn = a.arn.clone();
+            let got = page_all(s, page, move |tx, after, n| {
+                Ok(tx.list_channels(&arn, privacy, after, n)?.into_iter().map(|c| (c.seq, c.arn)).collect())
+            })
+            .await;
+            assert_eq!(got, want, "{privacy:?} by pages of {page}");
+        }
+    }
+    let arn = a.arn.clone();
+    let listed = r(s, move |tx| tx.list_channels(&arn, None, 0, 100)).await.unwrap();
+    assert_eq!(listed.iter().map(|c| ChannelRecord { seq: 0, ..c.clone() }).collect::<Vec<_>>(), all, "whole records");
+}
+
+async fn membership_crud_and_lists(b: Backend) {
+    let s = b.store();
+    let (a, u) = messaging_setup(s, "a").await;
+    let cs = insert_channels(s, &a, &u.arn, &["c1", "c2", "c3"]).await;
+    let bt = bot(&a, "helper");
+    let mut hidden = membership(&cs[0], &bt.arn, ChannelMembershipType::Hidden);
+    hidden.member.name = None;
+    hidden.preferences = Some(r#"{"PushNotifications":{"AllowNotifications":"ALL"}}"#.into());
+    let members: Vec<MembershipRecord> = (0..5)
+        .map(|i| membership(&cs[0], &format!("{}/user/m{i}", a.arn), ChannelMembershipType::Default))
+        .chain([hidden.clone()])
+        .chain([membership(&cs[2], &bt.arn, ChannelMembershipType::Default), membership(&cs[1], &bt.arn, ChannelMembershipType::Default)])
+        .collect();
+    let inserted = members.clone();
+    w(s, move |tx| inserted.iter().try_for_each(|m| tx.insert_membership(m))).await.unwrap();
+    let dup = hidden.clone();
+    assert!(is_conflict(&w(s, move |tx| tx.insert_membership(&dup)).await), "one membership per channel and member");
+
+    let (c, m) = (cs[0].arn.clone(), bt.arn.clone());
+    let got = r(s, move |tx| tx.get_membership(&c, &m)).await.unwrap().expect("inserted");
+    assert!(got.seq > 0);
+    assert_eq!(got, MembershipRecord { seq: got.seq, ..hidden.clone() });
+
+    // Read marker and preferences, each alone.
+    let (c, m) = (cs[0].arn.clone(), bt.arn.clone());
+    let marked = w(s, move |tx| {
+        let first = tx.update_membership(
+            &c,
+            &m,
+            &MembershipUpdate { read_marker_ms: Some(77), touched_ms: Some(1_800_000_000_000), ..Default::default() },
+        )?;
+        let second = tx.update_membership(&c, &m, &MembershipUpdate { preferences: Some("{}".into()), ..Default::default() })?;
+        let missing = tx.update_membership(&c, "nobody", &MembershipUpdate { read_marker_ms: Some(1), ..Default::default() })?;
+        Ok((first, second, missing, tx.get_membership(&c, &m)?))
+    })
+    .await
+    .unwrap();
+    let want = MembershipRecord {
+        seq: got.seq,
+        read_marker_ms: Some(77),
+        preferences: Some("{}".into()),
+        updated_ms: 1_800_000_000_000,
+        ..hidden.clone()
+    };
+    assert_eq!(marked, (true, true, false, Some(want.clone())));
+
+    let (c0, bt_arn) = (cs[0].arn.clone(), bt.arn.clone());
+    let counts = r(s, move |tx| Ok((tx.count_memberships(&c0)?, tx.count_member_channels(&bt_arn)?))).await.unwrap();
+    assert_eq!(counts, (6, 3));
+    let member_arns = |ms: &[MembershipRecord]| ms.iter().map(|m| m.member.arn.clone()).collect::<Vec<_>>();
+    for (kind, want) in [
+        (None, member_arns(&members[..6])),
+        (Some(ChannelMembershipType::Default), member_arns(&members[..5])),
+        (Some(ChannelMembershipType::Hidden), vec![bt.arn.clone()]),
+    ] {
+        for page in [1, 2, 100] {
+            let c0 = cs[0].arn.clone();
+            let got = page_all(s, page, move |tx, after, n| {
+                Ok(tx.list_memberships(&c0, kind, after, n)?.into_iter().map(|m| (m.seq, m.member.arn)).collect())
+            })
+            .await;
+            assert_eq!(got, want, "{kind:?} by pages of {page}");
+        }
+    }
+
+    // A member's channels, by membership creation order, each with its channel.
+    for page in [1, 2, 100] {
+        let bt_arn = bt.arn.clone();
+        let got = page_all(s, page, move |tx, after, n| {
+            Ok(tx
+                .list_member_channels(&bt_arn, after, n)?
+                .into_iter()
+                .map(|(m, c)| {
+                    assert_eq!(m.channel_arn, c.arn, "the membership's own channel");
+                    (m.seq, (c.arn, c.name, m.membership_type))
+                })
+                .collect())
+        })
+        .await;
+        let want = [(0, ChannelMembershipType::Hidden), (2, ChannelMembershipType::Default), (1, ChannelMembershipType::Default)]
+            .map(|(i, t)| (cs[i].arn.clone(), cs[i].name.clone(), t));
+        assert_eq!(got, want, "by pages of {page}");
+    }
+
+    let (c0, bt_arn) = (cs[0].arn.clone(), bt.arn.clone());
+    let deleted = w(s, move |tx| Ok((tx.delete_membership(&c0, &bt_arn)?, tx.delete_membership(&c0, &bt_arn)?))).await.unwrap();
+    assert_eq!(deleted, (true, false));
+    let (c0, bt_arn) = (cs[0].arn.clone(), bt.arn.clone());
+    let after = r(s, move |tx| Ok((tx.get_membership(&c0, &bt_arn)?, tx.count_memberships(&c0)?, tx.count_member_channels(&bt_arn)?)))
+        .await
+        .unwrap();
+    assert_eq!(after, (None, 5, 2));
+}
+
+async fn delete_member_everywhere_takes_memberships_and_moderator_roles(b: Backend) {
+    let s = b.store();
+    let (a, u) = messaging_setup(s, "a").await;
+    let cs = insert_channels(s, &a, &u.arn, &["c1", "c2", "c3"]).await;
+    let other = format!("{}/user/bob", a.arn);
+    let rows = (cs.clone(), u.arn.clone(), other.clone());
+    w(s, move |tx| {
+        let (cs, alice, bob) = &rows;
+        tx.insert_membership(&membership(&cs[2], alice, ChannelMembershipType::Default))?;
+        tx.insert_membership(&membership(&cs[0], alice, ChannelMembershipType::Hidden))?;
+        tx.insert_membership(&membership(&cs[0], bob, ChannelMembershipType::Default))?;
+        tx.insert_moderator(&moderator(&cs[1], alice))?;
+        tx.insert_moderator(&moderator(&cs[0], bob))?;
+        tx.insert_message(&message(&cs[0], "m1", 10, alice))
+    })
+    .await
+    .unwrap();
+    let alice = u.arn.clone();
+    let channels = w(s, move |tx| tx.delete_member_everywhere(&alice)).await.unwrap();
+    assert_eq!(channels, vec![cs[2].arn.clone(), cs[0].arn.clone()], "the channels it was a member of, by membership order");
+    let (alice, bob, cs2) = (u.arn.clone(), other.clone(), cs.clone());
+    let left = r(s, move |tx| {
+        Ok((
+            tx.count_member_channels(&alice)?,
+            tx.get_moderator(&cs2[1].arn, &alice)?.is_some(),
+            tx.get_membership(&cs2[0].arn, &bob)?.is_some(),
+            tx.get_moderator(&cs2[0].arn, &bob)?.is_some(),
+            tx.get_message(&cs2[0].arn, "m1")?.is_some(),
+            tx.count_channels(&cs2[0].app_instance_arn)?,
+        ))
+    })
+    .await
+    .unwrap();
+    assert_eq!(left, (0, false, true, true, true, 3), "only its own rows go; messages and channels stay");
+    let alice = u.arn.clone();
+    assert!(w(s, move |tx| tx.delete_member_everywhere(&alice)).await.unwrap().is_empty());
+}
+
+async fn moderator_crud(b: Backend) {
+    let s = b.store();
+    let (a, u) = messaging_setup(s, "a").await;
+    let cs = insert_channels(s, &a, &u.arn, &["c1", "c2"]).await;
+    let mods: Vec<ModeratorRecord> = (0..5).map(|i| moderator(&cs[0], &format!("{}/user/m{i}", a.arn))).collect();
+    let inserted = (mods.clone(), moderator(&cs[1], &u.arn));
+    w(s, move |tx| {
+        inserted.0.iter().try_for_each(|m| tx.insert_moderator(m))?;
+        tx.insert_moderator(&inserted.1)
+    })
+    .await
+    .unwrap();
+    let dup = mods[0].clone();
+    assert!(is_conflict(&w(s, move |tx| tx.insert_moderator(&dup)).await), "one role per channel and moderator");
+    let m = mods[1].clone();
+    let got = r(s, move |tx| tx.get_moderator(&m.channel_arn, &m.moderator.arn)).await.unwrap().expect("inserted");
+    assert_eq!(got, ModeratorRecord { seq: got.seq, ..mods[1].clone() });
+    for page in [1, 2, 100] {
+        let c0 = cs[0].arn.clone();
+        let got = page_all(s, page, move |tx, after, n| {
+            Ok(tx.list_moderators(&c0, after, n)?.into_iter().map(|m| (m.seq, m.moderator.arn)).collect())
+        })
+        .await;
+        assert_eq!(got, mods.iter().map(|m| m.moderator.arn.clone()).collect::<Vec<_>>(), "by pages of {page}");
+    }
+    let m = mods[1].clone();
+    let c1 = cs[1].arn.clone();
+    let out = w(s, move |tx| {
+        Ok((
+            tx.delete_moderator(&m.channel_arn, &m.moderator.arn)?,
+            tx.delete_moderator(&m.channel_arn, &m.moderator.arn)?,
+            tx.get_moderator(&m.channel_arn, &m.moderator.arn)?,
+            tx.count_moderators(&m.channel_arn)?,
+            tx.count_moderators(&c1)?,
+        ))
+    })
+    .await
+    .unwrap();
+    assert_eq!(out, (true, false, None, 4, 1));
+}
+
+async fn get_message(s: &dyn Store, c: &ChannelRecord, id: &str) -> Option<MessageRecord> {
+    let (c, id) = (c.arn.clone(), id.to_string());
+    r(s, move |tx| tx.get_message(&c, &id)).await.unwrap()
+}
+
+async fn message_crud_and_redaction(b: Backend) {
+    let s = b.store();
+    let (a, u) = messaging_setup(s, "a").await;
+    let cs = insert_channels(s, &a, &u.arn, &["c1", "c2"]).await;
+    let mut m = message(&cs[0], "m1", 1_000, &u.arn);
+    m.sender.name = None;
+    let mut control = message(&cs[0], "m2", 1_001, &u.arn);
+    control.message_type = ChannelMessageType::Control;
+    (control.metadata, control.content_type, control.message_attributes) = (None, None, None);
+    let same_id_elsewhere = message(&cs[1], "m1", 1_000, &u.arn);
+    let inserted = [m.clone(), control.clone(), same_id_elsewhere.clone()];
+    w(s, move |tx| inserted.iter().try_for_each(|m| tx.insert_message(m))).await.unwrap();
+    let dup = m.clone();
+    assert!(is_conflict(&w(s, move |tx| tx.insert_message(&dup)).await), "one message per channel and id");
+    let got = get_message(s, &cs[0], "m1").await.expect("inserted");
+    assert!(got.seq > 0);
+    assert_eq!(got, MessageRecord { seq: got.seq, ..m.clone() });
+    let got2 = get_message(s, &cs[0], "m2").await.expect("inserted");
+    assert_eq!(got2, MessageRecord { seq: got2.seq, ..control.clone() });
+
+    // An edit: content changes, an absent metadata and content type are kept.
+    let (c0, edit) = (
+        cs[0].arn.clone(),
+        MessageUpdate { content: Some("edited".into()), edited_ms: Some(2_000), touched_ms: Some(2_000), ..Default::default() },
+    );
+    assert!(w(s, move |tx| tx.update_message(&c0, "m1", &edit)).await.unwrap());
+    let mut want = MessageRecord { seq: got.seq, content: Some("edited".into()), edited_ms: Some(2_000), updated_ms: 2_000, ..m.clone() };
+    assert_eq!(get_message(s, &cs[0], "m1").await, Some(want.clone()));
+    let (c0, edit) = (
+        cs[0].arn.clone(),
+        MessageUpdate { metadata: Some("new meta".into()), content_type: Some("text/markdown".into()), ..Default::default() },
+    );
+    assert!(w(s, move |tx| tx.update_message(&c0, "m1", &edit)).await.unwrap());
+    (want.metadata, want.content_type) = (Some("new meta".into()), Some("text/markdown".into()));
+    assert_eq!(get_message(s, &cs[0], "m1").await, Some(want.clone()));
+
+    // A redaction clears every content member at once, even one given with it.
+    let (c0, redact) =
+        (cs[0].arn.clone(), MessageUpdate { redact: true, content: Some("ignored".into()), touched_ms: Some(3_000), ..Default::default() });
+    assert!(w(s, move |tx| tx.update_message(&c0, "m1", &redact)).await.unwrap());
+    let redacted = MessageRecord {
+        content: None,
+        metadata: None,
+        content_type: None,
+        message_attributes: None,
+        redacted: true,
+        updated_ms: 3_000,
+        ..want.clone()
+    };
+    assert_eq!(get_message(s, &cs[0], "m1").await, Some(redacted.clone()));
+    // A later edit does not bring the flag back down.
+    let (c0, edit) = (cs[0].arn.clone(), MessageUpdate { edited_ms: Some(4_000), ..Default::default() });
+    assert!(w(s, move |tx| tx.update_message(&c0, "m1", &edit)).await.unwrap());
+    assert!(get_message(s, &cs[0], "m1").await.unwrap().redacted);
+    assert_eq!(
+        get_message(s, &cs[1], "m1").await.map(|m| (m.content, m.redacted)),
+        Some((same_id_elsewhere.content.clone(), false)),
+        "the other channel's message is untouched"
+    );
+
+    let c0 = cs[0].arn.clone();
+    let out = w(s, move |tx| {
+        Ok((
+            tx.update_message(&c0, "missing", &MessageUpdate { content: Some("x".into()), ..Default::default() })?,
+            tx.delete_message(&c0, "m1")?,
+            tx.delete_message(&c0, "m1")?,
+            tx.get_message(&c0, "m1")?,
+        ))
+    })
+    .await
+    .unwrap();
+    assert_eq!(out, (false, true, false, None));
+    assert!(get_message(s, &cs[1], "m1").await.is_some());
+}
+
+/// Every page of a listing from `q` (its `after` ignored), each `q.limit` long at most.
+async fn list_all_messages(s: &dyn Store, c: &ChannelRecord, q: MessageQuery) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut after = None;
+    loop {
+        let (c, q) = (c.arn.clone(), MessageQuery { after, ..q });
+        let page = r(s, move |tx| tx.list_messages(&c, &q)).await.unwrap();
+        assert!(page.len() <= q.limit);
+        match page.last() {
+            Some(m) => after = Some((m.created_ms, m.seq)),
+            None => return out,
+        }
+        out.extend(page.into_iter().map(|m| m.message_id));
+    }
+}
+
+async fn message_lists_both_directions(b: Backend) {
+    let s = b.store();
+    let (a, u) = messaging_setup(s, "a").await;
+    let cs = insert_channels(s, &a, &u.arn, &["c1", "c2"]).await;
+    // Sent in this order, with ties on created_ms: time 10 holds m2, m3 and m4 (send order), and
+    // a message of time 5 arrives after them.
+    let times = [("m1", 0), ("m2", 10), ("m3", 10), ("m4", 10), ("m5", 20), ("m6", 5), ("m7", 30), ("m8", 20)];
+    let msgs: Vec<MessageRecord> = times.iter().map(|(id, t)| message(&cs[0], id, *t, &u.arn)).collect();
+    let noise = message(&cs[1], "elsewhere", 10, &u.arn);
+    w(s, move |tx| {
+        msgs.iter().try_for_each(|m| tx.insert_message(m))?;
+        tx.insert_message(&noise)
+    })
+    .await
+    .unwrap();
+    let ascending: Vec<String> = ["m1", "m6", "m2", "m3", "m4", "m5", "m8", "m7"].map(String::from).to_vec();
+    let descending: Vec<String> = ascending.iter().rev().cloned().collect();
+    let c = cs[0].clone();
+    let full = |descending: bool| MessageQuery { descending, limit: 100, ..Default::default() };
+    let c0 = c.arn.clone();
+    let listed = r(s, move |tx| tx.list_messages(&c0, &full(false))).await.unwrap();
+    assert_eq!(listed.iter().map(|m| m.message_id.clone()).collect::<Vec<_>>(), ascending, "by created_ms, ties by send order");
+    assert!(listed.windows(2).all(|p| (p[0].created_ms, p[0].seq) < (p[1].created_ms, p[1].seq)));
+    let c0 = c.arn.clone();
+    let listed = r(s, move |tx| tx.list_messages(&c0, &full(true))).await.unwrap();
+    assert_eq!(listed.iter().map(|m| m.message_id.clone()).collect::<Vec<_>>(), descending, "newest first, ties in reverse send order");
+
+    // Paging with `after` through the whole channel gives the full listing, in either direction.
+    for limit in [1, 2, 3, 7, 8, 50] {
+        assert_eq!(
+            list_all_messages(s, &c, MessageQuery { descending: false, limit, ..Default::default() }).await,
+            ascending,
+            "ascending by {limit}"
+        );
+        assert_eq!(
+            list_all_messages(s, &c, MessageQuery { descending: true, limit, ..Default::default() }).await,
+            descending,
+            "descending by {limit}"
+        );
+    }
+
+    // Time bounds are inclusive, alone, together and with paging.
+    let ids = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    for (not_before_ms, not_after_ms, want) in [
+        (Some(10), None, ids(&["m2", "m3", "m4", "m5", "m8", "m7"])),
+        (None, Some(10), ids(&["m1", "m6", "m2", "m3", "m4"])),
+        (Some(10), Some(20), ids(&["m2", "m3", "m4", "m5", "m8"])),
+        (Some(10), Some(10), ids(&["m2", "m3", "m4"])),
+        (Some(11), Some(19), vec![]),
+        (Some(21), Some(20), vec![]),
+    ] {
+        for limit in [1, 2, 100] {
+            let q = MessageQuery { not_before_ms, not_after_ms, limit, ..Default::default() };
+            assert_eq!(list_all_messages(s, &c, q).await, want, "ascending {not_before_ms:?}..={not_after_ms:?} by {limit}");
+            let q = MessageQuery { descending: true, ..q };
+            let reversed: Vec<String> = want.iter().rev().cloned().collect();
+            assert_eq!(list_all_messages(s, &c, q).await, reversed, "descending {not_before_ms:?}..={not_after_ms:?} by {limit}");
+        }
+    }
+
+    // `after` is exclusive in the direction of travel, also in the middle of a tie.
+    let c0 = c.arn.clone();
+    let m3 = get_message(s, &c, "m3").await.unwrap();
+    let around = r(s, move |tx| {
+        let up = tx.list_messages(&c0, &MessageQuery { after: Some((m3.created_ms, m3.seq)), limit: 2, ..Default::default() })?;
+        let down = tx
+            .list_messages(&c0, &MessageQuery { descending: true, after: Some((m3.created_ms, m3.seq)), limit: 2, ..Default::default() })?;
+        Ok((up.into_iter().map(|m| m.message_id).collect::<Vec<_>>(), down.into_iter().map(|m| m.message_id).collect::<Vec<_>>()))
+    })
+    .await
+    .unwrap();
+    assert_eq!(around, (ids(&["m4", "m5"]), ids(&["m2", "m6"])));
+
+    // Deleted messages leave the listing; redacted ones stay.
+    let c0 = c.arn.clone();
+    w(s, move |tx| {
+        tx.delete_message(&c0, "m3")?;
+        tx.update_message(&c0, "m4", &MessageUpdate { redact: true, ..Default::default() })
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        list_all_messages(s, &c, MessageQuery { limit: 3, ..Default::default() }).await,
+        ids(&["m1", "m6", "m2", "m4", "m5", "m8", "m7"])
+    );
+    let c1 = cs[1].arn.clone();
+    assert_eq!(r(s, move |tx| tx.list_messages(&c1, &full(true))).await.unwrap().len(), 1, "one channel's messages only");
+}
+
+async fn delete_messages_before_is_scoped_and_limited(b: Backend) {
+    let s = b.store();
+    let (a, u) = messaging_setup(s, "a").await;
+    let (other, other_user) = messaging_setup(s, "other").await;
+    let cs = insert_channels(s, &a, &u.arn, &["c1", "c2"]).await;
+    let os = insert_channels(s, &other, &other_user.arn, &["o1"]).await;
+    let mut msgs = Vec::new();
+    for (i, t) in [5, 1, 9, 3, 10, 7, 2, 11].iter().enumerate() {
+        msgs.push(message(&cs[i % 2], &format!("m{i}"), *t, &u.arn));
+    }
+    msgs.push(message(&os[0], "old", 1, &other_user.arn));
+    w(s, move |tx| msgs.iter().try_for_each(|m| tx.insert_message(m))).await.unwrap();
+    let arn = a.arn.clone();
+    assert_eq!(w(s, move |tx| tx.delete_messages_before(&arn, 10, 2)).await.unwrap(), 2, "limited");
+    let arn = a.arn.clone();
+    assert_eq!(w(s, move |tx| tx.delete_messages_before(&arn, 10, 100)).await.unwrap(), 4, "created before 10 only");
+    let arn = a.arn.clone();
+    assert_eq!(w(s, move |tx| tx.delete_messages_before(&arn, 10, 100)).await.unwrap(), 0);
+    let mut left = Vec::new();
+    for c in &cs {
+        left.extend(list_all_messages(s, c, MessageQuery { limit: 100, ..Default::default() }).await);
+    }
+    left.sort();
+    assert_eq!(left, vec!["m4".to_string(), "m7".to_string()], "times 10 and 11 stay");
+    assert_eq!(
+        list_all_messages(s, &os[0], MessageQuery { limit: 100, ..Default::default() }).await,
+        vec!["old".to_string()],
+        "another AppInstance's stay"
+    );
+}
+
+/// A channel with a member, a moderator, a message, tags and an idempotency record.
+async fn populate_channel(s: &dyn Store, a: &AppInstanceRecord, creator: &str, id: &str) -> ChannelRecord {
+    let c = channel(a, id, creator);
+    let (c2, creator) = (c.clone(), creator.to_string());
+    w(s, move |tx| {
+        tx.insert_channel(&c2)?;
+        tx.insert_membership(&membership(&c2, &creator, ChannelMembershipType::Default))?;
+        tx.insert_moderator(&moderator(&c2, &creator))?;
+        tx.insert_message(&message(&c2, "m1", 10, &creator))?;
+        tx.insert_message(&message(&c2, "m2", 11, &creator))?;
+        tx.put_tags(&c2.arn, &c2.app_instance_arn, &[tag("k1", "v1")])?;
+        tx.put_idempotency(&idempotency_key("CreateChannel", &c2.arn), &idempotency(&c2.arn, &c2.app_instance_arn))
+    })
+    .await
+    .unwrap();
+    c
+}
+
+/// What is left of a [`populate_channel`] channel: (channel, memberships, moderators, messages,
+/// tags, idempotency record).
+async fn channel_remains(s: &dyn Store, c: &ChannelRecord) -> (bool, u64, u64, usize, usize, bool) {
+    let c = c.clone();
+    r(s, move |tx| {
+        Ok((
+            tx.get_channel(&c.arn)?.is_some(),
+            tx.count_memberships(&c.arn)?,
+            tx.count_moderators(&c.arn)?,
+            tx.list_messages(&c.arn, &MessageQuery { limit: 100, ..Default::default() })?.len(),
+            tx.get_tags(&c.arn)?.len(),
+            tx.get_idempotency(&idempotency_key("CreateChannel", &c.arn))?.is_some(),
+        ))
+    })
+    .await
+    .unwrap()
+}
+
+const CHANNEL_ALL: (bool, u64, u64, usize, usize, bool) = (true, 1, 1, 2, 1, true);
+const CHANNEL_NONE: (bool, u64, u64, usize, usize, bool) = (false, 0, 0, 0, 0, false);
+
+async fn delete_channel_cascades(b: Backend) {
+    let s = b.store();
+    let (a, u) = messaging_setup(s, "a").await;
+    let doomed = populate_channel(s, &a, &u.arn, "doomed").await;
+    let kept = populate_channel(s, &a, &u.arn, "kept").await;
+    assert_eq!(channel_remains(s, &doomed).await, CHANNEL_ALL);
+    let arn = doomed.arn.clone();
+    assert!(w(s, move |tx| tx.delete_channel(&arn)).await.unwrap());
+    assert_eq!(channel_remains(s, &doomed).await, CHANNEL_NONE);
+    assert_eq!(channel_remains(s, &kept).await, CHANNEL_ALL, "another channel is untouched");
+    let alice = u.arn.clone();
+    assert_eq!(r(s, move |tx| tx.count_member_channels(&alice)).await.unwrap(), 1);
+    assert_eq!(channel_count(s, &a.arn).await, 1);
+    // The same ARN can be made again, and starts empty.
+    let again = channel(&a, "doomed", &u.arn);
+    w(s, move |tx| tx.insert_channel(&again)).await.unwrap();
+    assert_eq!(channel_remains(s, &doomed).await, (true, 0, 0, 0, 0, false));
+}
+
+async fn messaging_rows_go_with_their_app_instance(b: Backend) {
+    let s = b.store();
+    // delete_app_instance
+    let (a, u) = messaging_setup(s, "deleted").await;
+    let (k, ku) = messaging_setup(s, "kept").await;
+    let doomed = [populate_channel(s, &a, &u.arn, "c1").await, populate_channel(s, &a, &u.arn, "c2").await];
+    let kept = populate_channel(s, &k, &ku.arn, "c1").await;
+    let arn = a.arn.clone();
+    assert!(w(s, move |tx| tx.delete_app_instance(&arn)).await.unwrap());
+    for c in &doomed {
+        assert_eq!(channel_remains(s, c).await, CHANNEL_NONE, "{}", c.arn);
+    }
+    assert_eq!(channel_remains(s, &kept).await, CHANNEL_ALL);
+    let alice = u.arn.clone();
+    assert_eq!(r(s, move |tx| tx.count_member_channels(&alice)).await.unwrap(), 0);
+
+    // reset: counted, and scoped.
+    let (rs, ru) = messaging_setup(s, "reset").await;
+    let reset_channels = [populate_channel(s, &rs, &ru.arn, "c1").await, populate_channel(s, &rs, &ru.arn, "c2").await];
+    let counts = reset(s, ResetScope::app_instance(&rs.arn)).await;
+    let want = ResetCounts { app_instances: 1, users: 1, channels: 2, memberships: 2, moderators: 2, messages: 4, ..Default::default() };
+    assert_eq!(counts, want);
+    for c in &reset_channels {
+        assert_eq!(channel_remains(s, c).await, CHANNEL_NONE, "{}", c.arn);
+    }
+    assert_eq!(channel_remains(s, &kept).await, CHANNEL_ALL);
+
+    // A purge: its rows are counted as children, go in batches, and only its own.
+    let (p, pu) = messaging_setup(s, "purged").await;
+    let purged = [populate_channel(s, &p, &pu.arn, "c1").await, populate_channel(s, &p, &pu.arn, "c2").await];
+    let arn = p.arn.clone();
+    let children = r(s, move |tx| tx.count_children(PurgeKind::AppInstance, &arn, 1_000)).await.unwrap();
+    assert_eq!(children, 2 + 2 + 2 + 4 + 2 + 2 + 1, "channels, memberships, moderators, messages, tags, idempotency records, user");
+    let arn = p.arn.clone();
+    assert!(w(s, move |tx| tx.detach(PurgeKind::AppInstance, &arn, 1)).await.unwrap());
+    let job = r(s, |tx| tx.pending_purges(10)).await.unwrap().pop().expect("queued");
+    assert_eq!(purge_all(s, job.seq, 3).await, children as usize / 3 + 1, "3 rows a batch");
+    for c in &purged {
+        assert_eq!(channel_remains(s, c).await, CHANNEL_NONE, "{}", c.arn);
+    }
+    let arn = p.arn.clone();
+    assert_eq!(r(s, move |tx| tx.count_children(PurgeKind::AppInstance, &arn, 1_000)).await.unwrap(), 0);
+    assert_eq!(channel_remains(s, &kept).await, CHANNEL_ALL);
+
+    // A reset finds a detached AppInstance's rows, deletes them and does not count them.
+    let (d, du) = messaging_setup(s, "detached").await;
+    let detached = populate_channel(s, &d, &du.arn, "c1").await;
+    let arn = d.arn.clone();
+    assert!(w(s, move |tx| tx.detach(PurgeKind::AppInstance, &arn, 1)).await.unwrap());
+    assert_eq!(reset(s, ResetScope::app_instance(&d.arn)).await, ResetCounts::default());
+    let arn = d.arn.clone();
+    assert_eq!(r(s, move |tx| tx.count_children(PurgeKind::AppInstance, &arn, 1_000)).await.unwrap(), 0);
+    assert_eq!(channel_remains(s, &detached).await, CHANNEL_NONE);
+    assert_eq!(channel_remains(s, &kept).await, CHANNEL_ALL);
 }

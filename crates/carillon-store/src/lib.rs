@@ -260,12 +260,7 @@ pub trait Tx {
         limit: usize,
     ) -> StoreResult<Vec<MembershipRecord>>;
     /// The memberships of `member_arn` with their channels, by membership creation order.
-    fn list_member_channels(
-        &mut self,
-        member_arn: &str,
-        after: i64,
-        limit: usize,
-    ) -> StoreResult<Vec<(MembershipRecord, ChannelRecord)>>;
+    fn list_member_channels(&mut self, member_arn: &str, after: i64, limit: usize) -> StoreResult<Vec<(MembershipRecord, ChannelRecord)>>;
     /// Deletes every membership and moderator role of a user or bot (on its deletion). Returns the
     /// ARNs of the channels it was a member of.
     fn delete_member_everywhere(&mut self, member_arn: &str) -> StoreResult<Vec<String>>;

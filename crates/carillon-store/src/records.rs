@@ -428,3 +428,58 @@ pub struct MessageQuery {
     pub not_after_ms: Option<i64>,
     pub limit: usize,
 }
+
+impl MessageQuery {
+    /// The inclusive `(created_ms, seq)` range the page is taken from, with the time bounds and
+    /// `after` folded in: `None` when it is empty. A backend seeks on the index of `(created_ms,
+    /// seq)` with these two bounds alone, so that a page deep in a channel costs one seek.
+    pub fn range(&self) -> Option<((i64, i64), (i64, i64))> {
+        let mut low = (self.not_before_ms.unwrap_or(i64::MIN), i64::MIN);
+        let mut high = (self.not_after_ms.unwrap_or(i64::MAX), i64::MAX);
+        match self.after {
+            Some(after) if self.descending => high = high.min(just_before(after)?),
+            Some(after) => low = low.max(just_after(after)?),
+            None => {}
+        }
+        (low <= high).then_some((low, high))
+    }
+}
+
+/// The greatest `(created_ms, seq)` below `at`, if any.
+fn just_before((ms, seq): (i64, i64)) -> Option<(i64, i64)> {
+    match seq.checked_sub(1) {
+        Some(seq) => Some((ms, seq)),
+        None => Some((ms.checked_sub(1)?, i64::MAX)),
+    }
+}
+
+/// The least `(created_ms, seq)` above `at`, if any.
+fn just_after((ms, seq): (i64, i64)) -> Option<(i64, i64)> {
+    match seq.checked_add(1) {
+        Some(seq) => Some((ms, seq)),
+        None => Some((ms.checked_add(1)?, i64::MIN)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MessageQuery;
+
+    #[test]
+    fn message_ranges_fold_after_and_time_bounds() {
+        let q = |descending, after, not_before_ms, not_after_ms| MessageQuery { descending, after, not_before_ms, not_after_ms, limit: 1 };
+        let (min, max) = (i64::MIN, i64::MAX);
+        assert_eq!(q(true, None, None, None).range(), Some(((min, min), (max, max))));
+        assert_eq!(q(false, None, Some(5), Some(9)).range(), Some(((5, min), (9, max))));
+        assert_eq!(q(true, Some((7, 3)), Some(5), Some(9)).range(), Some(((5, min), (7, 2))), "after is exclusive");
+        assert_eq!(q(false, Some((7, 3)), Some(5), Some(9)).range(), Some(((7, 4), (9, max))));
+        assert_eq!(q(true, Some((12, 3)), Some(5), Some(9)).range(), Some(((5, min), (9, max))), "the tighter bound wins");
+        assert_eq!(q(false, Some((1, 3)), Some(5), Some(9)).range(), Some(((5, min), (9, max))));
+        assert_eq!(q(true, Some((7, min)), None, None).range(), Some(((min, min), (6, max))));
+        assert_eq!(q(false, Some((7, max)), None, None).range(), Some(((8, min), (max, max))));
+        assert_eq!(q(true, Some((min, min)), None, None).range(), None, "nothing before the first");
+        assert_eq!(q(false, Some((max, max)), None, None).range(), None);
+        assert_eq!(q(false, Some((9, max)), Some(5), Some(9)).range(), None, "past the time bound");
+        assert_eq!(q(false, None, Some(10), Some(9)).range(), None, "reversed bounds");
+    }
+}
