@@ -1,23 +1,46 @@
 //! Chime SDK Messaging's chat core on an in-memory store: the bearer's checks, the whole
 //! authorization matrix (generated from a table that mirrors the contract), and the rules of
 //! channels, memberships, moderators, preferences and messages. Each test calls the typed
-//! operations of `ChimeSdkMessaging` directly, with no HTTP in between.
+//! operations of `ChimeSdkMessaging` directly, with no HTTP in between. With
+//! `CARILLON_TEST_BACKEND=postgres` (and `CARILLON_TEST_POSTGRES_URL`) each test runs on a fresh
+//! PostgreSQL database instead.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test fails by panicking
 
 use carillon_api::messaging::ChimeSdkMessaging;
 use carillon_api::messaging::shapes::*;
 use carillon_api::{ApiError, ChimeSdkIdentity, ErrorKind, RequestContext, Timestamp, shapes as id};
 use carillon_service::{Clock, Quotas, Service};
+use carillon_store::Store;
+use carillon_store_postgres::PostgresStore;
 use carillon_store_sqlite::{Location, SqliteStore};
+use carillon_testing::PostgresDb;
 use std::sync::Arc;
 
 const ACCOUNT: &str = "111122223333";
 const REGION: &str = "us-east-1";
 const DAY_MS: i64 = 24 * 3600 * 1000;
 
-async fn service(quotas: Quotas) -> Service {
-    let store = SqliteStore::open(Location::Memory).unwrap();
-    Service::new(Arc::new(store), quotas, Clock::default()).await.unwrap()
+/// A service on a store of the test's own; the database (on PostgreSQL) goes with it.
+struct TestService {
+    svc: Service,
+    _db: Option<PostgresDb>,
+}
+
+impl std::ops::Deref for TestService {
+    type Target = Service;
+    fn deref(&self) -> &Service {
+        &self.svc
+    }
+}
+
+async fn service(quotas: Quotas) -> TestService {
+    let (store, db): (Arc<dyn Store>, _) = if PostgresDb::wanted() {
+        let db = PostgresDb::fresh().unwrap();
+        (Arc::new(PostgresStore::connect(db.url()).await.unwrap()), Some(db))
+    } else {
+        (Arc::new(SqliteStore::open(Location::Memory).unwrap()), None)
+    };
+    TestService { svc: Service::new(store, quotas, Clock::default()).await.unwrap(), _db: db }
 }
 
 fn ctx() -> RequestContext {
@@ -261,7 +284,7 @@ fn expected(cell: &str, privacy: ChannelPrivacy, mode: ChannelMode) -> bool {
 /// The AppInstance of the matrix: an admin, a creator of every channel, a caller who takes the
 /// role under test, and a target for adds.
 struct World {
-    svc: Service,
+    svc: TestService,
     instance: String,
     admin: String,
     creator: String,
@@ -706,16 +729,16 @@ async fn deleting_a_channel_takes_everything_in_it() {
     let c = channel(&svc, &a, &alice, "room", ChannelMode::Unrestricted, ChannelPrivacy::Public).await;
     let m = send(&svc, &c, &alice, "hello").await;
     let tag = TagResourceRequest { resource_arn: c.clone(), tags: vec![Tag { key: "k".into(), value: "v".into() }] };
-    ChimeSdkMessaging::tag_resource(&svc, &ctx(), tag).await.unwrap();
+    ChimeSdkMessaging::tag_resource(&*svc, &ctx(), tag).await.unwrap();
     let tags =
-        ChimeSdkMessaging::list_tags_for_resource(&svc, &ctx(), ListTagsForResourceRequest { resource_arn: c.clone() }).await.unwrap();
+        ChimeSdkMessaging::list_tags_for_resource(&*svc, &ctx(), ListTagsForResourceRequest { resource_arn: c.clone() }).await.unwrap();
     assert_eq!(tags.tags.unwrap(), vec![Tag { key: "k".into(), value: "v".into() }]);
     svc.delete_channel(&ctx(), DeleteChannelRequest { channel_arn: c.clone(), chime_bearer: alice.clone() }).await.unwrap();
     assert_eq!(kind(svc.describe_channel(&ctx(), describe_request(&c, &admin)).await), ErrorKind::NotFound);
     assert_eq!(kind(svc.get_channel_message(&ctx(), get_message_request(&c, &admin, &m)).await), ErrorKind::NotFound);
     assert_eq!(kind(svc.list_channel_memberships(&ctx(), list_memberships_request(&c, &admin)).await), ErrorKind::NotFound);
     assert_eq!(
-        kind(ChimeSdkMessaging::list_tags_for_resource(&svc, &ctx(), ListTagsForResourceRequest { resource_arn: c.clone() }).await),
+        kind(ChimeSdkMessaging::list_tags_for_resource(&*svc, &ctx(), ListTagsForResourceRequest { resource_arn: c.clone() }).await),
         ErrorKind::NotFound
     );
     let mine = ListChannelMembershipsForAppInstanceUserRequest {
@@ -967,8 +990,8 @@ async fn quotas_refuse_the_one_too_many() {
     let dave = user(&svc2, &a2, "dave").await;
     let f = channel(&svc2, &a2, &dave, "tagged", ChannelMode::Unrestricted, ChannelPrivacy::Public).await;
     let tag = |k: &str| TagResourceRequest { resource_arn: f.clone(), tags: vec![Tag { key: k.into(), value: "v".into() }] };
-    ChimeSdkMessaging::tag_resource(&svc2, &ctx(), tag("a")).await.unwrap();
-    assert_eq!(kind(ChimeSdkMessaging::tag_resource(&svc2, &ctx(), tag("b")).await), ErrorKind::ResourceLimitExceeded);
+    ChimeSdkMessaging::tag_resource(&*svc2, &ctx(), tag("a")).await.unwrap();
+    assert_eq!(kind(ChimeSdkMessaging::tag_resource(&*svc2, &ctx(), tag("b")).await), ErrorKind::ResourceLimitExceeded);
 }
 
 // ---------------------------------------------------------------------------------------------
