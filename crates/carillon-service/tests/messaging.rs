@@ -1382,3 +1382,53 @@ async fn membership_and_moderator_lists_page_in_creation_order() {
     };
     assert_eq!(kind(svc.list_channel_memberships_for_app_instance_user(&ctx(), ghost).await), ErrorKind::NotFound);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_writers_keep_uniqueness_and_quotas() {
+    let svc = service(Quotas { memberships_per_channel: 6, ..Quotas::default() }).await;
+    let a = instance(&svc, "one").await;
+    let alice = user(&svc, &a, "alice").await;
+    let bob = user(&svc, &a, "bob").await;
+    let c = channel(&svc, &a, &alice, "room", ChannelMode::Unrestricted, ChannelPrivacy::Public).await;
+    // The same member added ten times at once: one succeeds, the rest conflict.
+    let mut tasks = Vec::new();
+    for _ in 0..10 {
+        let (svc, input) = ((*svc).clone(), membership(&c, &alice, &bob, ChannelMembershipType::Default));
+        tasks.push(tokio::spawn(async move { svc.create_channel_membership(&ctx(), input).await.map_err(|e| e.kind) }));
+    }
+    let mut outcomes = Vec::new();
+    for t in tasks {
+        outcomes.push(t.await.unwrap().map(drop));
+    }
+    assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 1, "{outcomes:?}");
+    assert!(outcomes.iter().all(|o| o.is_ok() || *o == Err(ErrorKind::Conflict)), "{outcomes:?}");
+    // Ten new members at once into four free places: four succeed, six hit the quota.
+    let mut users = Vec::new();
+    for i in 0..10 {
+        users.push(user(&svc, &a, &format!("u{i}")).await);
+    }
+    let mut tasks = Vec::new();
+    for u in &users {
+        let (svc, input) = ((*svc).clone(), membership(&c, &alice, u, ChannelMembershipType::Default));
+        tasks.push(tokio::spawn(async move { svc.create_channel_membership(&ctx(), input).await.map_err(|e| e.kind) }));
+    }
+    let mut outcomes = Vec::new();
+    for t in tasks {
+        outcomes.push(t.await.unwrap().map(drop));
+    }
+    assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 4, "{outcomes:?}");
+    assert!(outcomes.iter().all(|o| o.is_ok() || *o == Err(ErrorKind::ResourceLimitExceeded)), "{outcomes:?}");
+    // One ChannelId claimed by five creators at once: one channel.
+    let mut tasks = Vec::new();
+    for i in 0..5 {
+        let input = CreateChannelRequest { channel_id: Some("contested".into()), ..channel_request(&a, &alice, &format!("race{i}")) };
+        let svc = (*svc).clone();
+        tasks.push(tokio::spawn(async move { svc.create_channel(&ctx(), input).await.map_err(|e| e.kind) }));
+    }
+    let mut outcomes = Vec::new();
+    for t in tasks {
+        outcomes.push(t.await.unwrap().map(drop));
+    }
+    assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 1, "{outcomes:?}");
+    assert!(outcomes.iter().all(|o| o.is_ok() || *o == Err(ErrorKind::Conflict)), "{outcomes:?}");
+}
