@@ -35,12 +35,12 @@ pub(crate) fn no_sub_channel(sub_channel_id: Option<&String>) -> Result<(), ApiE
     }
 }
 
-/// The answer of an operation not in this landing: after the ownership check of every ARN of
-/// the request (403), 501.
+/// The answer of an operation not in this landing: after the ownership check of every Chime ARN
+/// of the request (403; a Lambda or Kinesis ARN's account is not the caller's to own), 501.
 fn later<T: serde::Serialize, R>(ctx: &RequestContext, op: Operation, input: &T) -> Result<R, ApiError> {
     fn check(ctx: &RequestContext, v: &serde_json::Value) -> Result<(), ApiError> {
         match v {
-            serde_json::Value::String(s) if s.starts_with("arn:") => arn::check_owner(ctx, s),
+            serde_json::Value::String(s) if arn::parse(s).is_some_and(|a| a.service == "chime") => arn::check_owner(ctx, s),
             serde_json::Value::Array(items) => items.iter().try_for_each(|i| check(ctx, i)),
             serde_json::Value::Object(members) => members.values().try_for_each(|m| check(ctx, m)),
             _ => Ok(()),
