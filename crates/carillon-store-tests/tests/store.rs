@@ -57,6 +57,7 @@ macro_rules! backend_suite {
                 delete_messages_before_is_scoped_and_limited,
                 delete_channel_cascades,
                 messaging_rows_go_with_their_app_instance,
+                messaging_texts_round_trip,
             );
             backend_suite!(@tests $open; $($extra),*);
         }
@@ -85,6 +86,7 @@ backend_suite!(
         token_secret_survives_reopen,
         second_open_is_unavailable,
         unknown_enum_values_are_internal_errors,
+        messaging_unknown_enum_values_are_internal_errors,
         purge_resumes_after_reopen,
         reset_of_ten_thousand_resources,
     ]
@@ -104,6 +106,7 @@ backend_suite!(
         debug_output_hides_the_password,
         text_escape_migration_keeps_older_texts,
         unknown_enum_values_are_internal_errors,
+        messaging_unknown_enum_values_are_internal_errors,
         purge_resumes_after_reopen,
         purges_raced_by_two_nodes_leave_nothing,
     ]
@@ -2689,4 +2692,104 @@ async fn messaging_rows_go_with_their_app_instance(b: Backend) {
     assert_eq!(r(s, move |tx| tx.count_children(PurgeKind::AppInstance, &arn, 1_000)).await.unwrap(), 0);
     assert_eq!(channel_remains(s, &detached).await, CHANNEL_NONE);
     assert_eq!(channel_remains(s, &kept).await, CHANNEL_ALL);
+}
+
+/// Every text of every Messaging row round-trips, NUL and the store's escape character included,
+/// through gets, lists and the lookups by id.
+async fn messaging_texts_round_trip(b: Backend) {
+    let s = b.store();
+    let (a, u) = messaging_setup(s, "texts").await;
+    for (i, text) in AWKWARD.iter().enumerate() {
+        let text = text.to_string();
+        let mut c = channel(&a, &format!("c{i}{text}"), &u.arn);
+        (c.name, c.metadata, c.created_by.name) = (format!("n{text}"), Some(text.clone()), Some(text.clone()));
+        let mut m = membership(&c, &format!("{}/user/{text}", a.arn), ChannelMembershipType::Default);
+        (m.member.name, m.invited_by.name, m.preferences) = (Some(text.clone()), Some(text.clone()), Some(text.clone()));
+        let mut md = moderator(&c, &format!("{}/bot/{text}", a.arn));
+        (md.moderator.name, md.created_by.name) = (Some(text.clone()), Some(text.clone()));
+        let mut msg = message(&c, &format!("id{text}"), 1, &u.arn);
+        (msg.content, msg.metadata, msg.content_type, msg.message_attributes, msg.sender.name) =
+            (Some(text.clone()), Some(text.clone()), Some(text.clone()), Some(text.clone()), Some(text.clone()));
+        let rows = (c.clone(), m.clone(), md.clone(), msg.clone());
+        w(s, move |tx| {
+            tx.insert_channel(&rows.0)?;
+            tx.insert_membership(&rows.1)?;
+            tx.insert_moderator(&rows.2)?;
+            tx.insert_message(&rows.3)
+        })
+        .await
+        .unwrap();
+        let (cq, mq, mdq, msgq) = (c.clone(), m.clone(), md.clone(), msg.clone());
+        let got = r(s, move |tx| {
+            Ok((
+                tx.get_channel(&cq.arn)?,
+                tx.get_membership(&cq.arn, &mq.member.arn)?,
+                tx.get_moderator(&cq.arn, &mdq.moderator.arn)?,
+                tx.get_message(&cq.arn, &msgq.message_id)?,
+                tx.list_member_channels(&mq.member.arn, 0, 10)?,
+                tx.list_messages(&cq.arn, &MessageQuery { limit: 10, ..Default::default() })?,
+            ))
+        })
+        .await
+        .unwrap();
+        let (gc, gm, gmd, gmsg, member_channels, listed) = got;
+        let gc = gc.expect("channel");
+        assert_eq!(gc, ChannelRecord { seq: gc.seq, ..c.clone() }, "{text:?}");
+        let gm = gm.expect("membership");
+        assert_eq!(gm, MembershipRecord { seq: gm.seq, ..m.clone() }, "{text:?}");
+        let gmd = gmd.expect("moderator");
+        assert_eq!(gmd, ModeratorRecord { seq: gmd.seq, ..md.clone() }, "{text:?}");
+        let gmsg = gmsg.expect("message");
+        assert_eq!(gmsg, MessageRecord { seq: gmsg.seq, ..msg.clone() }, "{text:?}");
+        assert_eq!(member_channels, vec![(gm.clone(), gc.clone())], "{text:?}");
+        assert_eq!(listed, vec![gmsg.clone()], "{text:?}");
+    }
+    let arn = a.arn.clone();
+    assert_eq!(r(s, move |tx| tx.count_channels(&arn)).await.unwrap(), AWKWARD.len() as u64, "every channel ARN kept apart");
+}
+
+async fn messaging_unknown_enum_values_are_internal_errors(b: Backend) {
+    let s = b.store();
+    let (a, u) = messaging_setup(s, "a").await;
+    let mut c = channel(&a, "c1", &u.arn);
+    c.expiration = Some(ChannelExpiration { days: 1, criterion: ChannelExpirationCriterion::CreatedTimestamp, expires_at_ms: 5 });
+    let rows = (c.clone(), membership(&c, &u.arn, ChannelMembershipType::Default), message(&c, "m1", 1, &u.arn));
+    w(s, move |tx| {
+        tx.insert_channel(&rows.0)?;
+        tx.insert_membership(&rows.1)?;
+        tx.insert_message(&rows.2)
+    })
+    .await
+    .unwrap();
+    for (table, column, restore) in [
+        ("channels", "mode", "'UNRESTRICTED'"),
+        ("channels", "privacy", "'PUBLIC'"),
+        ("channels", "expiration_criterion", "'CREATED_TIMESTAMP'"),
+        ("channel_memberships", "membership_type", "'DEFAULT'"),
+        ("channel_messages", "message_type", "'STANDARD'"),
+    ] {
+        raw_sql(&b, &format!("UPDATE {table} SET {column} = 'BOGUS_{column}'")).await;
+        let (ca, ua) = (c.arn.clone(), u.arn.clone());
+        let got = r(s, move |tx| {
+            Ok(match table {
+                "channels" => tx.get_channel(&ca).map(|_| ()),
+                "channel_memberships" => tx.list_member_channels(&ua, 0, 10).map(|_| ()),
+                _ => tx.list_messages(&ca, &MessageQuery { limit: 10, ..Default::default() }).map(|_| ()),
+            })
+        })
+        .await
+        .unwrap();
+        match &got {
+            Err(StoreError::Internal(m)) => {
+                assert!(m.contains(&format!("{table}.{column}")) && m.contains(&format!("BOGUS_{column}")), "{m}")
+            }
+            other => panic!("{table}.{column}: expected an internal error, got {other:?}"),
+        }
+        raw_sql(&b, &format!("UPDATE {table} SET {column} = {restore}")).await;
+    }
+    let (ca, ua) = (c.arn.clone(), u.arn.clone());
+    let back = r(s, move |tx| Ok((tx.get_channel(&ca)?, tx.list_member_channels(&ua, 0, 10)?.len(), tx.get_message(&ca, "m1")?.is_some())))
+        .await
+        .unwrap();
+    assert_eq!(back, (Some(ChannelRecord { seq: back.0.as_ref().map_or(0, |c| c.seq), ..c.clone() }), 1, true));
 }
