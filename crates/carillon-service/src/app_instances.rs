@@ -8,7 +8,7 @@ use carillon_api::shapes::*;
 use carillon_api::{ApiError, Operation, RequestContext, Timestamp};
 use carillon_store::{AppInstanceRecord, AppInstanceUpdate, PurgeKind, Retention, Tx};
 
-const RETENTION_GRACE_MS: i64 = 30 * 24 * 3600 * 1000;
+pub(crate) const RETENTION_GRACE_MS: i64 = 30 * 24 * 3600 * 1000;
 
 pub(crate) fn get(tx: &mut dyn Tx, arn: &str) -> TxResult<AppInstanceRecord> {
     tx.get_app_instance(arn)?.ok_or_else(|| missing(arn).into())

@@ -1,23 +1,46 @@
 //! Chime SDK Messaging's chat core on an in-memory store: the bearer's checks, the whole
 //! authorization matrix (generated from a table that mirrors the contract), and the rules of
 //! channels, memberships, moderators, preferences and messages. Each test calls the typed
-//! operations of `ChimeSdkMessaging` directly, with no HTTP in between.
+//! operations of `ChimeSdkMessaging` directly, with no HTTP in between. With
+//! `CARILLON_TEST_BACKEND=postgres` (and `CARILLON_TEST_POSTGRES_URL`) each test runs on a fresh
+//! PostgreSQL database instead.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test fails by panicking
 
 use carillon_api::messaging::ChimeSdkMessaging;
 use carillon_api::messaging::shapes::*;
 use carillon_api::{ApiError, ChimeSdkIdentity, ErrorKind, RequestContext, Timestamp, shapes as id};
 use carillon_service::{Clock, Quotas, Service};
+use carillon_store::Store;
+use carillon_store_postgres::PostgresStore;
 use carillon_store_sqlite::{Location, SqliteStore};
+use carillon_testing::PostgresDb;
 use std::sync::Arc;
 
 const ACCOUNT: &str = "111122223333";
 const REGION: &str = "us-east-1";
 const DAY_MS: i64 = 24 * 3600 * 1000;
 
-async fn service(quotas: Quotas) -> Service {
-    let store = SqliteStore::open(Location::Memory).unwrap();
-    Service::new(Arc::new(store), quotas, Clock::default()).await.unwrap()
+/// A service on a store of the test's own; the database (on PostgreSQL) goes with it.
+struct TestService {
+    svc: Service,
+    _db: Option<PostgresDb>,
+}
+
+impl std::ops::Deref for TestService {
+    type Target = Service;
+    fn deref(&self) -> &Service {
+        &self.svc
+    }
+}
+
+async fn service(quotas: Quotas) -> TestService {
+    let (store, db): (Arc<dyn Store>, _) = if PostgresDb::wanted() {
+        let db = PostgresDb::fresh().unwrap();
+        (Arc::new(PostgresStore::connect(db.url()).await.unwrap()), Some(db))
+    } else {
+        (Arc::new(SqliteStore::open(Location::Memory).unwrap()), None)
+    };
+    TestService { svc: Service::new(store, quotas, Clock::default()).await.unwrap(), _db: db }
 }
 
 fn ctx() -> RequestContext {
@@ -261,7 +284,7 @@ fn expected(cell: &str, privacy: ChannelPrivacy, mode: ChannelMode) -> bool {
 /// The AppInstance of the matrix: an admin, a creator of every channel, a caller who takes the
 /// role under test, and a target for adds.
 struct World {
-    svc: Service,
+    svc: TestService,
     instance: String,
     admin: String,
     creator: String,
@@ -706,16 +729,16 @@ async fn deleting_a_channel_takes_everything_in_it() {
     let c = channel(&svc, &a, &alice, "room", ChannelMode::Unrestricted, ChannelPrivacy::Public).await;
     let m = send(&svc, &c, &alice, "hello").await;
     let tag = TagResourceRequest { resource_arn: c.clone(), tags: vec![Tag { key: "k".into(), value: "v".into() }] };
-    ChimeSdkMessaging::tag_resource(&svc, &ctx(), tag).await.unwrap();
+    ChimeSdkMessaging::tag_resource(&*svc, &ctx(), tag).await.unwrap();
     let tags =
-        ChimeSdkMessaging::list_tags_for_resource(&svc, &ctx(), ListTagsForResourceRequest { resource_arn: c.clone() }).await.unwrap();
+        ChimeSdkMessaging::list_tags_for_resource(&*svc, &ctx(), ListTagsForResourceRequest { resource_arn: c.clone() }).await.unwrap();
     assert_eq!(tags.tags.unwrap(), vec![Tag { key: "k".into(), value: "v".into() }]);
     svc.delete_channel(&ctx(), DeleteChannelRequest { channel_arn: c.clone(), chime_bearer: alice.clone() }).await.unwrap();
     assert_eq!(kind(svc.describe_channel(&ctx(), describe_request(&c, &admin)).await), ErrorKind::NotFound);
     assert_eq!(kind(svc.get_channel_message(&ctx(), get_message_request(&c, &admin, &m)).await), ErrorKind::NotFound);
     assert_eq!(kind(svc.list_channel_memberships(&ctx(), list_memberships_request(&c, &admin)).await), ErrorKind::NotFound);
     assert_eq!(
-        kind(ChimeSdkMessaging::list_tags_for_resource(&svc, &ctx(), ListTagsForResourceRequest { resource_arn: c.clone() }).await),
+        kind(ChimeSdkMessaging::list_tags_for_resource(&*svc, &ctx(), ListTagsForResourceRequest { resource_arn: c.clone() }).await),
         ErrorKind::NotFound
     );
     let mine = ListChannelMembershipsForAppInstanceUserRequest {
@@ -868,6 +891,9 @@ async fn moderators_preferences_and_read_markers() {
         },
     };
     assert_eq!(kind(svc.put_channel_membership_preferences(&ctx(), put(AllowNotifications::Filtered, None)).await), ErrorKind::BadRequest);
+    let bad_rule = put(AllowNotifications::Filtered, Some(r#"{"type":"urgent"}"#));
+    assert_eq!(kind(svc.put_channel_membership_preferences(&ctx(), bad_rule).await), ErrorKind::BadRequest);
+    svc.put_channel_membership_preferences(&ctx(), put(AllowNotifications::Filtered, Some(r#"{"type":["urgent"]}"#))).await.unwrap();
     svc.put_channel_membership_preferences(&ctx(), put(AllowNotifications::None, None)).await.unwrap();
     let p = svc.get_channel_membership_preferences(&ctx(), get).await.unwrap().preferences.unwrap();
     assert_eq!(p.push_notifications.unwrap().allow_notifications, AllowNotifications::None);
@@ -924,7 +950,7 @@ async fn deleting_a_user_or_bot_takes_its_memberships_and_roles_not_its_messages
 #[tokio::test]
 async fn quotas_refuse_the_one_too_many() {
     let quotas = Quotas {
-        channels_per_app_instance: 2,
+        channels_per_app_instance: 3,
         memberships_per_channel: 2,
         memberships_per_user: 2,
         moderators_per_channel: 2,
@@ -937,12 +963,35 @@ async fn quotas_refuse_the_one_too_many() {
     let carol = user(&svc, &a, "carol").await;
     let c = channel(&svc, &a, &alice, "one", ChannelMode::Unrestricted, ChannelPrivacy::Public).await;
     channel(&svc, &a, &bob, "two", ChannelMode::Unrestricted, ChannelPrivacy::Public).await;
-    assert_eq!(kind(svc.create_channel(&ctx(), channel_request(&a, &alice, "three")).await), ErrorKind::ResourceLimitExceeded);
+    let e = channel(&svc, &a, &carol, "three", ChannelMode::Unrestricted, ChannelPrivacy::Public).await;
+    assert_eq!(kind(svc.create_channel(&ctx(), channel_request(&a, &alice, "four")).await), ErrorKind::ResourceLimitExceeded);
+    // Members per channel: alice and bob fill the first.
     add(&svc, &c, &alice, &bob, ChannelMembershipType::Default).await;
     let third = svc.create_channel_membership(&ctx(), membership(&c, &alice, &carol, ChannelMembershipType::Default)).await;
     assert_eq!(kind(third), ErrorKind::ResourceLimitExceeded);
+    // Channels per user: bob is in two already.
+    let batch = BatchCreateChannelMembershipRequest {
+        channel_arn: e.clone(),
+        r#type: None,
+        member_arns: vec![bob.clone(), alice.clone()],
+        chime_bearer: carol.clone(),
+        sub_channel_id: None,
+    };
+    let out = svc.batch_create_channel_membership(&ctx(), batch).await.unwrap();
+    let errors: Vec<_> = out.errors.unwrap().into_iter().map(|e| (e.member_arn.unwrap(), e.error_code.unwrap())).collect();
+    assert_eq!(errors, vec![(bob.clone(), ErrorCode::Resourcelimitexceeded)]);
+    assert_eq!(out.batch_channel_memberships.unwrap().members.unwrap().len(), 1, "alice was added");
+    // Moderators per channel: alice and bob.
     svc.create_channel_moderator(&ctx(), moderator_request(&c, &alice, &bob)).await.unwrap();
     assert_eq!(kind(svc.create_channel_moderator(&ctx(), moderator_request(&c, &alice, &carol)).await), ErrorKind::ResourceLimitExceeded);
+    // Tags per channel.
+    let svc2 = service(Quotas { tags_per_resource: 1, ..Quotas::default() }).await;
+    let a2 = instance(&svc2, "two").await;
+    let dave = user(&svc2, &a2, "dave").await;
+    let f = channel(&svc2, &a2, &dave, "tagged", ChannelMode::Unrestricted, ChannelPrivacy::Public).await;
+    let tag = |k: &str| TagResourceRequest { resource_arn: f.clone(), tags: vec![Tag { key: k.into(), value: "v".into() }] };
+    ChimeSdkMessaging::tag_resource(&*svc2, &ctx(), tag("a")).await.unwrap();
+    assert_eq!(kind(ChimeSdkMessaging::tag_resource(&*svc2, &ctx(), tag("b")).await), ErrorKind::ResourceLimitExceeded);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1148,4 +1197,238 @@ async fn messages_list_both_ways_with_time_bounds_and_pages() {
         kind(svc.list_channel_messages(&ctx(), page(Some(SortOrder::Ascending), Some(token), None, None)).await),
         ErrorKind::BadRequest
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Expiration and retention, through the clock.
+
+#[tokio::test]
+async fn expired_channels_are_swept_and_sends_move_last_message_expiry() {
+    let svc = service(Quotas::default()).await;
+    let a = instance(&svc, "one").await;
+    let alice = user(&svc, &a, "alice").await;
+    let by_creation = ExpirationSettings { expiration_days: 2, expiration_criterion: ExpirationCriterion::CreatedTimestamp };
+    let by_message = ExpirationSettings { expiration_days: 2, expiration_criterion: ExpirationCriterion::LastMessageTimestamp };
+    let created = CreateChannelRequest { expiration_settings: Some(by_creation), ..channel_request(&a, &alice, "created") };
+    let created = svc.create_channel(&ctx(), created).await.unwrap().channel_arn.unwrap();
+    let talked = CreateChannelRequest { expiration_settings: Some(by_message), ..channel_request(&a, &alice, "talked") };
+    let talked = svc.create_channel(&ctx(), talked).await.unwrap().channel_arn.unwrap();
+    let forever = channel(&svc, &a, &alice, "forever", ChannelMode::Unrestricted, ChannelPrivacy::Public).await;
+    assert_eq!(svc.sweep_expired_channels().await.unwrap(), 0);
+
+    // A day and a half later a message moves the second channel's expiry; the first expires at two days.
+    svc.clock().set_offset_ms(DAY_MS * 3 / 2);
+    send(&svc, &talked, &alice, "still here").await;
+    svc.clock().set_offset_ms(2 * DAY_MS + 1000);
+    // Until the sweep runs, an expired channel acts alive.
+    svc.describe_channel(&ctx(), describe_request(&created, &alice)).await.unwrap();
+    assert_eq!(svc.sweep_expired_channels().await.unwrap(), 1);
+    assert_eq!(kind(svc.describe_channel(&ctx(), describe_request(&created, &alice)).await), ErrorKind::NotFound);
+    svc.describe_channel(&ctx(), describe_request(&talked, &alice)).await.unwrap();
+
+    svc.clock().set_offset_ms(DAY_MS * 7 / 2 + 1000);
+    assert_eq!(svc.sweep_expired_channels().await.unwrap(), 1);
+    assert_eq!(kind(svc.describe_channel(&ctx(), describe_request(&talked, &alice)).await), ErrorKind::NotFound);
+    svc.describe_channel(&ctx(), describe_request(&forever, &alice)).await.unwrap();
+}
+
+#[tokio::test]
+async fn retention_hides_old_messages_at_once_and_shows_them_again() {
+    let svc = service(Quotas::default()).await;
+    let a = instance(&svc, "one").await;
+    let alice = user(&svc, &a, "alice").await;
+    let c = channel(&svc, &a, &alice, "room", ChannelMode::Unrestricted, ChannelPrivacy::Public).await;
+    let old = send(&svc, &c, &alice, "old").await;
+    svc.clock().set_offset_ms(3 * DAY_MS);
+    let new = send(&svc, &c, &alice, "new").await;
+    let retention = |days: Option<i32>| id::PutAppInstanceRetentionSettingsRequest {
+        app_instance_arn: a.clone(),
+        app_instance_retention_settings: id::AppInstanceRetentionSettings {
+            channel_retention_settings: Some(id::ChannelRetentionSettings { retention_days: days }),
+        },
+    };
+    let listed = |svc: Service| {
+        let (c, alice) = (c.clone(), alice.clone());
+        async move {
+            let out = svc.list_channel_messages(&ctx(), list_messages_request(&c, &alice)).await.unwrap();
+            out.channel_messages.unwrap().into_iter().map(|m| m.message_id.unwrap()).collect::<Vec<_>>()
+        }
+    };
+    svc.put_app_instance_retention_settings(&ctx(), retention(Some(2))).await.unwrap();
+    assert_eq!(kind(svc.get_channel_message(&ctx(), get_message_request(&c, &alice, &old)).await), ErrorKind::NotFound);
+    svc.get_channel_message(&ctx(), get_message_request(&c, &alice, &new)).await.unwrap();
+    assert_eq!(listed(svc.clone()).await, vec![new.clone()]);
+    svc.put_app_instance_retention_settings(&ctx(), retention(Some(5))).await.unwrap();
+    assert_eq!(listed(svc.clone()).await, vec![new.clone(), old.clone()]);
+
+    // The sweep deletes hidden messages only from the Put's InitiateDeletionTimestamp (30 days) on.
+    svc.put_app_instance_retention_settings(&ctx(), retention(Some(2))).await.unwrap();
+    assert_eq!(svc.sweep_retained_messages().await.unwrap(), 0);
+    svc.clock().set_offset_ms(3 * DAY_MS + 29 * DAY_MS);
+    assert_eq!(svc.sweep_retained_messages().await.unwrap(), 0, "before the deletion time");
+    svc.clock().set_offset_ms(3 * DAY_MS + 30 * DAY_MS + 1000);
+    assert_eq!(svc.sweep_retained_messages().await.unwrap(), 2);
+    svc.put_app_instance_retention_settings(&ctx(), retention(None)).await.unwrap();
+    assert_eq!(listed(svc.clone()).await, Vec::<String>::new(), "deleted for good");
+}
+
+#[tokio::test]
+async fn the_user_expiry_sweep_takes_memberships_too() {
+    let svc = service(Quotas::default()).await;
+    let a = instance(&svc, "one").await;
+    let alice = user(&svc, &a, "alice").await;
+    let input = id::CreateAppInstanceUserRequest {
+        app_instance_arn: a.clone(),
+        app_instance_user_id: "brief".into(),
+        name: "brief".into(),
+        metadata: None,
+        client_request_token: "t-brief".into(),
+        tags: None,
+        expiration_settings: Some(id::ExpirationSettings {
+            expiration_days: 1,
+            expiration_criterion: id::ExpirationCriterion::CreatedTimestamp,
+        }),
+    };
+    let brief = svc.create_app_instance_user(&ctx(), input).await.unwrap().app_instance_user_arn.unwrap();
+    let c = channel(&svc, &a, &alice, "room", ChannelMode::Unrestricted, ChannelPrivacy::Public).await;
+    add(&svc, &c, &alice, &brief, ChannelMembershipType::Default).await;
+    svc.create_channel_moderator(&ctx(), moderator_request(&c, &alice, &brief)).await.unwrap();
+    svc.clock().set_offset_ms(DAY_MS + 1000);
+    assert_eq!(svc.sweep_expired_users().await.unwrap(), 1);
+    let members = svc.list_channel_memberships(&ctx(), list_memberships_request(&c, &alice)).await.unwrap().channel_memberships.unwrap();
+    assert_eq!(members.len(), 1);
+    let d = DescribeChannelModeratorRequest { channel_arn: c.clone(), channel_moderator_arn: brief.clone(), chime_bearer: alice.clone() };
+    assert_eq!(kind(svc.describe_channel_moderator(&ctx(), d).await), ErrorKind::NotFound);
+}
+
+#[tokio::test]
+async fn membership_and_moderator_lists_page_in_creation_order() {
+    let svc = service(Quotas::default()).await;
+    let a = instance(&svc, "one").await;
+    let alice = user(&svc, &a, "alice").await;
+    let admin = user(&svc, &a, "admin").await;
+    make_admin(&svc, &a, &admin).await;
+    let c = channel(&svc, &a, &alice, "room", ChannelMode::Restricted, ChannelPrivacy::Private).await;
+    let mut expected = vec![alice.clone()];
+    for i in 0..11 {
+        let u = user(&svc, &a, &format!("u{i:02}")).await;
+        add(&svc, &c, &alice, &u, ChannelMembershipType::Default).await;
+        svc.create_channel_moderator(&ctx(), moderator_request(&c, &alice, &u)).await.unwrap();
+        expected.push(u);
+    }
+    let (mut members, mut moderators) = (Vec::new(), Vec::new());
+    let mut token = None;
+    loop {
+        let input = ListChannelMembershipsRequest { max_results: Some(5), next_token: token, ..list_memberships_request(&c, &alice) };
+        let out = svc.list_channel_memberships(&ctx(), input).await.unwrap();
+        let page = out.channel_memberships.unwrap();
+        assert!(page.len() <= 5);
+        members.extend(page.into_iter().map(|m| m.member.unwrap().arn.unwrap()));
+        token = out.next_token;
+        if token.is_none() {
+            break;
+        }
+    }
+    loop {
+        let input =
+            ListChannelModeratorsRequest { channel_arn: c.clone(), max_results: Some(5), next_token: token, chime_bearer: alice.clone() };
+        let out = svc.list_channel_moderators(&ctx(), input).await.unwrap();
+        moderators.extend(out.channel_moderators.unwrap().into_iter().map(|m| m.moderator.unwrap().arn.unwrap()));
+        token = out.next_token;
+        if token.is_none() {
+            break;
+        }
+    }
+    assert_eq!(members, expected);
+    assert_eq!(moderators, expected);
+
+    // A user's memberships, in membership order, as itself and as an AppInstanceAdmin sees them.
+    let d = channel(&svc, &a, &admin, "second", ChannelMode::Unrestricted, ChannelPrivacy::Public).await;
+    let e = channel(&svc, &a, &admin, "third", ChannelMode::Unrestricted, ChannelPrivacy::Public).await;
+    add(&svc, &e, &admin, &alice, ChannelMembershipType::Default).await;
+    add(&svc, &d, &admin, &alice, ChannelMembershipType::Hidden).await;
+    for bearer in [&alice, &admin] {
+        let mut channels = Vec::new();
+        let mut token = None;
+        loop {
+            let input = ListChannelMembershipsForAppInstanceUserRequest {
+                app_instance_user_arn: Some(alice.clone()),
+                max_results: Some(2),
+                next_token: token,
+                chime_bearer: bearer.clone(),
+            };
+            let out = svc.list_channel_memberships_for_app_instance_user(&ctx(), input).await.unwrap();
+            channels.extend(out.channel_memberships.unwrap().into_iter().map(|m| m.channel_summary.unwrap().channel_arn.unwrap()));
+            token = out.next_token;
+            if token.is_none() {
+                break;
+            }
+        }
+        assert_eq!(channels, vec![c.clone(), e.clone(), d.clone()], "as {bearer}");
+    }
+    // Someone else's list is the admin's to read only.
+    let other = ListChannelMembershipsForAppInstanceUserRequest {
+        app_instance_user_arn: Some(admin.clone()),
+        max_results: None,
+        next_token: None,
+        chime_bearer: alice.clone(),
+    };
+    assert_eq!(kind(svc.list_channel_memberships_for_app_instance_user(&ctx(), other).await), ErrorKind::Forbidden);
+    let ghost = ListChannelMembershipsForAppInstanceUserRequest {
+        app_instance_user_arn: Some(format!("{a}/user/ghost")),
+        max_results: None,
+        next_token: None,
+        chime_bearer: admin.clone(),
+    };
+    assert_eq!(kind(svc.list_channel_memberships_for_app_instance_user(&ctx(), ghost).await), ErrorKind::NotFound);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_writers_keep_uniqueness_and_quotas() {
+    let svc = service(Quotas { memberships_per_channel: 6, ..Quotas::default() }).await;
+    let a = instance(&svc, "one").await;
+    let alice = user(&svc, &a, "alice").await;
+    let bob = user(&svc, &a, "bob").await;
+    let c = channel(&svc, &a, &alice, "room", ChannelMode::Unrestricted, ChannelPrivacy::Public).await;
+    // The same member added ten times at once: one succeeds, the rest conflict.
+    let mut tasks = Vec::new();
+    for _ in 0..10 {
+        let (svc, input) = ((*svc).clone(), membership(&c, &alice, &bob, ChannelMembershipType::Default));
+        tasks.push(tokio::spawn(async move { svc.create_channel_membership(&ctx(), input).await.map_err(|e| e.kind) }));
+    }
+    let mut outcomes = Vec::new();
+    for t in tasks {
+        outcomes.push(t.await.unwrap().map(drop));
+    }
+    assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 1, "{outcomes:?}");
+    assert!(outcomes.iter().all(|o| o.is_ok() || *o == Err(ErrorKind::Conflict)), "{outcomes:?}");
+    // Ten new members at once into four free places: four succeed, six hit the quota.
+    let mut users = Vec::new();
+    for i in 0..10 {
+        users.push(user(&svc, &a, &format!("u{i}")).await);
+    }
+    let mut tasks = Vec::new();
+    for u in &users {
+        let (svc, input) = ((*svc).clone(), membership(&c, &alice, u, ChannelMembershipType::Default));
+        tasks.push(tokio::spawn(async move { svc.create_channel_membership(&ctx(), input).await.map_err(|e| e.kind) }));
+    }
+    let mut outcomes = Vec::new();
+    for t in tasks {
+        outcomes.push(t.await.unwrap().map(drop));
+    }
+    assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 4, "{outcomes:?}");
+    assert!(outcomes.iter().all(|o| o.is_ok() || *o == Err(ErrorKind::ResourceLimitExceeded)), "{outcomes:?}");
+    // One ChannelId claimed by five creators at once: one channel.
+    let mut tasks = Vec::new();
+    for i in 0..5 {
+        let input = CreateChannelRequest { channel_id: Some("contested".into()), ..channel_request(&a, &alice, &format!("race{i}")) };
+        let svc = (*svc).clone();
+        tasks.push(tokio::spawn(async move { svc.create_channel(&ctx(), input).await.map_err(|e| e.kind) }));
+    }
+    let mut outcomes = Vec::new();
+    for t in tasks {
+        outcomes.push(t.await.unwrap().map(drop));
+    }
+    assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 1, "{outcomes:?}");
+    assert!(outcomes.iter().all(|o| o.is_ok() || *o == Err(ErrorKind::Conflict)), "{outcomes:?}");
 }

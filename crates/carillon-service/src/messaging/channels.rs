@@ -98,15 +98,15 @@ pub async fn create(svc: &Service, ctx: &RequestContext, input: CreateChannelReq
         }
         let members = resolve(tx, unique(input.member_arns.as_deref(), &creator.arn), &input.app_instance_arn)?;
         let moderators = resolve(tx, unique(input.moderator_arns.as_deref(), &creator.arn), &input.app_instance_arn)?;
-        if tx.count_channels(&input.app_instance_arn)? >= quota.channels_per_app_instance {
-            return Err(
-                ApiError::limit_exceeded(format!("An AppInstance can have at most {} channels.", quota.channels_per_app_instance)).into()
-            );
-        }
         let channel_arn = arn::channel_arn(&input.app_instance_arn, &channel_id);
         lock(tx, OwnerLock::Channel(&channel_arn))?;
         if tx.get_channel(&channel_arn)?.is_some() {
             return Err(ApiError::conflict(format!("The channel {channel_arn} already exists.")).into());
+        }
+        if tx.count_channels(&input.app_instance_arn)? >= quota.channels_per_app_instance {
+            return Err(
+                ApiError::limit_exceeded(format!("An AppInstance can have at most {} channels.", quota.channels_per_app_instance)).into()
+            );
         }
         tx.insert_channel(&ChannelRecord {
             seq: 0,

@@ -2,7 +2,7 @@
 //! NON_PERSISTENT messages are never stored.
 
 use super::access::{self, Action, Subject};
-use super::{identity, no_sub_channel};
+use super::{identity, no_sub_channel, retention};
 use crate::failure::TxResult;
 use crate::pagination::list_page;
 use crate::service::{OwnerLock, Service, lock};
@@ -17,7 +17,6 @@ const STANDARD_CONTENT_BYTES: usize = 4096;
 const CONTROL_CONTENT_BYTES: usize = 30;
 const METADATA_CHARS: usize = 1024;
 const ATTRIBUTES_BYTES: usize = 1024;
-const DAY_MS: i64 = 24 * 3600 * 1000;
 
 type Attributes = BTreeMap<String, MessageAttributeValue>;
 
@@ -75,16 +74,9 @@ fn check_attributes(attributes: Option<&Attributes>) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// The creation time before which the AppInstance's retention hides messages (they are gone for
-/// every request at once, before the sweep deletes them); `None` without retention.
-fn retention_cutoff(tx: &mut dyn Tx, app_instance_arn: &str, now: i64) -> TxResult<Option<i64>> {
-    let days = tx.get_app_instance(app_instance_arn)?.and_then(|a| a.retention_days);
-    Ok(days.map(|d| now.saturating_sub(i64::from(d).saturating_mul(DAY_MS))))
-}
-
 /// The message a request addresses: 404 when there is none or retention hides it.
 fn find(tx: &mut dyn Tx, channel: &ChannelRecord, message_id: &str, now: i64) -> TxResult<MessageRecord> {
-    let cutoff = retention_cutoff(tx, &channel.app_instance_arn, now)?;
+    let cutoff = retention::cutoff(tx, &channel.app_instance_arn, now)?;
     match tx.get_message(&channel.arn, message_id)? {
         Some(m) if cutoff.is_none_or(|c| m.created_ms >= c) => Ok(m),
         _ => Err(missing(&channel.arn, message_id).into()),
@@ -325,7 +317,7 @@ pub async fn list(svc: &Service, ctx: &RequestContext, input: ListChannelMessage
             let (_, channel, roles) = access::enter(tx, &bearer, &channel_arn)?;
             access::allow(Action::ReadMessages, roles, Subject { channel: Some(&channel), own: None })?;
             // Retention hides what was created before its cutoff.
-            let cutoff = retention_cutoff(tx, &channel.app_instance_arn, now)?;
+            let cutoff = retention::cutoff(tx, &channel.app_instance_arn, now)?;
             let not_before_ms = match (not_before, cutoff) {
                 (Some(b), Some(c)) => Some(b.max(c)),
                 (b, c) => b.or(c),

@@ -7,10 +7,12 @@
 
 mod access;
 mod channels;
+mod filter_rule;
 mod memberships;
 mod messages;
 mod moderators;
 mod preferences;
+mod retention;
 mod tagging;
 
 use crate::arn;
@@ -33,12 +35,12 @@ pub(crate) fn no_sub_channel(sub_channel_id: Option<&String>) -> Result<(), ApiE
     }
 }
 
-/// The answer of an operation not in this landing: after the ownership check of every ARN of
-/// the request (403), 501.
+/// The answer of an operation not in this landing: after the ownership check of every Chime ARN
+/// of the request (403; a Lambda or Kinesis ARN's account is not the caller's to own), 501.
 fn later<T: serde::Serialize, R>(ctx: &RequestContext, op: Operation, input: &T) -> Result<R, ApiError> {
     fn check(ctx: &RequestContext, v: &serde_json::Value) -> Result<(), ApiError> {
         match v {
-            serde_json::Value::String(s) if s.starts_with("arn:") => arn::check_owner(ctx, s),
+            serde_json::Value::String(s) if arn::parse(s).is_some_and(|a| a.service == "chime") => arn::check_owner(ctx, s),
             serde_json::Value::Array(items) => items.iter().try_for_each(|i| check(ctx, i)),
             serde_json::Value::Object(members) => members.values().try_for_each(|m| check(ctx, m)),
             _ => Ok(()),
@@ -52,6 +54,12 @@ impl Service {
     /// Deletes every channel whose expiration time has passed, with its cascade. Returns how many.
     pub async fn sweep_expired_channels(&self) -> Result<usize, ApiError> {
         channels::sweep_expired(self).await
+    }
+
+    /// Deletes for good the messages an AppInstance's retention hides, where its deletion time
+    /// (InitiateDeletionTimestamp) has passed. Returns how many.
+    pub async fn sweep_retained_messages(&self) -> Result<u64, ApiError> {
+        retention::sweep(self).await
     }
 }
 

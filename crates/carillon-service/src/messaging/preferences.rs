@@ -2,6 +2,7 @@
 //! (`docs/behaviour.md`, "Messaging").
 
 use super::access::{self, Action, Subject};
+use super::filter_rule;
 use super::identity;
 use super::memberships::visible;
 use crate::arn;
@@ -14,12 +15,14 @@ fn internal() -> ApiError {
     ApiError::internal("The service failed to process the request.")
 }
 
-/// FILTERED needs a FilterRule (the rule is kept; it takes effect with push notifications).
+/// FILTERED needs a FilterRule; a FilterRule, with any AllowNotifications, is of the supported
+/// form (it is kept, unused with ALL or NONE).
 fn check(p: &ChannelMembershipPreferences) -> Result<(), ApiError> {
     match &p.push_notifications {
         Some(PushNotificationPreferences { allow_notifications: AllowNotifications::Filtered, filter_rule: None }) => {
             Err(ApiError::bad_request("AllowNotifications FILTERED needs a FilterRule."))
         }
+        Some(PushNotificationPreferences { filter_rule: Some(rule), .. }) => filter_rule::check(rule),
         _ => Ok(()),
     }
 }
