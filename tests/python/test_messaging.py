@@ -375,3 +375,38 @@ def test_cli_chat(server, world, account, tmp_path):
     listed = aws("list-channel-messages", "--channel-arn", channel, "--chime-bearer", world["ana"])["ChannelMessages"]
     assert [(m["MessageId"], m["Content"]) for m in listed] == [(mid, "from the cli")]
     aws("delete-channel", "--channel-arn", channel, "--chime-bearer", world["ana"])
+
+
+def test_channel_expiration_and_message_retention_through_the_clock(make_server, account):
+    """One sweep deletes expired channels and the messages retention has run out (docs/behaviour.md,
+    "Messaging"); a server of its own, since the clock moves."""
+    srv = make_server()
+    identity, chat = srv.client(account), srv.messaging(account)
+    instance = identity.create_app_instance(Name="clock", ClientRequestToken="t-clock")["AppInstanceArn"]
+    ana = identity.create_app_instance_user(AppInstanceArn=instance, AppInstanceUserId="ana", Name="Ana",
+                                            ClientRequestToken="t-ana")["AppInstanceUserArn"]
+    short = chat.create_channel(AppInstanceArn=instance, Name="short", ChimeBearer=ana,
+                                ExpirationSettings={"ExpirationDays": 1, "ExpirationCriterion": "CREATED_TIMESTAMP"})["ChannelArn"]
+    kept = chat.create_channel(AppInstanceArn=instance, Name="kept", ChimeBearer=ana)["ChannelArn"]
+    old = send(chat, kept, ana, "old")
+    identity.put_app_instance_retention_settings(AppInstanceArn=instance,
+                                                 AppInstanceRetentionSettings={"ChannelRetentionSettings": {"RetentionDays": 1}})
+    srv.set_clock_offset(2 * 86400)
+    new = send(chat, kept, ana, "new")
+    # Retention hides the old message at once; the expired channel acts alive until the sweep.
+    with pytest.raises(ClientError) as e:
+        chat.get_channel_message(ChannelArn=kept, MessageId=old, ChimeBearer=ana)
+    assert error_of(e) == (404, "NotFoundException")
+    assert [m["MessageId"] for m in all_pages(chat, ChannelArn=kept, ChimeBearer=ana)] == [new]
+    assert chat.describe_channel(ChannelArn=short, ChimeBearer=ana)["Channel"]["Name"] == "short"
+    status, swept = srv.control("POST", "/_carillon/expiration-sweep")
+    assert status == 200 and swept == {"deleted": 0, "channels": 1, "messages": 0}, swept
+    with pytest.raises(ClientError) as e:
+        chat.describe_channel(ChannelArn=short, ChimeBearer=ana)
+    assert error_of(e) == (404, "NotFoundException")
+    # Thirty days after the retention was put, the sweep deletes the hidden message for good.
+    srv.set_clock_offset(32 * 86400)
+    status, swept = srv.control("POST", "/_carillon/expiration-sweep")
+    assert status == 200 and swept["messages"] >= 1, swept
+    identity.put_app_instance_retention_settings(AppInstanceArn=instance, AppInstanceRetentionSettings={})
+    assert old not in [m["MessageId"] for m in all_pages(chat, ChannelArn=kept, ChimeBearer=ana)]

@@ -379,11 +379,30 @@ async fn sweep_loop(service: Service, every: Duration) {
     ticker.tick().await;
     loop {
         ticker.tick().await;
-        if let Err(e) = service.sweep_expired_users().await {
+        if let Err(e) = sweep(&service).await {
             let cause = e.cause.as_deref().map(|c| format!(" ({})", one_line(c))).unwrap_or_default();
             tracing::error!(target: "carillon", "carillon: expiration sweep failed: {e}{cause}");
         }
     }
+}
+
+/// What one expiration sweep deleted (`docs/behaviour.md`, "Expiration" and "Messaging").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Swept {
+    /// Users past their expiration.
+    pub users: usize,
+    /// Channels past their expiration.
+    pub channels: usize,
+    /// Messages whose AppInstance's retention has run out.
+    pub messages: u64,
+}
+
+/// One expiration sweep: users, then channels, then retained messages, on the service clock.
+pub async fn sweep(service: &Service) -> Result<Swept, carillon_api::ApiError> {
+    let users = service.sweep_expired_users().await?;
+    let channels = service.sweep_expired_channels().await?;
+    let messages = service.sweep_retained_messages().await?;
+    Ok(Swept { users, channels, messages })
 }
 
 /// Runs the purges of large deletes (`carillon_service::purge`): at start, at once when a delete
