@@ -711,33 +711,8 @@ def send(server, rendered, account):
     return server.raw(method, path, body=body, headers=headers, account=account)
 
 
-# Cases the server answers wrongly today; each is listed with the reason and stays strict, so that it
-# turns into a failure (to be removed from here) once the server is fixed.
-MAP_ENTRIES_UNCHECKED = (
-    "the model's constraints on map keys and values (MessageAttributeName 1-64, MessageAttributeStringValue "
-    "1-512) are not enforced by the model validation: SendChannelMessage answers a message of its own without "
-    "a member path, ChannelFlowCallback none at all"
-)
-BEARER_FORM_STRICTER_THAN_MODEL = (
-    "a bearer that satisfies ChimeArn's pattern but has an empty service, region or account segment "
-    "(`arn:a::::b`) is answered 400 `Value at 'chimeBearer' failed to satisfy constraint: Member must satisfy "
-    "regular expression pattern: ...`, a pattern it satisfies (the same value in a query or body member passes "
-    "validation and is refused later as another account's)"
-)
-KNOWN_SERVER_DEFECTS = {
-    **{c.id: MAP_ENTRIES_UNCHECKED for c in CASES if c.site.in_map is not None and c.kind in ("missing", "outside")},
-    **{c.id: BEARER_FORM_STRICTER_THAN_MODEL for c in CASES
-       if c.site.location == "header" and c.kind == "inside" and c.id.endswith("-pattern-inside-'arn:a::::b'")
-       and not may_answer_501(c.site)},  # the 501 operations never check the bearer
-}
 
-
-def _param(case):
-    marks = [pytest.mark.xfail(strict=True, reason=KNOWN_SERVER_DEFECTS[case.id])] if case.id in KNOWN_SERVER_DEFECTS else []
-    return pytest.param(case, id=case.id, marks=marks)
-
-
-@pytest.mark.parametrize("case", [_param(c) for c in CASES])
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.id) for c in CASES])
 def test_model_constraint(server, case):
     account = new_account()
     value = case.value(account)

@@ -77,6 +77,8 @@ enum Step<'a> {
     Member(&'a str),
     /// The n-th item of a list, from 1.
     Item(usize),
+    /// The value of a map's entry, by its key.
+    Key(&'a str),
 }
 
 impl<'a> Path<'a> {
@@ -88,6 +90,10 @@ impl<'a> Path<'a> {
 
     fn item(&'a self, n: usize) -> Path<'a> {
         Path { parent: Some(self), step: Step::Item(n) }
+    }
+
+    fn key(&'a self, key: &'a str) -> Path<'a> {
+        Path { parent: Some(self), step: Step::Key(key) }
     }
 
     /// AWS's form: members by their wire names joined with `.`, a list item as `N.member`.
@@ -109,6 +115,10 @@ impl<'a> Path<'a> {
                     out.push_str(&wire_path(name));
                 }
                 Step::Item(n) => out.push_str(&format!(".{n}.member")),
+                Step::Key(key) => {
+                    out.push('.');
+                    out.push_str(key);
+                }
             }
         }
         out
@@ -163,22 +173,8 @@ impl Validator<'_> {
             ShapeKind::Structure => self.structure(shape, value, path),
             ShapeKind::String => {
                 let Some(s) = value.as_str() else { return self.type_mismatch(path, "a string") };
-                let len = s.chars().count() as i64;
-                if let Some(max) = shape.max.filter(|m| len > *m) {
-                    self.violation(shape, value, path, format!("Member must have length less than or equal to {max}"));
-                }
-                if let Some(min) = shape.min.filter(|m| len < *m) {
-                    self.violation(shape, value, path, format!("Member must have length greater than or equal to {min}"));
-                }
-                if let Some(p) = &shape.pattern
-                    && !shape.matches_pattern(s)
-                {
-                    self.violation(shape, value, path, format!("Member must satisfy regular expression pattern: {p}"));
-                }
-                if let Some(values) = &shape.enum_values
-                    && !values.iter().any(|v| v == s)
-                {
-                    self.violation(shape, value, path, format!("Member must satisfy enum value set: [{}]", values.join(", ")));
+                for constraint in string_violations(shape, s) {
+                    self.violation(shape, value, path, constraint);
                 }
             }
             ShapeKind::Integer | ShapeKind::Long => {
@@ -237,12 +233,63 @@ impl Validator<'_> {
                 }
             }
             ShapeKind::Map => {
-                if !value.is_object() {
-                    self.type_mismatch(path, "a map (JSON object)");
+                let Some(entries) = value.as_object() else { return self.type_mismatch(path, "a map (JSON object)") };
+                let len = entries.len() as i64;
+                if let Some(max) = shape.max.filter(|m| len > *m) {
+                    // As for lists: one violation, the entries not checked.
+                    return self.violation(shape, value, path, format!("Member must have length less than or equal to {max}"));
+                }
+                if let Some(min) = shape.min.filter(|m| len < *m) {
+                    self.violation(shape, value, path, format!("Member must have length greater than or equal to {min}"));
+                }
+                let key_shape = shape.map_key.as_deref().map(|k| self.model.shape(k));
+                let value_shape = shape.map_value.as_deref().map(|v| self.model.shape(v));
+                for (key, entry) in entries {
+                    // A key breaking its shape is one violation of the map, AWS's
+                    // `Map keys must satisfy constraint: [...]`.
+                    if let Some(ks) = key_shape {
+                        let broken = string_violations(ks, key);
+                        if !broken.is_empty() {
+                            let constraint = format!("Map keys must satisfy constraint: [{}]", broken.join(", "));
+                            self.violation(ks, &Value::String(key.clone()), path, constraint);
+                        }
+                    }
+                    if let Some(vs) = value_shape {
+                        let kpath = path.key(key);
+                        if entry.is_null() {
+                            self.type_mismatch(&kpath, "a value, not null");
+                        } else {
+                            self.value(vs, entry, &kpath);
+                        }
+                    }
                 }
             }
         }
     }
+}
+
+/// The constraints of a string shape that `s` breaks, in AWS's words: length (in Unicode scalar
+/// values), pattern, enum.
+fn string_violations(shape: &Shape, s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let len = s.chars().count() as i64;
+    if let Some(max) = shape.max.filter(|m| len > *m) {
+        out.push(format!("Member must have length less than or equal to {max}"));
+    }
+    if let Some(min) = shape.min.filter(|m| len < *m) {
+        out.push(format!("Member must have length greater than or equal to {min}"));
+    }
+    if let Some(p) = &shape.pattern
+        && !shape.matches_pattern(s)
+    {
+        out.push(format!("Member must satisfy regular expression pattern: {p}"));
+    }
+    if let Some(values) = &shape.enum_values
+        && !values.iter().any(|v| v == s)
+    {
+        out.push(format!("Member must satisfy enum value set: [{}]", values.join(", ")));
+    }
+    out
 }
 
 #[cfg(test)]
@@ -259,6 +306,31 @@ mod tests {
 
     fn check(shape: &str, v: Value) -> Result<(), String> {
         validate(model(), shape, &v).map_err(|e| e.message)
+    }
+
+    #[test]
+    fn map_keys_and_values_are_checked_against_their_shapes() {
+        let messaging = Model::parse(crate::model::MESSAGING_JSON).unwrap();
+        let bearer = "arn:aws:chime:us-east-1:111122223333:app-instance/a/user/u";
+        let channel = "arn:aws:chime:us-east-1:111122223333:app-instance/a/channel/c";
+        let send = |attributes: Value| {
+            let input = json!({"ChannelArn": channel, "Content": "hi", "Type": "STANDARD", "Persistence": "PERSISTENT",
+                               "ClientRequestToken": "tok-1", "ChimeBearer": bearer, "MessageAttributes": attributes});
+            validate(&messaging, "SendChannelMessageRequest", &input).map_err(|e| e.message)
+        };
+        assert_eq!(send(json!({"mention": {"StringValues": ["ana"]}})), Ok(()));
+        // The model marks attribute names and values sensitive: they are not echoed.
+        assert_eq!(
+            send(json!({"k".repeat(65): {"StringValues": ["ana"]}})).unwrap_err(),
+            "1 validation error detected: Value at 'messageAttributes' failed to satisfy constraint: \
+             Map keys must satisfy constraint: [Member must have length less than or equal to 64]"
+        );
+        assert_eq!(
+            send(json!({"mention": {"StringValues": [""]}})).unwrap_err(),
+            "1 validation error detected: Value at 'messageAttributes.mention.stringValues.1.member' failed to satisfy \
+             constraint: Member must have length greater than or equal to 1"
+        );
+        assert_eq!(send(json!({"mention": null})).unwrap_err(), "Invalid type for 'messageAttributes.mention': expected a value, not null");
     }
 
     #[test]

@@ -104,9 +104,9 @@ impl Control {
                 Health::Unavailable => Answer::json(503, br#"{"status":"unavailable"}"#.to_vec()),
                 Health::WritesFailing => Answer::json(503, br#"{"status":"unavailable","reads":"ok","writes":"failing"}"#.to_vec()),
             }),
-            Control::ExpirationSweep => crate::server::sweep(service)
-                .await
-                .map(|n| ok(json!({"deleted": n.users, "channels": n.channels, "messages": n.messages}))),
+            Control::ExpirationSweep => {
+                crate::server::sweep(service).await.map(|n| ok(json!({"deleted": n.users, "channels": n.channels, "messages": n.messages})))
+            }
             Control::GetClock => Ok(ok(json!({"offset_seconds": service.clock().offset_ms() / 1000}))),
             Control::SetClock => match body.get("offset_seconds").and_then(Value::as_i64) {
                 Some(s) => {
