@@ -90,7 +90,7 @@ impl Control {
         }
         if self == Control::PutState {
             let doc = parse_state(body)?;
-            let n = service.import_state(app.wire.identity_model(), doc).await?;
+            let n = service.import_state(app.wire.identity_model(), app.wire.messaging_model(), doc).await?;
             return Ok(ok(json!({ "Imported": counts(&n) })));
         }
         let body: Value = if body.is_empty() {
@@ -104,9 +104,9 @@ impl Control {
                 Health::Unavailable => Answer::json(503, br#"{"status":"unavailable"}"#.to_vec()),
                 Health::WritesFailing => Answer::json(503, br#"{"status":"unavailable","reads":"ok","writes":"failing"}"#.to_vec()),
             }),
-            Control::ExpirationSweep => crate::server::sweep(service)
-                .await
-                .map(|n| ok(json!({"deleted": n.users, "channels": n.channels, "messages": n.messages}))),
+            Control::ExpirationSweep => {
+                crate::server::sweep(service).await.map(|n| ok(json!({"deleted": n.users, "channels": n.channels, "messages": n.messages})))
+            }
             Control::GetClock => Ok(ok(json!({"offset_seconds": service.clock().offset_ms() / 1000}))),
             Control::SetClock => match body.get("offset_seconds").and_then(Value::as_i64) {
                 Some(s) => {
