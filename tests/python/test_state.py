@@ -12,7 +12,7 @@ import uuid
 import pytest
 
 from conftest import REPO, Server, carillon_bin, fresh_postgres_database, new_account
-from carillon_util import create_app_instance, create_bot, create_user, lex_configuration, pinpoint_arn, register_endpoint
+from carillon_util import account_of, create_app_instance, create_bot, create_user, lex_configuration, pinpoint_arn, register_endpoint
 
 EXAMPLE_SEED = REPO / "examples" / "seed.yaml"
 SEEDED_APP = "arn:aws:chime:us-east-1:111122223333:app-instance/5a2e0f4c-1b6d-4a8e-9c3f-7d1e2b3a4c5d"
@@ -58,6 +58,64 @@ def populate(client, server):
     return apps, users, endpoints, bot
 
 
+def populate_channels(server, client, app, users, bot):
+    """Channels of both privacies in `app` with memberships (DEFAULT and HIDDEN, preferences, a read marker),
+    moderators and messages (edited, redacted, with attributes), made through chime-sdk-messaging."""
+    chat = server.messaging(account_of(client))
+    u3, u1, u2 = users
+    public = chat.create_channel(
+        AppInstanceArn=app, Name="lobby", ChimeBearer=u3, ChannelId="lobby", Metadata="pub-meta", MemberArns=[u2],
+        ModeratorArns=[bot], Tags=[{"Key": "t2", "Value": "x"}, {"Key": "t1", "Value": "y"}],
+        ExpirationSettings={"ExpirationDays": 30, "ExpirationCriterion": "LAST_MESSAGE_TIMESTAMP"},
+    )["ChannelArn"]
+    private = chat.create_channel(AppInstanceArn=app, Name="backroom", ChimeBearer=u2, Privacy="PRIVATE", Mode="RESTRICTED")["ChannelArn"]
+    chat.create_channel_membership(ChannelArn=public, MemberArn=u1, Type="HIDDEN", ChimeBearer=u3)
+    chat.create_channel_membership(ChannelArn=private, MemberArn=u3, Type="DEFAULT", ChimeBearer=u2)
+    chat.create_channel_moderator(ChannelArn=private, ChannelModeratorArn=u3, ChimeBearer=u2)
+    prefs = {"PushNotifications": {"AllowNotifications": "FILTERED", "FilterRule": json.dumps({"kind": ["alert"]})}}
+    chat.put_channel_membership_preferences(ChannelArn=public, MemberArn=u2, ChimeBearer=u2, Preferences=prefs)
+    chat.update_channel_read_marker(ChannelArn=public, ChimeBearer=u2)
+    send = lambda channel, bearer, content, **kw: chat.send_channel_message(  # noqa: E731
+        ChannelArn=channel, ChimeBearer=bearer, Content=content, Type=kw.pop("Type", "STANDARD"), Persistence="PERSISTENT", **kw
+    )["MessageId"]
+    send(public, u3, "first", Metadata="m1", ContentType="text/plain", MessageAttributes={"kind": {"StringValues": ["alert", "x"]}})
+    edited = send(public, u2, "second")
+    chat.update_channel_message(ChannelArn=public, MessageId=edited, Content="second, edited", Metadata="m2", ChimeBearer=u2)
+    redacted = send(public, u3, "third", MessageAttributes={"k": {"StringValues": ["v"]}})
+    chat.redact_channel_message(ChannelArn=public, MessageId=redacted, ChimeBearer=u3)
+    send(public, u3, "ping", Type="CONTROL")
+    send(private, u2, "secret")
+    return chat, [public, private]
+
+
+def observed_channels(chat, app, users, channels):
+    """What Messaging shows of the channels, to an AppInstanceAdmin (users[1]) and to each member."""
+    admin = users[1]
+    strip = lambda r: {k: v for k, v in r.items() if k != "ResponseMetadata"}  # noqa: E731
+    out = {
+        "public": strip(chat.list_channels(AppInstanceArn=app, ChimeBearer=admin)),
+        "private": strip(chat.list_channels(AppInstanceArn=app, ChimeBearer=admin, Privacy="PRIVATE")),
+    }
+    for channel in channels:
+        members = strip(chat.list_channel_memberships(ChannelArn=channel, ChimeBearer=admin))
+        hidden = strip(chat.list_channel_memberships(ChannelArn=channel, ChimeBearer=admin, Type="HIDDEN"))
+        out[channel] = [
+            strip(chat.describe_channel(ChannelArn=channel, ChimeBearer=admin)),
+            members,
+            hidden,
+            strip(chat.list_channel_moderators(ChannelArn=channel, ChimeBearer=admin)),
+            strip(chat.list_channel_messages(ChannelArn=channel, ChimeBearer=admin, SortOrder="ASCENDING")),
+            strip(chat.list_channel_messages(ChannelArn=channel, ChimeBearer=admin, SortOrder="DESCENDING")),
+            strip(chat.list_tags_for_resource(ResourceARN=channel)),
+        ]
+        for m in members["ChannelMemberships"] + hidden["ChannelMemberships"]:
+            arn = m["Member"]["Arn"]
+            out[channel].append(strip(chat.get_channel_membership_preferences(ChannelArn=channel, MemberArn=arn, ChimeBearer=arn)))
+    for user in users:
+        out[user] = strip(chat.list_channel_memberships_for_app_instance_user(AppInstanceUserArn=user, ChimeBearer=admin))
+    return out
+
+
 def observed(client, apps, users, bot):
     """What the API shows of the populated state: every Describe, List and tag list."""
     out = {}
@@ -88,17 +146,32 @@ def test_export_reset_import_export_gives_the_same_document_and_the_same_api_ans
     account = new_account()
     client = server.client(account)
     apps, users, _, bot = populate(client, server)
+    chat, channels = populate_channels(server, client, apps[0], users, bot)
     before = observed(client, apps, users, bot)
+    before_channels = observed_channels(chat, apps[0], users, channels)
     first = export(server)
     assert server.control("POST", "/_carillon/reset")[0] == 200
     assert export(server)["AppInstances"] == []
     status, answer = server.control("PUT", "/_carillon/state", first)
     assert status == 200, answer
-    assert set(answer["Imported"]) == {"AppInstances", "AppInstanceUsers", "AppInstanceBots", "AppInstanceAdmins", "AppInstanceUserEndpoints"}
+    in_first = [c for a in first["AppInstances"] for c in a["Channels"]]
+    assert answer["Imported"] == {
+        "AppInstances": len(first["AppInstances"]),
+        "AppInstanceUsers": sum(len(a["Users"]) for a in first["AppInstances"]),
+        "AppInstanceBots": sum(len(a["Bots"]) for a in first["AppInstances"]),
+        "AppInstanceAdmins": sum(len(a["Admins"]) for a in first["AppInstances"]),
+        "AppInstanceUserEndpoints": sum(len(u["Endpoints"]) for a in first["AppInstances"] for u in a["Users"]),
+        "Channels": len(in_first),
+        "ChannelMemberships": sum(len(c["Memberships"]) for c in in_first),
+        "ChannelModerators": sum(len(c["Moderators"]) for c in in_first),
+        "ChannelMessages": sum(len(c["Messages"]) for c in in_first),
+    }
     second = export(server)
     assert without_time(second) == without_time(first)
-    # The API shows exactly what it showed before: ARNs, timestamps, list order, tag order, endpoint state.
+    # The API shows exactly what it showed before: ARNs, timestamps, list order, tag order, endpoint state,
+    # and every channel with its members (HIDDEN ones, preferences, read markers), moderators and messages.
     assert observed(client, apps, users, bot) == before
+    assert observed_channels(chat, apps[0], users, channels) == before_channels
     mine = [a for a in second["AppInstances"] if f":{account}:" in a["AppInstanceArn"]]
     assert [a["Name"] for a in mine] == ["zeta", "alpha"]
     assert [t["Key"] for t in mine[0]["Tags"]] == ["z", "a", "m"]
@@ -106,6 +179,18 @@ def test_export_reset_import_export_gives_the_same_document_and_the_same_api_ans
     states = [e["EndpointState"] for e in mine[0]["Users"][0]["Endpoints"]]
     assert states[2] == {"Status": "INACTIVE", "StatusReason": "INVALID_DEVICE_TOKEN"}
     assert mine[0]["Retention"]["RetentionDays"] == 42 and "RetentionDays" not in mine[1]["Retention"]
+    public, private = mine[0]["Channels"]
+    assert (public["ChannelArn"], public["Privacy"], private["Privacy"]) == (channels[0], "PUBLIC", "PRIVATE")
+    assert [t["Key"] for t in public["Tags"]] == ["t2", "t1"]
+    assert public["ExpirationTimestamp"] == public["LastMessageTimestamp"] + 30 * 86400
+    assert [(m["Member"]["Arn"], m["Type"]) for m in public["Memberships"]] == [(users[0], "DEFAULT"), (users[2], "DEFAULT"), (users[1], "HIDDEN")]
+    assert "ReadMarkerTimestamp" in public["Memberships"][1] and "Preferences" in public["Memberships"][1]
+    assert [m["Moderator"]["Arn"] for m in public["Moderators"]] == [users[0], bot]
+    messages = public["Messages"]
+    assert [m.get("Content") for m in messages] == ["first", "second, edited", None, "ping"]
+    assert messages[0]["MessageAttributes"] == {"kind": {"StringValues": ["alert", "x"]}}
+    assert "LastEditedTimestamp" in messages[1] and messages[2]["Redacted"] and "MessageAttributes" not in messages[2]
+    assert mine[1]["Channels"] == []
     # The state is live again: writes work on it as on any other.
     client.update_app_instance(AppInstanceArn=apps[0], Name="after", Metadata="x")
     assert client.describe_app_instance(AppInstanceArn=apps[0])["AppInstance"]["Name"] == "after"
@@ -138,11 +223,23 @@ def invalid_documents(doc):
     yield "a pinpoint ARN of another account", changed(
         lambda a: a["Users"][0]["Endpoints"][0].update(ResourceArn=pinpoint_arn("999999999999"))
     )
+    yield "a channel under another AppInstance", changed(
+        lambda a: a["Channels"][0].update(ChannelArn=a["AppInstanceArn"] + "x/channel/lobby")
+    )
+    yield "a member that is no user of the AppInstance", changed(
+        lambda a: a["Channels"][0]["Memberships"][0]["Member"].update(Arn=a["AppInstanceArn"] + "/user/nobody")
+    )
+    yield "a member twice", changed(lambda a: a["Channels"][0]["Memberships"].append(a["Channels"][0]["Memberships"][0]))
+    yield "a duplicate message id", changed(lambda a: a["Channels"][0]["Messages"].append(a["Channels"][0]["Messages"][-1]))
+    yield "a message content over its size", changed(lambda a: a["Channels"][0]["Messages"][0].update(Content="x" * 4097))
+    yield "a redacted message with content", changed(lambda a: a["Channels"][0]["Messages"][2].update(Content="back"))
+    yield "a channel mode the model lacks", changed(lambda a: a["Channels"][0].update(Mode="OPEN"))
 
 
 def test_an_invalid_document_is_a_400_and_changes_nothing(server):
     client = server.client()
-    populate(client, server)
+    apps, users, _, bot = populate(client, server)
+    populate_channels(server, client, apps[0], users, bot)
     before = export(server)
     mine = {**before, "AppInstances": [a for a in before["AppInstances"] if a["Users"]][-1:]}
     for what, doc in invalid_documents(mine):
@@ -186,7 +283,9 @@ def test_sqlite_state_moves_to_postgresql_through_the_offline_commands(tmp_path)
     account = new_account()
     client = source.client(account)
     apps, users, _, bot = populate(client, source)
+    chat, channels = populate_channels(source, client, apps[0], users, bot)
     before = observed(client, apps, users, bot)
+    before_channels = observed_channels(chat, apps[0], users, channels)
     online = export(source)
     # Neither command touches a database a server holds.
     refused = run_carillon("state", "export", "--database", f"sqlite://{sqlite}")
@@ -214,6 +313,7 @@ def test_sqlite_state_moves_to_postgresql_through_the_offline_commands(tmp_path)
     try:
         client = target.client(account)
         assert observed(client, apps, users, bot) == before
+        assert observed_channels(target.messaging(account), apps[0], users, channels) == before_channels
         # A server holds the PostgreSQL database now: the offline commands refuse it.
         refused = run_carillon("state", "import", "--database", pg, str(exported))
         assert "in use" in one_line_error(refused)

@@ -217,6 +217,7 @@ pub fn to_state(seed: SeedDocument, now_ms: i64) -> Result<StateDocument, ApiErr
             users,
             bots,
             admins,
+            channels: Vec::new(),
         });
     }
     Ok(StateDocument { format: FORMAT.to_string(), exported_at: None, app_instances: instances })
@@ -226,8 +227,8 @@ impl Service {
     /// Creates every resource the seed declares that does not exist yet, in one transaction, once
     /// the whole seed is checked (as an imported state is): a bad seed is an error and nothing is
     /// applied. Answers how many resources of each kind it created.
-    pub async fn apply_seed(&self, model: &Model, seed: SeedDocument) -> Result<Counts, ApiError> {
-        let plan = check(model, to_state(seed, self.clock.now_ms())?)?;
+    pub async fn apply_seed(&self, identity: &Model, messaging: &Model, seed: SeedDocument) -> Result<Counts, ApiError> {
+        let plan = check(identity, messaging, to_state(seed, self.clock.now_ms())?)?;
         self.add_missing(plan).await
     }
 }

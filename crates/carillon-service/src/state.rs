@@ -2,13 +2,14 @@
 //!
 //! A state document (`"Format": "carillon-state/1"`) holds every resource with every field the
 //! store keeps: ARNs and ids, timestamps, retention and expiration settings, endpoint state, tags
-//! in their order, and each collection in creation order (which is the order lists page through).
+//! in their order, channels with their memberships, moderators and messages ([`channels`]), and
+//! each collection in creation order (which is the order lists page through).
 //! Idempotency records, the clock, fault rules and the journal are not state.
 //!
 //! An import is checked whole before anything is written: the document's types, then every
-//! resource against the model's constraints for the operation that creates it, then the
-//! references (a user's ARN under its AppInstance, an admin that is a member of it) and the
-//! uniqueness of ids. It then replaces all state in one transaction. A seed
+//! resource against the model (Identity's or Messaging's) constraints for the operation that
+//! creates it, then the references (a user's ARN under its AppInstance, an admin or a channel
+//! member that is a user or bot of it) and the uniqueness of ids. It then replaces all state in one transaction. A seed
 //! ([`crate::seed`]) is turned into the same plan and only adds what is missing.
 
 use crate::arn::{self, Resource};
@@ -22,6 +23,10 @@ use carillon_store::{AdminRecord, AppInstanceRecord, BotRecord, EndpointRecord, 
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use std::sync::Arc;
+
+mod channels;
+
+pub use channels::{ActorState, ChannelState, MembershipState, MessageState, ModeratorState};
 
 /// The `Format` of the documents this version writes and reads.
 pub const FORMAT: &str = "carillon-state/1";
@@ -64,6 +69,9 @@ pub struct AppInstanceState {
     pub bots: Vec<BotState>,
     #[serde(default)]
     pub admins: Vec<AdminState>,
+    /// Absent in documents written before Messaging: no channel.
+    #[serde(default)]
+    pub channels: Vec<ChannelState>,
 }
 
 /// An AppInstance's retention as last Put: `RetentionDays` absent means it was turned off.
@@ -146,6 +154,7 @@ pub(crate) struct PlannedInstance {
     pub(crate) users: Vec<PlannedUser>,
     pub(crate) bots: Vec<(BotRecord, Vec<carillon_store::Tag>)>,
     pub(crate) admins: Vec<AdminRecord>,
+    pub(crate) channels: Vec<channels::PlannedChannel>,
 }
 
 #[derive(Debug)]
@@ -165,8 +174,8 @@ impl Service {
 
     /// Replaces all state with the document's, in one transaction, once the whole document is
     /// checked: an invalid one is a 400 naming the first fault, and nothing changes.
-    pub async fn import_state(&self, model: &Model, doc: StateDocument) -> Result<Counts, ApiError> {
-        let plan = Arc::new(check(model, doc)?);
+    pub async fn import_state(&self, identity: &Model, messaging: &Model, doc: StateDocument) -> Result<Counts, ApiError> {
+        let plan = Arc::new(check(identity, messaging, doc)?);
         self.write(move |tx| {
             tx.reset(&ResetScope::all())?;
             insert(tx, &plan, false)
@@ -196,14 +205,20 @@ fn export(tx: &mut dyn Tx) -> TxResult<Vec<AppInstanceState>> {
     Ok(out)
 }
 
-/// Reads every page of a seek-based list.
-fn all<R>(mut next: impl FnMut(i64) -> TxResult<Vec<R>>, seq: impl Fn(&R) -> i64) -> TxResult<Vec<R>> {
+/// Reads every page of a list that seeks on the creation sequence.
+fn all<R>(next: impl FnMut(i64) -> TxResult<Vec<R>>, seq: impl Fn(&R) -> i64) -> TxResult<Vec<R>> {
+    pages(0, next, seq)
+}
+
+/// Reads every page of a seek-based list, from `start`, each page continuing after the
+/// `cursor` of the last record of the one before.
+fn pages<C, R>(start: C, mut next: impl FnMut(C) -> TxResult<Vec<R>>, cursor: impl Fn(&R) -> C) -> TxResult<Vec<R>> {
     let mut out = Vec::new();
-    let mut after = 0;
+    let mut after = start;
     loop {
         let page = next(after)?;
         let Some(last) = page.last() else { return Ok(out) };
-        after = seq(last);
+        after = cursor(last);
         let full = page.len() == PAGE;
         out.extend(page);
         if !full {
@@ -252,6 +267,7 @@ fn export_instance(tx: &mut dyn Tx, r: AppInstanceRecord) -> TxResult<AppInstanc
         });
     }
     let admins = all(|after| Ok(tx.list_admins(&r.arn, after, PAGE)?), |a| a.seq)?;
+    let channels = channels::export(tx, &r.arn)?;
     Ok(AppInstanceState {
         tags: tags_of(tx, &r.arn)?,
         retention: r.retention_set_ms.map(|set| RetentionState { retention_days: r.retention_days, set_timestamp: Timestamp(set) }),
@@ -263,6 +279,7 @@ fn export_instance(tx: &mut dyn Tx, r: AppInstanceRecord) -> TxResult<AppInstanc
         users: user_states,
         bots: bot_states,
         admins: admins.into_iter().map(|a| AdminState { arn: a.member_arn, created_timestamp: Timestamp(a.created_ms) }).collect(),
+        channels,
     })
 }
 
@@ -298,15 +315,16 @@ fn check_tag_list(at: &str, tags: &[Tag]) -> Result<(), ApiError> {
     tags::check_tags(Some(tags)).map_err(|e| fault(at, e.message))
 }
 
-/// Checks a whole document and turns it into the records to insert.
-pub(crate) fn check(model: &Model, doc: StateDocument) -> Result<Plan, ApiError> {
+/// Checks a whole document, against the Identity and the Messaging models, and turns it into the
+/// records to insert.
+pub(crate) fn check(model: &Model, messaging: &Model, doc: StateDocument) -> Result<Plan, ApiError> {
     if doc.format != FORMAT {
         return Err(ApiError::bad_request(format!("Format is {:?}; this server reads {FORMAT:?}.", carillon_api::printable(&doc.format))));
     }
     let mut plan = Plan::default();
     let mut arns = HashSet::new();
     for (i, a) in doc.app_instances.into_iter().enumerate() {
-        plan.instances.push(check_instance(model, &format!("AppInstances[{i}]"), a, &mut arns)?);
+        plan.instances.push(check_instance(model, messaging, &format!("AppInstances[{i}]"), a, &mut arns)?);
     }
     Ok(plan)
 }
@@ -322,7 +340,13 @@ fn store_tags(tags: Vec<Tag>) -> Vec<carillon_store::Tag> {
     tags.into_iter().map(|t| carillon_store::Tag { key: t.key, value: t.value }).collect()
 }
 
-fn check_instance(model: &Model, at: &str, a: AppInstanceState, arns: &mut HashSet<String>) -> Result<PlannedInstance, ApiError> {
+fn check_instance(
+    model: &Model,
+    messaging: &Model,
+    at: &str,
+    a: AppInstanceState,
+    arns: &mut HashSet<String>,
+) -> Result<PlannedInstance, ApiError> {
     let arn = a.app_instance_arn;
     let Some(Resource::AppInstance { .. }) = arn::resource(&arn) else {
         return Err(fault(at, format!("AppInstanceArn {:?} is not an AppInstance ARN", carillon_api::printable(&arn))));
@@ -382,6 +406,10 @@ fn check_instance(model: &Model, at: &str, a: AppInstanceState, arns: &mut HashS
         }
         admins.push(AdminRecord { seq: 0, app_instance_arn: arn.clone(), member_arn: ad.arn, created_ms: ad.created_timestamp.0 });
     }
+    let mut planned_channels = Vec::with_capacity(a.channels.len());
+    for (i, c) in a.channels.into_iter().enumerate() {
+        planned_channels.push(channels::check(messaging, &format!("{at}.Channels[{i}]"), &arn, &members, c, arns)?);
+    }
     Ok(PlannedInstance {
         record: AppInstanceRecord {
             seq: 0,
@@ -399,6 +427,7 @@ fn check_instance(model: &Model, at: &str, a: AppInstanceState, arns: &mut HashS
         users,
         bots,
         admins,
+        channels: planned_channels,
     })
 }
 
@@ -598,6 +627,9 @@ fn insert(tx: &mut dyn Tx, plan: &Plan, only_missing: bool) -> TxResult<Counts> 
                 tx.insert_admin(ad)?;
                 n.admins += 1;
             }
+        }
+        for c in &a.channels {
+            channels::insert(tx, c, only_missing, &mut n)?;
         }
     }
     Ok(n)

@@ -90,7 +90,7 @@ impl Control {
         }
         if self == Control::PutState {
             let doc = parse_state(body)?;
-            let n = service.import_state(app.wire.identity_model(), doc).await?;
+            let n = service.import_state(app.wire.identity_model(), app.wire.messaging_model(), doc).await?;
             return Ok(ok(json!({ "Imported": counts(&n) })));
         }
         let body: Value = if body.is_empty() {

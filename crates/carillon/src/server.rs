@@ -114,7 +114,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
     let service = Service::new(store.clone(), config.quotas.clone(), clock).await.map_err(|e| format!("cannot start the service: {e}"))?;
     if let Some(seed) = &config.seed {
         let created = service
-            .apply_seed(wire.identity_model(), seed.document.clone())
+            .apply_seed(wire.identity_model(), wire.messaging_model(), seed.document.clone())
             .await
             .map_err(|e| format!("the seed file {} was not applied: {}", seed.path.display(), e.message))?;
         tracing::info!(target: "carillon", "carillon: seed {} applied: created {}", seed.path.display(), crate::control::counts(&created));
@@ -174,7 +174,7 @@ impl ControlPlane {
     /// Creates what `seed` declares and is missing, as `--seed` does at start; answers the counts
     /// per kind created.
     pub async fn seed(&self, seed: carillon_service::seed::SeedDocument) -> Result<serde_json::Value, carillon_api::ApiError> {
-        let created = self.0.service.apply_seed(self.0.wire.identity_model(), seed).await?;
+        let created = self.0.service.apply_seed(self.0.wire.identity_model(), self.0.wire.messaging_model(), seed).await?;
         Ok(crate::control::counts(&created))
     }
 }

@@ -38,7 +38,7 @@ pub async fn import(url: &str, file: &Path) -> Result<serde_json::Value, String>
     let doc = crate::control::parse_state(&text).map_err(|e| format!("{}: {}", file.display(), e.message))?;
     let wire = carillon_api::Wire::load().map_err(|e| format!("cannot load the service model: {e}"))?;
     let service = open(url).await?;
-    let out = service.import_state(wire.identity_model(), doc).await;
+    let out = service.import_state(wire.identity_model(), wire.messaging_model(), doc).await;
     service.store().close().await;
     let n = out.map_err(|e| format!("{}: {}", file.display(), e.message))?;
     Ok(serde_json::json!({ "Imported": crate::control::counts(&n) }))

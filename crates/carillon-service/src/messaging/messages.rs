@@ -18,7 +18,7 @@ const CONTROL_CONTENT_BYTES: usize = 30;
 const METADATA_CHARS: usize = 1024;
 const ATTRIBUTES_BYTES: usize = 1024;
 
-type Attributes = BTreeMap<String, MessageAttributeValue>;
+pub(crate) type Attributes = BTreeMap<String, MessageAttributeValue>;
 
 fn internal() -> ApiError {
     ApiError::internal("The service failed to process the request.")
@@ -35,7 +35,7 @@ fn new_message_id() -> String {
 
 /// The size limits of a message of `message_type`: Content in UTF-8 bytes, Metadata in
 /// characters; a CONTROL message carries no Metadata (not even ""), attributes or push.
-fn check_sizes(message_type: ChannelMessageType, content: &str, metadata: Option<&str>, extras: bool) -> Result<(), ApiError> {
+pub(crate) fn check_sizes(message_type: ChannelMessageType, content: &str, metadata: Option<&str>, extras: bool) -> Result<(), ApiError> {
     match message_type {
         ChannelMessageType::Standard => {
             if content.len() > STANDARD_CONTENT_BYTES {
@@ -59,7 +59,7 @@ fn check_sizes(message_type: ChannelMessageType, content: &str, metadata: Option
 
 /// Keys of 1-64 and values of 1-512 characters, every key and value together at most 1,024
 /// UTF-8 bytes.
-fn check_attributes(attributes: Option<&Attributes>) -> Result<(), ApiError> {
+pub(crate) fn check_attributes(attributes: Option<&Attributes>) -> Result<(), ApiError> {
     let mut total = 0;
     for (key, value) in attributes.into_iter().flatten() {
         let values = value.string_values.as_deref().unwrap_or_default();

@@ -6,12 +6,12 @@
 //! caller may name the ARNs of the request.
 
 mod access;
-mod channels;
+pub(crate) mod channels;
 mod filter_rule;
 mod memberships;
-mod messages;
+pub(crate) mod messages;
 mod moderators;
-mod preferences;
+pub(crate) mod preferences;
 mod retention;
 mod tagging;
 

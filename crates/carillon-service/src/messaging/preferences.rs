@@ -17,7 +17,7 @@ fn internal() -> ApiError {
 
 /// FILTERED needs a FilterRule; a FilterRule, with any AllowNotifications, is of the supported
 /// form (it is kept, unused with ALL or NONE).
-fn check(p: &ChannelMembershipPreferences) -> Result<(), ApiError> {
+pub(crate) fn check(p: &ChannelMembershipPreferences) -> Result<(), ApiError> {
     match &p.push_notifications {
         Some(PushNotificationPreferences { allow_notifications: AllowNotifications::Filtered, filter_rule: None }) => {
             Err(ApiError::bad_request("AllowNotifications FILTERED needs a FilterRule."))
