@@ -48,6 +48,7 @@ pub enum Resource {
     User { app_instance_arn: String, user_id: String },
     Bot { app_instance_arn: String, bot_id: String },
     Channel { app_instance_arn: String, channel_id: String },
+    ChannelFlow { app_instance_arn: String, flow_id: String },
 }
 
 impl Resource {
@@ -56,12 +57,14 @@ impl Resource {
             Resource::AppInstance { app_instance_arn }
             | Resource::User { app_instance_arn, .. }
             | Resource::Bot { app_instance_arn, .. }
-            | Resource::Channel { app_instance_arn, .. } => app_instance_arn,
+            | Resource::Channel { app_instance_arn, .. }
+            | Resource::ChannelFlow { app_instance_arn, .. } => app_instance_arn,
         }
     }
 }
 
-/// Reads a Chime SDK ARN: `arn:aws:chime:R:A:app-instance/ID[/user/USER_ID | /bot/BOT_ID | /channel/CHANNEL_ID]`.
+/// Reads a Chime SDK ARN:
+/// `arn:aws:chime:R:A:app-instance/ID[/user/USER_ID | /bot/BOT_ID | /channel/CHANNEL_ID | /channel-flow/FLOW_ID]`.
 pub fn resource(arn: &str) -> Option<Resource> {
     let a = parse(arn)?;
     if a.partition != "aws" || a.service != "chime" {
@@ -84,6 +87,9 @@ pub fn resource(arn: &str) -> Option<Resource> {
             } else if let Some(channel_id) = t.strip_prefix("channel/") {
                 let channel_id = Some(channel_id).filter(|c| !c.is_empty() && !c.contains('/'))?;
                 Some(Resource::Channel { app_instance_arn, channel_id: channel_id.to_string() })
+            } else if let Some(flow_id) = t.strip_prefix("channel-flow/") {
+                let flow_id = Some(flow_id).filter(|f| !f.is_empty() && !f.contains('/'))?;
+                Some(Resource::ChannelFlow { app_instance_arn, flow_id: flow_id.to_string() })
             } else {
                 let bot_id = t.strip_prefix("bot/").filter(|b| !b.is_empty() && !b.contains('/'))?;
                 Some(Resource::Bot { app_instance_arn, bot_id: bot_id.to_string() })
@@ -106,6 +112,18 @@ pub fn bot_arn(app_instance_arn: &str, bot_id: &str) -> String {
 
 pub fn channel_arn(app_instance_arn: &str, channel_id: &str) -> String {
     format!("{app_instance_arn}/channel/{channel_id}")
+}
+
+pub fn channel_flow_arn(app_instance_arn: &str, flow_id: &str) -> String {
+    format!("{app_instance_arn}/channel-flow/{flow_id}")
+}
+
+/// The AppInstance ARN of a channel flow ARN; `None` for an ARN that names no channel flow.
+pub fn channel_flow_app_instance(flow_arn: &str) -> Option<String> {
+    match resource(flow_arn)? {
+        Resource::ChannelFlow { app_instance_arn, .. } => Some(app_instance_arn),
+        _ => None,
+    }
 }
 
 /// The AppInstance ARN of a channel ARN; `None` for an ARN that names no channel.
@@ -157,6 +175,17 @@ mod tests {
         assert_eq!(channel_app_instance(&channel).as_deref(), Some("arn:aws:chime:us-east-1:111122223333:app-instance/abc"));
         assert_eq!(channel_app_instance("arn:aws:chime:us-east-1:1:app-instance/abc/channel/"), None);
         assert_eq!(channel_app_instance("arn:aws:chime:us-east-1:1:app-instance/abc/user/u"), None);
+    }
+
+    #[test]
+    fn channel_flow_arns_are_no_channel_arns() {
+        let flow = channel_flow_arn("arn:aws:chime:us-east-1:111122223333:app-instance/abc", "f-1");
+        assert_eq!(flow, "arn:aws:chime:us-east-1:111122223333:app-instance/abc/channel-flow/f-1");
+        assert_eq!(channel_flow_app_instance(&flow).as_deref(), Some("arn:aws:chime:us-east-1:111122223333:app-instance/abc"));
+        assert_eq!(channel_app_instance(&flow), None);
+        assert_eq!(channel_flow_app_instance("arn:aws:chime:us-east-1:1:app-instance/abc/channel/f-1"), None);
+        assert_eq!(channel_flow_app_instance("arn:aws:chime:us-east-1:1:app-instance/abc/channel-flow/"), None);
+        assert_eq!(channel_flow_app_instance("arn:aws:chime:us-east-1:1:app-instance/abc/channel-flow/a/b"), None);
     }
 
     #[test]

@@ -14,8 +14,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use carillon_api::{ApiError, RequestContext};
 use carillon_store::{
-    AdminRecord, AppInstanceRecord, BotRecord, ChannelRecord, EndpointRecord, MembershipRecord, MessageRecord, ModeratorRecord, Tx,
-    UserRecord,
+    AdminRecord, AppInstanceRecord, BotRecord, ChannelFlowRecord, ChannelRecord, EndpointRecord, MembershipRecord, MessageRecord,
+    ModeratorRecord, Tx, UserRecord,
 };
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -156,7 +156,7 @@ macro_rules! listed {
     )*};
 }
 
-listed!(AppInstanceRecord, UserRecord, BotRecord, EndpointRecord, ChannelRecord, MembershipRecord, ModeratorRecord);
+listed!(AppInstanceRecord, UserRecord, BotRecord, EndpointRecord, ChannelRecord, MembershipRecord, ModeratorRecord, ChannelFlowRecord);
 
 /// An admin with the name of the user or bot it is.
 impl Listed for (AdminRecord, Option<String>) {

@@ -1,4 +1,4 @@
-//! Tags of AppInstances, users, bots and channels.
+//! Tags of AppInstances, users, bots, channels and channel flows.
 
 use crate::arn::{self, Resource};
 use crate::failure::TxResult;
@@ -53,6 +53,9 @@ fn existing(tx: &mut dyn Tx, arn: &str) -> TxResult<Resource> {
         Resource::Bot { .. } => tx.get_bot(arn)?.is_some(),
         // A channel is found only while its AppInstance is.
         Resource::Channel { app_instance_arn, .. } => tx.get_app_instance(app_instance_arn)?.is_some() && tx.get_channel(arn)?.is_some(),
+        Resource::ChannelFlow { app_instance_arn, .. } => {
+            tx.get_app_instance(app_instance_arn)?.is_some() && tx.get_channel_flow(arn)?.is_some()
+        }
     };
     if exists { Ok(resource) } else { Err(not_found().into()) }
 }

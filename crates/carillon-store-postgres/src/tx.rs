@@ -477,6 +477,23 @@ fn message(r: &Row) -> StoreResult<MessageRecord> {
     })
 }
 
+macro_rules! channel_flow_cols {
+    () => {
+        "seq, arn, app_instance_arn, name, processors, created_ms, updated_ms"
+    };
+}
+fn channel_flow(r: &Row) -> StoreResult<ChannelFlowRecord> {
+    Ok(ChannelFlowRecord {
+        seq: get(r, 0)?,
+        arn: get(r, 1)?,
+        app_instance_arn: get(r, 2)?,
+        name: get(r, 3)?,
+        processors: get(r, 4)?,
+        created_ms: get(r, 5)?,
+        updated_ms: get(r, 6)?,
+    })
+}
+
 // Rows whose parent is gone wait for their purge and are never found (`docs/behaviour.md`,
 // "Resources"): these conditions say a row is still alive.
 macro_rules! user_alive {
@@ -531,6 +548,8 @@ fn purged_tables(kind: PurgeKind) -> &'static [(&'static str, &'static str)] {
         purged!("channel_memberships", "seq", "app_instance_arn"),
         purged!("channel_moderators", "seq", "app_instance_arn"),
         purged!("channels", "seq", "app_instance_arn"),
+        purged!("channel_flows", "seq", "app_instance_arn"),
+        purged!("streaming_configurations", "seq", "app_instance_arn"),
         purged!("endpoints", "seq", "app_instance_arn"),
         purged!("tags", "seq", "app_instance_arn"),
         purged!("idempotency", "ctid", "app_instance_arn"),
@@ -603,6 +622,8 @@ impl Tx for PgTx<'_> {
         self.execute("DELETE FROM channel_memberships WHERE app_instance_arn = $1", &[&arn])?;
         self.execute("DELETE FROM channel_moderators WHERE app_instance_arn = $1", &[&arn])?;
         self.execute("DELETE FROM channels WHERE app_instance_arn = $1", &[&arn])?;
+        self.execute("DELETE FROM channel_flows WHERE app_instance_arn = $1", &[&arn])?;
+        self.execute("DELETE FROM streaming_configurations WHERE app_instance_arn = $1", &[&arn])?;
         self.execute("DELETE FROM endpoints WHERE app_instance_arn = $1", &[&arn])?;
         self.execute("DELETE FROM admins WHERE app_instance_arn = $1", &[&arn])?;
         self.execute("DELETE FROM tags WHERE app_instance_arn = $1", &[&arn])?;
@@ -1402,8 +1423,28 @@ impl Tx for PgTx<'_> {
                 ),
                 p,
             )?,
+            channel_flows: self.count(
+                concat!(
+                    "SELECT COUNT(*) FROM channel_flows WHERE ",
+                    in_scope!("app_instance_arn"),
+                    " AND ",
+                    instance_alive!("channel_flows")
+                ),
+                p,
+            )?,
+            streaming_configurations: self.count(
+                concat!(
+                    "SELECT COUNT(*) FROM streaming_configurations WHERE ",
+                    in_scope!("app_instance_arn"),
+                    " AND ",
+                    instance_alive!("streaming_configurations")
+                ),
+                p,
+            )?,
         };
         self.execute(concat!("DELETE FROM channel_messages WHERE ", in_scope!("app_instance_arn")), p)?;
+        self.execute(concat!("DELETE FROM channel_flows WHERE ", in_scope!("app_instance_arn")), p)?;
+        self.execute(concat!("DELETE FROM streaming_configurations WHERE ", in_scope!("app_instance_arn")), p)?;
         self.execute(concat!("DELETE FROM channel_memberships WHERE ", in_scope!("app_instance_arn")), p)?;
         self.execute(concat!("DELETE FROM channel_moderators WHERE ", in_scope!("app_instance_arn")), p)?;
         self.execute(concat!("DELETE FROM channels WHERE ", in_scope!("app_instance_arn")), p)?;
@@ -1416,5 +1457,85 @@ impl Tx for PgTx<'_> {
         self.execute(concat!("DELETE FROM purges WHERE ", in_scope!("app_instance_arn")), p)?;
         self.execute(concat!("DELETE FROM app_instances WHERE ", in_scope!("arn")), p)?;
         Ok(counts)
+    }
+
+    fn insert_channel_flow(&mut self, r: &ChannelFlowRecord) -> StoreResult<()> {
+        self.insert(
+            "INSERT INTO channel_flows (arn, app_instance_arn, name, processors, created_ms, updated_ms) VALUES ($1, $2, $3, $4, $5, $6)",
+            &[&r.arn, &r.app_instance_arn, &r.name, &r.processors, &r.created_ms, &r.updated_ms],
+        )
+    }
+
+    fn get_channel_flow(&mut self, arn: &str) -> StoreResult<Option<ChannelFlowRecord>> {
+        self.query_opt(concat!("SELECT ", channel_flow_cols!(), " FROM channel_flows WHERE arn = $1"), &[&arn])?
+            .as_ref()
+            .map(channel_flow)
+            .transpose()
+    }
+
+    fn update_channel_flow(&mut self, arn: &str, name: &str, processors: &str, touched_ms: i64) -> StoreResult<bool> {
+        Ok(self.execute(
+            "UPDATE channel_flows SET name = $2, processors = $3, updated_ms = GREATEST($4, updated_ms + 1) WHERE arn = $1",
+            &[&arn, &name, &processors, &touched_ms],
+        )? > 0)
+    }
+
+    fn delete_channel_flow(&mut self, arn: &str) -> StoreResult<bool> {
+        self.execute("DELETE FROM tags WHERE resource_arn = $1", &[&arn])?;
+        self.execute("DELETE FROM idempotency WHERE resource_arn = $1", &[&arn])?;
+        Ok(self.execute("DELETE FROM channel_flows WHERE arn = $1", &[&arn])? > 0)
+    }
+
+    fn list_channel_flows(&mut self, app_instance_arn: &str, after: i64, n: usize) -> StoreResult<Vec<ChannelFlowRecord>> {
+        let rows = self.query(
+            concat!("SELECT ", channel_flow_cols!(), " FROM channel_flows WHERE app_instance_arn = $1 AND seq > $2 ORDER BY seq LIMIT $3"),
+            &[&app_instance_arn, &after, &limit(n)],
+        )?;
+        all(rows, channel_flow)
+    }
+
+    fn set_channel_flow(&mut self, channel_arn: &str, flow_arn: Option<&str>) -> StoreResult<bool> {
+        Ok(self.execute("UPDATE channels SET channel_flow_arn = $2 WHERE arn = $1", &[&channel_arn, &flow_arn])? > 0)
+    }
+
+    fn channel_flow_of(&mut self, channel_arn: &str) -> StoreResult<Option<String>> {
+        match self.query_opt("SELECT channel_flow_arn FROM channels WHERE arn = $1", &[&channel_arn])? {
+            Some(row) => get(&row, 0),
+            None => Ok(None),
+        }
+    }
+
+    fn list_flow_channels(&mut self, flow_arn: &str, after: i64, n: usize) -> StoreResult<Vec<ChannelRecord>> {
+        let rows = self.query(
+            concat!("SELECT ", channel_cols!(), " FROM channels c WHERE c.channel_flow_arn = $1 AND c.seq > $2 ORDER BY c.seq LIMIT $3"),
+            &[&flow_arn, &after, &limit(n)],
+        )?;
+        all(rows, channel)
+    }
+
+    fn put_streaming_configurations(&mut self, app_instance_arn: &str, configs: &[StreamingConfigRecord]) -> StoreResult<()> {
+        self.execute("DELETE FROM streaming_configurations WHERE app_instance_arn = $1", &[&app_instance_arn])?;
+        for c in configs {
+            let data_type = c.data_type.as_stored();
+            self.execute(
+                "INSERT INTO streaming_configurations (app_instance_arn, data_type, resource_arn) VALUES ($1, $2, $3)",
+                &[&app_instance_arn, &data_type, &c.resource_arn],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn get_streaming_configurations(&mut self, app_instance_arn: &str) -> StoreResult<Vec<StreamingConfigRecord>> {
+        let rows = self.query(
+            "SELECT data_type, resource_arn FROM streaming_configurations WHERE app_instance_arn = $1 ORDER BY seq",
+            &[&app_instance_arn],
+        )?;
+        all(rows, |r| {
+            Ok(StreamingConfigRecord { data_type: get_enum(r, 0, "streaming_configurations", "data_type")?, resource_arn: get(r, 1)? })
+        })
+    }
+
+    fn delete_streaming_configurations(&mut self, app_instance_arn: &str) -> StoreResult<u64> {
+        self.execute("DELETE FROM streaming_configurations WHERE app_instance_arn = $1", &[&app_instance_arn])
     }
 }

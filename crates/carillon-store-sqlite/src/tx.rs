@@ -296,6 +296,23 @@ fn message(r: &Row<'_>) -> rusqlite::Result<MessageRecord> {
     })
 }
 
+macro_rules! channel_flow_cols {
+    () => {
+        "seq, arn, app_instance_arn, name, processors, created_ms, updated_ms"
+    };
+}
+fn channel_flow(r: &Row<'_>) -> rusqlite::Result<ChannelFlowRecord> {
+    Ok(ChannelFlowRecord {
+        seq: r.get(0)?,
+        arn: r.get(1)?,
+        app_instance_arn: r.get(2)?,
+        name: r.get(3)?,
+        processors: r.get(4)?,
+        created_ms: r.get(5)?,
+        updated_ms: r.get(6)?,
+    })
+}
+
 // Rows whose parent is gone wait for their purge and are never found (`docs/behaviour.md`,
 // "Resources"): these conditions say a row is still alive.
 macro_rules! user_alive {
@@ -330,6 +347,8 @@ fn purged_tables(kind: PurgeKind) -> &'static [(&'static str, &'static str, &'st
             ("channel_memberships", "seq", "app_instance_arn"),
             ("channel_moderators", "seq", "app_instance_arn"),
             ("channels", "seq", "app_instance_arn"),
+            ("channel_flows", "seq", "app_instance_arn"),
+            ("streaming_configurations", "seq", "app_instance_arn"),
             ("endpoints", "seq", "app_instance_arn"),
             ("tags", "seq", "app_instance_arn"),
             ("idempotency", "rowid", "app_instance_arn"),
@@ -391,6 +410,8 @@ impl Tx for SqliteTx<'_> {
         self.exec("DELETE FROM channel_memberships WHERE app_instance_arn = ?1", [arn])?;
         self.exec("DELETE FROM channel_moderators WHERE app_instance_arn = ?1", [arn])?;
         self.exec("DELETE FROM channels WHERE app_instance_arn = ?1", [arn])?;
+        self.exec("DELETE FROM channel_flows WHERE app_instance_arn = ?1", [arn])?;
+        self.exec("DELETE FROM streaming_configurations WHERE app_instance_arn = ?1", [arn])?;
         self.exec("DELETE FROM endpoints WHERE app_instance_arn = ?1", [arn])?;
         self.exec("DELETE FROM admins WHERE app_instance_arn = ?1", [arn])?;
         self.exec("DELETE FROM tags WHERE app_instance_arn = ?1", [arn])?;
@@ -1169,8 +1190,28 @@ impl Tx for SqliteTx<'_> {
                 ),
                 p,
             )?,
+            channel_flows: self.count(
+                concat!(
+                    "SELECT COUNT(*) FROM channel_flows WHERE ",
+                    in_scope!("app_instance_arn"),
+                    " AND ",
+                    instance_alive!("channel_flows")
+                ),
+                p,
+            )?,
+            streaming_configurations: self.count(
+                concat!(
+                    "SELECT COUNT(*) FROM streaming_configurations WHERE ",
+                    in_scope!("app_instance_arn"),
+                    " AND ",
+                    instance_alive!("streaming_configurations")
+                ),
+                p,
+            )?,
         };
         self.exec(concat!("DELETE FROM channel_messages WHERE ", in_scope!("app_instance_arn")), p)?;
+        self.exec(concat!("DELETE FROM channel_flows WHERE ", in_scope!("app_instance_arn")), p)?;
+        self.exec(concat!("DELETE FROM streaming_configurations WHERE ", in_scope!("app_instance_arn")), p)?;
         self.exec(concat!("DELETE FROM channel_memberships WHERE ", in_scope!("app_instance_arn")), p)?;
         self.exec(concat!("DELETE FROM channel_moderators WHERE ", in_scope!("app_instance_arn")), p)?;
         self.exec(concat!("DELETE FROM channels WHERE ", in_scope!("app_instance_arn")), p)?;
@@ -1183,5 +1224,77 @@ impl Tx for SqliteTx<'_> {
         self.exec(concat!("DELETE FROM purges WHERE ", in_scope!("app_instance_arn")), p)?;
         self.exec(concat!("DELETE FROM app_instances WHERE ", in_scope!("arn")), p)?;
         Ok(counts)
+    }
+
+    fn insert_channel_flow(&mut self, r: &ChannelFlowRecord) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO channel_flows (arn, app_instance_arn, name, processors, created_ms, updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![r.arn, r.app_instance_arn, r.name, r.processors, r.created_ms, r.updated_ms],
+        )?;
+        Ok(())
+    }
+
+    fn get_channel_flow(&mut self, arn: &str) -> StoreResult<Option<ChannelFlowRecord>> {
+        self.one(concat!("SELECT ", channel_flow_cols!(), " FROM channel_flows WHERE arn = ?1"), [arn], channel_flow)
+    }
+
+    fn update_channel_flow(&mut self, arn: &str, name: &str, processors: &str, touched_ms: i64) -> StoreResult<bool> {
+        Ok(self.exec(
+            "UPDATE channel_flows SET name = ?2, processors = ?3, updated_ms = MAX(?4, updated_ms + 1) WHERE arn = ?1",
+            params![arn, name, processors, touched_ms],
+        )? > 0)
+    }
+
+    fn delete_channel_flow(&mut self, arn: &str) -> StoreResult<bool> {
+        self.exec("DELETE FROM tags WHERE resource_arn = ?1", [arn])?;
+        self.exec("DELETE FROM idempotency WHERE resource_arn = ?1", [arn])?;
+        Ok(self.exec("DELETE FROM channel_flows WHERE arn = ?1", [arn])? > 0)
+    }
+
+    fn list_channel_flows(&mut self, app_instance_arn: &str, after: i64, n: usize) -> StoreResult<Vec<ChannelFlowRecord>> {
+        self.many(
+            concat!("SELECT ", channel_flow_cols!(), " FROM channel_flows WHERE app_instance_arn = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"),
+            params![app_instance_arn, after, limit(n)],
+            channel_flow,
+        )
+    }
+
+    fn set_channel_flow(&mut self, channel_arn: &str, flow_arn: Option<&str>) -> StoreResult<bool> {
+        Ok(self.exec("UPDATE channels SET channel_flow_arn = ?2 WHERE arn = ?1", params![channel_arn, flow_arn])? > 0)
+    }
+
+    fn channel_flow_of(&mut self, channel_arn: &str) -> StoreResult<Option<String>> {
+        Ok(self.one("SELECT channel_flow_arn FROM channels WHERE arn = ?1", [channel_arn], |r| r.get(0))?.flatten())
+    }
+
+    fn list_flow_channels(&mut self, flow_arn: &str, after: i64, n: usize) -> StoreResult<Vec<ChannelRecord>> {
+        self.many(
+            concat!("SELECT ", channel_cols!(), " FROM channels c WHERE c.channel_flow_arn = ?1 AND c.seq > ?2 ORDER BY c.seq LIMIT ?3"),
+            params![flow_arn, after, limit(n)],
+            channel,
+        )
+    }
+
+    fn put_streaming_configurations(&mut self, app_instance_arn: &str, configs: &[StreamingConfigRecord]) -> StoreResult<()> {
+        self.exec("DELETE FROM streaming_configurations WHERE app_instance_arn = ?1", [app_instance_arn])?;
+        for c in configs {
+            self.exec(
+                "INSERT INTO streaming_configurations (app_instance_arn, data_type, resource_arn) VALUES (?1, ?2, ?3)",
+                params![app_instance_arn, c.data_type.as_stored(), c.resource_arn],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn get_streaming_configurations(&mut self, app_instance_arn: &str) -> StoreResult<Vec<StreamingConfigRecord>> {
+        self.many(
+            "SELECT data_type, resource_arn FROM streaming_configurations WHERE app_instance_arn = ?1 ORDER BY seq",
+            [app_instance_arn],
+            |r| Ok(StreamingConfigRecord { data_type: enum_col(r, 0, "streaming_configurations", "data_type")?, resource_arn: r.get(1)? }),
+        )
+    }
+
+    fn delete_streaming_configurations(&mut self, app_instance_arn: &str) -> StoreResult<u64> {
+        Ok(self.exec("DELETE FROM streaming_configurations WHERE app_instance_arn = ?1", [app_instance_arn])? as u64)
     }
 }

@@ -58,6 +58,10 @@ macro_rules! backend_suite {
                 delete_channel_cascades,
                 messaging_rows_go_with_their_app_instance,
                 messaging_texts_round_trip,
+                channel_flow_crud_and_lists,
+                channel_flow_associations,
+                streaming_configurations_replace_and_delete,
+                flows_and_streaming_go_with_their_app_instance,
             );
             backend_suite!(@tests $open; $($extra),*);
         }
@@ -1495,7 +1499,7 @@ async fn concurrent_starts_migrate_once(b: Backend) {
     let client = db.client().await;
     let versions: Vec<i32> =
         client.query("SELECT version FROM carillon_schema_version", &[]).await.unwrap().iter().map(|r| r.get(0)).collect();
-    assert_eq!(versions, vec![1, 2, 3, 4, 5], "each migration once");
+    assert_eq!(versions, vec![1, 2, 3, 4, 5, 6], "each migration once");
     let secrets: i64 = client.query_one("SELECT COUNT(*) FROM meta WHERE key = 'token_secret'", &[]).await.unwrap().get(0);
     assert_eq!(secrets, 1);
     drop(b);
@@ -1819,13 +1823,13 @@ async fn text_escape_migration_keeps_older_texts(mut b: Backend) {
     w(b.store(), move |tx| tx.insert_app_instance(&ia)).await.unwrap();
     b.store().close().await;
     let client = b.postgres_database().unwrap().client().await;
-    // Back to version 2, with texts as version 2 stored them (and without what versions 4 and 5 made).
+    // Back to version 2, with texts as version 2 stored them (and without what versions 4 to 6 made).
     client
         .batch_execute(&format!(
             "DELETE FROM carillon_schema_version WHERE version >= 3; \
              DROP TRIGGER users_counted ON users; DROP FUNCTION carillon_count_users(); DROP TABLE user_counts; \
              DROP TABLE channels, channel_memberships, channel_moderators, channel_messages, channel_counts; \
-             DROP FUNCTION carillon_count_channels(); \
+             DROP FUNCTION carillon_count_channels(); DROP TABLE channel_flows, streaming_configurations; \
              UPDATE app_instances SET metadata = 'x' || chr(1) || '0' || chr(1), name = chr(1) || '1' WHERE arn = '{}'",
             a.arn
         ))
@@ -2792,4 +2796,262 @@ async fn messaging_unknown_enum_values_are_internal_errors(b: Backend) {
         .await
         .unwrap();
     assert_eq!(back, (Some(ChannelRecord { seq: back.0.as_ref().map_or(0, |c| c.seq), ..c.clone() }), 1, true));
+}
+
+// Channel flows and streaming configurations.
+
+fn flow(a: &AppInstanceRecord, id: &str, created_ms: i64) -> ChannelFlowRecord {
+    ChannelFlowRecord {
+        seq: 0,
+        arn: format!("{}/channel-flow/{id}", a.arn),
+        app_instance_arn: a.arn.clone(),
+        name: format!("flow {id}"),
+        processors: format!(r#"[{{"Name":"p-{id}"}}]"#),
+        created_ms,
+        updated_ms: created_ms,
+    }
+}
+
+async fn get_flow(s: &dyn Store, arn: &str) -> Option<ChannelFlowRecord> {
+    let arn = arn.to_string();
+    r(s, move |tx| tx.get_channel_flow(&arn)).await.unwrap()
+}
+
+async fn list_all_flows(s: &dyn Store, app_instance_arn: &str, page: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut after = 0;
+    loop {
+        let arn = app_instance_arn.to_string();
+        let rows = r(s, move |tx| tx.list_channel_flows(&arn, after, page)).await.unwrap();
+        let Some(last) = rows.last() else { return out };
+        after = last.seq;
+        let n = rows.len();
+        out.extend(rows.into_iter().map(|f| f.arn));
+        if n < page {
+            return out;
+        }
+    }
+}
+
+async fn flow_channels(s: &dyn Store, flow_arn: &str, after: i64, limit: usize) -> Vec<ChannelRecord> {
+    let arn = flow_arn.to_string();
+    r(s, move |tx| tx.list_flow_channels(&arn, after, limit)).await.unwrap()
+}
+
+async fn channel_flow_crud_and_lists(b: Backend) {
+    let s = b.store();
+    let (a, _) = messaging_setup(s, "a").await;
+    let (other, _) = messaging_setup(s, "other").await;
+    let mut f1 = flow(&a, "f1", 100);
+    f1.name = "nul \0 and escape \u{1}0 kept".into();
+    let flows = [f1.clone(), flow(&a, "f2", 101), flow(&a, "f3", 102), flow(&other, "f1", 103)];
+    let inserted = flows.clone();
+    w(s, move |tx| inserted.iter().try_for_each(|f| tx.insert_channel_flow(f))).await.unwrap();
+    let got = get_flow(s, &f1.arn).await.expect("stored");
+    assert!(got.seq > 0);
+    assert_eq!(ChannelFlowRecord { seq: got.seq, ..f1.clone() }, got, "every field round-trips");
+    assert_eq!(get_flow(s, &format!("{}/channel-flow/none", a.arn)).await, None);
+
+    // A second flow of the same ARN is refused.
+    let dup = f1.clone();
+    assert!(is_conflict(&w(s, move |tx| tx.insert_channel_flow(&dup)).await));
+
+    // Lists seek by creation order, per AppInstance.
+    let want: Vec<String> = flows[..3].iter().map(|f| f.arn.clone()).collect();
+    assert_eq!(list_all_flows(s, &a.arn, 2).await, want);
+    assert_eq!(list_all_flows(s, &a.arn, 1).await, want);
+    assert_eq!(list_all_flows(s, &other.arn, 10).await, vec![flows[3].arn.clone()]);
+
+    // An update sets name and processors, and LastUpdated always moves forward.
+    let arn = f1.arn.clone();
+    assert!(w(s, move |tx| tx.update_channel_flow(&arn, "renamed", "[]", 50)).await.unwrap());
+    let got = get_flow(s, &f1.arn).await.unwrap();
+    assert_eq!((got.name.as_str(), got.processors.as_str(), got.created_ms, got.updated_ms), ("renamed", "[]", 100, 101));
+    let arn = f1.arn.clone();
+    assert!(w(s, move |tx| tx.update_channel_flow(&arn, "again", "[1]", 500)).await.unwrap());
+    assert_eq!(get_flow(s, &f1.arn).await.unwrap().updated_ms, 500);
+    let none = format!("{}/channel-flow/none", a.arn);
+    assert!(!w(s, move |tx| tx.update_channel_flow(&none, "x", "[]", 1)).await.unwrap());
+
+    // A delete takes the flow's tags and idempotency records, and nothing of the others.
+    let (f1a, f2a, aa) = (f1.arn.clone(), flows[1].arn.clone(), a.arn.clone());
+    w(s, move |tx| {
+        tx.put_tags(&f1a, &aa, &[tag("k", "v")])?;
+        tx.put_tags(&f2a, &aa, &[tag("k", "v")])?;
+        tx.put_idempotency(&idempotency_key("CreateChannelFlow", "t1"), &idempotency(&f1a, &aa))
+    })
+    .await
+    .unwrap();
+    let arn = f1.arn.clone();
+    assert!(w(s, move |tx| tx.delete_channel_flow(&arn)).await.unwrap());
+    let arn = f1.arn.clone();
+    assert!(!w(s, move |tx| tx.delete_channel_flow(&arn)).await.unwrap(), "deleted once");
+    assert_eq!(get_flow(s, &f1.arn).await, None);
+    let (f1a, f2a) = (f1.arn.clone(), flows[1].arn.clone());
+    let (tags1, tags2, key) = r(s, move |tx| {
+        Ok((tx.get_tags(&f1a)?.len(), tx.get_tags(&f2a)?.len(), tx.get_idempotency(&idempotency_key("CreateChannelFlow", "t1"))?.is_some()))
+    })
+    .await
+    .unwrap();
+    assert_eq!((tags1, tags2, key), (0, 1, false));
+    assert_eq!(list_all_flows(s, &a.arn, 10).await, want[1..].to_vec());
+}
+
+async fn channel_flow_associations(b: Backend) {
+    let s = b.store();
+    let (a, u) = messaging_setup(s, "a").await;
+    let channels = insert_channels(s, &a, &u.arn, &["c1", "c2", "c3"]).await;
+    let (f, g) = (flow(&a, "f", 1), flow(&a, "g", 2));
+    let (f2, g2) = (f.clone(), g.clone());
+    w(s, move |tx| {
+        tx.insert_channel_flow(&f2)?;
+        tx.insert_channel_flow(&g2)
+    })
+    .await
+    .unwrap();
+    let of = |arn: &str| {
+        let arn = arn.to_string();
+        async move { r(s, move |tx| tx.channel_flow_of(&arn)).await.unwrap() }
+    };
+    assert_eq!(of(&channels[0].arn).await, None);
+    // c3 and c1 use f (listed by channel creation order), c2 uses g.
+    for (c, fl) in [(&channels[2], &f), (&channels[0], &f), (&channels[1], &g)] {
+        let (c, fl) = (c.arn.clone(), fl.arn.clone());
+        assert!(w(s, move |tx| tx.set_channel_flow(&c, Some(&fl))).await.unwrap());
+    }
+    let missing = format!("{}/channel/none", a.arn);
+    let fa = f.arn.clone();
+    assert!(!w(s, move |tx| tx.set_channel_flow(&missing, Some(&fa))).await.unwrap());
+    assert_eq!(of(&channels[0].arn).await.as_deref(), Some(f.arn.as_str()));
+    assert_eq!(of(&channels[1].arn).await.as_deref(), Some(g.arn.as_str()));
+    let listed = flow_channels(s, &f.arn, 0, 10).await;
+    assert_eq!(listed.iter().map(|c| c.arn.as_str()).collect::<Vec<_>>(), [channels[0].arn.as_str(), channels[2].arn.as_str()]);
+    assert_eq!(listed[0], get_channel(s, &channels[0].arn).await.unwrap(), "whole channel records");
+    let first = flow_channels(s, &f.arn, 0, 1).await;
+    assert_eq!(first.len(), 1);
+    let rest = flow_channels(s, &f.arn, first[0].seq, 10).await;
+    assert_eq!(rest.iter().map(|c| c.arn.as_str()).collect::<Vec<_>>(), [channels[2].arn.as_str()]);
+
+    // Disassociating and deleting a channel both end its association.
+    let c = channels[0].arn.clone();
+    assert!(w(s, move |tx| tx.set_channel_flow(&c, None)).await.unwrap());
+    assert_eq!(of(&channels[0].arn).await, None);
+    let c = channels[2].arn.clone();
+    assert!(w(s, move |tx| tx.delete_channel(&c)).await.unwrap());
+    assert!(flow_channels(s, &f.arn, 0, 10).await.is_empty());
+    assert_eq!(flow_channels(s, &g.arn, 0, 10).await.len(), 1);
+}
+
+async fn get_streaming(s: &dyn Store, app_instance_arn: &str) -> Vec<StreamingConfigRecord> {
+    let arn = app_instance_arn.to_string();
+    r(s, move |tx| tx.get_streaming_configurations(&arn)).await.unwrap()
+}
+
+fn stream(data_type: MessagingDataType, name: &str) -> StreamingConfigRecord {
+    StreamingConfigRecord { data_type, resource_arn: format!("arn:aws:kinesis:us-east-1:111122223333:stream/{name}") }
+}
+
+async fn streaming_configurations_replace_and_delete(b: Backend) {
+    let s = b.store();
+    let (a, _) = messaging_setup(s, "a").await;
+    let (other, _) = messaging_setup(s, "other").await;
+    assert!(get_streaming(s, &a.arn).await.is_empty());
+    let both = vec![stream(MessagingDataType::Channelmessage, "m"), stream(MessagingDataType::Channel, "c")];
+    let (aa, oa, b2) = (a.arn.clone(), other.arn.clone(), both.clone());
+    w(s, move |tx| {
+        tx.put_streaming_configurations(&aa, &b2)?;
+        tx.put_streaming_configurations(&oa, &b2[..1])
+    })
+    .await
+    .unwrap();
+    assert_eq!(get_streaming(s, &a.arn).await, both, "in the order they were put");
+    // A Put replaces the whole set.
+    let one = vec![stream(MessagingDataType::Channel, "c2")];
+    let (aa, one2) = (a.arn.clone(), one.clone());
+    w(s, move |tx| tx.put_streaming_configurations(&aa, &one2)).await.unwrap();
+    assert_eq!(get_streaming(s, &a.arn).await, one);
+    let aa = a.arn.clone();
+    assert_eq!(w(s, move |tx| tx.delete_streaming_configurations(&aa)).await.unwrap(), 1);
+    let aa = a.arn.clone();
+    assert_eq!(w(s, move |tx| tx.delete_streaming_configurations(&aa)).await.unwrap(), 0);
+    assert!(get_streaming(s, &a.arn).await.is_empty());
+    assert_eq!(get_streaming(s, &other.arn).await, both[..1].to_vec(), "another AppInstance's are untouched");
+}
+
+/// Puts two flows (one tagged, one associated with a channel) and one streaming configuration
+/// into the AppInstance.
+async fn populate_flows(s: &dyn Store, a: &AppInstanceRecord, creator: &str) -> [ChannelFlowRecord; 2] {
+    let c = channel(a, "c", creator);
+    let flows = [flow(a, "f1", 1), flow(a, "f2", 2)];
+    let (f, arn) = (flows.clone(), a.arn.clone());
+    w(s, move |tx| {
+        tx.insert_channel(&c)?;
+        tx.insert_channel_flow(&f[0])?;
+        tx.insert_channel_flow(&f[1])?;
+        tx.put_tags(&f[0].arn, &arn, &[tag("k", "v")])?;
+        tx.set_channel_flow(&c.arn, Some(&f[1].arn))?;
+        tx.put_streaming_configurations(&arn, &[stream(MessagingDataType::Channel, "s")])
+    })
+    .await
+    .unwrap();
+    flows
+}
+
+/// What is left of a [`populate_flows`] AppInstance: (flows, tagged flows, associated channels,
+/// streaming configurations).
+async fn flows_remain(s: &dyn Store, a: &AppInstanceRecord, flows: &[ChannelFlowRecord; 2]) -> (usize, usize, usize, usize) {
+    let (arn, f) = (a.arn.clone(), flows.clone());
+    r(s, move |tx| {
+        Ok((
+            f.iter().filter_map(|x| tx.get_channel_flow(&x.arn).transpose()).count(),
+            tx.get_tags(&f[0].arn)?.len(),
+            tx.list_flow_channels(&f[1].arn, 0, 10)?.len(),
+            tx.get_streaming_configurations(&arn)?.len(),
+        ))
+    })
+    .await
+    .unwrap()
+}
+
+async fn flows_and_streaming_go_with_their_app_instance(b: Backend) {
+    let s = b.store();
+    let (k, ku) = messaging_setup(s, "kept").await;
+    let kept = populate_flows(s, &k, &ku.arn).await;
+    assert_eq!(flows_remain(s, &k, &kept).await, (2, 1, 1, 1));
+
+    // delete_app_instance
+    let (a, u) = messaging_setup(s, "deleted").await;
+    let doomed = populate_flows(s, &a, &u.arn).await;
+    let arn = a.arn.clone();
+    assert!(w(s, move |tx| tx.delete_app_instance(&arn)).await.unwrap());
+    assert_eq!(flows_remain(s, &a, &doomed).await, (0, 0, 0, 0));
+
+    // reset: counted, and scoped.
+    let (rs, ru) = messaging_setup(s, "reset").await;
+    let reset_flows = populate_flows(s, &rs, &ru.arn).await;
+    let counts = reset(s, ResetScope::app_instance(&rs.arn)).await;
+    let want = ResetCounts { app_instances: 1, users: 1, channels: 1, channel_flows: 2, streaming_configurations: 1, ..Default::default() };
+    assert_eq!(counts, want);
+    assert_eq!(flows_remain(s, &rs, &reset_flows).await, (0, 0, 0, 0));
+
+    // A purge counts them as children and deletes them.
+    let (p, pu) = messaging_setup(s, "purged").await;
+    let purged = populate_flows(s, &p, &pu.arn).await;
+    let arn = p.arn.clone();
+    let children = r(s, move |tx| tx.count_children(PurgeKind::AppInstance, &arn, 1_000)).await.unwrap();
+    assert_eq!(children, 1 + 2 + 1 + 1 + 1, "channel, flows, streaming configuration, tag, user");
+    let arn = p.arn.clone();
+    assert!(w(s, move |tx| tx.detach(PurgeKind::AppInstance, &arn, 1)).await.unwrap());
+    let job = r(s, |tx| tx.pending_purges(10)).await.unwrap().pop().expect("queued");
+    purge_all(s, job.seq, 2).await;
+    assert_eq!(flows_remain(s, &p, &purged).await, (0, 0, 0, 0));
+
+    // A reset of a detached AppInstance deletes its rows without counting them.
+    let (d, du) = messaging_setup(s, "detached").await;
+    let detached = populate_flows(s, &d, &du.arn).await;
+    let arn = d.arn.clone();
+    assert!(w(s, move |tx| tx.detach(PurgeKind::AppInstance, &arn, 1)).await.unwrap());
+    assert_eq!(reset(s, ResetScope::app_instance(&d.arn)).await, ResetCounts::default());
+    assert_eq!(flows_remain(s, &d, &detached).await, (0, 0, 0, 0));
+    assert_eq!(flows_remain(s, &k, &kept).await, (2, 1, 1, 1), "another AppInstance's are untouched");
 }

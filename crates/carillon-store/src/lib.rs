@@ -159,8 +159,8 @@ pub trait Tx {
     /// AppInstance exists.
     fn update_app_instance(&mut self, arn: &str, u: &AppInstanceUpdate) -> StoreResult<bool>;
     /// Deletes the AppInstance and everything in it: users, bots, admins, endpoints, channels with
-    /// their memberships, moderators and messages, tags, idempotency records. Returns whether it
-    /// existed.
+    /// their memberships, moderators and messages, channel flows, streaming configurations, tags,
+    /// idempotency records. Returns whether it existed.
     fn delete_app_instance(&mut self, arn: &str) -> StoreResult<bool>;
     fn count_app_instances(&mut self, account: &str, region: &str) -> StoreResult<u64>;
     fn list_app_instances(&mut self, account: &str, region: &str, after: i64, limit: usize) -> StoreResult<Vec<AppInstanceRecord>>;
@@ -314,4 +314,30 @@ pub trait Tx {
     /// purges), in this transaction. Returns how
     /// many visible resources of each kind it deleted.
     fn reset(&mut self, scope: &ResetScope) -> StoreResult<ResetCounts>;
+
+    // Channel flows and streaming configurations (configuration only). A flow's rows, as a
+    // channel's, are found only while its AppInstance is visible: the service checks it first.
+    fn insert_channel_flow(&mut self, r: &ChannelFlowRecord) -> StoreResult<()>;
+    fn get_channel_flow(&mut self, arn: &str) -> StoreResult<Option<ChannelFlowRecord>>;
+    /// Sets the flow's name and processors (JSON) and moves its LastUpdatedTimestamp. Returns
+    /// whether the flow exists.
+    fn update_channel_flow(&mut self, arn: &str, name: &str, processors: &str, touched_ms: i64) -> StoreResult<bool>;
+    /// Deletes the flow with its tags and idempotency records (the service first checks that no
+    /// channel uses it). Returns whether it existed.
+    fn delete_channel_flow(&mut self, arn: &str) -> StoreResult<bool>;
+    /// The AppInstance's flows by creation order.
+    fn list_channel_flows(&mut self, app_instance_arn: &str, after: i64, limit: usize) -> StoreResult<Vec<ChannelFlowRecord>>;
+    /// Associates the channel with the flow `flow_arn`, or with none. Returns whether the channel
+    /// exists.
+    fn set_channel_flow(&mut self, channel_arn: &str, flow_arn: Option<&str>) -> StoreResult<bool>;
+    /// The ARN of the flow the channel is associated with, if any.
+    fn channel_flow_of(&mut self, channel_arn: &str) -> StoreResult<Option<String>>;
+    /// The channels associated with the flow, by channel creation order.
+    fn list_flow_channels(&mut self, flow_arn: &str, after: i64, limit: usize) -> StoreResult<Vec<ChannelRecord>>;
+    /// Replaces the AppInstance's streaming configurations with `configs` (one per data type).
+    fn put_streaming_configurations(&mut self, app_instance_arn: &str, configs: &[StreamingConfigRecord]) -> StoreResult<()>;
+    /// The AppInstance's streaming configurations, in the order they were put.
+    fn get_streaming_configurations(&mut self, app_instance_arn: &str) -> StoreResult<Vec<StreamingConfigRecord>>;
+    /// Deletes the AppInstance's streaming configurations. Returns how many there were.
+    fn delete_streaming_configurations(&mut self, app_instance_arn: &str) -> StoreResult<u64>;
 }

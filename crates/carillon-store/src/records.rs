@@ -291,6 +291,9 @@ pub struct ResetCounts {
     pub memberships: u64,
     pub moderators: u64,
     pub messages: u64,
+    pub channel_flows: u64,
+    /// One per data type an AppInstance streams.
+    pub streaming_configurations: u64,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -459,6 +462,33 @@ fn just_after((ms, seq): (i64, i64)) -> Option<(i64, i64)> {
         Some(seq) => Some((ms, seq)),
         None => Some((ms.checked_add(1)?, i64::MIN)),
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Channel flows and streaming configurations (`docs/behaviour.md`, "Messaging"): configuration
+// only, stored and returned, never invoked.
+
+pub use carillon_api::messaging::shapes::MessagingDataType;
+
+stored_enum!(MessagingDataType);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelFlowRecord {
+    pub seq: i64,
+    pub arn: String,
+    pub app_instance_arn: String,
+    pub name: String,
+    /// The `Processors` list as JSON, as the last Create or Update gave it.
+    pub processors: String,
+    pub created_ms: i64,
+    pub updated_ms: i64,
+}
+
+/// Where an AppInstance streams one kind of its data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamingConfigRecord {
+    pub data_type: MessagingDataType,
+    pub resource_arn: String,
 }
 
 #[cfg(test)]

@@ -200,6 +200,8 @@ pub fn counts(n: &carillon_store::ResetCounts) -> Value {
         "ChannelMemberships": n.memberships,
         "ChannelModerators": n.moderators,
         "ChannelMessages": n.messages,
+        "ChannelFlows": n.channel_flows,
+        "StreamingConfigurations": n.streaming_configurations,
     })
 }
 

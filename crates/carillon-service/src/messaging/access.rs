@@ -156,6 +156,8 @@ pub(crate) enum Action {
     RedactMessage,
     DeleteMessage,
     UpdateReadMarker,
+    /// Associate/DisassociateChannelFlow.
+    ManageChannelFlow,
 }
 
 /// A cell of the matrix.
@@ -204,6 +206,7 @@ const MATRIX: &[(Action, [Cell; 5])] = &[
     (Action::DeleteMessage,          [Yes,          No,           No,           No,          No]),
     // A and Mo mark as members only.
     (Action::UpdateReadMarker,       [No,           No,           Yes,          Yes,         No]),
+    (Action::ManageChannelFlow,      [Yes,          Yes,          No,           No,          No]),
 ];
 
 impl Action {
@@ -231,6 +234,7 @@ impl Action {
             Action::RedactMessage => "redact this message: members redact only their own",
             Action::DeleteMessage => "delete messages: that needs an AppInstanceAdmin",
             Action::UpdateReadMarker => "update a read marker: that needs a membership",
+            Action::ManageChannelFlow => "change this channel's flow: that needs an AppInstanceAdmin or a moderator",
         }
     }
 }
@@ -306,6 +310,7 @@ mod tests {
             RedactMessage,
             DeleteMessage,
             UpdateReadMarker,
+            ManageChannelFlow,
         ];
         for a in all {
             assert_eq!(MATRIX.iter().filter(|(r, _)| *r == a).count(), 1, "{a:?}");

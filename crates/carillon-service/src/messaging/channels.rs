@@ -190,11 +190,12 @@ pub(crate) fn add_member(
 pub async fn describe(svc: &Service, ctx: &RequestContext, input: DescribeChannelRequest) -> Result<DescribeChannelResponse, ApiError> {
     arn::check_owner(ctx, &input.channel_arn)?;
     access::check_bearer_form(ctx, &input.chime_bearer)?;
-    let c = svc
+    let (c, flow_arn) = svc
         .read(move |tx| {
             let (_, channel, roles) = access::enter(tx, &input.chime_bearer, &input.channel_arn)?;
             access::allow(Action::DescribeChannel, roles, Subject { channel: Some(&channel), own: None })?;
-            Ok(channel)
+            let flow_arn = tx.channel_flow_of(&channel.arn)?;
+            Ok((channel, flow_arn))
         })
         .await?;
     Ok(DescribeChannelResponse {
@@ -208,7 +209,7 @@ pub async fn describe(svc: &Service, ctx: &RequestContext, input: DescribeChanne
             created_timestamp: Some(Timestamp(c.created_ms)),
             last_message_timestamp: c.last_message_ms.map(Timestamp),
             last_updated_timestamp: Some(Timestamp(c.updated_ms)),
-            channel_flow_arn: None,
+            channel_flow_arn: flow_arn,
             elastic_channel_configuration: None,
             expiration_settings: c.expiration.as_ref().map(settings_of),
         }),

@@ -8,11 +8,13 @@
 mod access;
 pub(crate) mod channels;
 mod filter_rule;
+mod flows;
 mod memberships;
 pub(crate) mod messages;
 mod moderators;
 pub(crate) mod preferences;
 mod retention;
+mod streaming;
 mod tagging;
 
 use crate::arn;
@@ -65,7 +67,7 @@ impl Service {
 
 impl ChimeSdkMessaging for Service {
     async fn associate_channel_flow(&self, ctx: &RequestContext, input: AssociateChannelFlowRequest) -> Result<(), ApiError> {
-        later(ctx, Operation::AssociateChannelFlow, &input)
+        flows::associate(self, ctx, input).await
     }
     async fn batch_create_channel_membership(
         &self,
@@ -92,7 +94,7 @@ impl ChimeSdkMessaging for Service {
         ctx: &RequestContext,
         input: CreateChannelFlowRequest,
     ) -> Result<CreateChannelFlowResponse, ApiError> {
-        later(ctx, Operation::CreateChannelFlow, &input)
+        flows::create(self, ctx, input).await
     }
     async fn create_channel_membership(
         &self,
@@ -115,7 +117,7 @@ impl ChimeSdkMessaging for Service {
         later(ctx, Operation::DeleteChannelBan, &input)
     }
     async fn delete_channel_flow(&self, ctx: &RequestContext, input: DeleteChannelFlowRequest) -> Result<(), ApiError> {
-        later(ctx, Operation::DeleteChannelFlow, &input)
+        flows::delete(self, ctx, input).await
     }
     async fn delete_channel_membership(&self, ctx: &RequestContext, input: DeleteChannelMembershipRequest) -> Result<(), ApiError> {
         memberships::delete(self, ctx, input).await
@@ -131,7 +133,7 @@ impl ChimeSdkMessaging for Service {
         ctx: &RequestContext,
         input: DeleteMessagingStreamingConfigurationsRequest,
     ) -> Result<(), ApiError> {
-        later(ctx, Operation::DeleteMessagingStreamingConfigurations, &input)
+        streaming::delete(self, ctx, input).await
     }
     async fn describe_channel(&self, ctx: &RequestContext, input: DescribeChannelRequest) -> Result<DescribeChannelResponse, ApiError> {
         channels::describe(self, ctx, input).await
@@ -148,7 +150,7 @@ impl ChimeSdkMessaging for Service {
         ctx: &RequestContext,
         input: DescribeChannelFlowRequest,
     ) -> Result<DescribeChannelFlowResponse, ApiError> {
-        later(ctx, Operation::DescribeChannelFlow, &input)
+        flows::describe(self, ctx, input).await
     }
     async fn describe_channel_membership(
         &self,
@@ -179,7 +181,7 @@ impl ChimeSdkMessaging for Service {
         moderators::describe(self, ctx, input).await
     }
     async fn disassociate_channel_flow(&self, ctx: &RequestContext, input: DisassociateChannelFlowRequest) -> Result<(), ApiError> {
-        later(ctx, Operation::DisassociateChannelFlow, &input)
+        flows::disassociate(self, ctx, input).await
     }
     async fn get_channel_membership_preferences(
         &self,
@@ -214,13 +216,13 @@ impl ChimeSdkMessaging for Service {
         ctx: &RequestContext,
         input: GetMessagingStreamingConfigurationsRequest,
     ) -> Result<GetMessagingStreamingConfigurationsResponse, ApiError> {
-        later(ctx, Operation::GetMessagingStreamingConfigurations, &input)
+        streaming::get(self, ctx, input).await
     }
     async fn list_channel_bans(&self, ctx: &RequestContext, input: ListChannelBansRequest) -> Result<ListChannelBansResponse, ApiError> {
         later(ctx, Operation::ListChannelBans, &input)
     }
     async fn list_channel_flows(&self, ctx: &RequestContext, input: ListChannelFlowsRequest) -> Result<ListChannelFlowsResponse, ApiError> {
-        later(ctx, Operation::ListChannelFlows, &input)
+        flows::list(self, ctx, input).await
     }
     async fn list_channel_memberships(
         &self,
@@ -258,7 +260,7 @@ impl ChimeSdkMessaging for Service {
         ctx: &RequestContext,
         input: ListChannelsAssociatedWithChannelFlowRequest,
     ) -> Result<ListChannelsAssociatedWithChannelFlowResponse, ApiError> {
-        later(ctx, Operation::ListChannelsAssociatedWithChannelFlow, &input)
+        flows::list_channels(self, ctx, input).await
     }
     async fn list_channels_moderated_by_app_instance_user(
         &self,
@@ -296,7 +298,7 @@ impl ChimeSdkMessaging for Service {
         ctx: &RequestContext,
         input: PutMessagingStreamingConfigurationsRequest,
     ) -> Result<PutMessagingStreamingConfigurationsResponse, ApiError> {
-        later(ctx, Operation::PutMessagingStreamingConfigurations, &input)
+        streaming::put(self, ctx, input).await
     }
     async fn redact_channel_message(
         &self,
@@ -329,7 +331,7 @@ impl ChimeSdkMessaging for Service {
         ctx: &RequestContext,
         input: UpdateChannelFlowRequest,
     ) -> Result<UpdateChannelFlowResponse, ApiError> {
-        later(ctx, Operation::UpdateChannelFlow, &input)
+        flows::update(self, ctx, input).await
     }
     async fn update_channel_message(
         &self,
