@@ -12,10 +12,15 @@ from carillon_util import create_app_instance, create_bot, create_user, raises, 
 
 
 KINDS = ("AppInstances", "AppInstanceUsers", "AppInstanceBots", "AppInstanceAdmins", "AppInstanceUserEndpoints")
+# The Messaging kinds a reset also counts (docs/behaviour.md, "Control plane").
+MESSAGING_KINDS = ("Channels", "ChannelMemberships", "ChannelModerators", "ChannelMessages", "ChannelFlows",
+                   "StreamingConfigurations", "PushOutboxEntries", "PushFailureMarkers")
 
 
-def counts(app_instances=0, users=0, bots=0, admins=0, endpoints=0):
-    return {"Deleted": dict(zip(KINDS, (app_instances, users, bots, admins, endpoints)))}
+def counts(app_instances=0, users=0, bots=0, admins=0, endpoints=0, **messaging):
+    deleted = dict(zip(KINDS, (app_instances, users, bots, admins, endpoints)))
+    deleted.update({kind: messaging.get(kind, 0) for kind in MESSAGING_KINDS})
+    return {"Deleted": deleted}
 
 
 def reset(server, body=None):
