@@ -218,6 +218,8 @@ pub fn to_state(seed: SeedDocument, now_ms: i64) -> Result<StateDocument, ApiErr
             bots,
             admins,
             channels: Vec::new(),
+            channel_flows: Vec::new(),
+            streaming_configurations: Vec::new(),
         });
     }
     Ok(StateDocument { format: FORMAT.to_string(), exported_at: None, app_instances: instances })

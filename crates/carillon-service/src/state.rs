@@ -25,8 +25,10 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 mod channels;
+mod flows;
 
 pub use channels::{ActorState, ChannelState, MembershipState, MessageState, ModeratorState};
+pub use flows::ChannelFlowState;
 
 /// The `Format` of the documents this version writes and reads.
 pub const FORMAT: &str = "carillon-state/1";
@@ -72,6 +74,12 @@ pub struct AppInstanceState {
     /// Absent in documents written before Messaging: no channel.
     #[serde(default)]
     pub channels: Vec<ChannelState>,
+    /// Absent in documents written before channel flows: none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub channel_flows: Vec<ChannelFlowState>,
+    /// The AppInstance's messaging streaming configurations; absent when none is set.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub streaming_configurations: Vec<carillon_api::messaging::shapes::StreamingConfiguration>,
 }
 
 /// An AppInstance's retention as last Put: `RetentionDays` absent means it was turned off.
@@ -155,6 +163,7 @@ pub(crate) struct PlannedInstance {
     pub(crate) bots: Vec<(BotRecord, Vec<carillon_store::Tag>)>,
     pub(crate) admins: Vec<AdminRecord>,
     pub(crate) channels: Vec<channels::PlannedChannel>,
+    pub(crate) flows: flows::PlannedFlows,
 }
 
 #[derive(Debug)]
@@ -268,6 +277,8 @@ fn export_instance(tx: &mut dyn Tx, r: AppInstanceRecord) -> TxResult<AppInstanc
     }
     let admins = all(|after| Ok(tx.list_admins(&r.arn, after, PAGE)?), |a| a.seq)?;
     let channels = channels::export(tx, &r.arn)?;
+    let channel_flows = flows::export_flows(tx, &r.arn)?;
+    let streaming_configurations = flows::export_streaming(tx, &r.arn)?;
     Ok(AppInstanceState {
         tags: tags_of(tx, &r.arn)?,
         retention: r.retention_set_ms.map(|set| RetentionState { retention_days: r.retention_days, set_timestamp: Timestamp(set) }),
@@ -280,6 +291,8 @@ fn export_instance(tx: &mut dyn Tx, r: AppInstanceRecord) -> TxResult<AppInstanc
         bots: bot_states,
         admins: admins.into_iter().map(|a| AdminState { arn: a.member_arn, created_timestamp: Timestamp(a.created_ms) }).collect(),
         channels,
+        channel_flows,
+        streaming_configurations,
     })
 }
 
@@ -406,9 +419,10 @@ fn check_instance(
         }
         admins.push(AdminRecord { seq: 0, app_instance_arn: arn.clone(), member_arn: ad.arn, created_ms: ad.created_timestamp.0 });
     }
+    let (planned_flows, flow_arns) = flows::check(messaging, at, &arn, a.channel_flows, a.streaming_configurations, arns)?;
     let mut planned_channels = Vec::with_capacity(a.channels.len());
     for (i, c) in a.channels.into_iter().enumerate() {
-        planned_channels.push(channels::check(messaging, &format!("{at}.Channels[{i}]"), &arn, &members, c, arns)?);
+        planned_channels.push(channels::check(messaging, &format!("{at}.Channels[{i}]"), &arn, &members, &flow_arns, c, arns)?);
     }
     Ok(PlannedInstance {
         record: AppInstanceRecord {
@@ -428,6 +442,7 @@ fn check_instance(
         bots,
         admins,
         channels: planned_channels,
+        flows: planned_flows,
     })
 }
 
@@ -628,6 +643,7 @@ fn insert(tx: &mut dyn Tx, plan: &Plan, only_missing: bool) -> TxResult<Counts> 
                 n.admins += 1;
             }
         }
+        flows::insert(tx, &r.arn, &a.flows, only_missing, &mut n)?;
         for c in &a.channels {
             channels::insert(tx, c, only_missing, &mut n)?;
         }

@@ -17,7 +17,7 @@ use carillon_api::{ApiError, RequestContext, Timestamp};
 use carillon_store::{ChannelFlowRecord, ChannelRecord, Tx};
 
 /// The processors' rules beyond the model's: each ExecutionOrder names one processor.
-fn check_processors(processors: &[Processor]) -> Result<(), ApiError> {
+pub(crate) fn check_processors(processors: &[Processor]) -> Result<(), ApiError> {
     let mut seen = std::collections::HashSet::new();
     if processors.iter().any(|p| !seen.insert(p.execution_order)) {
         return Err(ApiError::bad_request("Two processors have the same ExecutionOrder: each must have its own."));

@@ -8,13 +8,13 @@
 mod access;
 pub(crate) mod channels;
 mod filter_rule;
-mod flows;
+pub(crate) mod flows;
 mod memberships;
 pub(crate) mod messages;
 mod moderators;
 pub(crate) mod preferences;
 mod retention;
-mod streaming;
+pub(crate) mod streaming;
 mod tagging;
 
 use crate::arn;

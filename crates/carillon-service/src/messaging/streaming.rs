@@ -10,7 +10,7 @@ use carillon_api::{ApiError, RequestContext};
 use carillon_store::StreamingConfigRecord;
 
 /// A Put names each data type once.
-fn check_configs(configs: &[StreamingConfiguration]) -> Result<(), ApiError> {
+pub(crate) fn check_configs(configs: &[StreamingConfiguration]) -> Result<(), ApiError> {
     let mut seen = std::collections::HashSet::new();
     match configs.iter().find(|c| !seen.insert(c.data_type)) {
         Some(c) => Err(ApiError::bad_request(format!("The DataType {} appears more than once.", c.data_type.as_str()))),

@@ -38,6 +38,9 @@ pub struct ChannelState {
     /// they give from the creation or the last message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expiration_timestamp: Option<Timestamp>,
+    /// The channel flow the channel is associated with, one of its AppInstance's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel_flow_arn: Option<String>,
     #[serde(default)]
     pub tags: Vec<Tag>,
     #[serde(default)]
@@ -107,6 +110,8 @@ pub struct MessageState {
 #[derive(Debug)]
 pub(crate) struct PlannedChannel {
     pub(crate) record: ChannelRecord,
+    /// The flow associated with it.
+    pub(crate) flow: Option<String>,
     pub(crate) tags: Vec<carillon_store::Tag>,
     pub(crate) memberships: Vec<MembershipRecord>,
     pub(crate) moderators: Vec<ModeratorRecord>,
@@ -186,6 +191,7 @@ fn export_channel(tx: &mut dyn Tx, c: ChannelRecord) -> TxResult<ChannelState> {
     }
     Ok(ChannelState {
         tags: tags_of(tx, &c.arn)?,
+        channel_flow_arn: tx.channel_flow_of(&c.arn)?,
         channel_arn: c.arn,
         name: c.name,
         mode: c.mode,
@@ -236,9 +242,13 @@ pub(super) fn check(
     at: &str,
     instance: &str,
     members: &HashSet<String>,
+    flows: &HashSet<String>,
     c: ChannelState,
     arns: &mut HashSet<String>,
 ) -> Result<PlannedChannel, ApiError> {
+    if let Some(flow) = c.channel_flow_arn.as_deref().filter(|f| !flows.contains(*f)) {
+        return Err(fault(at, format!("ChannelFlowArn {:?} is no channel flow of this AppInstance", printable(flow))));
+    }
     let arn = c.channel_arn;
     let channel_id = match arn::resource(&arn) {
         Some(Resource::Channel { app_instance_arn, channel_id }) if app_instance_arn == instance => channel_id,
@@ -325,6 +335,7 @@ pub(super) fn check(
         messages.push(check_message(model, &at, instance, &arn, m)?);
     }
     Ok(PlannedChannel {
+        flow: c.channel_flow_arn,
         record: ChannelRecord {
             seq: 0,
             arn,
@@ -454,6 +465,9 @@ pub(super) fn insert(tx: &mut dyn Tx, c: &PlannedChannel, only_missing: bool, n:
     let r = &c.record;
     if !only_missing || tx.get_channel(&r.arn)?.is_none() {
         tx.insert_channel(r)?;
+        if let Some(flow) = &c.flow {
+            tx.set_channel_flow(&r.arn, Some(flow))?;
+        }
         tx.put_tags(&r.arn, &r.app_instance_arn, &c.tags)?;
         n.channels += 1;
     }
