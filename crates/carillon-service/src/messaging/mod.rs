@@ -12,6 +12,7 @@ mod memberships;
 mod messages;
 mod moderators;
 mod preferences;
+mod push;
 mod retention;
 mod tagging;
 
