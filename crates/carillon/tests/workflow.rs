@@ -55,7 +55,11 @@ async fn only_an_operator_may_reset_or_inject_and_a_reset_keeps_other_accounts()
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(
         r.json(),
-        json!({"Deleted": {"AppInstances": 1, "AppInstanceUsers": 0, "AppInstanceBots": 0, "AppInstanceAdmins": 0, "AppInstanceUserEndpoints": 0}})
+        json!({"Deleted": {
+            "AppInstances": 1, "AppInstanceUsers": 0, "AppInstanceBots": 0, "AppInstanceAdmins": 0, "AppInstanceUserEndpoints": 0,
+            "Channels": 0, "ChannelMemberships": 0, "ChannelModerators": 0, "ChannelMessages": 0,
+            "PushOutboxEntries": 0, "PushFailureMarkers": 0,
+        }})
     );
     assert_eq!((instances(&ca).await, instances(&cb).await), (0, 1));
 }
