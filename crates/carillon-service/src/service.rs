@@ -29,6 +29,9 @@ pub struct Quotas {
     pub memberships_per_user: u64,
     pub moderators_per_channel: u64,
     pub sessions_per_user: u64,
+    /// The push outbox keeps its newest this many entries (`docs/behaviour.md`, "Push
+    /// notifications").
+    pub push_outbox_limit: u64,
 }
 
 impl Default for Quotas {
@@ -45,6 +48,7 @@ impl Default for Quotas {
             memberships_per_user: 20_000,
             moderators_per_channel: 1_000,
             sessions_per_user: 10,
+            push_outbox_limit: 10_000,
         }
     }
 }

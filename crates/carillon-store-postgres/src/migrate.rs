@@ -18,6 +18,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0003_text_escape.sql"),
     include_str!("../migrations/0004_user_counts.sql"),
     include_str!("../migrations/0005_messaging.sql"),
+    include_str!("../migrations/0006_push.sql"),
     include_str!("../migrations/0007_channel_flows.sql"),
 ];
 

@@ -580,6 +580,62 @@ impl PgTx<'_> {
     }
 }
 
+macro_rules! push_entry_cols {
+    () => {
+        "id, time_ms, account_id, region, app_instance_arn, channel_arn, message_id, sender_arn, recipient_arn, endpoint_id, \
+         endpoint_type, resource_arn, device_token_sha256, push_type, title, body, outcome, reason"
+    };
+}
+
+fn push_entry(r: &Row) -> StoreResult<PushEntry> {
+    Ok(PushEntry {
+        id: get(r, 0)?,
+        time_ms: get(r, 1)?,
+        account_id: get(r, 2)?,
+        region: get(r, 3)?,
+        app_instance_arn: get(r, 4)?,
+        channel_arn: get(r, 5)?,
+        message_id: get(r, 6)?,
+        sender_arn: get(r, 7)?,
+        recipient_arn: get(r, 8)?,
+        endpoint_id: get(r, 9)?,
+        endpoint_type: get_opt_enum(r, 10, "push_outbox", "endpoint_type")?,
+        resource_arn: get(r, 11)?,
+        device_token_sha256: get(r, 12)?,
+        push_type: get_enum(r, 13, "push_outbox", "push_type")?,
+        title: get(r, 14)?,
+        body: get(r, 15)?,
+        outcome: get(r, 16)?,
+        reason: get(r, 17)?,
+    })
+}
+
+/// A marker's target as its two columns.
+fn marker_target(t: &PushFailureTarget) -> (&'static str, &str) {
+    match t {
+        PushFailureTarget::DeviceTokenSha256(h) => ("DEVICE_TOKEN", h),
+        PushFailureTarget::ResourceArn(a) => ("RESOURCE_ARN", a),
+    }
+}
+
+fn push_failure(r: &Row) -> StoreResult<PushFailureMarker> {
+    let target: String = get(r, 1)?;
+    let target = match get::<&str>(r, 0)? {
+        "DEVICE_TOKEN" => PushFailureTarget::DeviceTokenSha256(target),
+        "RESOURCE_ARN" => PushFailureTarget::ResourceArn(target),
+        other => return Err(StoreError::Internal(unknown_value("push_failure_markers", "target_kind", other))),
+    };
+    Ok(PushFailureMarker { target, status_reason: get_enum(r, 2, "push_failure_markers", "status_reason")?, created_ms: get(r, 3)? })
+}
+
+/// The outbox filter as a WHERE clause on `$1`-`$4`.
+macro_rules! push_filter {
+    () => {
+        "($1::text IS NULL OR channel_arn = $1::text) AND ($2::text IS NULL OR recipient_arn = $2::text) \
+         AND ($3::text IS NULL OR message_id = $3::text) AND id > $4"
+    };
+}
+
 fn limit(n: usize) -> i64 {
     n.min(i64::MAX as usize) as i64
 }
@@ -1285,6 +1341,87 @@ impl Tx for PgTx<'_> {
         )
     }
 
+    fn insert_push_entry(&mut self, e: &PushEntry) -> StoreResult<()> {
+        let endpoint_type = e.endpoint_type.map(StoredEnum::as_stored);
+        let push_type = e.push_type.as_stored();
+        self.execute(
+            "INSERT INTO push_outbox (time_ms, account_id, region, app_instance_arn, channel_arn, message_id, sender_arn, \
+             recipient_arn, endpoint_id, endpoint_type, resource_arn, device_token_sha256, push_type, title, body, outcome, reason) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+            &[
+                &e.time_ms,
+                &e.account_id,
+                &e.region,
+                &e.app_instance_arn,
+                &e.channel_arn,
+                &e.message_id,
+                &e.sender_arn,
+                &e.recipient_arn,
+                &e.endpoint_id,
+                &endpoint_type,
+                &e.resource_arn,
+                &e.device_token_sha256,
+                &push_type,
+                &e.title,
+                &e.body,
+                &e.outcome,
+                &e.reason,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn trim_push_outbox(&mut self, keep: u64) -> StoreResult<u64> {
+        let keep = keep.min(i64::MAX as u64) as i64;
+        self.execute("DELETE FROM push_outbox WHERE id <= (SELECT id FROM push_outbox ORDER BY id DESC LIMIT 1 OFFSET $1)", &[&keep])
+    }
+
+    fn list_push_entries(&mut self, f: &PushFilter, n: usize) -> StoreResult<Vec<PushEntry>> {
+        let rows = self.query(
+            concat!("SELECT ", push_entry_cols!(), " FROM push_outbox WHERE ", push_filter!(), " ORDER BY id LIMIT $5"),
+            &[&f.channel_arn, &f.recipient_arn, &f.message_id, &f.after_id, &limit(n)],
+        )?;
+        all(rows, push_entry)
+    }
+
+    fn delete_push_entries(&mut self, f: &PushFilter) -> StoreResult<u64> {
+        self.execute(
+            concat!("DELETE FROM push_outbox WHERE ", push_filter!()),
+            &[&f.channel_arn, &f.recipient_arn, &f.message_id, &f.after_id],
+        )
+    }
+
+    fn put_push_failure(&mut self, m: &PushFailureMarker) -> StoreResult<()> {
+        let (kind, target) = marker_target(&m.target);
+        let reason = m.status_reason.as_stored();
+        self.execute(
+            "INSERT INTO push_failure_markers (target_kind, target, status_reason, created_ms) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (target_kind, target) DO UPDATE SET status_reason = excluded.status_reason",
+            &[&kind, &target, &reason, &m.created_ms],
+        )?;
+        Ok(())
+    }
+
+    fn list_push_failures(&mut self) -> StoreResult<Vec<PushFailureMarker>> {
+        let rows = self.query("SELECT target_kind, target, status_reason, created_ms FROM push_failure_markers ORDER BY seq", &[])?;
+        all(rows, push_failure)
+    }
+
+    fn delete_push_failures(&mut self) -> StoreResult<u64> {
+        self.execute("DELETE FROM push_failure_markers", &[])
+    }
+
+    fn push_failure_for(&mut self, device_token_sha256: &str, resource_arn: &str) -> StoreResult<Option<EndpointStatusReason>> {
+        self.query_opt(
+            "SELECT status_reason FROM push_failure_markers WHERE (target_kind = 'DEVICE_TOKEN' AND target = $1) \
+             OR (target_kind = 'RESOURCE_ARN' AND target = $2) ORDER BY target_kind LIMIT 1",
+            &[&device_token_sha256, &resource_arn],
+        )?
+        .as_ref()
+        .map(|r| get_enum(r, 0, "push_failure_markers", "status_reason"))
+        .transpose()
+    }
+
     fn heartbeat(&mut self, now_ms: i64) -> StoreResult<()> {
         let value = now_ms.to_be_bytes().to_vec();
         self.execute(
@@ -1441,7 +1578,16 @@ impl Tx for PgTx<'_> {
                 ),
                 p,
             )?,
+            push_outbox_entries: self.count(concat!("SELECT COUNT(*) FROM push_outbox WHERE ", in_scope!("app_instance_arn")), p)?,
+            push_failure_markers: 0,
         };
+        // Markers belong to no AppInstance: only a reset of everything removes them.
+        let counts = if *scope == ResetScope::all() {
+            ResetCounts { push_failure_markers: self.execute("DELETE FROM push_failure_markers", &[])?, ..counts }
+        } else {
+            counts
+        };
+        self.execute(concat!("DELETE FROM push_outbox WHERE ", in_scope!("app_instance_arn")), p)?;
         self.execute(concat!("DELETE FROM channel_messages WHERE ", in_scope!("app_instance_arn")), p)?;
         self.execute(concat!("DELETE FROM channel_flows WHERE ", in_scope!("app_instance_arn")), p)?;
         self.execute(concat!("DELETE FROM streaming_configurations WHERE ", in_scope!("app_instance_arn")), p)?;

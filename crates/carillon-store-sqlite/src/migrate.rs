@@ -8,6 +8,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_purges.sql"),
     include_str!("../migrations/0003_user_counts.sql"),
     include_str!("../migrations/0004_messaging.sql"),
+    include_str!("../migrations/0005_push.sql"),
     include_str!("../migrations/0006_channel_flows.sql"),
 ];
 

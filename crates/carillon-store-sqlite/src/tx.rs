@@ -360,6 +360,65 @@ fn purged_tables(kind: PurgeKind) -> &'static [(&'static str, &'static str, &'st
     }
 }
 
+macro_rules! push_entry_cols {
+    () => {
+        "id, time_ms, account_id, region, app_instance_arn, channel_arn, message_id, sender_arn, recipient_arn, endpoint_id, \
+         endpoint_type, resource_arn, device_token_sha256, push_type, title, body, outcome, reason"
+    };
+}
+
+fn push_entry(r: &Row<'_>) -> rusqlite::Result<PushEntry> {
+    Ok(PushEntry {
+        id: r.get(0)?,
+        time_ms: r.get(1)?,
+        account_id: r.get(2)?,
+        region: r.get(3)?,
+        app_instance_arn: r.get(4)?,
+        channel_arn: r.get(5)?,
+        message_id: r.get(6)?,
+        sender_arn: r.get(7)?,
+        recipient_arn: r.get(8)?,
+        endpoint_id: r.get(9)?,
+        endpoint_type: opt_enum_col(r, 10, "push_outbox", "endpoint_type")?,
+        resource_arn: r.get(11)?,
+        device_token_sha256: r.get(12)?,
+        push_type: enum_col(r, 13, "push_outbox", "push_type")?,
+        title: r.get(14)?,
+        body: r.get(15)?,
+        outcome: r.get(16)?,
+        reason: r.get(17)?,
+    })
+}
+
+/// A marker's target as its two columns.
+fn marker_target(t: &PushFailureTarget) -> (&'static str, &str) {
+    match t {
+        PushFailureTarget::DeviceTokenSha256(h) => ("DEVICE_TOKEN", h),
+        PushFailureTarget::ResourceArn(a) => ("RESOURCE_ARN", a),
+    }
+}
+
+fn push_failure(r: &Row<'_>) -> rusqlite::Result<PushFailureMarker> {
+    let kind: String = r.get(0)?;
+    let target: String = r.get(1)?;
+    let target = match kind.as_str() {
+        "DEVICE_TOKEN" => PushFailureTarget::DeviceTokenSha256(target),
+        "RESOURCE_ARN" => PushFailureTarget::ResourceArn(target),
+        other => {
+            return Err(rusqlite::Error::FromSqlConversionFailure(
+                0,
+                rusqlite::types::Type::Text,
+                Box::new(UnknownValue(unknown_value("push_failure_markers", "target_kind", other))),
+            ));
+        }
+    };
+    Ok(PushFailureMarker { target, status_reason: enum_col(r, 2, "push_failure_markers", "status_reason")?, created_ms: r.get(3)? })
+}
+
+/// The outbox filter as a WHERE clause on `?1`-`?4`.
+const PUSH_FILTER: &str = "(?1 IS NULL OR channel_arn = ?1) AND (?2 IS NULL OR recipient_arn = ?2) \
+     AND (?3 IS NULL OR message_id = ?3) AND id > ?4";
+
 impl SqliteTx<'_> {
     /// Finishes at once every purge queued for `arn`, before a resource of that ARN is made again.
     fn settle(&mut self, arn: &str) -> StoreResult<()> {
@@ -1059,6 +1118,77 @@ impl Tx for SqliteTx<'_> {
         )? as u64)
     }
 
+    fn insert_push_entry(&mut self, e: &PushEntry) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO push_outbox (time_ms, account_id, region, app_instance_arn, channel_arn, message_id, sender_arn, \
+             recipient_arn, endpoint_id, endpoint_type, resource_arn, device_token_sha256, push_type, title, body, outcome, reason) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+            params![
+                e.time_ms,
+                e.account_id,
+                e.region,
+                e.app_instance_arn,
+                e.channel_arn,
+                e.message_id,
+                e.sender_arn,
+                e.recipient_arn,
+                e.endpoint_id,
+                e.endpoint_type.map(StoredEnum::as_stored),
+                e.resource_arn,
+                e.device_token_sha256,
+                e.push_type.as_stored(),
+                e.title,
+                e.body,
+                e.outcome,
+                e.reason
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn trim_push_outbox(&mut self, keep: u64) -> StoreResult<u64> {
+        let keep = keep.min(i64::MAX as u64) as i64;
+        Ok(self.exec("DELETE FROM push_outbox WHERE id <= (SELECT id FROM push_outbox ORDER BY id DESC LIMIT 1 OFFSET ?1)", [keep])? as u64)
+    }
+
+    fn list_push_entries(&mut self, f: &PushFilter, n: usize) -> StoreResult<Vec<PushEntry>> {
+        let sql = format!("SELECT {} FROM push_outbox WHERE {PUSH_FILTER} ORDER BY id LIMIT ?5", push_entry_cols!());
+        self.many(&sql, params![f.channel_arn, f.recipient_arn, f.message_id, f.after_id, limit(n)], push_entry)
+    }
+
+    fn delete_push_entries(&mut self, f: &PushFilter) -> StoreResult<u64> {
+        let sql = format!("DELETE FROM push_outbox WHERE {PUSH_FILTER}");
+        Ok(self.exec(&sql, params![f.channel_arn, f.recipient_arn, f.message_id, f.after_id])? as u64)
+    }
+
+    fn put_push_failure(&mut self, m: &PushFailureMarker) -> StoreResult<()> {
+        let (kind, target) = marker_target(&m.target);
+        self.exec(
+            "INSERT INTO push_failure_markers (target_kind, target, status_reason, created_ms) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (target_kind, target) DO UPDATE SET status_reason = excluded.status_reason",
+            params![kind, target, m.status_reason.as_stored(), m.created_ms],
+        )?;
+        Ok(())
+    }
+
+    fn list_push_failures(&mut self) -> StoreResult<Vec<PushFailureMarker>> {
+        self.many("SELECT target_kind, target, status_reason, created_ms FROM push_failure_markers ORDER BY seq", [], push_failure)
+    }
+
+    fn delete_push_failures(&mut self) -> StoreResult<u64> {
+        Ok(self.exec("DELETE FROM push_failure_markers", [])? as u64)
+    }
+
+    fn push_failure_for(&mut self, device_token_sha256: &str, resource_arn: &str) -> StoreResult<Option<EndpointStatusReason>> {
+        let text = self.one(
+            "SELECT status_reason FROM push_failure_markers WHERE (target_kind = 'DEVICE_TOKEN' AND target = ?1) \
+             OR (target_kind = 'RESOURCE_ARN' AND target = ?2) ORDER BY target_kind LIMIT 1",
+            [device_token_sha256, resource_arn],
+            |r| r.get::<_, String>(0),
+        )?;
+        text.map(|t| decode_enum("push_failure_markers", "status_reason", &t)).transpose()
+    }
+
     fn heartbeat(&mut self, now_ms: i64) -> StoreResult<()> {
         self.exec(
             "INSERT INTO meta (key, value) VALUES ('heartbeat', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -1208,7 +1338,16 @@ impl Tx for SqliteTx<'_> {
                 ),
                 p,
             )?,
+            push_outbox_entries: self.count(concat!("SELECT COUNT(*) FROM push_outbox WHERE ", in_scope!("app_instance_arn")), p)?,
+            push_failure_markers: 0,
         };
+        // Markers belong to no AppInstance: only a reset of everything removes them.
+        let counts = if *scope == ResetScope::all() {
+            ResetCounts { push_failure_markers: self.exec("DELETE FROM push_failure_markers", [])? as u64, ..counts }
+        } else {
+            counts
+        };
+        self.exec(concat!("DELETE FROM push_outbox WHERE ", in_scope!("app_instance_arn")), p)?;
         self.exec(concat!("DELETE FROM channel_messages WHERE ", in_scope!("app_instance_arn")), p)?;
         self.exec(concat!("DELETE FROM channel_flows WHERE ", in_scope!("app_instance_arn")), p)?;
         self.exec(concat!("DELETE FROM streaming_configurations WHERE ", in_scope!("app_instance_arn")), p)?;

@@ -62,6 +62,9 @@ macro_rules! backend_suite {
                 channel_flow_associations,
                 streaming_configurations_replace_and_delete,
                 flows_and_streaming_go_with_their_app_instance,
+                push_outbox_filters_and_keeps_the_newest,
+                push_failure_markers_replace_and_match,
+                push_rows_go_with_their_reset_scope,
             );
             backend_suite!(@tests $open; $($extra),*);
         }
@@ -1499,7 +1502,7 @@ async fn concurrent_starts_migrate_once(b: Backend) {
     let client = db.client().await;
     let versions: Vec<i32> =
         client.query("SELECT version FROM carillon_schema_version", &[]).await.unwrap().iter().map(|r| r.get(0)).collect();
-    assert_eq!(versions, vec![1, 2, 3, 4, 5, 6], "each migration once");
+    assert_eq!(versions, vec![1, 2, 3, 4, 5, 6, 7], "each migration once");
     let secrets: i64 = client.query_one("SELECT COUNT(*) FROM meta WHERE key = 'token_secret'", &[]).await.unwrap().get(0);
     assert_eq!(secrets, 1);
     drop(b);
@@ -1823,13 +1826,14 @@ async fn text_escape_migration_keeps_older_texts(mut b: Backend) {
     w(b.store(), move |tx| tx.insert_app_instance(&ia)).await.unwrap();
     b.store().close().await;
     let client = b.postgres_database().unwrap().client().await;
-    // Back to version 2, with texts as version 2 stored them (and without what versions 4 to 6 made).
+    // Back to version 2, with texts as version 2 stored them (and without what versions 4 to 7 made).
     client
         .batch_execute(&format!(
             "DELETE FROM carillon_schema_version WHERE version >= 3; \
              DROP TRIGGER users_counted ON users; DROP FUNCTION carillon_count_users(); DROP TABLE user_counts; \
              DROP TABLE channels, channel_memberships, channel_moderators, channel_messages, channel_counts; \
              DROP FUNCTION carillon_count_channels(); DROP TABLE channel_flows, streaming_configurations; \
+             DROP TABLE push_outbox, push_failure_markers; \
              UPDATE app_instances SET metadata = 'x' || chr(1) || '0' || chr(1), name = chr(1) || '1' WHERE arn = '{}'",
             a.arn
         ))
@@ -3054,4 +3058,137 @@ async fn flows_and_streaming_go_with_their_app_instance(b: Backend) {
     assert_eq!(reset(s, ResetScope::app_instance(&d.arn)).await, ResetCounts::default());
     assert_eq!(flows_remain(s, &d, &detached).await, (0, 0, 0, 0));
     assert_eq!(flows_remain(s, &k, &kept).await, (2, 1, 1, 1), "another AppInstance's are untouched");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Push notifications: the outbox and the failure markers
+
+fn push_entry(app_instance_arn: &str, channel: &str, recipient: &str, message_id: &str) -> PushEntry {
+    PushEntry {
+        id: 0,
+        time_ms: 1_700_000_000_123,
+        account_id: ACCOUNT.into(),
+        region: REGION.into(),
+        app_instance_arn: app_instance_arn.into(),
+        channel_arn: format!("{app_instance_arn}/channel/{channel}"),
+        message_id: message_id.into(),
+        sender_arn: format!("{app_instance_arn}/user/sender"),
+        recipient_arn: format!("{app_instance_arn}/user/{recipient}"),
+        endpoint_id: Some("e1".into()),
+        endpoint_type: Some(AppInstanceUserEndpointType::Apns),
+        resource_arn: Some("arn:aws:mobiletargeting:us-east-1:123456789012:apps/app".into()),
+        device_token_sha256: Some("ab".repeat(32)),
+        push_type: PushNotificationType::Voip,
+        // A NUL and an escape character survive the round trip.
+        title: Some("t\u{0}\u{1}itle".into()),
+        body: None,
+        outcome: "SKIPPED".into(),
+        reason: Some("ENDPOINT_INACTIVE".into()),
+    }
+}
+
+async fn insert_entries(s: &dyn Store, entries: Vec<PushEntry>) {
+    w(s, move |tx| entries.iter().try_for_each(|e| tx.insert_push_entry(e))).await.unwrap();
+}
+
+async fn outbox(s: &dyn Store, f: PushFilter) -> Vec<PushEntry> {
+    r(s, move |tx| tx.list_push_entries(&f, 1000)).await.unwrap()
+}
+
+async fn push_outbox_filters_and_keeps_the_newest(b: Backend) {
+    let s = b.store();
+    let a = app_instance_arn("a");
+    let mut bare = push_entry(&a, "c2", "bob", "m3");
+    (bare.endpoint_id, bare.endpoint_type, bare.resource_arn, bare.device_token_sha256, bare.title, bare.reason) =
+        (None, None, None, None, None, None);
+    bare.push_type = PushNotificationType::Default;
+    bare.outcome = "DELIVERED".into();
+    insert_entries(
+        s,
+        vec![push_entry(&a, "c1", "ann", "m1"), push_entry(&a, "c1", "bob", "m1"), push_entry(&a, "c1", "ann", "m2"), bare.clone()],
+    )
+    .await;
+
+    let all = outbox(s, PushFilter::default()).await;
+    assert_eq!(all.len(), 4);
+    assert!(all.windows(2).all(|p| p[0].id < p[1].id), "ids increase, oldest first");
+    assert_eq!(PushEntry { id: 0, ..all[0].clone() }, push_entry(&a, "c1", "ann", "m1"), "every field round-trips");
+    assert_eq!(PushEntry { id: 0, ..all[3].clone() }, bare, "absent members stay absent");
+
+    let ids = |v: Vec<PushEntry>| v.iter().map(|e| e.id).collect::<Vec<_>>();
+    let by_channel = PushFilter { channel_arn: Some(format!("{a}/channel/c1")), ..Default::default() };
+    assert_eq!(ids(outbox(s, by_channel.clone()).await), ids(all[..3].to_vec()));
+    let by_recipient = PushFilter { recipient_arn: Some(format!("{a}/user/ann")), ..Default::default() };
+    assert_eq!(ids(outbox(s, by_recipient).await), vec![all[0].id, all[2].id]);
+    let by_message = PushFilter { message_id: Some("m1".into()), recipient_arn: Some(format!("{a}/user/bob")), ..Default::default() };
+    assert_eq!(ids(outbox(s, by_message.clone()).await), vec![all[1].id]);
+    let after = PushFilter { after_id: all[1].id, ..Default::default() };
+    assert_eq!(ids(outbox(s, after).await), vec![all[2].id, all[3].id]);
+    assert_eq!(r(s, |tx| tx.list_push_entries(&PushFilter::default(), 2)).await.unwrap().len(), 2, "the limit holds");
+
+    // A delete removes only what its filters match.
+    assert_eq!(w(s, move |tx| tx.delete_push_entries(&by_message)).await.unwrap(), 1);
+    assert_eq!(ids(outbox(s, PushFilter::default()).await), vec![all[0].id, all[2].id, all[3].id]);
+
+    // Trimming keeps the newest entries; ids keep increasing past the deleted ones.
+    insert_entries(s, (0..5).map(|i| push_entry(&a, "c3", "cy", &format!("n{i}"))).collect()).await;
+    assert_eq!(w(s, |tx| tx.trim_push_outbox(4)).await.unwrap(), 4);
+    let kept = outbox(s, PushFilter::default()).await;
+    assert_eq!(kept.iter().map(|e| e.message_id.as_str()).collect::<Vec<_>>(), ["n1", "n2", "n3", "n4"]);
+    assert!(kept[0].id > all[3].id);
+    assert_eq!(w(s, |tx| tx.trim_push_outbox(10)).await.unwrap(), 0, "under the limit nothing goes");
+    assert_eq!(w(s, |tx| tx.delete_push_entries(&PushFilter::default())).await.unwrap(), 4);
+    assert!(outbox(s, PushFilter::default()).await.is_empty());
+}
+
+fn marker(target: PushFailureTarget, status_reason: EndpointStatusReason) -> PushFailureMarker {
+    PushFailureMarker { target, status_reason, created_ms: 5 }
+}
+
+async fn push_failure_markers_replace_and_match(b: Backend) {
+    let s = b.store();
+    let (token, other) = ("11".repeat(32), "22".repeat(32));
+    let app = "arn:aws:mobiletargeting:us-east-1:123456789012:apps/app".to_string();
+    let by_token = marker(PushFailureTarget::DeviceTokenSha256(token.clone()), EndpointStatusReason::InvalidPinpointArn);
+    let by_app = marker(PushFailureTarget::ResourceArn(app.clone()), EndpointStatusReason::InvalidPinpointArn);
+    let (t, a) = (by_token.clone(), by_app.clone());
+    w(s, move |tx| {
+        tx.put_push_failure(&t)?;
+        tx.put_push_failure(&a)
+    })
+    .await
+    .unwrap();
+    let found = |hash: String, arn: String| r(s, move |tx| tx.push_failure_for(&hash, &arn));
+    assert_eq!(found(other.clone(), "arn:else".into()).await.unwrap(), None);
+    assert_eq!(found(other.clone(), app.clone()).await.unwrap(), Some(EndpointStatusReason::InvalidPinpointArn));
+
+    // A second marker on the same token replaces the reason; the token's marker wins over the app's.
+    let again = marker(PushFailureTarget::DeviceTokenSha256(token.clone()), EndpointStatusReason::InvalidDeviceToken);
+    let put = again.clone();
+    w(s, move |tx| tx.put_push_failure(&put)).await.unwrap();
+    assert_eq!(found(token.clone(), app.clone()).await.unwrap(), Some(EndpointStatusReason::InvalidDeviceToken));
+    assert_eq!(r(s, |tx| tx.list_push_failures()).await.unwrap(), vec![again, by_app]);
+
+    assert_eq!(w(s, |tx| tx.delete_push_failures()).await.unwrap(), 2);
+    assert_eq!(found(token, app).await.unwrap(), None);
+    assert!(r(s, |tx| tx.list_push_failures()).await.unwrap().is_empty());
+}
+
+async fn push_rows_go_with_their_reset_scope(b: Backend) {
+    let s = b.store();
+    let (here, there) = (app_instance_arn("here"), app_instance_arn("there"));
+    insert_entries(s, vec![push_entry(&here, "c", "u", "m"), push_entry(&here, "c", "v", "m"), push_entry(&there, "c", "u", "m")]).await;
+    let m = marker(PushFailureTarget::ResourceArn("arn:app".into()), EndpointStatusReason::InvalidPinpointArn);
+    w(s, move |tx| tx.put_push_failure(&m)).await.unwrap();
+
+    let n = reset(s, ResetScope::app_instance(&here)).await;
+    assert_eq!((n.push_outbox_entries, n.push_failure_markers), (2, 0), "markers belong to no AppInstance");
+    let left = outbox(s, PushFilter::default()).await;
+    assert_eq!(left.iter().map(|e| e.app_instance_arn.as_str()).collect::<Vec<_>>(), [there.as_str()]);
+    assert_eq!(r(s, |tx| tx.list_push_failures()).await.unwrap().len(), 1);
+
+    let n = reset(s, ResetScope::all()).await;
+    assert_eq!((n.push_outbox_entries, n.push_failure_markers), (1, 1));
+    assert!(outbox(s, PushFilter::default()).await.is_empty());
+    assert!(r(s, |tx| tx.list_push_failures()).await.unwrap().is_empty());
 }

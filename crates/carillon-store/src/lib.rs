@@ -284,6 +284,27 @@ pub trait Tx {
     /// (retention). Returns how many.
     fn delete_messages_before(&mut self, app_instance_arn: &str, before_ms: i64, limit: usize) -> StoreResult<u64>;
 
+    // Push notifications: the outbox and the failure markers (`docs/behaviour.md`, "Push
+    // notifications"). They belong to no AppInstance's lifetime: deleting a channel or an
+    // AppInstance keeps its entries; a reset of its scope removes them.
+    /// Appends `e` to the outbox under a new id, greater than every id given before.
+    fn insert_push_entry(&mut self, e: &PushEntry) -> StoreResult<()>;
+    /// Deletes all but the newest `keep` outbox entries. Returns how many it deleted.
+    fn trim_push_outbox(&mut self, keep: u64) -> StoreResult<u64>;
+    /// The outbox entries `f` matches, oldest first, at most `limit`.
+    fn list_push_entries(&mut self, f: &PushFilter, limit: usize) -> StoreResult<Vec<PushEntry>>;
+    /// Deletes the outbox entries `f` matches. Returns how many.
+    fn delete_push_entries(&mut self, f: &PushFilter) -> StoreResult<u64>;
+    /// Sets the marker of `m.target`, replacing the reason of one already there.
+    fn put_push_failure(&mut self, m: &PushFailureMarker) -> StoreResult<()>;
+    /// Every marker, oldest first.
+    fn list_push_failures(&mut self) -> StoreResult<Vec<PushFailureMarker>>;
+    /// Deletes every marker. Returns how many.
+    fn delete_push_failures(&mut self) -> StoreResult<u64>;
+    /// The reason of the marker on the device token whose SHA-256 is `device_token_sha256`, else
+    /// of the one on `resource_arn`.
+    fn push_failure_for(&mut self, device_token_sha256: &str, resource_arn: &str) -> StoreResult<Option<EndpointStatusReason>>;
+
     /// Writes a heartbeat: a real, durable write of no meaning, with which the health check
     /// finds out whether writes work again after they failed.
     fn heartbeat(&mut self, now_ms: i64) -> StoreResult<()>;
@@ -311,7 +332,8 @@ pub trait Tx {
 
     /// Deletes every AppInstance in `scope` with everything stored under it (users, bots, admins,
     /// endpoints, channels, memberships, moderators, messages, tags, idempotency records, pending
-    /// purges), in this transaction. Returns how
+    /// purges, push outbox entries; push-failure markers only when `scope` is everything), in this
+    /// transaction. Returns how
     /// many visible resources of each kind it deleted.
     fn reset(&mut self, scope: &ResetScope) -> StoreResult<ResetCounts>;
 

@@ -294,6 +294,8 @@ pub struct ResetCounts {
     pub channel_flows: u64,
     /// One per data type an AppInstance streams.
     pub streaming_configurations: u64,
+    pub push_outbox_entries: u64,
+    pub push_failure_markers: u64,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -446,6 +448,68 @@ impl MessageQuery {
         }
         (low <= high).then_some((low, high))
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Push notifications (`docs/behaviour.md`, "Push notifications"): the outbox of push decisions and
+// the push-failure markers. Both are shared by every node through the database.
+
+pub use carillon_api::messaging::shapes::PushNotificationType;
+
+stored_enum!(PushNotificationType);
+
+/// One decision of the push outbox: what a push of a message to one member (and, past the
+/// member-level checks, one of its endpoints) came to. A raw device token is never stored, only
+/// its SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushEntry {
+    /// Given by the store on insert, increasing; ignored by [`Tx::insert_push_entry`](crate::Tx).
+    pub id: i64,
+    pub time_ms: i64,
+    pub account_id: String,
+    pub region: String,
+    pub app_instance_arn: String,
+    pub channel_arn: String,
+    pub message_id: String,
+    pub sender_arn: String,
+    pub recipient_arn: String,
+    pub endpoint_id: Option<String>,
+    pub endpoint_type: Option<AppInstanceUserEndpointType>,
+    pub resource_arn: Option<String>,
+    /// Lowercase hex.
+    pub device_token_sha256: Option<String>,
+    pub push_type: PushNotificationType,
+    pub title: Option<String>,
+    pub body: Option<String>,
+    /// `DELIVERED`, `SKIPPED` or `FAILED`.
+    pub outcome: String,
+    pub reason: Option<String>,
+}
+
+/// Which outbox entries an operation addresses: those with `id > after_id` matching every filter
+/// given.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PushFilter {
+    pub channel_arn: Option<String>,
+    pub recipient_arn: Option<String>,
+    pub message_id: Option<String>,
+    pub after_id: i64,
+}
+
+/// What a push-failure marker makes fail: a device token (kept as its SHA-256, lowercase hex) or
+/// a Pinpoint application ARN.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PushFailureTarget {
+    DeviceTokenSha256(String),
+    ResourceArn(String),
+}
+
+/// A push-failure marker: pushes to its target fail with its reason until it is deleted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushFailureMarker {
+    pub target: PushFailureTarget,
+    pub status_reason: EndpointStatusReason,
+    pub created_ms: i64,
 }
 
 /// The greatest `(created_ms, seq)` below `at`, if any.

@@ -151,6 +151,9 @@ pub struct ServeArgs {
     /// Moderators per channel
     #[arg(long, env = "CARILLON_QUOTA_CHANNEL_MODERATORS", value_name = "N", default_value_t = Quotas::default().moderators_per_channel)]
     pub quota_channel_moderators: u64,
+    /// Push outbox entries kept (the newest)
+    #[arg(long, env = "CARILLON_PUSH_OUTBOX_LIMIT", value_name = "N", default_value_t = Quotas::default().push_outbox_limit)]
+    pub push_outbox_limit: u64,
 }
 
 /// `on` or `off`.
@@ -369,6 +372,7 @@ impl ServeArgs {
                 memberships_per_channel: self.quota_channel_memberships,
                 memberships_per_user: self.quota_user_memberships,
                 moderators_per_channel: self.quota_channel_moderators,
+                push_outbox_limit: self.push_outbox_limit,
                 ..Quotas::default()
             },
             seed,
@@ -464,6 +468,12 @@ mod tests {
         let got = (q.channels_per_app_instance, q.memberships_per_channel, q.memberships_per_user, q.moderators_per_channel);
         assert_eq!(got, (2, 3, 4, 5));
         assert_eq!(parse(&args(&[]), |_| None).unwrap().quotas.memberships_per_channel, 10_000);
+    }
+
+    #[test]
+    fn the_push_outbox_limit_is_an_option() {
+        assert_eq!(parse(&args(&["--push-outbox-limit", "7"]), |_| None).unwrap().quotas.push_outbox_limit, 7);
+        assert_eq!(parse(&args(&[]), |_| None).unwrap().quotas.push_outbox_limit, 10_000);
     }
 
     #[test]

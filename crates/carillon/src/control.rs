@@ -1,13 +1,14 @@
 //! The server's own control plane, under `/_carillon/` (docs/behaviour.md, "Control plane"): health,
 //! the web console's files, a forced expiration sweep, the service clock's offset, an endpoint's
-//! state, reset, the fault rules, the request journal and the metrics. It sits behind the same front as the API (request id, limits, auth, error rendering, the
+//! state, reset, the fault rules, the request journal, the metrics, and the push outbox with its
+//! failure markers. It sits behind the same front as the API (request id, limits, auth, error rendering, the
 //! log line).
 
 use crate::console::Asset;
 use carillon_api::shapes::{EndpointStatus, EndpointStatusReason};
 use carillon_api::{Answer, ApiError, ErrorKind, printable};
 use carillon_service::Health;
-use carillon_store::ResetScope;
+use carillon_store::{PushFilter, ResetScope};
 use serde_json::{Value, json};
 
 /// Every path of the control plane starts with this.
@@ -30,6 +31,11 @@ pub enum Control {
     DeleteFaults,
     Requests,
     Metrics,
+    GetPushOutbox,
+    DeletePushOutbox,
+    GetPushFailures,
+    PutPushFailures,
+    DeletePushFailures,
 }
 
 impl Control {
@@ -51,6 +57,11 @@ impl Control {
             ("DELETE", "/_carillon/faults") => Control::DeleteFaults,
             ("GET", "/_carillon/requests") => Control::Requests,
             ("GET", "/_carillon/metrics") => Control::Metrics,
+            ("GET", "/_carillon/push-outbox") => Control::GetPushOutbox,
+            ("DELETE", "/_carillon/push-outbox") => Control::DeletePushOutbox,
+            ("GET", "/_carillon/push-failures") => Control::GetPushFailures,
+            ("PUT", "/_carillon/push-failures") => Control::PutPushFailures,
+            ("DELETE", "/_carillon/push-failures") => Control::DeletePushFailures,
             _ => return None,
         })
     }
@@ -72,6 +83,11 @@ impl Control {
             Control::DeleteFaults => "control:delete-faults",
             Control::Requests => "control:requests",
             Control::Metrics => "control:metrics",
+            Control::GetPushOutbox => "control:get-push-outbox",
+            Control::DeletePushOutbox => "control:delete-push-outbox",
+            Control::GetPushFailures => "control:get-push-failures",
+            Control::PutPushFailures => "control:put-push-failures",
+            Control::DeletePushFailures => "control:delete-push-failures",
         }
     }
 
@@ -172,6 +188,14 @@ impl Control {
                 .encode()
                 .map(|text| Answer { status: 200, content_type: crate::metrics::CONTENT_TYPE, body: text.into_bytes() })
                 .map_err(|e| ApiError::internal("The metrics could not be encoded.").with_cause(e.to_string())),
+            Control::GetPushOutbox => service.push_outbox(push_filter(query)?).await.map(|entries| ok(json!({"Entries": entries}))),
+            Control::DeletePushOutbox => service.delete_push_outbox(push_filter(query)?).await.map(|n| ok(json!({"deleted": n}))),
+            Control::GetPushFailures => service.push_failures().await.map(|markers| ok(json!({"Markers": markers}))),
+            Control::PutPushFailures => {
+                let (token, resource_arn, reason) = push_failure(&body)?;
+                service.put_push_failure(token, resource_arn, reason).await.map(|marker| ok(json!({"Marker": marker})))
+            }
+            Control::DeletePushFailures => service.delete_push_failures().await.map(|n| ok(json!({"deleted": n}))),
         }
     }
 }
@@ -202,7 +226,56 @@ pub fn counts(n: &carillon_store::ResetCounts) -> Value {
         "ChannelMessages": n.messages,
         "ChannelFlows": n.channel_flows,
         "StreamingConfigurations": n.streaming_configurations,
+        "PushOutboxEntries": n.push_outbox_entries,
+        "PushFailureMarkers": n.push_failure_markers,
     })
+}
+
+/// The outbox filter of a raw query (`channel-arn`, `recipient-arn`, `message-id`, `after-id`);
+/// anything else is a 400.
+fn push_filter(raw_query: Option<&str>) -> Result<PushFilter, ApiError> {
+    let mut f = PushFilter::default();
+    for (key, value) in carillon_api::route::parse_query(raw_query)? {
+        match key.as_str() {
+            "channel-arn" => f.channel_arn = Some(value),
+            "recipient-arn" => f.recipient_arn = Some(value),
+            "message-id" => f.message_id = Some(value),
+            "after-id" => {
+                f.after_id = value.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+                    ApiError::bad_request(format!("after-id must be a non-negative integer, not {:?}.", printable(&value)))
+                })?
+            }
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "Unknown parameter {:?}: the push outbox is filtered by channel-arn, recipient-arn, message-id and after-id.",
+                    printable(other)
+                )));
+            }
+        }
+    }
+    Ok(f)
+}
+
+/// A push-failure marker's body: `DeviceToken` or `ResourceArn` (exactly one, a non-empty string)
+/// and `StatusReason`. The token is never repeated in an answer.
+fn push_failure(body: &Value) -> Result<(Option<&str>, Option<&str>, EndpointStatusReason), ApiError> {
+    const SHAPE: &str = "Body must be {\"DeviceToken\" or \"ResourceArn\": STRING, \"StatusReason\": \"INVALID_DEVICE_TOKEN\" or \"INVALID_PINPOINT_ARN\"}.";
+    let obj = body.as_object().ok_or_else(|| ApiError::bad_request(SHAPE))?;
+    if obj.keys().any(|k| !["DeviceToken", "ResourceArn", "StatusReason"].contains(&k.as_str())) {
+        return Err(ApiError::bad_request(SHAPE));
+    }
+    let text = |k: &str| match obj.get(k) {
+        None => Ok(None),
+        Some(Value::String(s)) if !s.is_empty() => Ok(Some(s.as_str())),
+        Some(_) => Err(ApiError::bad_request(SHAPE)),
+    };
+    let (token, resource_arn) = match (text("DeviceToken")?, text("ResourceArn")?) {
+        (Some(t), None) => (Some(t), None),
+        (None, Some(a)) => (None, Some(a)),
+        _ => return Err(ApiError::bad_request(SHAPE)),
+    };
+    let reason = text("StatusReason")?.and_then(EndpointStatusReason::parse).ok_or_else(|| ApiError::bad_request(SHAPE))?;
+    Ok((token, resource_arn, reason))
 }
 
 /// The scope of a reset body (`{}`, or `Account`, `Region`, `AppInstanceArn`), and whether it is
@@ -301,6 +374,42 @@ mod tests {
             json!({"Accounts": "111122223333"}),
         ] {
             assert!(reset_scope(&bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_push_outbox_is_filtered_by_four_parameters() {
+        let f = push_filter(Some("channel-arn=arn%3Ac&recipient-arn=r&message-id=m&after-id=7")).unwrap();
+        let want =
+            PushFilter { channel_arn: Some("arn:c".into()), recipient_arn: Some("r".into()), message_id: Some("m".into()), after_id: 7 };
+        assert_eq!(f, want);
+        assert_eq!(push_filter(None).unwrap(), PushFilter::default());
+        for bad in ["after-id=-1", "after-id=x", "limit=3"] {
+            assert!(push_filter(Some(bad)).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_push_failure_names_one_target_and_a_reason() {
+        let body = json!({"DeviceToken": "tok", "StatusReason": "INVALID_DEVICE_TOKEN"});
+        let (t, a, r) = push_failure(&body).unwrap();
+        assert_eq!((t, a, r), (Some("tok"), None, EndpointStatusReason::InvalidDeviceToken));
+        let arn = "arn:aws:mobiletargeting:us-east-1:111122223333:apps/x";
+        let body = json!({"ResourceArn": arn, "StatusReason": "INVALID_PINPOINT_ARN"});
+        let (t, a, r) = push_failure(&body).unwrap();
+        assert_eq!((t, a, r), (None, Some(arn), EndpointStatusReason::InvalidPinpointArn));
+        for bad in [
+            json!({}),
+            json!([]),
+            json!({"DeviceToken": "tok"}),
+            json!({"DeviceToken": "tok", "StatusReason": "BROKEN"}),
+            json!({"DeviceToken": "tok", "ResourceArn": arn, "StatusReason": "INVALID_DEVICE_TOKEN"}),
+            json!({"DeviceToken": "", "StatusReason": "INVALID_DEVICE_TOKEN"}),
+            json!({"DeviceToken": 5, "StatusReason": "INVALID_DEVICE_TOKEN"}),
+            json!({"DeviceToken": "tok", "StatusReason": "INVALID_DEVICE_TOKEN", "Extra": 1}),
+        ] {
+            let e = push_failure(&bad).err().map(|e| e.status());
+            assert_eq!(e, Some(400), "{bad}");
         }
     }
 }

@@ -67,11 +67,14 @@ async fn a_tenant_cannot_drive_the_control_plane() {
     let inactive =
         json!({"AppInstanceUserArn": user, "EndpointId": endpoint, "Status": "INACTIVE", "StatusReason": "INVALID_DEVICE_TOKEN"});
     let two_days = json!({"offset_seconds": 2 * 86_400});
-    let steps: [(&str, &str, Vec<u8>); 4] = [
+    let marker = json!({"DeviceToken": "t", "StatusReason": "INVALID_DEVICE_TOKEN"});
+    let steps: [(&str, &str, Vec<u8>); 6] = [
         ("PUT", "/_carillon/endpoint-state", inactive.to_string().into_bytes()),
         ("PUT", "/_carillon/clock", two_days.to_string().into_bytes()),
         ("POST", "/_carillon/expiration-sweep", Vec::new()),
         ("GET", "/_carillon/clock", Vec::new()),
+        ("PUT", "/_carillon/push-failures", marker.to_string().into_bytes()),
+        ("GET", "/_carillon/push-outbox", Vec::new()),
     ];
     for (method, path, body) in &steps {
         let r = signed(addr, &attacker, method, path, body);
@@ -141,6 +144,8 @@ fn the_control_plane_can_be_switched_off() {
             ("GET", "/_carillon/clock", b""),
             ("POST", "/_carillon/expiration-sweep", b""),
             ("PUT", "/_carillon/endpoint-state", b"{}"),
+            ("GET", "/_carillon/push-outbox", b""),
+            ("DELETE", "/_carillon/push-failures", b""),
             ("GET", "/_carillon/nothing", b""),
         ] {
             let r = send(addr, method, path, &[], body);

@@ -1,10 +1,16 @@
 //! The FilterRule of a membership's push preferences: the supported subset of message filtering,
 //! checked at Put (`docs/behaviour.md`, "Messaging"). A rule is a JSON object mapping attribute
 //! names to non-empty arrays of conditions, plus at most one `"$or"` (top level only) of 2-5 such
-//! objects; a condition is a string or `{"anything-but": [strings]}`.
+//! objects; a condition is a string or `{"anything-but": [strings]}`. At send, [`matches`] tells
+//! whether a message's MessageAttributes pass a member's rule.
 
 use carillon_api::ApiError;
+use carillon_api::messaging::shapes::MessageAttributeValue;
 use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+/// A message's MessageAttributes.
+pub(crate) type Attributes = BTreeMap<String, MessageAttributeValue>;
 
 const MAX_BYTES: usize = 2048;
 const MAX_COMPLEXITY: usize = 20;
@@ -76,6 +82,45 @@ fn attribute(key: &str, value: &Value) -> Result<usize, ApiError> {
     Ok(complexity)
 }
 
+/// Whether `attributes` pass `rule`: every attribute key of the rule matches and, when there is
+/// a `"$or"`, one of its alternatives does. A rule that is not of the supported form (none is
+/// stored: Put checks it) matches nothing.
+pub(crate) fn matches(rule: &str, attributes: Option<&Attributes>) -> bool {
+    if check(rule).is_err() {
+        return false;
+    }
+    let Ok(Value::Object(top)) = serde_json::from_str::<Value>(rule) else { return false };
+    let empty = Attributes::new();
+    all_match(&top, attributes.unwrap_or(&empty))
+}
+
+/// Every key of `object` matches; `"$or"` when one of its alternatives does.
+fn all_match(object: &Map<String, Value>, attributes: &Attributes) -> bool {
+    object.iter().all(|(key, value)| match (key.as_str(), value) {
+        ("$or", Value::Array(alternatives)) => {
+            alternatives.iter().any(|a| matches!(a, Value::Object(alternative) if all_match(alternative, attributes)))
+        }
+        (_, Value::Array(conditions)) => {
+            let values = attributes.get(key).and_then(|a| a.string_values.as_deref());
+            conditions.iter().any(|c| condition_matches(c, values))
+        }
+        _ => false,
+    })
+}
+
+/// A string matches when one of the attribute's values equals it; `{"anything-but": [..]}` when
+/// the attribute is absent or none of its values is listed.
+fn condition_matches(condition: &Value, values: Option<&[String]>) -> bool {
+    match condition {
+        Value::String(wanted) => values.is_some_and(|v| v.iter().any(|v| v == wanted)),
+        Value::Object(o) => match o.get("anything-but") {
+            Some(Value::Array(refused)) => values.is_none_or(|v| !v.iter().any(|v| refused.iter().any(|r| r.as_str() == Some(v)))),
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,5 +169,46 @@ mod tests {
         let values = (0..16).map(|i| format!("\"{i}\"")).collect::<Vec<_>>().join(",");
         let over = format!(r#"{{"$or":[{{"a":["x"]}},{{"b":[{{"anything-but":[{values}]}}]}}],"c":["y"]}}"#);
         assert!(check(&over).is_err(), "{over}");
+    }
+
+    fn attrs(pairs: &[(&str, &[&str])]) -> Attributes {
+        pairs
+            .iter()
+            .map(|(k, vs)| (k.to_string(), MessageAttributeValue { string_values: Some(vs.iter().map(|v| v.to_string()).collect()) }))
+            .collect()
+    }
+
+    #[test]
+    fn keys_are_anded_and_conditions_ored() {
+        let rule = r#"{"type":["urgent","high"],"team":["ops"]}"#;
+        assert!(matches(rule, Some(&attrs(&[("type", &["high"]), ("team", &["dev", "ops"])]))));
+        assert!(!matches(rule, Some(&attrs(&[("type", &["high"])]))), "a key of the rule is missing");
+        assert!(!matches(rule, Some(&attrs(&[("type", &["low"]), ("team", &["ops"])]))));
+        assert!(!matches(rule, None));
+    }
+
+    #[test]
+    fn anything_but_matches_an_absent_attribute_or_unlisted_values() {
+        let rule = r#"{"team":[{"anything-but":["ops","qa"]}]}"#;
+        assert!(matches(rule, None));
+        assert!(matches(rule, Some(&attrs(&[("team", &["dev"])]))));
+        assert!(!matches(rule, Some(&attrs(&[("team", &["dev", "qa"])]))));
+        // ORed with a plain value of the same key.
+        assert!(matches(r#"{"team":["qa",{"anything-but":["qa"]}]}"#, Some(&attrs(&[("team", &["qa"])]))));
+    }
+
+    #[test]
+    fn one_alternative_of_or_suffices_beside_the_other_keys() {
+        let rule = r#"{"kind":["chat"],"$or":[{"a":["1"]},{"b":["2"],"c":["3"]}]}"#;
+        assert!(matches(rule, Some(&attrs(&[("kind", &["chat"]), ("a", &["1"])]))));
+        assert!(matches(rule, Some(&attrs(&[("kind", &["chat"]), ("b", &["2"]), ("c", &["3"])]))));
+        assert!(!matches(rule, Some(&attrs(&[("kind", &["chat"]), ("b", &["2"])]))), "an alternative's keys are ANDed");
+        assert!(!matches(rule, Some(&attrs(&[("a", &["1"])]))), "the top-level key still counts");
+    }
+
+    #[test]
+    fn an_unsupported_rule_matches_nothing() {
+        assert!(!matches("{}", None));
+        assert!(!matches(r#"{"a":[{"prefix":"x"}]}"#, Some(&attrs(&[("a", &["x"])]))));
     }
 }

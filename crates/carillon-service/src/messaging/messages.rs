@@ -2,6 +2,7 @@
 //! NON_PERSISTENT messages are never stored.
 
 use super::access::{self, Action, Subject};
+use super::push::{self, Push};
 use super::{identity, no_sub_channel, retention};
 use crate::failure::TxResult;
 use crate::pagination::list_page;
@@ -147,6 +148,7 @@ pub async fn send(svc: &Service, ctx: &RequestContext, input: SendChannelMessage
         None => None,
     };
     let now = svc.clock.now_ms();
+    let outbox_limit = svc.quotas.push_outbox_limit;
     svc.write(move |tx| {
         lock(tx, OwnerLock::Channel(&input.channel_arn))?;
         let (actor, channel, roles) = access::enter(tx, &input.chime_bearer, &input.channel_arn)?;
@@ -170,7 +172,7 @@ pub async fn send(svc: &Service, ctx: &RequestContext, input: SendChannelMessage
                 metadata: input.metadata.clone(),
                 content_type: input.content_type.clone(),
                 message_attributes: attributes.clone(),
-                sender: actor,
+                sender: actor.clone(),
                 created_ms: now,
                 updated_ms: now,
                 edited_ms: None,
@@ -186,6 +188,18 @@ pub async fn send(svc: &Service, ctx: &RequestContext, input: SendChannelMessage
             });
             let update = ChannelUpdate { last_message_ms: Some(now), expiration, ..ChannelUpdate::default() };
             tx.update_channel(&channel.arn, &update)?;
+            // The push decision is durable with the message, and a replay (answered above) makes none.
+            if let Some(config) = &input.push_notification {
+                let p = Push {
+                    channel: &channel,
+                    message_id: &message_id,
+                    sender_arn: &actor.arn,
+                    config,
+                    attributes: input.message_attributes.as_ref(),
+                    now_ms: now,
+                };
+                push::decide(tx, &p, outbox_limit)?;
+            }
         }
         let answer = SendChannelMessageResponse {
             channel_arn: Some(channel.arn.clone()),
