@@ -410,3 +410,10 @@ def test_channel_expiration_and_message_retention_through_the_clock(make_server,
     assert status == 200 and swept["messages"] >= 1, swept
     identity.put_app_instance_retention_settings(AppInstanceArn=instance, AppInstanceRetentionSettings={})
     assert old not in [m["MessageId"] for m in all_pages(chat, ChannelArn=kept, ChimeBearer=ana)]
+
+
+def test_the_websocket_session_is_not_served_yet(server):
+    r = server.raw("GET", "/connect?userArn=arn%3Aaws%3Achime%3Aus-east-1%3A111122223333%3Aapp-instance%2Fa%2Fuser%2Fu&sessionId=1")
+    assert r.status == 501
+    assert r.headers["x-amzn-ErrorType"].startswith("NotImplementedException")
+    assert r.json() == {"Code": "NotImplemented", "Message": "Carillon does not implement the messaging session (GET /connect) yet"}

@@ -85,6 +85,15 @@ def populate_channels(server, client, app, users, bot):
     chat.redact_channel_message(ChannelArn=public, MessageId=redacted, ChimeBearer=u3)
     send(public, u3, "ping", Type="CONTROL")
     send(private, u2, "secret")
+    # Configuration-only resources: a channel flow associated with the private channel, and streaming.
+    processor = {"Name": "moderate", "ExecutionOrder": 1, "FallbackAction": "CONTINUE",
+                 "Configuration": {"Lambda": {"ResourceArn": "arn:aws:lambda:us-east-1:123456789012:function:moderate",
+                                              "InvocationType": "ASYNC"}}}
+    flow = chat.create_channel_flow(AppInstanceArn=app, Name="flow", Processors=[processor], ClientRequestToken="state-flow",
+                                    Tags=[{"Key": "f", "Value": "1"}])["ChannelFlowArn"]
+    chat.associate_channel_flow(ChannelArn=private, ChannelFlowArn=flow, ChimeBearer=u2)
+    chat.put_messaging_streaming_configurations(AppInstanceArn=app, StreamingConfigurations=[
+        {"DataType": "Channel", "ResourceArn": "arn:aws:kinesis:us-east-1:123456789012:stream/chat"}])
     return chat, [public, private]
 
 
@@ -113,6 +122,14 @@ def observed_channels(chat, app, users, channels):
             out[channel].append(strip(chat.get_channel_membership_preferences(ChannelArn=channel, MemberArn=arn, ChimeBearer=arn)))
     for user in users:
         out[user] = strip(chat.list_channel_memberships_for_app_instance_user(AppInstanceUserArn=user, ChimeBearer=admin))
+    flows = strip(chat.list_channel_flows(AppInstanceArn=app))
+    out["flows"] = flows
+    for f in flows["ChannelFlows"]:
+        arn = f["ChannelFlowArn"]
+        out[arn] = [strip(chat.describe_channel_flow(ChannelFlowArn=arn)),
+                    strip(chat.list_channels_associated_with_channel_flow(ChannelFlowArn=arn)),
+                    strip(chat.list_tags_for_resource(ResourceARN=arn))]
+    out["streaming"] = strip(chat.get_messaging_streaming_configurations(AppInstanceArn=app))
     return out
 
 
@@ -165,7 +182,12 @@ def test_export_reset_import_export_gives_the_same_document_and_the_same_api_ans
         "ChannelMemberships": sum(len(c["Memberships"]) for c in in_first),
         "ChannelModerators": sum(len(c["Moderators"]) for c in in_first),
         "ChannelMessages": sum(len(c["Messages"]) for c in in_first),
+        "ChannelFlows": sum(len(a.get("ChannelFlows", [])) for a in first["AppInstances"]),
+        "StreamingConfigurations": sum(len(a.get("StreamingConfigurations", [])) for a in first["AppInstances"]),
+        "PushOutboxEntries": 0,
+        "PushFailureMarkers": 0,
     }
+    assert answer["Imported"]["ChannelFlows"] == 1 and answer["Imported"]["StreamingConfigurations"] == 1
     second = export(server)
     assert without_time(second) == without_time(first)
     # The API shows exactly what it showed before: ARNs, timestamps, list order, tag order, endpoint state,

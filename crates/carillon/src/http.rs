@@ -111,6 +111,11 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>) -> Result<Reply, Infa
             }
         }
         Ok(Some((parts, body))) if path.starts_with(control::PREFIX) => control(&app, &parts, &body).await,
+        // The messaging session's WebSocket (`docs/behaviour.md`, "Messaging"): not served yet. The
+        // SDK signs it in its query, not as an API request, so it is answered before authentication.
+        Ok(Some((parts, _))) if parts.method == hyper::Method::GET && path == "/connect" => {
+            ("-", Err(ApiError::not_implemented("the messaging session (GET /connect)")))
+        }
         Ok(Some((parts, body))) => {
             let answered = api(&app, &parts, &body, &request_id, &mut caller, &mut abort, &mut signature).await;
             if app.journal.keeps_bodies() {
