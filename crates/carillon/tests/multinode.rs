@@ -275,3 +275,146 @@ async fn a_write_on_one_node_is_read_on_every_other_at_once() {
         assert_eq!(error_of(&err), ("NotFoundException".into(), 404));
     }
 }
+
+/// Three nodes with a small per-channel membership quota, a Messaging client per node, an
+/// AppInstance with `users` users, and a channel its first user created.
+async fn messaging_cluster(
+    test: &str,
+    quota: u64,
+    users: usize,
+) -> Option<(PostgresDb, Vec<TestServer>, Vec<aws_sdk_chimesdkmessaging::Client>, Vec<String>, String)> {
+    let Some(db) = PostgresDb::fresh() else {
+        say(&format!("SKIPPED multinode test {test}: CARILLON_TEST_POSTGRES_URL is not set"));
+        return None;
+    };
+    let nodes: Vec<TestServer> =
+        (0..NODES).map(|_| TestServer::builder().database(db.url()).config(|c| c.quotas.memberships_per_channel = quota).start()).collect();
+    let account = fresh_account();
+    let identity = nodes[0].client_for(&account, "us-east-1");
+    let instance = identity.create_app_instance().name("chat").send().await.unwrap().app_instance_arn.unwrap();
+    let mut arns = Vec::new();
+    for i in 0..users {
+        let u = identity.create_app_instance_user().app_instance_arn(&instance).app_instance_user_id(format!("u{i}")).name("u").send();
+        arns.push(u.await.unwrap().app_instance_user_arn.unwrap());
+    }
+    let chats: Vec<_> = nodes.iter().map(|n| n.messaging_client_for(&account, "us-east-1")).collect();
+    let channel = chats[0].create_channel().app_instance_arn(&instance).name("raced").chime_bearer(&arns[0]).send().await.unwrap();
+    say(&format!("multinode test on postgres: {test}"));
+    Some((db, nodes, chats, arns, channel.channel_arn.unwrap()))
+}
+
+/// Adds `user` to `channel` through `chat`: `Ok` or the error's code.
+async fn join(chat: aws_sdk_chimesdkmessaging::Client, channel: String, user: String, bearer: String) -> Result<(), String> {
+    use aws_sdk_chimesdkmessaging::types::ChannelMembershipType;
+    let out = chat
+        .create_channel_membership()
+        .channel_arn(&channel)
+        .member_arn(&user)
+        .r#type(ChannelMembershipType::Default)
+        .chime_bearer(&bearer);
+    out.send().await.map(|_| ()).map_err(|e| error_of(&e).0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn memberships_raced_on_every_node_keep_uniqueness_and_the_channel_quota() {
+    let test = "memberships_raced_on_every_node_keep_uniqueness_and_the_channel_quota";
+    // The creator is the first member; the quota leaves room for five more.
+    let Some((_db, _nodes, chats, users, channel)) = messaging_cluster(test, 6, 8).await else { return };
+    // Each of four users is added by every node at once: one add wins, the others are 409.
+    for user in &users[1..5] {
+        let tasks: Vec<_> = chats.iter().map(|c| tokio::spawn(join(c.clone(), channel.clone(), user.clone(), users[0].clone()))).collect();
+        let mut outcomes = Vec::new();
+        for t in tasks {
+            outcomes.push(t.await.unwrap());
+        }
+        assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 1, "{outcomes:?}");
+        assert!(outcomes.iter().all(|o| o.as_ref().err().is_none_or(|e| e == "ConflictException")), "{outcomes:?}");
+    }
+    // One place is left; three other users race for it on three nodes: one joins.
+    let tasks: Vec<_> =
+        chats.iter().zip(&users[5..8]).map(|(c, u)| tokio::spawn(join(c.clone(), channel.clone(), u.clone(), users[0].clone()))).collect();
+    let mut outcomes = Vec::new();
+    for t in tasks {
+        outcomes.push(t.await.unwrap());
+    }
+    assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 1, "{outcomes:?}");
+    assert!(outcomes.iter().all(|o| o.as_ref().err().is_none_or(|e| e == "ResourceLimitExceededException")), "{outcomes:?}");
+    for chat in &chats {
+        let listed = chat.list_channel_memberships().channel_arn(&channel).chime_bearer(&users[0]).send().await.unwrap();
+        let members: HashSet<&str> = listed.channel_memberships().iter().filter_map(|m| m.member().and_then(|m| m.arn())).collect();
+        assert_eq!(members.len(), 6, "every node sees the same six members");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sends_on_every_node_are_listed_once_in_one_order_everywhere() {
+    use aws_sdk_chimesdkmessaging::types::{ChannelMessagePersistenceType, ChannelMessageType, SortOrder};
+    let test = "sends_on_every_node_are_listed_once_in_one_order_everywhere";
+    let Some((_db, _nodes, chats, users, channel)) = messaging_cluster(test, 100, 1).await else { return };
+    // Three rounds of five sends on each node at once. A send the channel's lock kept waiting past
+    // the database's lock timeout answers 503 and writes nothing; every 201 must be listed once.
+    let mut sent = HashSet::new();
+    for round in 0..3 {
+        let mut tasks = Vec::new();
+        for (n, chat) in chats.iter().enumerate() {
+            for i in 0..5 {
+                let (chat, channel, bearer) = (chat.clone(), channel.clone(), users[0].clone());
+                tasks.push(tokio::spawn(async move {
+                    let sent = chat
+                        .send_channel_message()
+                        .channel_arn(&channel)
+                        .content(format!("round {round} node {n} message {i}"))
+                        .r#type(ChannelMessageType::Standard)
+                        .persistence(ChannelMessagePersistenceType::Persistent)
+                        .client_request_token(format!("r{round}-n{n}-m{i}"))
+                        .chime_bearer(&bearer)
+                        .send()
+                        .await;
+                    sent.map(|o| o.message_id.unwrap()).map_err(|e| error_of(&e).0)
+                }));
+            }
+        }
+        let mut acknowledged = 0;
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(id) => {
+                    assert!(sent.insert(id), "every send has its own id");
+                    acknowledged += 1;
+                }
+                Err(code) => assert_eq!(code, "ServiceUnavailableException"),
+            }
+        }
+        assert!(acknowledged > 0, "round {round}: no send was acknowledged");
+    }
+    let mut orders = Vec::new();
+    for chat in &chats {
+        for order in [SortOrder::Ascending, SortOrder::Descending] {
+            let mut ids = Vec::new();
+            let mut token = None;
+            loop {
+                let page = chat
+                    .list_channel_messages()
+                    .channel_arn(&channel)
+                    .sort_order(order.clone())
+                    .max_results(7)
+                    .set_next_token(token)
+                    .chime_bearer(&users[0])
+                    .send()
+                    .await
+                    .unwrap();
+                ids.extend(page.channel_messages().iter().map(|m| m.message_id().unwrap().to_string()));
+                token = page.next_token().map(str::to_string);
+                if token.is_none() {
+                    break;
+                }
+            }
+            if order == SortOrder::Descending {
+                ids.reverse();
+            }
+            orders.push(ids);
+        }
+    }
+    assert_eq!(orders[0].len(), sent.len(), "each acknowledged send, once");
+    assert_eq!(orders[0].iter().collect::<HashSet<_>>(), sent.iter().collect::<HashSet<_>>());
+    assert!(orders.iter().all(|o| o == &orders[0]), "one order on every node, and descending is its reverse");
+}
