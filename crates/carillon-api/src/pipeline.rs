@@ -65,6 +65,11 @@ impl Resolved<'_> {
     pub fn labels(&self) -> &[String] {
         &self.labels
     }
+
+    /// The decoded query pairs, in request order.
+    pub fn query(&self) -> &[(String, String)] {
+        &self.query
+    }
 }
 
 /// A successful answer: the operation's success status and its body (empty for 204), with the body's

@@ -7,10 +7,11 @@ use crate::control::{self, Control};
 use crate::cors;
 use crate::faults::Fired;
 use crate::journal::{Bodies, recorded_body};
+use crate::throttle::MessagingKeys;
 use bytes::Bytes;
 use carillon_api::{
-    Answer, ApiError, Direction, ErrorKind, MAX_BODY_BYTES, Request as WireRequest, RequestContext, ServedOperation, Wire, messaging,
-    printable,
+    Answer, ApiError, Direction, ErrorKind, MAX_BODY_BYTES, Request as WireRequest, RequestContext, Resolved, ServedOperation, Wire,
+    messaging, printable,
 };
 use carillon_service::Service;
 use carillon_sigv4::SignatureMismatch;
@@ -525,7 +526,7 @@ async fn api(
     };
     let operation = resolved.operation();
     if let Some(throttle) = &app.throttle
-        && !throttle.admit(&ctx.account, operation)
+        && !throttle.admit(&ctx.account, operation, &throttle_keys(&resolved, &headers, body, &ctx.region))
     {
         let e = ApiError::new(ErrorKind::ThrottledClient, "The request rate for this account is above the AWS rate profile.");
         return (operation.name(), Err(e));
@@ -555,6 +556,15 @@ async fn api(
         return (operation.name(), Ok(messaging_endpoint(app, parts)));
     }
     (operation.name(), app.wire.call(&app.service, &ctx, resolved).await)
+}
+
+/// What a Messaging request's rates are counted against (`docs/behaviour.md`, "Limits"); nothing
+/// for Identity, whose rates are per account.
+fn throttle_keys<'a>(resolved: &'a Resolved<'_>, headers: &'a [(&'a str, &'a [u8])], body: &'a [u8], region: &str) -> MessagingKeys<'a> {
+    match resolved.operation() {
+        ServedOperation::Messaging(op) => MessagingKeys::of(op, resolved.labels(), resolved.query(), headers, body, region),
+        ServedOperation::Identity(_) => MessagingKeys::default(),
+    }
 }
 
 /// GetMessagingSessionEndpoint's answer (`docs/behaviour.md`, "Messaging"): `--messaging-endpoint`,

@@ -263,3 +263,39 @@ async fn operations_of_a_later_milestone_answer_501() {
     let err = chat.list_channel_bans().channel_arn(&channel).chime_bearer(&users[0]).send().await.unwrap_err();
     assert_eq!(error_of(&err), ("NotImplementedException".into(), 501));
 }
+
+#[tokio::test]
+async fn with_the_aws_throttle_an_app_instance_takes_fifteen_channel_creations_a_second() {
+    let server = TestServer::builder().config(|c| c.throttle = true).start();
+    let account = carillon_testing::fresh_account();
+    let (instance, users) = app_instance_with(&server, &account, &["ana", "bo", "cy"]).await;
+    let (other, dee) = app_instance_with(&server, &account, &["dee"]).await;
+    let chat = server.messaging_client_for(&account, "us-east-1");
+
+    // 30 at once, 10 per bearer (each bearer's whole second): only the AppInstance's 15/s limits them.
+    let started = std::time::Instant::now();
+    let mut calls = tokio::task::JoinSet::new();
+    for i in 0..30 {
+        let (chat, instance, bearer) = (chat.clone(), instance.clone(), users[i % 3].clone());
+        calls.spawn(async move { chat.create_channel().app_instance_arn(&instance).name("c").chime_bearer(&bearer).send().await });
+    }
+    let (mut created, mut throttled) = (0u32, 0u32);
+    while let Some(answer) = calls.join_next().await {
+        match answer.unwrap() {
+            Ok(_) => created += 1,
+            Err(e) => {
+                assert_eq!(error_of(&e), ("ThrottledClientException".into(), 429));
+                throttled += 1;
+            }
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    // The bucket holds 15 and earns 15 a second while the calls run.
+    let allowed = 15 + (15.0 * elapsed).ceil() as u32;
+    assert!(created >= 15 && created <= allowed, "{created} created in {elapsed:.3}s");
+    assert!(elapsed >= 1.0 || throttled > 0, "{created} created, none throttled, in {elapsed:.3}s");
+
+    // Another AppInstance has its own budget.
+    let c = chat.create_channel().app_instance_arn(&other).name("c").chime_bearer(&dee[0]).send().await.unwrap();
+    assert!(c.channel_arn().unwrap().starts_with(&other));
+}
