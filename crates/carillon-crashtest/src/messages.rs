@@ -337,3 +337,52 @@ impl Chatter {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chatter(acked: &[(&str, &str)]) -> Chatter {
+        let url = "http://127.0.0.1:9";
+        Chatter {
+            label: "t".into(),
+            account: "111122223333".into(),
+            client: api::messaging(url, "111122223333"),
+            identity: api::client(url, "111122223333"),
+            instance: "i".into(),
+            bearer: "b".into(),
+            channel: "c".into(),
+            acked: acked.iter().map(|(i, c)| (i.to_string(), c.to_string())).collect(),
+            members: Vec::new(),
+            pending: None,
+            seq: 0,
+            rng: Rng::new(1),
+            stats: ChatStats::default(),
+        }
+    }
+
+    fn listing(l: &[(&str, &str)]) -> Vec<(String, String)> {
+        l.iter().map(|(i, c)| (i.to_string(), c.to_string())).collect()
+    }
+
+    #[test]
+    fn lost_duplicated_reordered_or_changed_messages_are_violations() {
+        let acked = [("1", "a"), ("2", "b")];
+        let mut ok = chatter(&acked);
+        assert_eq!(ok.check_listing(&listing(&[("1", "a"), ("2", "b"), ("9", "x")]), Some("x")), Some("9".into()));
+        assert!(ok.stats.violations.is_empty(), "{:?}", ok.stats.violations);
+        assert_eq!(ok.stats.sends_verified, 2);
+        for bad in [
+            listing(&[("1", "a")]),
+            listing(&[("2", "b"), ("1", "a")]),
+            listing(&[("1", "a"), ("2", "b"), ("2", "b")]),
+            listing(&[("1", "a"), ("2", "changed")]),
+            listing(&[("1", "a"), ("2", "b"), ("7", "never sent")]),
+            listing(&[("1", "a"), ("2", "b"), ("8", "x"), ("9", "x")]),
+        ] {
+            let mut c = chatter(&acked);
+            c.check_listing(&bad, Some("x"));
+            assert!(!c.stats.violations.is_empty(), "{bad:?} passed");
+        }
+    }
+}
