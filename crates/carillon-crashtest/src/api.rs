@@ -1,5 +1,6 @@
-//! The real aws-sdk-chimesdkidentity client pointed at the server, and the classification of each
-//! answer: acknowledged (2xx), rejected (4xx), failed (5xx) or unanswered (no HTTP answer).
+//! The real aws-sdk-chimesdkidentity and aws-sdk-chimesdkmessaging clients pointed at the server,
+//! and the classification of each answer: acknowledged (2xx), rejected (4xx), failed (5xx) or
+//! unanswered (no HTTP answer).
 
 use aws_sdk_chimesdkidentity::Client;
 use aws_sdk_chimesdkidentity::config::http::HttpResponse;
@@ -16,6 +17,17 @@ pub fn client(url: &str, account: &str) -> Client {
         .operation_timeout(Duration::from_secs(30))
         .build();
     Client::from_conf(carillon_testing::client_config(url, account, "not-checked-in-open-mode", REGION).timeout_config(timeouts).build())
+}
+
+/// A Chime SDK Messaging client for `account` on the same listener, no retries, bounded in time.
+pub fn messaging(url: &str, account: &str) -> aws_sdk_chimesdkmessaging::Client {
+    let timeouts = aws_sdk_chimesdkmessaging::config::timeout::TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .operation_attempt_timeout(Duration::from_secs(30))
+        .operation_timeout(Duration::from_secs(30))
+        .build();
+    let c = carillon_testing::messaging_client(url, account, REGION);
+    aws_sdk_chimesdkmessaging::Client::from_conf(c.config().to_builder().timeout_config(timeouts).build())
 }
 
 pub fn pinpoint_arn(account: &str) -> String {

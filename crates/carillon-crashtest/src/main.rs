@@ -7,6 +7,7 @@
 mod api;
 mod contention;
 mod exec;
+mod messages;
 mod model;
 mod proc;
 mod purge;
@@ -16,6 +17,7 @@ mod verify;
 mod worker;
 
 use contention::{Arena, Snapshot};
+use messages::Chatter;
 use proc::{Postgres, Server};
 use rng::Rng;
 use std::path::PathBuf;
@@ -28,9 +30,10 @@ use worker::{CheckResult, Stats, Worker};
 const USAGE: &str = "\
 usage: carillon-crashtest [OPTIONS]
 
-Kill cycles (default): start carillon, drive concurrent writes through aws-sdk-chimesdkidentity,
-SIGKILL at a random moment, restart on the same database and verify every acknowledged write,
-every unanswered write (all or nothing), quotas, uniqueness and cascades.
+Kill cycles (default): start carillon, drive concurrent writes through aws-sdk-chimesdkidentity
+and channel messages through aws-sdk-chimesdkmessaging, SIGKILL at a random moment, restart on
+the same database and verify every acknowledged write, every unanswered write (all or nothing),
+quotas, uniqueness, cascades and every acknowledged message (listed once, in order).
 
   --cycles N                 kill cycles (10)
   --seed N                   seed of every random choice (from the clock; printed)
@@ -281,7 +284,15 @@ struct CycleFigures {
     arena_resolved: u64,
     retries: u64,
     violations: u64,
+    sends_acked: u64,
+    sends_verified: u64,
+    sends_unanswered_stored: u64,
+    sends_unanswered_lost: u64,
+    members_acked: u64,
 }
+
+/// Channels written by one chatter each, per cycle.
+const CHATTERS: u64 = 2;
 
 async fn start_server(bin: &std::path::Path, store: &Store) -> Result<Server, String> {
     let bin = bin.to_path_buf();
@@ -308,6 +319,7 @@ async fn crash(o: &Opts, bin: &std::path::Path, store: &Store) -> Result<u64, St
     let run_tag = Rng::new(o.seed).below(10_000);
     let mut server = Some(start_server(bin, store).await?);
     let mut all_workers: Vec<Worker> = Vec::new();
+    let mut all_chatters: Vec<Chatter> = Vec::new();
     let mut arenas: Vec<(Arena, Snapshot)> = Vec::new();
     let mut doomed_all: Vec<purge::Doomed> = Vec::new();
     let mut total = CycleFigures::default();
@@ -336,6 +348,17 @@ async fn crash(o: &Opts, bin: &std::path::Path, store: &Store) -> Result<u64, St
             tasks.push(tokio::spawn(async move {
                 wk.run(stop).await;
                 wk
+            }));
+        }
+        // Chatters, each the only writer of one channel in its own account.
+        let mut chat_tasks = Vec::new();
+        for n in 0..CHATTERS {
+            let acct = account(run_tag, cycle, 9_990 + n);
+            let mut ch = Chatter::setup(&url, &acct, format!("c{cycle}m{n}"), Rng::derive(o.seed, cycle, 700 + n)).await?;
+            let stop = stop.clone();
+            chat_tasks.push(tokio::spawn(async move {
+                ch.run(stop).await;
+                ch
             }));
         }
         // The arena for racing workers.
@@ -425,6 +448,15 @@ async fn crash(o: &Opts, bin: &std::path::Path, store: &Store) -> Result<u64, St
                 Err(_) => return Err("a worker did not stop within 90 s of the kill".into()),
             }
         }
+        let mut chatters = Vec::new();
+        for t in chat_tasks {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match tokio::time::timeout(left, t).await {
+                Ok(Ok(c)) => chatters.push(c),
+                Ok(Err(e)) => return Err(format!("a chatter panicked: {e}")),
+                Err(_) => return Err("a chatter did not stop within 90 s of the kill".into()),
+            }
+        }
         let workers_stopped = killed_at.elapsed();
         stop.store(true, Ordering::Relaxed);
         let mut racer_requests = 0;
@@ -485,6 +517,17 @@ async fn crash(o: &Opts, bin: &std::path::Path, store: &Store) -> Result<u64, St
             w.stats = Stats::default();
             all_workers.push(w);
         }
+        for mut ch in chatters {
+            ch.reconnect(&url);
+            ch.check().await;
+            figures.sends_acked += ch.stats.sends_acked;
+            figures.sends_verified += ch.stats.sends_verified;
+            figures.sends_unanswered_stored += ch.stats.unanswered_stored;
+            figures.sends_unanswered_lost += ch.stats.unanswered_lost;
+            figures.members_acked += ch.stats.members_acked;
+            violations.append(&mut ch.stats.violations);
+            all_chatters.push(ch);
+        }
         violations.extend(doomed.check(&api::client(&url, &doomed.account)).await.into_iter().map(|v| format!("cycle {cycle}: {v}")));
         doomed_all.push(doomed);
         if let Some(a) = arena {
@@ -520,6 +563,14 @@ async fn crash(o: &Opts, bin: &std::path::Path, store: &Store) -> Result<u64, St
             figures.retries,
             figures.violations
         );
+        println!(
+            "  messages: {} sends acknowledged (retries included), {} listed once in order with their content, unanswered sends retried with their token: {} had been stored, {} had not; {} memberships acknowledged and listed",
+            figures.sends_acked,
+            figures.sends_verified,
+            figures.sends_unanswered_stored,
+            figures.sends_unanswered_lost,
+            figures.members_acked
+        );
         for v in &violations {
             println!("  VIOLATION: {v}");
         }
@@ -539,6 +590,11 @@ async fn crash(o: &Opts, bin: &std::path::Path, store: &Store) -> Result<u64, St
         total.arena_acked += figures.arena_acked;
         total.arena_resolved += figures.arena_resolved;
         total.retries += figures.retries;
+        total.sends_acked += figures.sends_acked;
+        total.sends_verified += figures.sends_verified;
+        total.sends_unanswered_stored += figures.sends_unanswered_stored;
+        total.sends_unanswered_lost += figures.sends_unanswered_lost;
+        total.members_acked += figures.members_acked;
     }
     // Everything from every cycle, once more, after the last restart.
     let url = server.as_ref().map(|s| s.url().to_string()).ok_or("no server")?;
@@ -564,6 +620,14 @@ async fn crash(o: &Opts, bin: &std::path::Path, store: &Store) -> Result<u64, St
                 }
             }
         }
+    }
+    let mut chat_verified = 0;
+    for ch in &mut all_chatters {
+        ch.reconnect(&url);
+        ch.stats = Default::default();
+        ch.check().await;
+        chat_verified += ch.stats.sends_verified;
+        final_bad.extend(ch.stats.violations.iter().map(|v| format!("final re-check: {v}")));
     }
     for (a, snap) in &arenas {
         match a.snapshot(&api::client(&url, &a.account)).await {
@@ -612,6 +676,16 @@ async fn crash(o: &Opts, bin: &std::path::Path, store: &Store) -> Result<u64, St
         println!("  VIOLATION: {v}");
     }
     all_violations.extend(unpurged);
+    println!(
+        "messages: {} sends acknowledged on {} channels, {} verified after their restart and {} again at the end, unanswered sends retried with their token: {} had been stored, {} had not; {} memberships acknowledged",
+        total.sends_acked,
+        all_chatters.len(),
+        total.sends_verified,
+        chat_verified,
+        total.sends_unanswered_stored,
+        total.sends_unanswered_lost,
+        total.members_acked
+    );
     println!(
         "total: {} cycles in {:.1}s, {} requests, {} acknowledged writes checked (+{} racing), {} rejected, {} unanswered writes resolved ({} applied, {} not applied, {} without effect) (+{} racing), {} creates retried with their token, {} accounts and {} arenas re-checked at the end, {} violations",
         o.cycles,
