@@ -460,7 +460,7 @@ async fn chat_snapshot(chat: &Chat, o: &Owned, c: &Chatted) -> String {
     out.join("\n")
 }
 
-/// The channel ARNs of a list.
+/// The ARNs a list shows (each must be there).
 fn arns<'a>(list: impl Iterator<Item = Option<&'a str>>) -> Vec<&'a str> {
     list.map(Option::unwrap).collect()
 }
@@ -791,7 +791,7 @@ async fn stranger_tries_messaging(identity: &Client, chat: &Chat, account: &str,
         forbidden!("UntagResource (Identity)", identity.untag_resource().resource_arn(arn).tag_keys("flow"));
         forbidden!("ListTagsForResource (Identity)", identity.list_tags_for_resource().resource_arn(arn));
     }
-    // A message with the owner's attributes, to its own channel, stays there.
+    // A message with the attributes of the owner's first, in its own channel: it lands there only.
     chat.send_channel_message()
         .channel_arn(&own)
         .content("attributes")
