@@ -22,7 +22,10 @@ import urllib.parse
 
 import boto3
 import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
 from botocore.config import Config
+from botocore.credentials import Credentials
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 DEFAULT_BIN = REPO / "target" / "debug" / "carillon"
@@ -212,6 +215,19 @@ class Server:
             config=Config(retries={"max_attempts": 1}, parameter_validation=validate),
         )
 
+    def signed_client(self, key, secret, region="us-east-1"):
+        """A boto3 chime-sdk-identity client signing with the access key `key` and secret `secret` (for a
+        server in `--auth sigv4` mode: see `SIGV4_CREDENTIALS`)."""
+        return _SESSION.client(SERVICE, endpoint_url=self.url, region_name=region, aws_access_key_id=key,
+                               aws_secret_access_key=secret, config=Config(retries={"max_attempts": 1}))
+
+    def signed_headers(self, method, path, body=b"", *, key, secret, headers=None):
+        """The headers of `method path` with `body` (and `headers`) as botocore's own SigV4 signer signs
+        them for service `chime` in us-east-1, to send with `raw`."""
+        req = AWSRequest(method=method, url=f"{self.url}{path}", data=body, headers=headers or {})
+        SigV4Auth(Credentials(key, secret), "chime", "us-east-1").add_auth(req)
+        return dict(req.headers.items())
+
     def raw(self, method, path, body=None, headers=None, account=None, region="us-east-1", timeout=30):
         """One HTTP request on a fresh connection. `body`: bytes, str, or a JSON-able object (dumped);
         `account`: adds an Authorization header with that credential scope."""
@@ -269,13 +285,26 @@ def start_server(tmp_dir, extra_args=()):
     return Server(tmp_dir / "carillon.db", extra_args=extra_args, log_dir=tmp_dir).start()
 
 
+def start_sigv4_server(tmp_dir, credentials, extra_args=()):
+    """A server in `--auth sigv4` mode knowing exactly `credentials`, lines of the credentials file
+    (`ACCESS_KEY_ID:SECRET_ACCESS_KEY:ACCOUNT_ID[:admin]`, docs/behaviour.md), written after a comment
+    and a blank line, which the file may hold."""
+    creds = pathlib.Path(tmp_dir) / "credentials"
+    creds.write_text("# test credentials\n\n" + "".join(f"{line}\n" for line in credentials))
+    return start_server(tmp_dir, ["--auth", "sigv4", "--credentials", str(creds), *extra_args])
+
+
 # -- fixtures --------------------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """One server per test module, on a fresh temporary SQLite file."""
-    srv = start_server(tmp_path_factory.mktemp("carillon"))
+def server(request, tmp_path_factory):
+    """One server per test module, on a fresh temporary SQLite file. A module that sets
+    `SIGV4_CREDENTIALS` (lines of the credentials file) gets it in `--auth sigv4` mode knowing exactly
+    those (`start_sigv4_server`)."""
+    tmp = tmp_path_factory.mktemp("carillon")
+    credentials = getattr(request.module, "SIGV4_CREDENTIALS", None)
+    srv = start_server(tmp) if credentials is None else start_sigv4_server(tmp, credentials)
     yield srv
     code = srv.stop()
     assert code in (0, None), f"carillon exited with {code} on SIGTERM"

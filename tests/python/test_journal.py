@@ -7,43 +7,25 @@ import urllib.parse
 import botocore.auth
 import pytest
 from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
-from conftest import _SESSION, SERVICE, quote, start_server
-from botocore.config import Config
+from conftest import quote
 from carillon_util import account_of, create_app_instance, create_user, pinpoint_arn, register_endpoint
 
 KEY, SECRET, ACCOUNT = "AKIDJOURNAL", "journal-secret-wJalrXUtnFEMIK7MDENG", "444455556666"
 KEY2, SECRET2, ACCOUNT2 = "AKIDJOURNAL2", "second-journal-secret", "777788889999"
 OPKEY, OPSECRET = "OPERATORKEY", "operator-secret-value"
+# The module's `server` (conftest.py) runs in sigv4 mode with these.
+SIGV4_CREDENTIALS = [f"{KEY}:{SECRET}:{ACCOUNT}", f"{KEY2}:{SECRET2}:{ACCOUNT2}", f"{OPKEY}:{OPSECRET}:121212121212:admin"]
 WRONG = "not-the-secret-at-all-1234567890"
 FIELDS = {"Time", "RequestId", "AccountId", "Region", "Method", "Path", "Query", "Operation", "Status", "ErrorType",
           "ErrorMessage", "LatencyMicros"}
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("carillon-journal")
-    creds = tmp / "credentials"
-    creds.write_text(f"{KEY}:{SECRET}:{ACCOUNT}\n{KEY2}:{SECRET2}:{ACCOUNT2}\n{OPKEY}:{OPSECRET}:121212121212:admin\n")
-    srv = start_server(tmp, ["--auth", "sigv4", "--credentials", str(creds)])
-    yield srv
-    srv.stop()
-
-
-def signed_client(server, key=KEY, secret=SECRET, region="us-east-1"):
-    return _SESSION.client(SERVICE, endpoint_url=server.url, region_name=region, aws_access_key_id=key,
-                           aws_secret_access_key=secret, config=Config(retries={"max_attempts": 1}))
-
-
 def journal_raw(server, query=""):
     """The journal's answer as text, read with an operator's signature."""
     path = "/_carillon/requests" + (f"?{query}" if query else "")
-    req = AWSRequest(method="GET", url=f"{server.url}{path}", data=b"")
-    SigV4Auth(Credentials(OPKEY, OPSECRET), "chime", "us-east-1").add_auth(req)
-    r = server.raw("GET", path, headers=dict(req.headers.items()))
+    r = server.raw("GET", path, headers=server.signed_headers("GET", path, key=OPKEY, secret=OPSECRET))
     assert r.status == 200, r
     return r.body.decode("utf-8")
 
@@ -77,9 +59,9 @@ def refused_request_id(call):
 
 
 def test_a_wrong_secret_shows_what_the_server_computed_as_botocore_did(server, capturing_signer):
-    good = signed_client(server)
+    good = server.signed_client(KEY, SECRET)
     app = create_app_instance(good, "journal-sig")
-    wrong = signed_client(server, KEY, WRONG)
+    wrong = server.signed_client(KEY, WRONG)
     capturing_signer.clear()
     # A plain list with a query, and an ARN percent-encoded in the path, with a JSON body.
     calls = [
@@ -109,7 +91,7 @@ def test_a_wrong_secret_shows_what_the_server_computed_as_botocore_did(server, c
 
 
 def test_entries_have_every_field_and_control_plane_requests_are_left_out(server):
-    c = signed_client(server, KEY2, SECRET2, region="eu-west-1")
+    c = server.signed_client(KEY2, SECRET2, region="eu-west-1")
     app = create_app_instance(c, "journal-fields")
     with pytest.raises(ClientError):
         c.describe_app_instance(AppInstanceArn=app.replace("app-instance/", "app-instance/0"))
@@ -128,7 +110,7 @@ def test_entries_have_every_field_and_control_plane_requests_are_left_out(server
 
 
 def test_user_ids_in_paths_are_hidden(server):
-    c = signed_client(server)
+    c = server.signed_client(KEY, SECRET)
     app = create_app_instance(c, "journal-users")
     user = create_user(c, app, "alice@example.com", "Alice")
     c.describe_app_instance_user(AppInstanceUserArn=user)
@@ -138,7 +120,7 @@ def test_user_ids_in_paths_are_hidden(server):
 
 
 def test_filters_and_limit(server):
-    c = signed_client(server, KEY2, SECRET2)
+    c = server.signed_client(KEY2, SECRET2)
     for _ in range(3):
         c.list_app_instances(MaxResults=2)
     listed = journal(server, f"operation=ListAppInstances&account={ACCOUNT2}&status=200")
@@ -157,9 +139,7 @@ def test_filters_and_limit(server):
 def test_a_bad_filter_is_a_bad_request(server):
     for query in ("limit=x", "status=abc", "colour=red"):
         path = f"/_carillon/requests?{query}"
-        req = AWSRequest(method="GET", url=f"{server.url}{path}", data=b"")
-        SigV4Auth(Credentials(OPKEY, OPSECRET), "chime", "us-east-1").add_auth(req)
-        r = server.raw("GET", path, headers=dict(req.headers.items()))
+        r = server.raw("GET", path, headers=server.signed_headers("GET", path, key=OPKEY, secret=OPSECRET))
         assert r.status == 400 and r.header("x-amzn-ErrorType") == "BadRequestException", (query, r)
 
 
@@ -244,7 +224,7 @@ def test_error_and_unreadable_bodies_are_recorded_as_they_are(make_server):
 
 
 def test_without_the_flag_no_body_is_kept(server):
-    c = signed_client(server)
+    c = server.signed_client(KEY, SECRET)
     app = create_app_instance(c, "no-bodies")
     user = create_user(c, app, "no-bodies-user", "No Bodies")
     register_endpoint(c, user, device_token="device-token-unrecorded-77", resource_arn=pinpoint_arn(ACCOUNT))

@@ -10,8 +10,6 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
-from conftest import _SESSION, SERVICE, start_server
-from botocore.config import Config
 from carillon_util import create_app_instance, create_user, pinpoint_arn, register_endpoint, status_of
 
 KEY, SECRET, ACCOUNT = "AKIDEXAMPLE", "wJalrXUtnFEMI-K7MDENG-bPxRfiCYEXAMPLEKEY", "444455556666"
@@ -19,22 +17,8 @@ KEY, SECRET, ACCOUNT = "AKIDEXAMPLE", "wJalrXUtnFEMI-K7MDENG-bPxRfiCYEXAMPLEKEY"
 KEY2, SECRET2, ACCOUNT2 = "111122223333", "second-secret-value", "777788889999"
 # An operator's key (fourth field `admin`): it may use the control plane.
 OPKEY, OPSECRET, OPACCOUNT = "OPERATORKEY", "operator-secret", "121212121212"
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("carillon-sigv4")
-    creds = tmp / "credentials"
-    creds.write_text(f"# test credentials\n\n{KEY}:{SECRET}:{ACCOUNT}\n{KEY2}:{SECRET2}:{ACCOUNT2}\n"
-                     f"{OPKEY}:{OPSECRET}:{OPACCOUNT}:admin\n")
-    srv = start_server(tmp, ["--auth", "sigv4", "--credentials", str(creds)])
-    yield srv
-    srv.stop()
-
-
-def signed_client(server, key=KEY, secret=SECRET, region="us-east-1"):
-    return _SESSION.client(SERVICE, endpoint_url=server.url, region_name=region, aws_access_key_id=key,
-                           aws_secret_access_key=secret, config=Config(retries={"max_attempts": 1}))
+# The module's `server` (conftest.py) runs in sigv4 mode with these.
+SIGV4_CREDENTIALS = [f"{KEY}:{SECRET}:{ACCOUNT}", f"{KEY2}:{SECRET2}:{ACCOUNT2}", f"{OPKEY}:{OPSECRET}:{OPACCOUNT}:admin"]
 
 
 def error_of(call):
@@ -44,7 +28,7 @@ def error_of(call):
 
 
 def test_signed_requests_work_with_encoded_arns(server):
-    c = signed_client(server)
+    c = server.signed_client(KEY, SECRET)
     app = create_app_instance(c, "signed")
     assert app.startswith(f"arn:aws:chime:us-east-1:{ACCOUNT}:app-instance/")
     user = create_user(c, app, "user:a@b.c", "Signed user")
@@ -59,20 +43,20 @@ def test_signed_requests_work_with_encoded_arns(server):
 
 
 def test_configured_account_and_signing_region(server):
-    c = signed_client(server, KEY2, SECRET2, region="eu-west-1")
+    c = server.signed_client(KEY2, SECRET2, region="eu-west-1")
     app = create_app_instance(c, "configured")
     assert app.startswith(f"arn:aws:chime:eu-west-1:{ACCOUNT2}:app-instance/"), app
 
 
 def test_wrong_secret(server):
-    c = signed_client(server, KEY, "not-the-secret")
+    c = server.signed_client(KEY, "not-the-secret")
     code, status, message = error_of(lambda: c.list_app_instances())
     assert (code, status) == ("InvalidSignatureException", 403)
     assert SECRET not in message and "not-the-secret" not in message
 
 
 def test_unknown_access_key(server):
-    c = signed_client(server, "AKIDUNKNOWN", "whatever")
+    c = server.signed_client("AKIDUNKNOWN", "whatever")
     assert error_of(lambda: c.list_app_instances())[:2] == ("UnrecognizedClientException", 403)
 
 
@@ -87,25 +71,19 @@ def test_no_credentials(server):
 def test_authentication_comes_before_routing(server):
     r = server.raw("GET", "/no-such-operation")
     assert r.status == 403 and r.header("x-amzn-ErrorType") == "MissingAuthenticationTokenException", r
-    req = AWSRequest(method="GET", url=f"{server.url}/no-such-operation")
-    SigV4Auth(Credentials(KEY, SECRET), "chime", "us-east-1").add_auth(req)
-    r = server.raw("GET", "/no-such-operation", headers=dict(req.headers.items()))
+    r = server.raw("GET", "/no-such-operation", headers=server.signed_headers("GET", "/no-such-operation", key=KEY, secret=SECRET))
     assert r.status == 404 and r.header("x-amzn-ErrorType") == "UnknownOperationException", r
 
 
 def test_signature_for_another_request(server):
-    creds = Credentials(KEY, SECRET)
-    req = AWSRequest(method="GET", url=f"{server.url}/app-instances")
-    SigV4Auth(creds, "chime", "us-east-1").add_auth(req)
-    headers = dict(req.headers.items())
+    headers = server.signed_headers("GET", "/app-instances", key=KEY, secret=SECRET)
     ok = server.raw("GET", "/app-instances", headers=headers)
     assert ok.status == 200, ok
     moved = server.raw("GET", "/app-instances?max-results=1", headers=headers)
     assert moved.status == 403 and moved.header("x-amzn-ErrorType") == "InvalidSignatureException", moved
     body = json.dumps({"Name": "x", "ClientRequestToken": "tok-123456"})
-    req = AWSRequest(method="POST", url=f"{server.url}/app-instances", data=body, headers={"Content-Type": "application/json"})
-    SigV4Auth(creds, "chime", "us-east-1").add_auth(req)
-    tampered = server.raw("POST", "/app-instances", body=body.replace('"x"', '"y"'), headers=dict(req.headers.items()))
+    signed = server.signed_headers("POST", "/app-instances", body, key=KEY, secret=SECRET, headers={"Content-Type": "application/json"})
+    tampered = server.raw("POST", "/app-instances", body=body.replace('"x"', '"y"'), headers=signed)
     assert tampered.status == 403 and tampered.header("x-amzn-ErrorType") == "InvalidSignatureException", tampered
 
 
@@ -125,7 +103,7 @@ def test_clock_window(server, offset, ok):
     from unittest import mock
 
     shifted = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None) + datetime.timedelta(seconds=offset)
-    c = signed_client(server)
+    c = server.signed_client(KEY, SECRET)
     with mock.patch("botocore.auth.get_current_datetime", return_value=shifted):
         if ok:
             assert status_of(c.list_app_instances()) == 200
@@ -134,7 +112,7 @@ def test_clock_window(server, offset, ok):
 
 
 def test_presigned_url(server):
-    c = signed_client(server)
+    c = server.signed_client(KEY, SECRET)
     app = create_app_instance(c, "presigned")
     user = create_user(c, app, "p:q@r")
     url = c.generate_presigned_url("describe_app_instance_user", Params={"AppInstanceUserArn": user}, ExpiresIn=300)
@@ -150,41 +128,35 @@ def test_presigned_url(server):
 
 def test_secret_never_logged(server):
     try:
-        signed_client(server, KEY, "leaky-wrong-secret").list_app_instances()
+        server.signed_client(KEY, "leaky-wrong-secret").list_app_instances()
     except ClientError:
         pass
     log = server.log_text()
     assert SECRET not in log and SECRET2 not in log and "leaky-wrong-secret" not in log
 
 
-def signed_headers(server, method, path, body=b"", key=KEY, secret=SECRET, headers=None):
-    req = AWSRequest(method=method, url=f"{server.url}{path}", data=body, headers=headers or {})
-    SigV4Auth(Credentials(key, secret), "chime", "us-east-1").add_auth(req)
-    return dict(req.headers.items())
-
-
 def test_unsigned_payload_is_refused(server):
     """A signature over UNSIGNED-PAYLOAD would let a captured request be replayed with another body."""
     body = json.dumps({"Name": "unsigned", "ClientRequestToken": "tok-unsigned-1"})
-    h = signed_headers(server, "POST", "/app-instances", body, headers={"X-Amz-Content-SHA256": "UNSIGNED-PAYLOAD",
+    h = server.signed_headers("POST", "/app-instances", body, key=KEY, secret=SECRET, headers={"X-Amz-Content-SHA256": "UNSIGNED-PAYLOAD",
                                                                         "Content-Type": "application/json"})
     for sent in (body, body.replace("unsigned", "replayed")):
         r = server.raw("POST", "/app-instances", body=sent, headers=h)
         assert r.status == 403 and r.header("x-amzn-ErrorType") == "InvalidSignatureException", r
-    assert "unsigned" not in json.dumps(signed_client(server).list_app_instances()["AppInstances"])
+    assert "unsigned" not in json.dumps(server.signed_client(KEY, SECRET).list_app_instances()["AppInstances"])
 
 
 def test_repeated_query_parameter_is_a_bad_request(server):
     path = "/app-instances?max-results=1&max-results=50"
-    r = server.raw("GET", path, headers=signed_headers(server, "GET", path))
+    r = server.raw("GET", path, headers=server.signed_headers("GET", path, key=KEY, secret=SECRET))
     assert r.status == 400 and r.header("x-amzn-ErrorType") == "BadRequestException", r
 
 
 def test_control_plane_needs_an_operator(server):
     assert server.raw("GET", "/_carillon/health").status == 200
     body = json.dumps({"offset_seconds": 0})
-    tenant = server.raw("PUT", "/_carillon/clock", body=body, headers=signed_headers(server, "PUT", "/_carillon/clock", body))
+    tenant = server.raw("PUT", "/_carillon/clock", body=body, headers=server.signed_headers("PUT", "/_carillon/clock", body, key=KEY, secret=SECRET))
     assert tenant.status == 403 and tenant.header("x-amzn-ErrorType") == "ForbiddenException", tenant
     op = server.raw("PUT", "/_carillon/clock", body=body,
-                    headers=signed_headers(server, "PUT", "/_carillon/clock", body, key=OPKEY, secret=OPSECRET))
+                    headers=server.signed_headers("PUT", "/_carillon/clock", body, key=OPKEY, secret=OPSECRET))
     assert op.status == 200 and op.json() == {"offset_seconds": 0}, op

@@ -22,6 +22,8 @@ const THREADS: usize = 2;
 pub struct Builder {
     config: Config,
     sigv4: Option<Vec<String>>,
+    /// (access key id, secret, account) of each operator's credential.
+    operators: Vec<(String, String, String)>,
     database: Option<String>,
     seed: Option<std::path::PathBuf>,
 }
@@ -31,6 +33,16 @@ impl Builder {
     /// [`secret_of`](crate::secret_of) it.
     pub fn sigv4(mut self, accounts: &[&str]) -> Builder {
         self.sigv4 = Some(accounts.iter().map(|a| a.to_string()).collect());
+        self
+    }
+
+    /// Sigv4 mode with an operator's credential (`docs/behaviour.md`, "Accounts, regions and
+    /// signatures": the `admin` field): access key id `key`, secret `secret`, of the 12-digit
+    /// `account`. It may use the control plane and is an ordinary caller of its account. Adds to
+    /// the accounts of [`Builder::sigv4`], in either order.
+    pub fn operator(mut self, key: &str, secret: &str, account: &str) -> Builder {
+        self.sigv4.get_or_insert_with(Vec::new);
+        self.operators.push((key.to_string(), secret.to_string(), account.to_string()));
         self
     }
 
@@ -87,7 +99,10 @@ impl Builder {
         }
         if let Some(accounts) = self.sigv4 {
             let path = dir.path().join("credentials");
-            let lines: String = accounts.iter().map(|a| format!("{a}:{}:{a}\n", crate::secret_of(a))).collect();
+            let mut lines: String = accounts.iter().map(|a| format!("{a}:{}:{a}\n", crate::secret_of(a))).collect();
+            for (key, secret, account) in &self.operators {
+                lines.push_str(&format!("{key}:{secret}:{account}:admin\n"));
+            }
             std::fs::write(&path, format!("# test credentials\n{lines}")).map_err(|e| format!("{}: {e}", path.display()))?;
             config.auth = AuthMode::Sigv4;
             config.credentials = Some(path);
@@ -122,7 +137,7 @@ impl TestServer {
     }
 
     pub fn builder() -> Builder {
-        Builder { config: Config::default(), sigv4: None, database: None, seed: None }
+        Builder { config: Config::default(), sigv4: None, operators: Vec::new(), database: None, seed: None }
     }
 
     fn node(&self) -> &Node {

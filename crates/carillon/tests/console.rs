@@ -5,7 +5,6 @@
 
 mod signing;
 
-use carillon::config::AuthMode;
 use carillon_testing::TestServer;
 use signing::{Signer, send, signed};
 
@@ -16,22 +15,9 @@ const ASSETS: [(&str, &str, &str); 4] = [
     ("/_carillon/console/app.css", "text/css; charset=utf-8", "font:"),
 ];
 
-fn sigv4_server() -> (TestServer, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("credentials");
-    std::fs::write(&path, "OPERATORKEY:operator/secret:123456789012:admin\n").unwrap();
-    let server = TestServer::builder()
-        .config(|c| {
-            c.auth = AuthMode::Sigv4;
-            c.credentials = Some(path);
-        })
-        .start();
-    (server, dir)
-}
-
 #[test]
 fn the_console_is_served_without_a_signature_and_nothing_else_is() {
-    let (server, _dir) = sigv4_server();
+    let server = TestServer::builder().operator("OPERATORKEY", "operator/secret", "123456789012").start();
     let addr = server.addr();
     for (path, content_type, marker) in ASSETS {
         let r = send(addr, "GET", path, &[], b"");

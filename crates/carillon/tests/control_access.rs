@@ -6,27 +6,9 @@
 mod signing;
 
 use aws_sdk_chimesdkidentity::types::{AppInstanceUserEndpointType, EndpointAttributes, ExpirationCriterion, ExpirationSettings};
-use carillon::config::AuthMode;
 use carillon_testing::{Launch, TestServer, fresh_account, pinpoint_arn, secret_of};
 use serde_json::json;
 use signing::{Signer, send, signed};
-
-/// A sigv4 server that knows `tenants` (access key = account, secret `secret_of`) and one
-/// operator, `OPERATORKEY`, of account `operator_account`.
-fn sigv4_server(tenants: &[&str], operator_account: &str) -> (TestServer, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("credentials");
-    let mut text: String = tenants.iter().map(|a| format!("{a}:{}:{a}\n", secret_of(a))).collect();
-    text.push_str(&format!("OPERATORKEY:operator/secret:{operator_account}:admin\n"));
-    std::fs::write(&path, text).unwrap();
-    let server = TestServer::builder()
-        .config(|c| {
-            c.auth = AuthMode::Sigv4;
-            c.credentials = Some(path);
-        })
-        .start();
-    (server, dir)
-}
 
 /// The attack of issue 11: a tenant marks another's endpoint INACTIVE, moves the clock two days
 /// and runs the sweep, deleting the other's expiring user. Each step is refused, and nothing of
@@ -34,7 +16,7 @@ fn sigv4_server(tenants: &[&str], operator_account: &str) -> (TestServer, tempfi
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tenant_cannot_drive_the_control_plane() {
     let (a, b, op) = (fresh_account(), fresh_account(), fresh_account());
-    let (server, _dir) = sigv4_server(&[&a, &b], &op);
+    let server = TestServer::builder().sigv4(&[&a, &b]).operator("OPERATORKEY", "operator/secret", &op).start();
     let addr = server.addr();
     let cb = server.client_for(&b, "us-east-1");
     let instance = cb.create_app_instance().name("b").send().await.unwrap().app_instance_arn.unwrap();
@@ -111,7 +93,7 @@ async fn a_tenant_cannot_drive_the_control_plane() {
 /// Health needs no signature, with GET or HEAD; HEAD answers like GET without a body.
 #[test]
 fn health_answers_get_and_head_unsigned() {
-    let (server, _dir) = sigv4_server(&[&fresh_account()], &fresh_account());
+    let server = TestServer::builder().sigv4(&[&fresh_account()]).operator("OPERATORKEY", "operator/secret", &fresh_account()).start();
     let get = send(server.addr(), "GET", "/_carillon/health", &[], b"");
     assert_eq!(get.status, 200, "{get:?}");
     assert_eq!(get.json()["status"], "ok");

@@ -3,6 +3,10 @@
 //! moderators and messages as a chat app uses them (`docs/behaviour.md`, "Messaging").
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test fails by panicking
 
+use aws_sdk_chimesdkmessaging::Client as Chat;
+use aws_sdk_chimesdkmessaging::operation::create_channel::builders::CreateChannelFluentBuilder;
+use aws_sdk_chimesdkmessaging::operation::create_channel_membership::builders::CreateChannelMembershipFluentBuilder;
+use aws_sdk_chimesdkmessaging::operation::send_channel_message::builders::SendChannelMessageFluentBuilder;
 use aws_sdk_chimesdkmessaging::types::{
     ChannelMembershipType, ChannelMessagePersistenceType, ChannelMessageType, ChannelMode, ChannelPrivacy, SortOrder,
 };
@@ -20,6 +24,31 @@ async fn app_instance_with(server: &TestServer, account: &str, ids: &[&str]) -> 
     (instance, users)
 }
 
+/// CreateChannel of `name` in `instance` by `bearer`; add to it, then send.
+fn create_channel(chat: &Chat, instance: &str, name: &str, bearer: &str) -> CreateChannelFluentBuilder {
+    chat.create_channel().app_instance_arn(instance).name(name).chime_bearer(bearer)
+}
+
+/// The ARN of the channel `create` makes.
+async fn created_arn(create: CreateChannelFluentBuilder) -> String {
+    create.send().await.unwrap().channel_arn().unwrap().to_string()
+}
+
+/// SendChannelMessage of a STANDARD, PERSISTENT message `content` into `channel` by `bearer`.
+fn message(chat: &Chat, channel: &str, bearer: &str, content: impl Into<String>) -> SendChannelMessageFluentBuilder {
+    chat.send_channel_message()
+        .channel_arn(channel)
+        .content(content)
+        .r#type(ChannelMessageType::Standard)
+        .persistence(ChannelMessagePersistenceType::Persistent)
+        .chime_bearer(bearer)
+}
+
+/// CreateChannelMembership of `member` (DEFAULT) in `channel` by `bearer`.
+fn add_member(chat: &Chat, channel: &str, member: &str, bearer: &str) -> CreateChannelMembershipFluentBuilder {
+    chat.create_channel_membership().channel_arn(channel).member_arn(member).r#type(ChannelMembershipType::Default).chime_bearer(bearer)
+}
+
 #[tokio::test]
 async fn a_chat_through_the_messaging_sdk() {
     let server = TestServer::start();
@@ -29,20 +58,10 @@ async fn a_chat_through_the_messaging_sdk() {
     let chat = server.messaging_client_for(&account, "us-east-1");
 
     // Ana opens a private channel with Bo; she is its first member and moderator.
-    let channel = chat
-        .create_channel()
-        .app_instance_arn(&instance)
-        .name("general")
-        .privacy(ChannelPrivacy::Private)
-        .mode(ChannelMode::Restricted)
-        .member_arns(bo)
-        .chime_bearer(ana)
-        .send()
-        .await
-        .unwrap()
-        .channel_arn()
-        .unwrap()
-        .to_string();
+    let channel = created_arn(
+        create_channel(&chat, &instance, "general", ana).privacy(ChannelPrivacy::Private).mode(ChannelMode::Restricted).member_arns(bo),
+    )
+    .await;
     assert!(channel.starts_with(&format!("{instance}/channel/")), "{channel}");
     let d = chat.describe_channel().channel_arn(&channel).chime_bearer(bo).send().await.unwrap();
     let c = d.channel().unwrap();
@@ -66,16 +85,7 @@ async fn a_chat_through_the_messaging_sdk() {
     let mut sent = Vec::new();
     for i in 0..5 {
         let from = if i % 2 == 0 { ana } else { bo };
-        let m = chat
-            .send_channel_message()
-            .channel_arn(&channel)
-            .content(format!("message {i}"))
-            .r#type(ChannelMessageType::Standard)
-            .persistence(ChannelMessagePersistenceType::Persistent)
-            .chime_bearer(from)
-            .send()
-            .await
-            .unwrap();
+        let m = message(&chat, &channel, from, format!("message {i}")).send().await.unwrap();
         assert_eq!(m.channel_arn(), Some(channel.as_str()));
         sent.push(m.message_id().unwrap().to_string());
     }
@@ -108,13 +118,9 @@ async fn a_chat_through_the_messaging_sdk() {
     }
 
     // A NON_PERSISTENT message is answered but never stored.
-    let fleeting = chat
-        .send_channel_message()
-        .channel_arn(&channel)
-        .content("typing")
+    let fleeting = message(&chat, &channel, ana, "typing")
         .r#type(ChannelMessageType::Control)
         .persistence(ChannelMessagePersistenceType::NonPersistent)
-        .chime_bearer(ana)
         .send()
         .await
         .unwrap();
@@ -157,33 +163,10 @@ async fn a_chat_through_the_messaging_sdk() {
 
     // Membership rules: in a RESTRICTED channel a plain member cannot add anyone; the moderator can,
     // and a second add of the same member is a conflict.
-    let err = chat
-        .create_channel_membership()
-        .channel_arn(&channel)
-        .member_arn(cy)
-        .r#type(ChannelMembershipType::Default)
-        .chime_bearer(bo)
-        .send()
-        .await
-        .unwrap_err();
+    let err = add_member(&chat, &channel, cy, bo).send().await.unwrap_err();
     assert_eq!(error_of(&err), ("ForbiddenException".into(), 403));
-    chat.create_channel_membership()
-        .channel_arn(&channel)
-        .member_arn(cy)
-        .r#type(ChannelMembershipType::Default)
-        .chime_bearer(ana)
-        .send()
-        .await
-        .unwrap();
-    let err = chat
-        .create_channel_membership()
-        .channel_arn(&channel)
-        .member_arn(cy)
-        .r#type(ChannelMembershipType::Default)
-        .chime_bearer(ana)
-        .send()
-        .await
-        .unwrap_err();
+    add_member(&chat, &channel, cy, ana).send().await.unwrap();
+    let err = add_member(&chat, &channel, cy, ana).send().await.unwrap_err();
     assert_eq!(error_of(&err), ("ConflictException".into(), 409));
     let mine = chat.list_channel_memberships_for_app_instance_user().chime_bearer(cy).send().await.unwrap();
     assert_eq!(mine.channel_memberships().len(), 1);
@@ -205,11 +188,11 @@ async fn the_bearer_is_checked_before_anything_else() {
     let chat = server.messaging_client_for(&account, "us-east-1");
     // Not a user of this account: the ARN is another account's.
     let stranger = users[0].replace(&account, "999999999999");
-    let err = chat.create_channel().app_instance_arn(&instance).name("c").chime_bearer(&stranger).send().await.unwrap_err();
+    let err = create_channel(&chat, &instance, "c", &stranger).send().await.unwrap_err();
     assert_eq!(error_of(&err), ("ForbiddenException".into(), 403));
     // A user that does not exist.
     let ghost = format!("{instance}/user/ghost");
-    let err = chat.create_channel().app_instance_arn(&instance).name("c").chime_bearer(&ghost).send().await.unwrap_err();
+    let err = create_channel(&chat, &instance, "c", &ghost).send().await.unwrap_err();
     assert_eq!(error_of(&err), ("UnauthorizedClientException".into(), 401));
 }
 
@@ -219,17 +202,7 @@ async fn tags_on_a_channel_and_on_an_app_instance_share_the_tags_path() {
     let account = carillon_testing::fresh_account();
     let (instance, users) = app_instance_with(&server, &account, &["ana"]).await;
     let chat = server.messaging_client_for(&account, "us-east-1");
-    let channel = chat
-        .create_channel()
-        .app_instance_arn(&instance)
-        .name("tagged")
-        .chime_bearer(&users[0])
-        .send()
-        .await
-        .unwrap()
-        .channel_arn()
-        .unwrap()
-        .to_string();
+    let channel = created_arn(create_channel(&chat, &instance, "tagged", &users[0])).await;
     let tag = |k: &str, v: &str| aws_sdk_chimesdkmessaging::types::Tag::builder().key(k).value(v).build().unwrap();
     chat.tag_resource().resource_arn(&channel).tags(tag("team", "blue")).send().await.unwrap();
     let tags = chat.list_tags_for_resource().resource_arn(&channel).send().await.unwrap();
@@ -276,8 +249,8 @@ async fn with_the_aws_throttle_an_app_instance_takes_fifteen_channel_creations_a
     let started = std::time::Instant::now();
     let mut calls = tokio::task::JoinSet::new();
     for i in 0..30 {
-        let (chat, instance, bearer) = (chat.clone(), instance.clone(), users[i % 3].clone());
-        calls.spawn(async move { chat.create_channel().app_instance_arn(&instance).name("c").chime_bearer(&bearer).send().await });
+        let create = create_channel(&chat, &instance, "c", &users[i % 3]);
+        calls.spawn(create.send());
     }
     let (mut created, mut throttled) = (0u32, 0u32);
     while let Some(answer) = calls.join_next().await {
@@ -296,6 +269,5 @@ async fn with_the_aws_throttle_an_app_instance_takes_fifteen_channel_creations_a
     assert!(elapsed >= 1.0 || throttled > 0, "{created} created, none throttled, in {elapsed:.3}s");
 
     // Another AppInstance has its own budget.
-    let c = chat.create_channel().app_instance_arn(&other).name("c").chime_bearer(&dee[0]).send().await.unwrap();
-    assert!(c.channel_arn().unwrap().starts_with(&other));
+    assert!(created_arn(create_channel(&chat, &other, "c", &dee[0])).await.starts_with(&other));
 }

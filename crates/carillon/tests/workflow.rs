@@ -6,26 +6,9 @@
 mod signing;
 
 use aws_sdk_chimesdkidentity::config::retry::RetryConfig;
-use carillon::config::AuthMode;
 use carillon_testing::{TestServer, client_config, error_of, fresh_account, secret_of};
 use serde_json::json;
 use signing::{Signer, signed};
-
-/// A sigv4 server that knows `tenants` and the operator `OPERATORKEY`.
-fn sigv4_server(tenants: &[&str]) -> (TestServer, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("credentials");
-    let mut text: String = tenants.iter().map(|a| format!("{a}:{}:{a}\n", secret_of(a))).collect();
-    text.push_str(&format!("OPERATORKEY:operator/secret:{}:admin\n", fresh_account()));
-    std::fs::write(&path, text).unwrap();
-    let server = TestServer::builder()
-        .config(|c| {
-            c.auth = AuthMode::Sigv4;
-            c.credentials = Some(path);
-        })
-        .start();
-    (server, dir)
-}
 
 async fn instances(client: &aws_sdk_chimesdkidentity::Client) -> usize {
     client.list_app_instances().send().await.unwrap().app_instances.unwrap_or_default().len()
@@ -34,7 +17,8 @@ async fn instances(client: &aws_sdk_chimesdkidentity::Client) -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_an_operator_may_reset_or_inject_and_a_reset_keeps_other_accounts() {
     let (a, b) = (fresh_account(), fresh_account());
-    let (server, _dir) = sigv4_server(&[&a, &b]);
+    // The tenants and the operator `OPERATORKEY`, of an account of its own.
+    let server = TestServer::builder().sigv4(&[&a, &b]).operator("OPERATORKEY", "operator/secret", &fresh_account()).start();
     let addr = server.addr();
     let (ca, cb) = (server.client_for(&a, "us-east-1"), server.client_for(&b, "us-east-1"));
     ca.create_app_instance().name("a").send().await.unwrap();
