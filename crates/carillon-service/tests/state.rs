@@ -7,44 +7,13 @@
 
 use carillon_api::messaging::ChimeSdkMessaging;
 use carillon_api::messaging::shapes::*;
-use carillon_api::{ChimeSdkIdentity, ErrorKind, RequestContext, Timestamp, Wire, shapes as id};
+use carillon_api::{ChimeSdkIdentity, ErrorKind, Timestamp, Wire, shapes as id};
+use carillon_service::Service;
 use carillon_service::state::StateDocument;
-use carillon_service::{Clock, Quotas, Service};
-use carillon_store::Store;
-use carillon_store_postgres::PostgresStore;
-use carillon_store_sqlite::{Location, SqliteStore};
-use carillon_testing::PostgresDb;
+use common::*;
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
-const ACCOUNT: &str = "111122223333";
-const REGION: &str = "us-east-1";
-
-struct TestService {
-    svc: Service,
-    _db: Option<PostgresDb>,
-}
-
-impl std::ops::Deref for TestService {
-    type Target = Service;
-    fn deref(&self) -> &Service {
-        &self.svc
-    }
-}
-
-async fn service() -> TestService {
-    let (store, db): (Arc<dyn Store>, _) = if PostgresDb::wanted() {
-        let db = PostgresDb::fresh().unwrap();
-        (Arc::new(PostgresStore::connect(db.url()).await.unwrap()), Some(db))
-    } else {
-        (Arc::new(SqliteStore::open(Location::Memory).unwrap()), None)
-    };
-    TestService { svc: Service::new(store, Quotas::default(), Clock::default()).await.unwrap(), _db: db }
-}
-
-fn ctx() -> RequestContext {
-    RequestContext { account: ACCOUNT.into(), region: REGION.into(), request_id: "test".into() }
-}
+mod common;
 
 async fn import(svc: &Service, doc: StateDocument) -> Result<carillon_service::state::Counts, carillon_api::ApiError> {
     let wire = Wire::load().unwrap();
@@ -53,19 +22,6 @@ async fn import(svc: &Service, doc: StateDocument) -> Result<carillon_service::s
 
 async fn exported(svc: &Service) -> StateDocument {
     StateDocument { exported_at: None, ..svc.export_state().await.unwrap() }
-}
-
-async fn user(svc: &Service, instance: &str, user_id: &str) -> String {
-    let input = id::CreateAppInstanceUserRequest {
-        app_instance_arn: instance.into(),
-        app_instance_user_id: user_id.into(),
-        name: format!("name of {user_id}"),
-        metadata: None,
-        client_request_token: format!("t-{user_id}"),
-        tags: None,
-        expiration_settings: None,
-    };
-    svc.create_app_instance_user(&ctx(), input).await.unwrap().app_instance_user_arn.unwrap()
 }
 
 async fn send(svc: &Service, channel: &str, bearer: &str, content: &str, attributes: bool) -> String {
@@ -92,8 +48,7 @@ async fn send(svc: &Service, channel: &str, bearer: &str, content: &str, attribu
 /// invited a member and sent a message), a PRIVATE and a PUBLIC channel, a HIDDEN member,
 /// preferences, a read marker, an extra moderator, and edited, redacted and attributed messages.
 async fn populate(svc: &Service) -> StateDocument {
-    let input = id::CreateAppInstanceRequest { name: "chat".into(), metadata: None, client_request_token: "t-app".into(), tags: None };
-    let app = svc.create_app_instance(&ctx(), input).await.unwrap().app_instance_arn.unwrap();
+    let app = instance(svc, "chat").await;
     let [ana, bo, cy, gone] =
         [user(svc, &app, "ana").await, user(svc, &app, "bo").await, user(svc, &app, "cy").await, user(svc, &app, "gone").await];
     let create = |name: &str, bearer: &str, privacy| CreateChannelRequest {
