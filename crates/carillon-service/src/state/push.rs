@@ -209,10 +209,8 @@ fn check_entry(messaging: &Model, at: &str, previous: i64, e: PushEntryState) ->
         },
         None => None,
     };
-    if let Some(hash) = &e.device_token_sha256 {
-        if !is_sha256_hex(hash) {
-            return Err(fault(&member("DeviceTokenSha256"), "is a SHA-256 as 64 lowercase hexadecimal digits, never a raw token"));
-        }
+    if e.device_token_sha256.as_deref().is_some_and(|hash| !is_sha256_hex(hash)) {
+        return Err(fault(&member("DeviceTokenSha256"), "is a SHA-256 as 64 lowercase hexadecimal digits, never a raw token"));
     }
     if e.endpoint_id.as_deref().is_some_and(str::is_empty) || e.resource_arn.as_deref().is_some_and(str::is_empty) {
         return Err(fault(at, "EndpointId and ResourceArn are not empty"));
