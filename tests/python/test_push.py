@@ -349,6 +349,8 @@ def test_filter_rule_limits_at_put(chat, world):
         json.dumps({"a": []}),
         json.dumps({"a": ["x" * 2100]}),
         json.dumps({"$or": [{"a": values(8)}, {"b": values(8)}], "c": ["1", "2"]}),  # 3 names + 18 values
+        # A key written twice: a JSON reader would keep one "$or" silently.
+        '{"$or": [{"a": ["1"]}, {"b": ["2"]}], "a": ["x"], "$or": [{"c": ["3"]}, {"d": ["4"]}]}',
     ]
     for rule in bad:
         with pytest.raises(ClientError) as e:

@@ -3,6 +3,7 @@
 The round trips run on whichever backend the suite runs on (SQLite, or PostgreSQL with CARILLON_TEST_BACKEND);
 the offline SQLite -> PostgreSQL path needs CARILLON_TEST_POSTGRES_URL.
 """
+import hashlib
 import json
 import os
 import pathlib
@@ -17,6 +18,8 @@ from carillon_util import account_of, create_app_instance, create_bot, create_us
 EXAMPLE_SEED = REPO / "examples" / "seed.yaml"
 SEEDED_APP = "arn:aws:chime:us-east-1:111122223333:app-instance/5a2e0f4c-1b6d-4a8e-9c3f-7d1e2b3a4c5d"
 SEEDED_BOT = SEEDED_APP + "/bot/9f8e7d6c-5b4a-4c3d-8e2f-1a0b9c8d7e6f"
+# A device token only a push-failure marker names: no endpoint holds it, so no export may show it.
+MARKED_TOKEN = f"marked-{uuid.uuid4().hex}"
 
 
 def export(server):
@@ -85,6 +88,14 @@ def populate_channels(server, client, app, users, bot):
     chat.redact_channel_message(ChannelArn=public, MessageId=redacted, ChimeBearer=u3)
     send(public, u3, "ping", Type="CONTROL")
     send(private, u2, "secret")
+    # Push: markers on a token and on a Pinpoint application, then a push to u2 (no endpoint) and u3, whose
+    # three endpoints give DELIVERED, SKIPPED ENDPOINT_ALLOW_MESSAGES_NONE and SKIPPED ENDPOINT_INACTIVE.
+    marked_app = pinpoint_arn(account_of(client), app_id="failingapp")
+    for marker in ({"DeviceToken": MARKED_TOKEN, "StatusReason": "INVALID_DEVICE_TOKEN"},
+                   {"ResourceArn": marked_app, "StatusReason": "INVALID_PINPOINT_ARN"}):
+        status, body = server.control("PUT", "/_carillon/push-failures", marker)
+        assert status == 200, body
+    send(private, u2, "pushed", PushNotification={"Title": "news", "Body": "read me"})
     # Configuration-only resources: a channel flow associated with the private channel, and streaming.
     processor = {"Name": "moderate", "ExecutionOrder": 1, "FallbackAction": "CONTINUE",
                  "Configuration": {"Lambda": {"ResourceArn": "arn:aws:lambda:us-east-1:123456789012:function:moderate",
@@ -167,6 +178,8 @@ def test_export_reset_import_export_gives_the_same_document_and_the_same_api_ans
     before = observed(client, apps, users, bot)
     before_channels = observed_channels(chat, apps[0], users, channels)
     first = export(server)
+    outbox_before = server.control("GET", "/_carillon/push-outbox")
+    markers_before = server.control("GET", "/_carillon/push-failures")
     assert server.control("POST", "/_carillon/reset")[0] == 200
     assert export(server)["AppInstances"] == []
     status, answer = server.control("PUT", "/_carillon/state", first)
@@ -184,8 +197,8 @@ def test_export_reset_import_export_gives_the_same_document_and_the_same_api_ans
         "ChannelMessages": sum(len(c["Messages"]) for c in in_first),
         "ChannelFlows": sum(len(a.get("ChannelFlows", [])) for a in first["AppInstances"]),
         "StreamingConfigurations": sum(len(a.get("StreamingConfigurations", [])) for a in first["AppInstances"]),
-        "PushOutboxEntries": 0,
-        "PushFailureMarkers": 0,
+        "PushOutboxEntries": len(first["PushOutbox"]),
+        "PushFailureMarkers": len(first["PushFailureMarkers"]),
     }
     assert answer["Imported"]["ChannelFlows"] == 1 and answer["Imported"]["StreamingConfigurations"] == 1
     second = export(server)
@@ -213,9 +226,35 @@ def test_export_reset_import_export_gives_the_same_document_and_the_same_api_ans
     assert messages[0]["MessageAttributes"] == {"kind": {"StringValues": ["alert", "x"]}}
     assert "LastEditedTimestamp" in messages[1] and messages[2]["Redacted"] and "MessageAttributes" not in messages[2]
     assert mine[1]["Channels"] == []
-    # The state is live again: writes work on it as on any other.
+    # The outbox and the markers, as the control plane lists them, ids included; a token only as its SHA-256.
+    assert server.control("GET", "/_carillon/push-outbox") == outbox_before
+    assert server.control("GET", "/_carillon/push-failures") == markers_before
+    assert second["PushOutbox"] == outbox_before[1]["Entries"]
+    pushed = [e for e in second["PushOutbox"] if e["ChannelArn"] == channels[1]]
+    assert [(e["RecipientArn"], e["Outcome"], e.get("Reason")) for e in pushed] == [
+        (users[2], "SKIPPED", "NO_ENDPOINT"),
+        (users[0], "DELIVERED", None),
+        (users[0], "SKIPPED", "ENDPOINT_ALLOW_MESSAGES_NONE"),
+        (users[0], "SKIPPED", "ENDPOINT_INACTIVE"),
+    ]
+    device_tokens = [e["EndpointAttributes"]["DeviceToken"] for e in mine[0]["Users"][0]["Endpoints"]]
+    assert [e["DeviceTokenSha256"] for e in pushed[1:]] == [hashlib.sha256(t.encode()).hexdigest() for t in device_tokens]
+    marked_hash = hashlib.sha256(MARKED_TOKEN.encode()).hexdigest()
+    assert {"DeviceTokenSha256": marked_hash, "StatusReason": "INVALID_DEVICE_TOKEN"} in [
+        {k: v for k, v in m.items() if k != "CreatedTimestamp"} for m in second["PushFailureMarkers"]
+    ]
+    text = json.dumps(second)
+    assert MARKED_TOKEN not in text, "a raw token never appears"
+    push_text = json.dumps([second["PushOutbox"], second["PushFailureMarkers"]])
+    assert not any(t in push_text for t in device_tokens), "the outbox keeps only SHA-256s"
+    # The state is live again: writes work on it as on any other, and a push gets ids above the imported ones.
     client.update_app_instance(AppInstanceArn=apps[0], Name="after", Metadata="x")
     assert client.describe_app_instance(AppInstanceArn=apps[0])["AppInstance"]["Name"] == "after"
+    chat.send_channel_message(ChannelArn=channels[1], ChimeBearer=users[2], Content="again", Type="STANDARD",
+                              Persistence="PERSISTENT", PushNotification={})
+    last = max(e["Id"] for e in second["PushOutbox"])
+    status, body = server.control("GET", f"/_carillon/push-outbox?after-id={last}")
+    assert status == 200 and len(body["Entries"]) == 4 and all(e["Id"] > last for e in body["Entries"]), body
 
 
 def invalid_documents(doc):
@@ -257,6 +296,17 @@ def invalid_documents(doc):
     yield "a redacted message with content", changed(lambda a: a["Channels"][0]["Messages"][2].update(Content="back"))
     yield "a channel mode the model lacks", changed(lambda a: a["Channels"][0].update(Mode="OPEN"))
 
+    def pushed(edit):
+        copy = json.loads(json.dumps(doc))
+        edit(copy)
+        return copy
+
+    yield "an outbox entry with an unknown outcome", pushed(lambda d: d["PushOutbox"][0].update(Outcome="LOST"))
+    yield "an outbox entry with a raw token", pushed(lambda d: d["PushOutbox"][-3].update(DeviceTokenSha256="raw-device-token"))
+    yield "outbox ids out of order", pushed(lambda d: d["PushOutbox"].append(d["PushOutbox"][0]))
+    yield "a marker with a raw token", pushed(lambda d: d["PushFailureMarkers"].append({"DeviceToken": "t", "StatusReason": "INVALID_DEVICE_TOKEN"}))
+    yield "a marker with two targets", pushed(lambda d: d["PushFailureMarkers"][0].update(ResourceArn="arn:x", DeviceTokenSha256="0" * 64))
+
 
 def test_an_invalid_document_is_a_400_and_changes_nothing(server):
     client = server.client()
@@ -268,7 +318,10 @@ def test_an_invalid_document_is_a_400_and_changes_nothing(server):
         r = server.raw("PUT", "/_carillon/state", body=doc)
         assert r.status == 400, (what, r.status, r.body)
         assert r.header("x-amzn-ErrorType") == "BadRequestException", what
-        assert json.loads(r.body)["Message"], what
+        message = json.loads(r.body)["Message"]
+        assert message, what
+        if what.startswith(("an outbox", "outbox", "a marker with two")):
+            assert message.startswith(("PushOutbox[", "PushFailureMarkers[")), (what, message)
         assert without_time(export(server)) == without_time(before), what
 
 

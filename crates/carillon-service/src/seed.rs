@@ -222,7 +222,13 @@ pub fn to_state(seed: SeedDocument, now_ms: i64) -> Result<StateDocument, ApiErr
             streaming_configurations: Vec::new(),
         });
     }
-    Ok(StateDocument { format: FORMAT.to_string(), exported_at: None, app_instances: instances })
+    Ok(StateDocument {
+        format: FORMAT.to_string(),
+        exported_at: None,
+        app_instances: instances,
+        push_outbox: Vec::new(),
+        push_failure_markers: Vec::new(),
+    })
 }
 
 impl Service {
@@ -230,7 +236,8 @@ impl Service {
     /// the whole seed is checked (as an imported state is): a bad seed is an error and nothing is
     /// applied. Answers how many resources of each kind it created.
     pub async fn apply_seed(&self, identity: &Model, messaging: &Model, seed: SeedDocument) -> Result<Counts, ApiError> {
-        let plan = check(identity, messaging, to_state(seed, self.clock.now_ms())?)?;
+        let now = self.clock.now_ms();
+        let plan = check(identity, messaging, to_state(seed, now)?, now)?;
         self.add_missing(plan).await
     }
 }

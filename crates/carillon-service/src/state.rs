@@ -3,7 +3,8 @@
 //! A state document (`"Format": "carillon-state/1"`) holds every resource with every field the
 //! store keeps: ARNs and ids, timestamps, retention and expiration settings, endpoint state, tags
 //! in their order, channels with their memberships, moderators and messages ([`channels`]), and
-//! each collection in creation order (which is the order lists page through).
+//! each collection in creation order (which is the order lists page through); beside the
+//! AppInstances, the push outbox with its ids and the push-failure markers ([`push`]).
 //! Idempotency records, the clock, fault rules and the journal are not state.
 //!
 //! An import is checked whole before anything is written: the document's types, then every
@@ -26,9 +27,11 @@ use std::sync::Arc;
 
 mod channels;
 mod flows;
+mod push;
 
 pub use channels::{ActorState, ChannelState, MembershipState, MessageState, ModeratorState};
 pub use flows::ChannelFlowState;
+pub use push::{PushEntryState, PushFailureMarkerState};
 
 /// The `Format` of the documents this version writes and reads.
 pub const FORMAT: &str = "carillon-state/1";
@@ -49,6 +52,12 @@ pub struct StateDocument {
     pub exported_at: Option<Timestamp>,
     #[serde(default)]
     pub app_instances: Vec<AppInstanceState>,
+    /// The push outbox, oldest first, each entry with its Id; absent when it is empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub push_outbox: Vec<PushEntryState>,
+    /// The push-failure markers, oldest first; absent when there is none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub push_failure_markers: Vec<PushFailureMarkerState>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -153,6 +162,7 @@ pub type Counts = ResetCounts;
 #[derive(Debug, Default)]
 pub(crate) struct Plan {
     pub(crate) instances: Vec<PlannedInstance>,
+    pub(crate) push: push::PlannedPush,
 }
 
 #[derive(Debug)]
@@ -177,17 +187,28 @@ impl Service {
     /// Every resource, as one document, from one consistent read.
     pub async fn export_state(&self) -> Result<StateDocument, ApiError> {
         let now = self.clock.now_ms();
-        let instances = self.read(|tx| export(tx)).await?;
-        Ok(StateDocument { format: FORMAT.to_string(), exported_at: Some(Timestamp(now)), app_instances: instances })
+        let (instances, push_outbox, push_failure_markers) =
+            self.read(|tx| Ok((export(tx)?, push::export_outbox(tx)?, push::export_markers(tx)?))).await?;
+        Ok(StateDocument {
+            format: FORMAT.to_string(),
+            exported_at: Some(Timestamp(now)),
+            app_instances: instances,
+            push_outbox,
+            push_failure_markers,
+        })
     }
 
     /// Replaces all state with the document's, in one transaction, once the whole document is
-    /// checked: an invalid one is a 400 naming the first fault, and nothing changes.
+    /// checked: an invalid one is a 400 naming the first fault, and nothing changes. Of the
+    /// outbox, the newest `push_outbox_limit` entries are kept, as a send keeps them.
     pub async fn import_state(&self, identity: &Model, messaging: &Model, doc: StateDocument) -> Result<Counts, ApiError> {
-        let plan = Arc::new(check(identity, messaging, doc)?);
+        let plan = Arc::new(check(identity, messaging, doc, self.clock.now_ms())?);
+        let keep = self.quotas.push_outbox_limit;
         self.write(move |tx| {
             tx.reset(&ResetScope::all())?;
-            insert(tx, &plan, false)
+            let mut n = insert(tx, &plan, false)?;
+            (n.push_outbox_entries, n.push_failure_markers) = push::insert(tx, &plan.push, keep)?;
+            Ok(n)
         })
         .await
     }
@@ -329,8 +350,8 @@ fn check_tag_list(at: &str, tags: &[Tag]) -> Result<(), ApiError> {
 }
 
 /// Checks a whole document, against the Identity and the Messaging models, and turns it into the
-/// records to insert.
-pub(crate) fn check(model: &Model, messaging: &Model, doc: StateDocument) -> Result<Plan, ApiError> {
+/// records to insert; `now_ms` is the time of a push-failure marker that gives none.
+pub(crate) fn check(model: &Model, messaging: &Model, doc: StateDocument, now_ms: i64) -> Result<Plan, ApiError> {
     if doc.format != FORMAT {
         return Err(ApiError::bad_request(format!("Format is {:?}; this server reads {FORMAT:?}.", carillon_api::printable(&doc.format))));
     }
@@ -339,6 +360,7 @@ pub(crate) fn check(model: &Model, messaging: &Model, doc: StateDocument) -> Res
     for (i, a) in doc.app_instances.into_iter().enumerate() {
         plan.instances.push(check_instance(model, messaging, &format!("AppInstances[{i}]"), a, &mut arns)?);
     }
+    plan.push = push::check(messaging, doc.push_outbox, doc.push_failure_markers, Timestamp(now_ms))?;
     Ok(plan)
 }
 

@@ -6,69 +6,15 @@
 
 use carillon_api::messaging::ChimeSdkMessaging;
 use carillon_api::messaging::shapes::*;
-use carillon_api::{ApiError, ChimeSdkIdentity, ErrorKind, RequestContext, shapes as id};
-use carillon_service::{Clock, Quotas, Service};
-use carillon_store::{ResetCounts, ResetScope, Store};
-use carillon_store_postgres::PostgresStore;
-use carillon_store_sqlite::{Location, SqliteStore};
-use carillon_testing::PostgresDb;
-use std::sync::Arc;
+use carillon_api::{ApiError, ChimeSdkIdentity, ErrorKind, shapes as id};
+use carillon_service::Service;
+use carillon_store::{ResetCounts, ResetScope};
+use common::*;
 
-const ACCOUNT: &str = "111122223333";
-const REGION: &str = "us-east-1";
+mod common;
+
 const LAMBDA: &str = "arn:aws:lambda:us-east-1:444455556666:function:moderate";
 const KINESIS: &str = "arn:aws:kinesis:us-east-1:444455556666:stream/chat";
-
-struct TestService {
-    svc: Service,
-    _db: Option<PostgresDb>,
-}
-
-impl std::ops::Deref for TestService {
-    type Target = Service;
-    fn deref(&self) -> &Service {
-        &self.svc
-    }
-}
-
-async fn service() -> TestService {
-    let (store, db): (Arc<dyn Store>, _) = if PostgresDb::wanted() {
-        let db = PostgresDb::fresh().unwrap();
-        (Arc::new(PostgresStore::connect(db.url()).await.unwrap()), Some(db))
-    } else {
-        (Arc::new(SqliteStore::open(Location::Memory).unwrap()), None)
-    };
-    TestService { svc: Service::new(store, Quotas::default(), Clock::default()).await.unwrap(), _db: db }
-}
-
-fn ctx() -> RequestContext {
-    RequestContext { account: ACCOUNT.into(), region: REGION.into(), request_id: "test".into() }
-}
-
-fn kind<T: std::fmt::Debug>(r: Result<T, ApiError>) -> ErrorKind {
-    match r {
-        Err(e) => e.kind,
-        Ok(v) => panic!("expected an error, got {v:?}"),
-    }
-}
-
-async fn instance(svc: &Service, name: &str) -> String {
-    let input = id::CreateAppInstanceRequest { name: name.into(), metadata: None, client_request_token: format!("t-{name}"), tags: None };
-    svc.create_app_instance(&ctx(), input).await.unwrap().app_instance_arn.unwrap()
-}
-
-async fn user(svc: &Service, instance: &str, user_id: &str) -> String {
-    let input = id::CreateAppInstanceUserRequest {
-        app_instance_arn: instance.into(),
-        app_instance_user_id: user_id.into(),
-        name: format!("name of {user_id}"),
-        metadata: None,
-        client_request_token: format!("t-{user_id}"),
-        tags: None,
-        expiration_settings: None,
-    };
-    svc.create_app_instance_user(&ctx(), input).await.unwrap().app_instance_user_arn.unwrap()
-}
 
 async fn channel(svc: &Service, instance: &str, bearer: &str, name: &str) -> String {
     let input = CreateChannelRequest {

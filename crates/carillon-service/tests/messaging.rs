@@ -8,95 +8,11 @@
 
 use carillon_api::messaging::ChimeSdkMessaging;
 use carillon_api::messaging::shapes::*;
-use carillon_api::{ApiError, ChimeSdkIdentity, ErrorKind, RequestContext, Timestamp, shapes as id};
-use carillon_service::{Clock, Quotas, Service};
-use carillon_store::Store;
-use carillon_store_postgres::PostgresStore;
-use carillon_store_sqlite::{Location, SqliteStore};
-use carillon_testing::PostgresDb;
-use std::sync::Arc;
+use carillon_api::{ApiError, ChimeSdkIdentity, ErrorKind, Timestamp, shapes as id};
+use carillon_service::{Quotas, Service};
+use common::*;
 
-const ACCOUNT: &str = "111122223333";
-const REGION: &str = "us-east-1";
-const DAY_MS: i64 = 24 * 3600 * 1000;
-
-/// A service on a store of the test's own; the database (on PostgreSQL) goes with it.
-struct TestService {
-    svc: Service,
-    _db: Option<PostgresDb>,
-}
-
-impl std::ops::Deref for TestService {
-    type Target = Service;
-    fn deref(&self) -> &Service {
-        &self.svc
-    }
-}
-
-async fn service(quotas: Quotas) -> TestService {
-    let (store, db): (Arc<dyn Store>, _) = if PostgresDb::wanted() {
-        let db = PostgresDb::fresh().unwrap();
-        (Arc::new(PostgresStore::connect(db.url()).await.unwrap()), Some(db))
-    } else {
-        (Arc::new(SqliteStore::open(Location::Memory).unwrap()), None)
-    };
-    TestService { svc: Service::new(store, quotas, Clock::default()).await.unwrap(), _db: db }
-}
-
-fn ctx() -> RequestContext {
-    RequestContext { account: ACCOUNT.into(), region: REGION.into(), request_id: "test".into() }
-}
-
-fn kind<T: std::fmt::Debug>(r: Result<T, ApiError>) -> ErrorKind {
-    match r {
-        Err(e) => e.kind,
-        Ok(v) => panic!("expected an error, got {v:?}"),
-    }
-}
-
-async fn instance(svc: &Service, name: &str) -> String {
-    let input = id::CreateAppInstanceRequest { name: name.into(), metadata: None, client_request_token: format!("t-{name}"), tags: None };
-    svc.create_app_instance(&ctx(), input).await.unwrap().app_instance_arn.unwrap()
-}
-
-async fn user(svc: &Service, instance: &str, user_id: &str) -> String {
-    let input = id::CreateAppInstanceUserRequest {
-        app_instance_arn: instance.into(),
-        app_instance_user_id: user_id.into(),
-        name: format!("name of {user_id}"),
-        metadata: None,
-        client_request_token: format!("t-{user_id}"),
-        tags: None,
-        expiration_settings: None,
-    };
-    svc.create_app_instance_user(&ctx(), input).await.unwrap().app_instance_user_arn.unwrap()
-}
-
-async fn bot(svc: &Service, instance: &str, token: &str) -> String {
-    let configuration = id::Configuration {
-        lex: id::LexConfiguration {
-            responds_to: None,
-            invoked_by: None,
-            lex_bot_alias_arn: format!("arn:aws:lex:{REGION}:{ACCOUNT}:bot-alias/BOT/ALIAS"),
-            locale_id: "en_US".into(),
-            welcome_intent: None,
-        },
-    };
-    let input = id::CreateAppInstanceBotRequest {
-        app_instance_arn: instance.into(),
-        name: Some("the bot".into()),
-        metadata: None,
-        client_request_token: token.into(),
-        tags: None,
-        configuration,
-    };
-    svc.create_app_instance_bot(&ctx(), input).await.unwrap().app_instance_bot_arn.unwrap()
-}
-
-async fn make_admin(svc: &Service, instance: &str, member: &str) {
-    let input = id::CreateAppInstanceAdminRequest { app_instance_admin_arn: member.into(), app_instance_arn: instance.into() };
-    svc.create_app_instance_admin(&ctx(), input).await.unwrap();
-}
+mod common;
 
 fn channel_request(instance: &str, bearer: &str, name: &str) -> CreateChannelRequest {
     CreateChannelRequest {
@@ -295,7 +211,7 @@ struct World {
 
 impl World {
     async fn new() -> World {
-        let svc = service(Quotas::default()).await;
+        let svc = service().await;
         let instance = instance(&svc, "matrix").await;
         let admin = user(&svc, &instance, "admin").await;
         make_admin(&svc, &instance, &admin).await;
@@ -550,7 +466,7 @@ async fn the_matrix_holds_for_every_operation_role_privacy_and_mode() {
 
 #[tokio::test]
 async fn the_bearer_is_checked_before_anything_else() {
-    let svc = service(Quotas::default()).await;
+    let svc = service().await;
     let a = instance(&svc, "one").await;
     let other = instance(&svc, "two").await;
     let alice = user(&svc, &a, "alice").await;
@@ -585,7 +501,7 @@ async fn the_bearer_is_checked_before_anything_else() {
 
 #[tokio::test]
 async fn member_parameters_are_checked_after_the_matrix() {
-    let svc = service(Quotas::default()).await;
+    let svc = service().await;
     let a = instance(&svc, "one").await;
     let other = instance(&svc, "two").await;
     let alice = user(&svc, &a, "alice").await;
@@ -611,7 +527,7 @@ async fn member_parameters_are_checked_after_the_matrix() {
 
 #[tokio::test]
 async fn unimplemented_operations_and_members_answer_501() {
-    let svc = service(Quotas::default()).await;
+    let svc = service().await;
     let a = instance(&svc, "one").await;
     let alice = user(&svc, &a, "alice").await;
     let c = channel(&svc, &a, &alice, "c", ChannelMode::Unrestricted, ChannelPrivacy::Public).await;
@@ -657,7 +573,7 @@ async fn unimplemented_operations_and_members_answer_501() {
 
 #[tokio::test]
 async fn a_channel_starts_with_its_defaults_and_its_creator() {
-    let svc = service(Quotas::default()).await;
+    let svc = service().await;
     let a = instance(&svc, "one").await;
     let alice = user(&svc, &a, "alice").await;
     let bob = user(&svc, &a, "bob").await;
@@ -700,7 +616,7 @@ async fn a_channel_starts_with_its_defaults_and_its_creator() {
 
 #[tokio::test]
 async fn update_moves_the_timestamp_and_changes_only_what_it_names() {
-    let svc = service(Quotas::default()).await;
+    let svc = service().await;
     let a = instance(&svc, "one").await;
     let alice = user(&svc, &a, "alice").await;
     let input = CreateChannelRequest { metadata: Some("meta".into()), ..channel_request(&a, &alice, "room") };
@@ -723,7 +639,7 @@ async fn update_moves_the_timestamp_and_changes_only_what_it_names() {
 
 #[tokio::test]
 async fn deleting_a_channel_takes_everything_in_it() {
-    let svc = service(Quotas::default()).await;
+    let svc = service().await;
     let a = instance(&svc, "one").await;
     let alice = user(&svc, &a, "alice").await;
     let admin = user(&svc, &a, "admin").await;
@@ -754,7 +670,7 @@ async fn deleting_a_channel_takes_everything_in_it() {
 
 #[tokio::test]
 async fn list_channels_pages_in_creation_order_by_privacy() {
-    let svc = service(Quotas::default()).await;
+    let svc = service().await;
     let a = instance(&svc, "one").await;
     let alice = user(&svc, &a, "alice").await;
     make_admin(&svc, &a, &alice).await;
@@ -793,7 +709,7 @@ async fn list_channels_pages_in_creation_order_by_privacy() {
 
 #[tokio::test]
 async fn expiration_settings_are_kept_and_removed() {
-    let svc = service(Quotas::default()).await;
+    let svc = service().await;
     let a = instance(&svc, "one").await;
     let alice = user(&svc, &a, "alice").await;
     let settings = ExpirationSettings { expiration_days: 3, expiration_criterion: ExpirationCriterion::LastMessageTimestamp };
@@ -814,7 +730,7 @@ async fn expiration_settings_are_kept_and_removed() {
 
 #[tokio::test]
 async fn memberships_conflict_batch_per_member_and_hide() {
-    let svc = service(Quotas::default()).await;
+    let svc = service().await;
     let a = instance(&svc, "one").await;
     let alice = user(&svc, &a, "alice").await;
     let bob = user(&svc, &a, "bob").await;
@@ -868,7 +784,7 @@ async fn memberships_conflict_batch_per_member_and_hide() {
 
 #[tokio::test]
 async fn moderators_preferences_and_read_markers() {
-    let svc = service(Quotas::default()).await;
+    let svc = service().await;
     let a = instance(&svc, "one").await;
     let alice = user(&svc, &a, "alice").await;
     let bob = user(&svc, &a, "bob").await;
@@ -919,7 +835,7 @@ async fn moderators_preferences_and_read_markers() {
 
 #[tokio::test]
 async fn deleting_a_user_or_bot_takes_its_memberships_and_roles_not_its_messages() {
-    let svc = service(Quotas::default()).await;
+    let svc = service().await;
     let a = instance(&svc, "one").await;
     let alice = user(&svc, &a, "alice").await;
     let bob = user(&svc, &a, "bob").await;
@@ -958,7 +874,7 @@ async fn quotas_refuse_the_one_too_many() {
         moderators_per_channel: 2,
         ..Quotas::default()
     };
-    let svc = service(quotas).await;
+    let svc = service_with(quotas).await;
     let a = instance(&svc, "one").await;
     let alice = user(&svc, &a, "alice").await;
     let bob = user(&svc, &a, "bob").await;
@@ -987,7 +903,7 @@ async fn quotas_refuse_the_one_too_many() {
     svc.create_channel_moderator(&ctx(), moderator_request(&c, &alice, &bob)).await.unwrap();
     assert_eq!(kind(svc.create_channel_moderator(&ctx(), moderator_request(&c, &alice, &carol)).await), ErrorKind::ResourceLimitExceeded);
     // Tags per channel.
-    let svc2 = service(Quotas { tags_per_resource: 1, ..Quotas::default() }).await;
+    let svc2 = service_with(Quotas { tags_per_resource: 1, ..Quotas::default() }).await;
     let a2 = instance(&svc2, "two").await;
     let dave = user(&svc2, &a2, "dave").await;
     let f = channel(&svc2, &a2, &dave, "tagged", ChannelMode::Unrestricted, ChannelPrivacy::Public).await;
@@ -1001,7 +917,7 @@ async fn quotas_refuse_the_one_too_many() {
 
 #[tokio::test]
 async fn message_sizes_follow_their_type() {
-    let svc = service(Quotas::default()).await;
+    let svc = service().await;
     let a = instance(&svc, "one").await;
     let alice = user(&svc, &a, "alice").await;
     let c = channel(&svc, &a, &alice, "room", ChannelMode::Unrestricted, ChannelPrivacy::Public).await;
@@ -1034,7 +950,7 @@ async fn message_sizes_follow_their_type() {
 
 #[tokio::test]
 async fn update_redact_and_delete_keep_their_timestamps_and_rules() {
-    let svc = service(Quotas::default()).await;
+    let svc = service().await;
     let a = instance(&svc, "one").await;
     let alice = user(&svc, &a, "alice").await;
     let admin = user(&svc, &a, "admin").await;
@@ -1105,7 +1021,7 @@ async fn update_redact_and_delete_keep_their_timestamps_and_rules() {
 
 #[tokio::test]
 async fn non_persistent_messages_are_never_stored_and_sends_replay() {
-    let svc = service(Quotas::default()).await;
+    let svc = service().await;
     let a = instance(&svc, "one").await;
     let alice = user(&svc, &a, "alice").await;
     let c = channel(&svc, &a, &alice, "room", ChannelMode::Unrestricted, ChannelPrivacy::Public).await;
@@ -1139,7 +1055,7 @@ async fn non_persistent_messages_are_never_stored_and_sends_replay() {
 
 #[tokio::test]
 async fn messages_list_both_ways_with_time_bounds_and_pages() {
-    let svc = service(Quotas::default()).await;
+    let svc = service().await;
     let a = instance(&svc, "one").await;
     let alice = user(&svc, &a, "alice").await;
     let c = channel(&svc, &a, &alice, "room", ChannelMode::Unrestricted, ChannelPrivacy::Public).await;
@@ -1206,7 +1122,7 @@ async fn messages_list_both_ways_with_time_bounds_and_pages() {
 
 #[tokio::test]
 async fn expired_channels_are_swept_and_sends_move_last_message_expiry() {
-    let svc = service(Quotas::default()).await;
+    let svc = service().await;
     let a = instance(&svc, "one").await;
     let alice = user(&svc, &a, "alice").await;
     let by_creation = ExpirationSettings { expiration_days: 2, expiration_criterion: ExpirationCriterion::CreatedTimestamp };
@@ -1236,7 +1152,7 @@ async fn expired_channels_are_swept_and_sends_move_last_message_expiry() {
 
 #[tokio::test]
 async fn retention_hides_old_messages_at_once_and_shows_them_again() {
-    let svc = service(Quotas::default()).await;
+    let svc = service().await;
     let a = instance(&svc, "one").await;
     let alice = user(&svc, &a, "alice").await;
     let c = channel(&svc, &a, &alice, "room", ChannelMode::Unrestricted, ChannelPrivacy::Public).await;
@@ -1276,7 +1192,7 @@ async fn retention_hides_old_messages_at_once_and_shows_them_again() {
 
 #[tokio::test]
 async fn the_user_expiry_sweep_takes_memberships_too() {
-    let svc = service(Quotas::default()).await;
+    let svc = service().await;
     let a = instance(&svc, "one").await;
     let alice = user(&svc, &a, "alice").await;
     let input = id::CreateAppInstanceUserRequest {
@@ -1305,7 +1221,7 @@ async fn the_user_expiry_sweep_takes_memberships_too() {
 
 #[tokio::test]
 async fn membership_and_moderator_lists_page_in_creation_order() {
-    let svc = service(Quotas::default()).await;
+    let svc = service().await;
     let a = instance(&svc, "one").await;
     let alice = user(&svc, &a, "alice").await;
     let admin = user(&svc, &a, "admin").await;
@@ -1387,7 +1303,7 @@ async fn membership_and_moderator_lists_page_in_creation_order() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_writers_keep_uniqueness_and_quotas() {
-    let svc = service(Quotas { memberships_per_channel: 6, ..Quotas::default() }).await;
+    let svc = service_with(Quotas { memberships_per_channel: 6, ..Quotas::default() }).await;
     let a = instance(&svc, "one").await;
     let alice = user(&svc, &a, "alice").await;
     let bob = user(&svc, &a, "bob").await;

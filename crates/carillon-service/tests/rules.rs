@@ -4,34 +4,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test fails by panicking
 
 use carillon_api::shapes::*;
-use carillon_api::{ApiError, ChimeSdkIdentity, ErrorKind, RequestContext};
-use carillon_service::{Clock, Quotas, Service};
-use carillon_store_sqlite::{Location, SqliteStore};
-use std::sync::Arc;
+use carillon_api::{ChimeSdkIdentity, ErrorKind, RequestContext};
+use carillon_service::{Quotas, Service};
+use common::{ACCOUNT, DAY_MS, REGION, ctx, ctx_of, kind, memory_service};
 
-const ACCOUNT: &str = "111122223333";
-const REGION: &str = "us-east-1";
-const DAY_MS: i64 = 24 * 3600 * 1000;
-
-async fn service(quotas: Quotas) -> Service {
-    let store = SqliteStore::open(Location::Memory).unwrap();
-    Service::new(Arc::new(store), quotas, Clock::default()).await.unwrap()
-}
-
-fn ctx() -> RequestContext {
-    ctx_of(ACCOUNT)
-}
-
-fn ctx_of(account: &str) -> RequestContext {
-    RequestContext { account: account.into(), region: REGION.into(), request_id: "test".into() }
-}
-
-fn kind<T: std::fmt::Debug>(r: Result<T, ApiError>) -> ErrorKind {
-    match r {
-        Err(e) => e.kind,
-        Ok(v) => panic!("expected an error, got {v:?}"),
-    }
-}
+mod common;
 
 fn create_instance_request(name: &str, token: &str) -> CreateAppInstanceRequest {
     CreateAppInstanceRequest { name: name.into(), metadata: None, client_request_token: token.into(), tags: None }
@@ -98,7 +75,7 @@ fn list_instances(next_token: Option<String>, max_results: Option<i32>) -> ListA
 #[tokio::test]
 async fn quotas_refuse_the_one_too_many() {
     let quotas = Quotas { app_instances_per_account: 2, users_per_app_instance: 1, endpoints_per_user: 1, ..Quotas::default() };
-    let svc = service(quotas).await;
+    let svc = memory_service(quotas).await;
     let a = instance(&svc, "a").await;
     instance(&svc, "b").await;
     assert_eq!(kind(svc.create_app_instance(&ctx(), create_instance_request("c", "token-c")).await), ErrorKind::ResourceLimitExceeded);
@@ -119,7 +96,7 @@ async fn quotas_refuse_the_one_too_many() {
 
 #[tokio::test]
 async fn a_repeated_token_replays_and_other_parameters_are_refused() {
-    let svc = service(Quotas::default()).await;
+    let svc = memory_service(Quotas::default()).await;
     let first = svc.create_app_instance(&ctx(), create_instance_request("a", "t")).await.unwrap();
     let again = svc.create_app_instance(&ctx(), create_instance_request("a", "t")).await.unwrap();
     assert_eq!(first, again, "the replay answers what the first call answered");
@@ -150,7 +127,7 @@ async fn a_repeated_token_replays_and_other_parameters_are_refused() {
 
 #[tokio::test]
 async fn deletes_cascade() {
-    let svc = service(Quotas::default()).await;
+    let svc = memory_service(Quotas::default()).await;
     let a = instance(&svc, "a").await;
     let u = user(&svc, &a, "alice").await;
     let b = bot(&svc, &a, "bot-token").await;
@@ -194,7 +171,7 @@ async fn deletes_cascade() {
 
 #[tokio::test]
 async fn another_accounts_or_regions_arns_are_forbidden() {
-    let svc = service(Quotas::default()).await;
+    let svc = memory_service(Quotas::default()).await;
     let a = instance(&svc, "a").await;
     let u = user(&svc, &a, "alice").await;
     let stranger = ctx_of("999999999999");
@@ -215,7 +192,7 @@ async fn another_accounts_or_regions_arns_are_forbidden() {
 
 #[tokio::test]
 async fn the_sweep_deletes_users_once_their_time_has_passed() {
-    let svc = service(Quotas::default()).await;
+    let svc = memory_service(Quotas::default()).await;
     let a = instance(&svc, "a").await;
     let expiring = Some(ExpirationSettings { expiration_days: 1, expiration_criterion: ExpirationCriterion::CreatedTimestamp });
     let short =
@@ -235,7 +212,7 @@ async fn the_sweep_deletes_users_once_their_time_has_passed() {
 
 #[tokio::test]
 async fn a_device_token_is_registered_once_per_user() {
-    let svc = service(Quotas::default()).await;
+    let svc = memory_service(Quotas::default()).await;
     let a = instance(&svc, "a").await;
     let alice = user(&svc, &a, "alice").await;
     let bob = user(&svc, &a, "bob").await;
@@ -254,7 +231,7 @@ async fn a_device_token_is_registered_once_per_user() {
 
 #[tokio::test]
 async fn endpoint_state_and_settings_read_back_typed() {
-    let svc = service(Quotas::default()).await;
+    let svc = memory_service(Quotas::default()).await;
     let a = instance(&svc, "a").await;
     let u = user(&svc, &a, "alice").await;
     let input = RegisterAppInstanceUserEndpointRequest { allow_messages: Some(AllowMessages::None), ..endpoint_request(&u, "device", "t") };
@@ -279,7 +256,7 @@ async fn endpoint_state_and_settings_read_back_typed() {
 
 #[tokio::test]
 async fn update_timestamps_always_move_forward() {
-    let svc = service(Quotas::default()).await;
+    let svc = memory_service(Quotas::default()).await;
     let a = instance(&svc, "a").await;
     let u = user(&svc, &a, "alice").await;
     let describe = || DescribeAppInstanceUserRequest { app_instance_user_arn: u.clone() };
@@ -300,7 +277,7 @@ async fn update_timestamps_always_move_forward() {
 
 #[tokio::test]
 async fn lists_page_in_creation_order_and_refuse_foreign_tokens() {
-    let svc = service(Quotas::default()).await;
+    let svc = memory_service(Quotas::default()).await;
     let a = instance(&svc, "a").await;
     let b = instance(&svc, "b").await;
     let ids: Vec<String> = (0..5).map(|i| format!("user-{}", 9 - i)).collect();

@@ -1371,6 +1371,46 @@ impl Tx for PgTx<'_> {
         Ok(())
     }
 
+    fn insert_push_entry_with_id(&mut self, e: &PushEntry) -> StoreResult<()> {
+        let endpoint_type = e.endpoint_type.map(StoredEnum::as_stored);
+        let push_type = e.push_type.as_stored();
+        // The id column is GENERATED ALWAYS: an explicit id must override it.
+        self.insert(
+            "INSERT INTO push_outbox (id, time_ms, account_id, region, app_instance_arn, channel_arn, message_id, sender_arn, \
+             recipient_arn, endpoint_id, endpoint_type, resource_arn, device_token_sha256, push_type, title, body, outcome, reason) \
+             OVERRIDING SYSTEM VALUE \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+            &[
+                &e.id,
+                &e.time_ms,
+                &e.account_id,
+                &e.region,
+                &e.app_instance_arn,
+                &e.channel_arn,
+                &e.message_id,
+                &e.sender_arn,
+                &e.recipient_arn,
+                &e.endpoint_id,
+                &endpoint_type,
+                &e.resource_arn,
+                &e.device_token_sha256,
+                &push_type,
+                &e.title,
+                &e.body,
+                &e.outcome,
+                &e.reason,
+            ],
+        )?;
+        // An explicit id leaves the sequence where it was: move it to the id, never back (the
+        // value nextval takes here is skipped, a gap and no more).
+        self.query(
+            "SELECT setval(pg_get_serial_sequence('push_outbox', 'id'), \
+             GREATEST($1::BIGINT, nextval(pg_get_serial_sequence('push_outbox', 'id'))))",
+            &[&e.id],
+        )?;
+        Ok(())
+    }
+
     fn trim_push_outbox(&mut self, keep: u64) -> StoreResult<u64> {
         let keep = keep.min(i64::MAX as u64) as i64;
         self.execute("DELETE FROM push_outbox WHERE id <= (SELECT id FROM push_outbox ORDER BY id DESC LIMIT 1 OFFSET $1)", &[&keep])

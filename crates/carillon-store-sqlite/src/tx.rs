@@ -420,6 +420,37 @@ const PUSH_FILTER: &str = "(?1 IS NULL OR channel_arn = ?1) AND (?2 IS NULL OR r
      AND (?3 IS NULL OR message_id = ?3) AND id > ?4";
 
 impl SqliteTx<'_> {
+    /// Appends an outbox entry under `id`, or under the next id when `None`. AUTOINCREMENT keeps the
+    /// largest id the table ever held, an explicit one included, and gives the next id above it.
+    fn push_entry_insert(&mut self, id: Option<i64>, e: &PushEntry) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO push_outbox (id, time_ms, account_id, region, app_instance_arn, channel_arn, message_id, sender_arn, \
+             recipient_arn, endpoint_id, endpoint_type, resource_arn, device_token_sha256, push_type, title, body, outcome, reason) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+            params![
+                id,
+                e.time_ms,
+                e.account_id,
+                e.region,
+                e.app_instance_arn,
+                e.channel_arn,
+                e.message_id,
+                e.sender_arn,
+                e.recipient_arn,
+                e.endpoint_id,
+                e.endpoint_type.map(StoredEnum::as_stored),
+                e.resource_arn,
+                e.device_token_sha256,
+                e.push_type.as_stored(),
+                e.title,
+                e.body,
+                e.outcome,
+                e.reason
+            ],
+        )?;
+        Ok(())
+    }
+
     /// Finishes at once every purge queued for `arn`, before a resource of that ARN is made again.
     fn settle(&mut self, arn: &str) -> StoreResult<()> {
         let queued: Vec<i64> = self.many("SELECT seq FROM purges WHERE arn = ?1", [arn], |r| r.get(0))?;
@@ -1119,31 +1150,11 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn insert_push_entry(&mut self, e: &PushEntry) -> StoreResult<()> {
-        self.exec(
-            "INSERT INTO push_outbox (time_ms, account_id, region, app_instance_arn, channel_arn, message_id, sender_arn, \
-             recipient_arn, endpoint_id, endpoint_type, resource_arn, device_token_sha256, push_type, title, body, outcome, reason) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
-            params![
-                e.time_ms,
-                e.account_id,
-                e.region,
-                e.app_instance_arn,
-                e.channel_arn,
-                e.message_id,
-                e.sender_arn,
-                e.recipient_arn,
-                e.endpoint_id,
-                e.endpoint_type.map(StoredEnum::as_stored),
-                e.resource_arn,
-                e.device_token_sha256,
-                e.push_type.as_stored(),
-                e.title,
-                e.body,
-                e.outcome,
-                e.reason
-            ],
-        )?;
-        Ok(())
+        self.push_entry_insert(None, e)
+    }
+
+    fn insert_push_entry_with_id(&mut self, e: &PushEntry) -> StoreResult<()> {
+        self.push_entry_insert(Some(e.id), e)
     }
 
     fn trim_push_outbox(&mut self, keep: u64) -> StoreResult<u64> {

@@ -65,6 +65,7 @@ macro_rules! backend_suite {
                 push_outbox_filters_and_keeps_the_newest,
                 push_failure_markers_replace_and_match,
                 push_rows_go_with_their_reset_scope,
+                push_entries_keep_the_ids_they_are_given,
             );
             backend_suite!(@tests $open; $($extra),*);
         }
@@ -3191,4 +3192,50 @@ async fn push_rows_go_with_their_reset_scope(b: Backend) {
     assert_eq!((n.push_outbox_entries, n.push_failure_markers), (1, 1));
     assert!(outbox(s, PushFilter::default()).await.is_empty());
     assert!(r(s, |tx| tx.list_push_failures()).await.unwrap().is_empty());
+}
+
+/// A state import puts entries back under their ids; later entries get larger ids than any of
+/// them, and the sequence never moves back.
+async fn push_entries_keep_the_ids_they_are_given(b: Backend) {
+    let s = b.store();
+    let a = app_instance_arn("a");
+    let entry = |id: i64, message_id: &str| PushEntry { id, ..push_entry(&a, "c", "ann", message_id) };
+    insert_entries(s, vec![entry(0, "m1"), entry(0, "m2"), entry(0, "m3")]).await;
+    let first = outbox(s, PushFilter::default()).await;
+    let highest = first[2].id;
+    assert_eq!(reset(s, ResetScope::all()).await.push_outbox_entries, 3);
+
+    // Below and far above the ids given so far.
+    let (low, high) = (first[0].id, highest + 1_000);
+    let given = vec![entry(low, "imported-low"), entry(high, "imported-high")];
+    let put = given.clone();
+    w(s, move |tx| put.iter().try_for_each(|e| tx.insert_push_entry_with_id(e))).await.unwrap();
+    assert_eq!(outbox(s, PushFilter::default()).await, given, "every field and the ids are kept");
+
+    insert_entries(s, vec![entry(0, "next")]).await;
+    let next = outbox(s, PushFilter { after_id: high, ..Default::default() }).await;
+    assert_eq!(next.len(), 1);
+    assert!(next[0].id > high, "{} after {high}", next[0].id);
+
+    // A low id given now does not move the sequence back.
+    let again = entry(high - 1, "low-again");
+    w(s, move |tx| tx.insert_push_entry_with_id(&again)).await.unwrap();
+    insert_entries(s, vec![entry(0, "after")]).await;
+    let after = outbox(s, PushFilter { message_id: Some("after".into()), ..Default::default() }).await;
+    assert!(after[0].id > next[0].id, "{} after {}", after[0].id, next[0].id);
+
+    // An id already there is a conflict, and the transaction goes on.
+    let (taken, fresh) = (entry(high, "taken"), entry(0, "fresh"));
+    let seen = w(s, move |tx| {
+        let dup = tx.insert_push_entry_with_id(&taken);
+        tx.insert_push_entry(&fresh)?;
+        Ok(dup)
+    })
+    .await
+    .unwrap();
+    assert!(is_conflict(&seen), "{seen:?}");
+    let ids: Vec<_> = outbox(s, PushFilter::default()).await.iter().map(|e| (e.id, e.message_id.clone())).collect();
+    assert_eq!(ids.iter().filter(|(id, _)| *id == high).count(), 1);
+    assert_eq!(ids.last().map(|(_, m)| m.as_str()), Some("fresh"));
+    assert!(ids.windows(2).all(|p| p[0].0 < p[1].0), "oldest first: {ids:?}");
 }

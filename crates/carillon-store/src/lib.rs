@@ -289,6 +289,11 @@ pub trait Tx {
     // AppInstance keeps its entries; a reset of its scope removes them.
     /// Appends `e` to the outbox under a new id, greater than every id given before.
     fn insert_push_entry(&mut self, e: &PushEntry) -> StoreResult<()>;
+    /// Inserts `e` under its own id `e.id` (a state import restores the outbox with its ids) and
+    /// moves the id sequence so that every id [`insert_push_entry`](Tx::insert_push_entry) gives
+    /// later is greater than `e.id`; the sequence never moves back. An id already in the outbox is
+    /// a conflict.
+    fn insert_push_entry_with_id(&mut self, e: &PushEntry) -> StoreResult<()>;
     /// Deletes all but the newest `keep` outbox entries. Returns how many it deleted.
     fn trim_push_outbox(&mut self, keep: u64) -> StoreResult<u64>;
     /// The outbox entries `f` matches, oldest first, at most `limit`.

@@ -463,7 +463,8 @@ stored_enum!(PushNotificationType);
 /// its SHA-256.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PushEntry {
-    /// Given by the store on insert, increasing; ignored by [`Tx::insert_push_entry`](crate::Tx).
+    /// Given by the store on insert, increasing; ignored by [`Tx::insert_push_entry`](crate::Tx),
+    /// kept by [`Tx::insert_push_entry_with_id`](crate::Tx).
     pub id: i64,
     pub time_ms: i64,
     pub account_id: String,

@@ -1,13 +1,16 @@
 //! The FilterRule of a membership's push preferences: the supported subset of message filtering,
 //! checked at Put (`docs/behaviour.md`, "Messaging"). A rule is a JSON object mapping attribute
 //! names to non-empty arrays of conditions, plus at most one `"$or"` (top level only) of 2-5 such
-//! objects; a condition is a string or `{"anything-but": [strings]}`. At send, [`matches`] tells
-//! whether a message's MessageAttributes pass a member's rule.
+//! objects; a condition is a string or `{"anything-but": [strings]}`. A key written twice in one
+//! object is refused: a JSON reader keeps one of the two, and which one it is nobody can tell. At
+//! send, [`matches`] tells whether a message's MessageAttributes pass a member's rule.
 
 use carillon_api::ApiError;
 use carillon_api::messaging::shapes::MessageAttributeValue;
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
+use std::fmt;
 
 /// A message's MessageAttributes.
 pub(crate) type Attributes = BTreeMap<String, MessageAttributeValue>;
@@ -25,7 +28,12 @@ pub(crate) fn check(rule: &str) -> Result<(), ApiError> {
     if rule.len() > MAX_BYTES {
         return Err(invalid(&format!("it is longer than {MAX_BYTES} bytes")));
     }
-    let value: Value = serde_json::from_str(rule).map_err(|_| invalid("it is not JSON"))?;
+    let value = match serde_json::from_str::<Unique>(rule) {
+        Ok(Unique(value)) => value,
+        // The only data error Unique makes: a repeated key, which the message names.
+        Err(e) if e.is_data() => return Err(invalid(&e.to_string())),
+        Err(_) => return Err(invalid("it is not JSON")),
+    };
     let Value::Object(top) = value else { return Err(invalid("it is not a JSON object")) };
     let mut complexity = 0;
     for (key, value) in &top {
@@ -49,6 +57,73 @@ pub(crate) fn check(rule: &str) -> Result<(), ApiError> {
         return Err(invalid(&format!("its complexity (attribute names and values) is over {MAX_COMPLEXITY}")));
     }
     Ok(())
+}
+
+/// A JSON value read with every object's keys distinct: a repeated key is an error naming it.
+struct Unique(Value);
+
+impl<'de> Deserialize<'de> for Unique {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(UniqueVisitor)
+    }
+}
+
+struct UniqueVisitor;
+
+impl<'de> Visitor<'de> for UniqueVisitor {
+    type Value = Unique;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Unique, E> {
+        Ok(Unique(Value::Bool(v)))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Unique, E> {
+        Ok(Unique(Value::from(v)))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Unique, E> {
+        Ok(Unique(Value::from(v)))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Unique, E> {
+        Ok(Unique(Value::from(v)))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Unique, E> {
+        Ok(Unique(Value::String(v.to_string())))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Unique, E> {
+        Ok(Unique(Value::String(v)))
+    }
+
+    fn visit_unit<E>(self) -> Result<Unique, E> {
+        Ok(Unique(Value::Null))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Unique, A::Error> {
+        let mut items = Vec::new();
+        while let Some(Unique(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Unique(Value::Array(items)))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Unique, A::Error> {
+        let mut object = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if object.contains_key(&key) {
+                return Err(de::Error::custom(format!("the key {key:?} appears twice in one object")));
+            }
+            let Unique(value) = map.next_value()?;
+            object.insert(key, value);
+        }
+        Ok(Unique(Value::Object(object)))
+    }
 }
 
 /// The complexity of an object of attribute conditions (no `$or` inside).
@@ -158,6 +233,23 @@ mod tests {
             assert_eq!(check(bad).map_err(|e| e.status()), Err(400), "{bad}");
         }
         assert!(check(&format!("{{\"a\":[\"{}\"]}}", "x".repeat(2100))).is_err());
+    }
+
+    #[test]
+    fn a_key_written_twice_in_one_object_is_400_naming_it() {
+        for (bad, key) in [
+            (r#"{"$or":[{"a":["1"]},{"b":["2"]}],"a":["x"],"$or":[{"c":["3"]},{"d":["4"]}]}"#, "$or"),
+            (r#"{"a":["x"],"a":["y"]}"#, "a"),
+            (r#"{"$or":[{"a":["1"],"a":["2"]},{"b":["2"]}]}"#, "a"),
+            (r#"{"a":[{"anything-but":["x"],"anything-but":["y"]}]}"#, "anything-but"),
+        ] {
+            let e = check(bad).err().unwrap_or_else(|| panic!("accepted {bad}"));
+            assert_eq!(e.status(), 400, "{bad}");
+            assert!(e.message.contains(&format!("the key {key:?} appears twice")), "{bad}: {}", e.message);
+        }
+        // The same key in two different objects is no repetition.
+        assert!(check(r#"{"a":["1"],"$or":[{"a":["2"]},{"a":["3"]}]}"#).is_ok());
+        assert!(!matches(r#"{"a":["x"],"a":["y"]}"#, Some(&attrs(&[("a", &["y"])]))), "a refused rule matches nothing");
     }
 
     #[test]

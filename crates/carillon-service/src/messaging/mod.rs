@@ -13,7 +13,7 @@ mod memberships;
 pub(crate) mod messages;
 mod moderators;
 pub(crate) mod preferences;
-mod push;
+pub(crate) mod push;
 mod retention;
 pub(crate) mod streaming;
 mod tagging;

@@ -26,6 +26,28 @@ const PAGE: usize = 500;
 /// commit order on every node (a reader polling with `after-id` misses nothing).
 const OUTBOX_LOCK: &str = "push-outbox";
 
+/// The outcomes of an entry.
+pub(crate) const OUTCOMES: [&str; 3] = ["DELIVERED", "SKIPPED", "FAILED"];
+
+/// The reasons of the SKIPPED entries of the member-level checks: such an entry names no endpoint.
+pub(crate) const MEMBER_REASONS: [&str; 3] = [PREFERENCE_NONE, FILTER_NO_MATCH, NO_ENDPOINT];
+/// The reasons of the SKIPPED entries of the endpoint-level checks. A FAILED entry's reason is the
+/// marker's StatusReason.
+pub(crate) const ENDPOINT_REASONS: [&str; 3] = [ALLOW_MESSAGES_NONE, ENDPOINT_INACTIVE, VOIP_NOT_SUPPORTED];
+
+const PREFERENCE_NONE: &str = "MEMBERSHIP_PREFERENCE_NONE";
+const FILTER_NO_MATCH: &str = "FILTER_RULE_NO_MATCH";
+const NO_ENDPOINT: &str = "NO_ENDPOINT";
+const ALLOW_MESSAGES_NONE: &str = "ENDPOINT_ALLOW_MESSAGES_NONE";
+const ENDPOINT_INACTIVE: &str = "ENDPOINT_INACTIVE";
+const VOIP_NOT_SUPPORTED: &str = "VOIP_NOT_SUPPORTED";
+
+/// Takes the outbox lock: every transaction that writes the outbox does, before its first entry.
+pub(crate) fn lock_outbox(tx: &mut dyn Tx) -> TxResult<()> {
+    tx.lock(OUTBOX_LOCK)?;
+    Ok(())
+}
+
 /// The SHA-256 of a device token, lowercase hex: the only form a token takes in the outbox and the
 /// markers.
 pub(crate) fn token_sha256(token: &str) -> String {
@@ -46,7 +68,7 @@ pub(crate) struct Push<'a> {
 /// endpoint of a member user, then trims the outbox to its newest `keep` entries. A failing marker
 /// on the token or the Pinpoint application turns the endpoint INACTIVE here too.
 pub(crate) fn decide(tx: &mut dyn Tx, push: &Push<'_>, keep: u64) -> TxResult<()> {
-    tx.lock(OUTBOX_LOCK)?;
+    lock_outbox(tx)?;
     let mut after = 0;
     loop {
         let page = tx.list_memberships(&push.channel.arn, None, after, PAGE)?;
@@ -73,12 +95,12 @@ fn member(tx: &mut dyn Tx, push: &Push<'_>, m: &MembershipRecord) -> TxResult<()
     let preferences = m.preferences.as_deref().and_then(|json| serde_json::from_str::<ChannelMembershipPreferences>(json).ok());
     match preferences.and_then(|p| p.push_notifications) {
         Some(PushNotificationPreferences { allow_notifications: AllowNotifications::None, .. }) => {
-            return skipped(tx, entry, "MEMBERSHIP_PREFERENCE_NONE");
+            return skipped(tx, entry, PREFERENCE_NONE);
         }
         Some(PushNotificationPreferences { allow_notifications: AllowNotifications::Filtered, filter_rule })
             if !filter_rule.as_deref().is_some_and(|rule| filter_rule::matches(rule, push.attributes)) =>
         {
-            return skipped(tx, entry, "FILTER_RULE_NO_MATCH");
+            return skipped(tx, entry, FILTER_NO_MATCH);
         }
         _ => {}
     }
@@ -95,7 +117,7 @@ fn member(tx: &mut dyn Tx, push: &Push<'_>, m: &MembershipRecord) -> TxResult<()
             _ => break,
         }
     }
-    if any { Ok(()) } else { skipped(tx, entry, "NO_ENDPOINT") }
+    if any { Ok(()) } else { skipped(tx, entry, NO_ENDPOINT) }
 }
 
 /// The entry of one endpoint: the endpoint-level checks in order, first failing one wins.
@@ -114,13 +136,13 @@ fn endpoint(tx: &mut dyn Tx, push: &Push<'_>, entry: PushEntry, e: &EndpointReco
         ..entry
     };
     if e.allow_messages == AllowMessages::None {
-        return skipped(tx, entry, "ENDPOINT_ALLOW_MESSAGES_NONE");
+        return skipped(tx, entry, ALLOW_MESSAGES_NONE);
     }
     if e.status == EndpointStatus::Inactive {
-        return skipped(tx, entry, "ENDPOINT_INACTIVE");
+        return skipped(tx, entry, ENDPOINT_INACTIVE);
     }
     if voip && (e.endpoint_type == AppInstanceUserEndpointType::Gcm || e.voip_device_token.is_none()) {
-        return skipped(tx, entry, "VOIP_NOT_SUPPORTED");
+        return skipped(tx, entry, VOIP_NOT_SUPPORTED);
     }
     if let Some(reason) = tx.push_failure_for(&hash, &e.resource_arn)? {
         let update = EndpointUpdate {
