@@ -412,6 +412,27 @@ def test_channel_expiration_and_message_retention_through_the_clock(make_server,
     assert old not in [m["MessageId"] for m in all_pages(chat, ChannelArn=kept, ChimeBearer=ana)]
 
 
+def test_a_message_retention_hides_cannot_be_deleted_and_shows_again(make_server, account):
+    """Retention hides a message from Delete too (404): turning retention off before the sweep shows it
+    again, whole (docs/behaviour.md, "Messaging")."""
+    srv = make_server()
+    identity, chat = srv.client(account), srv.messaging(account)
+    instance = identity.create_app_instance(Name="kept", ClientRequestToken="t-kept")["AppInstanceArn"]
+    ana = identity.create_app_instance_user(AppInstanceArn=instance, AppInstanceUserId="ana", Name="Ana",
+                                            ClientRequestToken="t-ana")["AppInstanceUserArn"]
+    identity.create_app_instance_admin(AppInstanceAdminArn=ana, AppInstanceArn=instance)
+    channel = chat.create_channel(AppInstanceArn=instance, Name="room", ChimeBearer=ana)["ChannelArn"]
+    old = send(chat, channel, ana, "old")
+    identity.put_app_instance_retention_settings(AppInstanceArn=instance,
+                                                 AppInstanceRetentionSettings={"ChannelRetentionSettings": {"RetentionDays": 1}})
+    srv.set_clock_offset(2 * 86400)
+    with pytest.raises(ClientError) as e:
+        chat.delete_channel_message(ChannelArn=channel, MessageId=old, ChimeBearer=ana)
+    assert error_of(e) == (404, "NotFoundException")
+    identity.put_app_instance_retention_settings(AppInstanceArn=instance, AppInstanceRetentionSettings={})
+    assert chat.get_channel_message(ChannelArn=channel, MessageId=old, ChimeBearer=ana)["ChannelMessage"]["Content"] == "old"
+
+
 def test_the_websocket_session_is_not_served_yet(server):
     r = server.raw("GET", "/connect?userArn=arn%3Aaws%3Achime%3Aus-east-1%3A111122223333%3Aapp-instance%2Fa%2Fuser%2Fu&sessionId=1")
     assert r.status == 501

@@ -296,11 +296,15 @@ pub async fn delete(svc: &Service, ctx: &RequestContext, input: DeleteChannelMes
     arn::check_owner(ctx, &input.channel_arn)?;
     no_sub_channel(input.sub_channel_id.as_ref())?;
     access::check_bearer_form(ctx, &input.chime_bearer)?;
+    let now = svc.clock.now_ms();
     svc.write(move |tx| {
         lock(tx, OwnerLock::Channel(&input.channel_arn))?;
         let (_, channel, roles) = access::enter(tx, &input.chime_bearer, &input.channel_arn)?;
         access::allow(Action::DeleteMessage, roles, Subject { channel: Some(&channel), own: None })?;
-        if tx.delete_message(&channel.arn, &input.message_id)? { Ok(()) } else { Err(missing(&channel.arn, &input.message_id).into()) }
+        // A message retention hides is not there for Delete either: it shows again if the
+        // retention is raised or removed before the sweep deletes it.
+        let m = find(tx, &channel, &input.message_id, now)?;
+        if tx.delete_message(&channel.arn, &m.message_id)? { Ok(()) } else { Err(missing(&channel.arn, &m.message_id).into()) }
     })
     .await
 }
