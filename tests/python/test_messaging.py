@@ -412,6 +412,23 @@ def test_channel_expiration_and_message_retention_through_the_clock(make_server,
     assert old not in [m["MessageId"] for m in all_pages(chat, ChannelArn=kept, ChimeBearer=ana)]
 
 
+def test_create_channel_keeps_to_the_moderator_quota(make_server, account):
+    """The creator and ModeratorArns count against --quota-channel-moderators, as
+    CreateChannelModerator's do (docs/behaviour.md, "Limits")."""
+    srv = make_server(["--quota-channel-moderators", "3"])
+    identity, chat = srv.client(account), srv.messaging(account)
+    instance = identity.create_app_instance(Name="mods", ClientRequestToken="t-mods")["AppInstanceArn"]
+    users = [identity.create_app_instance_user(AppInstanceArn=instance, AppInstanceUserId=f"u{i}", Name=f"U{i}",
+                                               ClientRequestToken=f"t-u{i}")["AppInstanceUserArn"] for i in range(4)]
+    with pytest.raises(ClientError) as e:
+        chat.create_channel(AppInstanceArn=instance, Name="many", ChimeBearer=users[0], ModeratorArns=users[1:])
+    assert error_of(e) == (400, "ResourceLimitExceededException")
+    assert chat.list_channels(AppInstanceArn=instance, ChimeBearer=users[0])["Channels"] == []
+    channel = chat.create_channel(AppInstanceArn=instance, Name="enough", ChimeBearer=users[0], ModeratorArns=users[1:3])["ChannelArn"]
+    mods = chat.list_channel_moderators(ChannelArn=channel, ChimeBearer=users[0])["ChannelModerators"]
+    assert [m["Moderator"]["Arn"] for m in mods] == users[:3]
+
+
 def test_a_message_retention_hides_cannot_be_deleted_and_shows_again(make_server, account):
     """Retention hides a message from Delete too (404): turning retention off before the sweep shows it
     again, whole (docs/behaviour.md, "Messaging")."""
