@@ -429,6 +429,31 @@ def test_create_channel_keeps_to_the_moderator_quota(make_server, account):
     assert [m["Moderator"]["Arn"] for m in mods] == users[:3]
 
 
+def test_last_message_expiration_counts_from_a_last_message_timestamp_that_never_moves_back(make_server, account):
+    """A send made while the service clock is set back moves neither LastMessageTimestamp nor the
+    LAST_MESSAGE_TIMESTAMP expiration that counts from it (docs/behaviour.md, "Messaging")."""
+    srv = make_server()
+    identity, chat = srv.client(account), srv.messaging(account)
+    instance = identity.create_app_instance(Name="exp", ClientRequestToken="t-exp")["AppInstanceArn"]
+    ana = identity.create_app_instance_user(AppInstanceArn=instance, AppInstanceUserId="ana", Name="Ana",
+                                            ClientRequestToken="t-ana")["AppInstanceUserArn"]
+    channel = chat.create_channel(AppInstanceArn=instance, Name="room", ChimeBearer=ana,
+                                  ExpirationSettings={"ExpirationDays": 1, "ExpirationCriterion": "LAST_MESSAGE_TIMESTAMP"})["ChannelArn"]
+    send(chat, channel, ana, "now")
+    last = chat.describe_channel(ChannelArn=channel, ChimeBearer=ana)["Channel"]["LastMessageTimestamp"]
+    srv.set_clock_offset(-12 * 3600)
+    send(chat, channel, ana, "earlier")
+    assert chat.describe_channel(ChannelArn=channel, ChimeBearer=ana)["Channel"]["LastMessageTimestamp"] == last
+    # 13 hours after the last message: a day has not passed since it, so the channel stays.
+    srv.set_clock_offset(13 * 3600)
+    status, swept = srv.control("POST", "/_carillon/expiration-sweep")
+    assert status == 200 and swept["channels"] == 0, swept
+    assert chat.describe_channel(ChannelArn=channel, ChimeBearer=ana)["Channel"]["Name"] == "room"
+    srv.set_clock_offset(25 * 3600)
+    status, swept = srv.control("POST", "/_carillon/expiration-sweep")
+    assert status == 200 and swept["channels"] == 1, swept
+
+
 def test_a_message_retention_hides_cannot_be_deleted_and_shows_again(make_server, account):
     """Retention hides a message from Delete too (404): turning retention off before the sweep shows it
     again, whole (docs/behaviour.md, "Messaging")."""

@@ -178,12 +178,14 @@ pub async fn send(svc: &Service, ctx: &RequestContext, input: SendChannelMessage
                 edited_ms: None,
                 redacted: false,
             })?;
-            // LAST_MESSAGE_TIMESTAMP expiration counts from this send.
+            // LAST_MESSAGE_TIMESTAMP expiration counts from the channel's LastMessageTimestamp,
+            // which this send moves, never back (the service clock may have been set back).
+            let last_message_ms = channel.last_message_ms.map_or(now, |last| last.max(now));
             let expiration = channel.expiration.filter(|e| e.criterion == ChannelExpirationCriterion::LastMessageTimestamp).map(|e| {
                 super::channels::expiration(
                     Some(&ExpirationSettings { expiration_days: e.days, expiration_criterion: e.criterion }),
-                    now,
-                    Some(now),
+                    channel.created_ms,
+                    Some(last_message_ms),
                 )
             });
             let update = ChannelUpdate { last_message_ms: Some(now), expiration, ..ChannelUpdate::default() };
