@@ -412,6 +412,69 @@ def test_channel_expiration_and_message_retention_through_the_clock(make_server,
     assert old not in [m["MessageId"] for m in all_pages(chat, ChannelArn=kept, ChimeBearer=ana)]
 
 
+def test_create_channel_keeps_to_the_moderator_quota(make_server, account):
+    """The creator and ModeratorArns count against --quota-channel-moderators, as
+    CreateChannelModerator's do (docs/behaviour.md, "Limits")."""
+    srv = make_server(["--quota-channel-moderators", "3"])
+    identity, chat = srv.client(account), srv.messaging(account)
+    instance = identity.create_app_instance(Name="mods", ClientRequestToken="t-mods")["AppInstanceArn"]
+    users = [identity.create_app_instance_user(AppInstanceArn=instance, AppInstanceUserId=f"u{i}", Name=f"U{i}",
+                                               ClientRequestToken=f"t-u{i}")["AppInstanceUserArn"] for i in range(4)]
+    with pytest.raises(ClientError) as e:
+        chat.create_channel(AppInstanceArn=instance, Name="many", ChimeBearer=users[0], ModeratorArns=users[1:])
+    assert error_of(e) == (400, "ResourceLimitExceededException")
+    assert chat.list_channels(AppInstanceArn=instance, ChimeBearer=users[0])["Channels"] == []
+    channel = chat.create_channel(AppInstanceArn=instance, Name="enough", ChimeBearer=users[0], ModeratorArns=users[1:3])["ChannelArn"]
+    mods = chat.list_channel_moderators(ChannelArn=channel, ChimeBearer=users[0])["ChannelModerators"]
+    assert [m["Moderator"]["Arn"] for m in mods] == users[:3]
+
+
+def test_last_message_expiration_counts_from_a_last_message_timestamp_that_never_moves_back(make_server, account):
+    """A send made while the service clock is set back moves neither LastMessageTimestamp nor the
+    LAST_MESSAGE_TIMESTAMP expiration that counts from it (docs/behaviour.md, "Messaging")."""
+    srv = make_server()
+    identity, chat = srv.client(account), srv.messaging(account)
+    instance = identity.create_app_instance(Name="exp", ClientRequestToken="t-exp")["AppInstanceArn"]
+    ana = identity.create_app_instance_user(AppInstanceArn=instance, AppInstanceUserId="ana", Name="Ana",
+                                            ClientRequestToken="t-ana")["AppInstanceUserArn"]
+    channel = chat.create_channel(AppInstanceArn=instance, Name="room", ChimeBearer=ana,
+                                  ExpirationSettings={"ExpirationDays": 1, "ExpirationCriterion": "LAST_MESSAGE_TIMESTAMP"})["ChannelArn"]
+    send(chat, channel, ana, "now")
+    last = chat.describe_channel(ChannelArn=channel, ChimeBearer=ana)["Channel"]["LastMessageTimestamp"]
+    srv.set_clock_offset(-12 * 3600)
+    send(chat, channel, ana, "earlier")
+    assert chat.describe_channel(ChannelArn=channel, ChimeBearer=ana)["Channel"]["LastMessageTimestamp"] == last
+    # 13 hours after the last message: a day has not passed since it, so the channel stays.
+    srv.set_clock_offset(13 * 3600)
+    status, swept = srv.control("POST", "/_carillon/expiration-sweep")
+    assert status == 200 and swept["channels"] == 0, swept
+    assert chat.describe_channel(ChannelArn=channel, ChimeBearer=ana)["Channel"]["Name"] == "room"
+    srv.set_clock_offset(25 * 3600)
+    status, swept = srv.control("POST", "/_carillon/expiration-sweep")
+    assert status == 200 and swept["channels"] == 1, swept
+
+
+def test_a_message_retention_hides_cannot_be_deleted_and_shows_again(make_server, account):
+    """Retention hides a message from Delete too (404): turning retention off before the sweep shows it
+    again, whole (docs/behaviour.md, "Messaging")."""
+    srv = make_server()
+    identity, chat = srv.client(account), srv.messaging(account)
+    instance = identity.create_app_instance(Name="kept", ClientRequestToken="t-kept")["AppInstanceArn"]
+    ana = identity.create_app_instance_user(AppInstanceArn=instance, AppInstanceUserId="ana", Name="Ana",
+                                            ClientRequestToken="t-ana")["AppInstanceUserArn"]
+    identity.create_app_instance_admin(AppInstanceAdminArn=ana, AppInstanceArn=instance)
+    channel = chat.create_channel(AppInstanceArn=instance, Name="room", ChimeBearer=ana)["ChannelArn"]
+    old = send(chat, channel, ana, "old")
+    identity.put_app_instance_retention_settings(AppInstanceArn=instance,
+                                                 AppInstanceRetentionSettings={"ChannelRetentionSettings": {"RetentionDays": 1}})
+    srv.set_clock_offset(2 * 86400)
+    with pytest.raises(ClientError) as e:
+        chat.delete_channel_message(ChannelArn=channel, MessageId=old, ChimeBearer=ana)
+    assert error_of(e) == (404, "NotFoundException")
+    identity.put_app_instance_retention_settings(AppInstanceArn=instance, AppInstanceRetentionSettings={})
+    assert chat.get_channel_message(ChannelArn=channel, MessageId=old, ChimeBearer=ana)["ChannelMessage"]["Content"] == "old"
+
+
 def test_the_websocket_session_is_not_served_yet(server):
     r = server.raw("GET", "/connect?userArn=arn%3Aaws%3Achime%3Aus-east-1%3A111122223333%3Aapp-instance%2Fa%2Fuser%2Fu&sessionId=1")
     assert r.status == 501

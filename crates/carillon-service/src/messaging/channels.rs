@@ -128,6 +128,11 @@ pub async fn create(svc: &Service, ctx: &RequestContext, input: CreateChannelReq
             add_member(tx, &channel_arn, &input.app_instance_arn, member, ChannelMembershipType::Default, &creator, now, &quota)?;
         }
         for moderator in std::iter::once(&creator).chain(&moderators) {
+            if tx.count_moderators(&channel_arn)? >= quota.moderators_per_channel {
+                return Err(
+                    ApiError::limit_exceeded(format!("A channel can have at most {} moderators.", quota.moderators_per_channel)).into()
+                );
+            }
             tx.insert_moderator(&ModeratorRecord {
                 seq: 0,
                 channel_arn: channel_arn.clone(),

@@ -178,12 +178,14 @@ pub async fn send(svc: &Service, ctx: &RequestContext, input: SendChannelMessage
                 edited_ms: None,
                 redacted: false,
             })?;
-            // LAST_MESSAGE_TIMESTAMP expiration counts from this send.
+            // LAST_MESSAGE_TIMESTAMP expiration counts from the channel's LastMessageTimestamp,
+            // which this send moves, never back (the service clock may have been set back).
+            let last_message_ms = channel.last_message_ms.map_or(now, |last| last.max(now));
             let expiration = channel.expiration.filter(|e| e.criterion == ChannelExpirationCriterion::LastMessageTimestamp).map(|e| {
                 super::channels::expiration(
                     Some(&ExpirationSettings { expiration_days: e.days, expiration_criterion: e.criterion }),
-                    now,
-                    Some(now),
+                    channel.created_ms,
+                    Some(last_message_ms),
                 )
             });
             let update = ChannelUpdate { last_message_ms: Some(now), expiration, ..ChannelUpdate::default() };
@@ -296,11 +298,15 @@ pub async fn delete(svc: &Service, ctx: &RequestContext, input: DeleteChannelMes
     arn::check_owner(ctx, &input.channel_arn)?;
     no_sub_channel(input.sub_channel_id.as_ref())?;
     access::check_bearer_form(ctx, &input.chime_bearer)?;
+    let now = svc.clock.now_ms();
     svc.write(move |tx| {
         lock(tx, OwnerLock::Channel(&input.channel_arn))?;
         let (_, channel, roles) = access::enter(tx, &input.chime_bearer, &input.channel_arn)?;
         access::allow(Action::DeleteMessage, roles, Subject { channel: Some(&channel), own: None })?;
-        if tx.delete_message(&channel.arn, &input.message_id)? { Ok(()) } else { Err(missing(&channel.arn, &input.message_id).into()) }
+        // A message retention hides is not there for Delete either: it shows again if the
+        // retention is raised or removed before the sweep deletes it.
+        let m = find(tx, &channel, &input.message_id, now)?;
+        if tx.delete_message(&channel.arn, &m.message_id)? { Ok(()) } else { Err(missing(&channel.arn, &m.message_id).into()) }
     })
     .await
 }
