@@ -2,15 +2,18 @@
 // Chromium, driven by playwright-core: what boto3 made (tests/python/console_fixture.py) is listed with
 // its fields, hostile values as text; a request refused for its signature shows the canonical request
 // the server computed, which is boto3's own; an operator signs in on a sigv4 server and the page signs
-// its calls; Mark INACTIVE and Reset change what the API answers.
+// its calls; Mark INACTIVE and Reset change what the API answers. Channels, members and messages made
+// with the Messaging SDK are listed under their AppInstance, message content as text, and the Push tab
+// shows the outbox the sends made, newest first, with the failure markers and only hashes of tokens.
 //
 // Needs Chromium (/usr/bin/chromium) and the repository's .venv with boto3 (scripts/test makes both).
-// Writes a full-page screenshot of the populated console to target/console.png (docs/console.png is a
-// copy of one).
+// Writes full-page screenshots of the populated console to target/console.png and
+// target/console-push.png (docs/console.png and docs/console-push.png are copies of them).
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -22,6 +25,16 @@ import {
   DescribeAppInstanceUserEndpointCommand,
   ListAppInstancesCommand,
 } from '@aws-sdk/client-chime-sdk-identity';
+import {
+  AssociateChannelFlowCommand,
+  CreateChannelCommand,
+  CreateChannelFlowCommand,
+  CreateChannelMembershipCommand,
+  PutChannelMembershipPreferencesCommand,
+  PutMessagingStreamingConfigurationsCommand,
+  RedactChannelMessageCommand,
+  SendChannelMessageCommand,
+} from '@aws-sdk/client-chime-sdk-messaging';
 import { CarillonServer, accountFactory } from './helpers/server.js';
 import { createAppInstance, createUser, registerEndpoint } from './helpers/fixtures.js';
 
@@ -30,15 +43,18 @@ const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const PYTHON = path.join(REPO, '.venv/bin/python');
 const FIXTURE = path.join(REPO, 'tests/python/console_fixture.py');
 const SCREENSHOT = path.join(REPO, 'target/console.png');
+const PUSH_SCREENSHOT = path.join(REPO, 'target/console-push.png');
 const REGION = 'us-east-1';
 const nextAccount = accountFactory('1008');
 const OPEN_ACCOUNT = nextAccount();
 const OPERATOR = { key: 'CONSOLEOPERATOR', secret: 'operator/secret+value', account: nextAccount() };
 const TENANT = { key: 'CONSOLETENANT', secret: 'tenant-secret', account: nextAccount() };
+const CHAT_ACCOUNT = nextAccount();
 
 let dir;
 let open; // open mode
 let signed; // sigv4, with an operator and a tenant credential
+let chat; // open mode, with Messaging
 let browser;
 
 /** Runs tests/python/console_fixture.py with the repository's venv; resolves to its JSON. */
@@ -117,16 +133,17 @@ before(async () => {
     credentials,
     `${OPERATOR.key}:${OPERATOR.secret}:${OPERATOR.account}:admin\n${TENANT.key}:${TENANT.secret}:${TENANT.account}\n`,
   );
-  [open, signed] = await Promise.all([
+  [open, signed, chat] = await Promise.all([
     new CarillonServer().start(),
     new CarillonServer({ args: ['--auth', 'sigv4', '--credentials', credentials] }).start(),
+    new CarillonServer().start(),
   ]);
   browser = await chromium.launch({ executablePath: CHROMIUM });
 });
 
 after(async () => {
   await browser?.close();
-  await Promise.all([open?.dispose(), signed?.dispose()]);
+  await Promise.all([open?.dispose(), signed?.dispose(), chat?.dispose()]);
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -172,10 +189,11 @@ describe('the web console of an open server', () => {
       [[made.BotArn, 'Helper bot', 'en_US']],
     );
     assert.deepEqual(app.admins.map((a) => a.Arn), [alice]);
-    assert.match(await page.textContent('[data-testid="resources-summary"]'), /^1 AppInstance\(s\), 2 user\(s\), 1 bot\(s\), 3 endpoint\(s\)/);
-
-    mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
-    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    assert.match(
+      await page.textContent('[data-testid="resources-summary"]'),
+      /^1 AppInstance\(s\), 2 user\(s\), 1 bot\(s\), 3 endpoint\(s\), 0 channel\(s\), 0 message\(s\); exported /,
+    );
+    assert.equal(await page.textContent('[data-testid="channels"]'), 'No channels.');
     assert.deepEqual(page.errors, []);
   });
 
@@ -222,7 +240,10 @@ describe('the web console of an open server', () => {
     assert.deepEqual((await client.send(new ListAppInstancesCommand({}))).AppInstances, []);
     assert.equal(await page.textContent('[data-testid="no-app-instances"]'), 'No AppInstances.');
     assert.equal(await page.locator('[data-testid="app-instance"]').count(), 0);
-    assert.match(await page.textContent('[data-testid="message"]'), /^Reset: deleted 1 AppInstance\(s\), 2 user\(s\), 1 bot\(s\), 3 endpoint\(s\)\.$/);
+    assert.equal(
+      await page.textContent('[data-testid="message"]'),
+      'Reset: deleted 1 AppInstance(s), 2 user(s), 1 bot(s), 3 endpoint(s), 0 channel(s), 0 message(s), 0 push outbox entries, 0 failure marker(s).',
+    );
     // a fresh load of the page finds nothing either
     await page.reload();
     await loaded(page, 0);
@@ -312,6 +333,248 @@ describe('the web console of a sigv4 server', () => {
     // signed out, the page asks again
     await andWait(page, () => page.click('[data-testid="sign-out"]'));
     assert.equal(await page.isVisible('[data-testid="login"]'), true);
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+});
+
+describe('the web console of a server with Messaging', () => {
+  const sha256 = (text) => createHash('sha256').update(text).digest('hex');
+  let made;
+  let page;
+  let sent; // MessageId by name
+  let channels; // ChannelArn by name
+  let dave;
+  let carol;
+
+  /** The channels of the first AppInstance as the page shows them, with members and messages. */
+  function shownChannels() {
+    return page.evaluate(() => {
+      const cells = (row) => Object.fromEntries([...row.querySelectorAll('[data-field]')].map((c) => [c.dataset.field, c.textContent]));
+      return [...document.querySelectorAll('[data-testid="channel"]')].map((c) => ({
+        arn: c.dataset.arn,
+        open: c.open,
+        summary: cells(c.querySelector('summary')),
+        fields: cells(c.querySelector('dl')),
+        members: [...c.querySelectorAll('[data-testid="member"]')].map((r) => ({ arn: r.dataset.arn, type: r.dataset.type, ...cells(r) })),
+        moderators: [...c.querySelectorAll('[data-testid="moderator"]')].map((r) => r.dataset.arn),
+        messages: [...c.querySelectorAll('[data-testid="message"]')].map((r) => ({ id: r.dataset.messageId, redacted: r.dataset.redacted, ...cells(r) })),
+      }));
+    });
+  }
+
+  it('lists channels with their members and messages, content as text', async () => {
+    made = await fixture('populate', chat.url, CHAT_ACCOUNT);
+    const { alice, bob } = made.Users;
+    const app = made.AppInstanceArn;
+    const identity = chat.client(CHAT_ACCOUNT);
+    const messaging = chat.messaging(CHAT_ACCOUNT);
+    carol = await createUser(identity, app, 'carol', { Name: 'Carol' });
+    dave = await createUser(identity, app, 'dave', { Name: 'Dave' });
+    // bob's laptop's token is refused by the push service from now on
+    const marker = await chat.control('PUT', '/_carillon/push-failures', { DeviceToken: 'bob-laptop-token', StatusReason: 'INVALID_DEVICE_TOKEN' });
+    assert.equal(marker.status, 200, JSON.stringify(marker.body));
+
+    const general = await messaging.send(
+      new CreateChannelCommand({
+        AppInstanceArn: app,
+        Name: 'General',
+        Privacy: 'PRIVATE',
+        Metadata: 'team chat',
+        MemberArns: [bob, carol],
+        ModeratorArns: [bob],
+        ChimeBearer: alice,
+        ClientRequestToken: 'general',
+      }),
+    );
+    await messaging.send(new CreateChannelMembershipCommand({ ChannelArn: general.ChannelArn, MemberArn: dave, Type: 'HIDDEN', ChimeBearer: alice }));
+    await messaging.send(
+      new PutChannelMembershipPreferencesCommand({
+        ChannelArn: general.ChannelArn,
+        MemberArn: carol,
+        ChimeBearer: carol,
+        Preferences: { PushNotifications: { AllowNotifications: 'NONE' } },
+      }),
+    );
+    const send = async (bearer, content, input = {}) =>
+      (
+        await messaging.send(
+          new SendChannelMessageCommand({
+            ChannelArn: general.ChannelArn,
+            Content: content,
+            Type: 'STANDARD',
+            Persistence: 'PERSISTENT',
+            ChimeBearer: bearer,
+            ...input,
+          }),
+        )
+      ).MessageId;
+    sent = {
+      lunch: await send(alice, 'Lunch at noon?', { PushNotification: { Title: 'General', Body: 'Alice: Lunch at noon?', Type: 'DEFAULT' } }),
+      hostile: await send(bob, made.Hostile, { PushNotification: { Title: 'General', Body: 'Bob sent a picture' } }),
+      oops: await send(carol, 'wrong channel, sorry'),
+    };
+    await messaging.send(new RedactChannelMessageCommand({ ChannelArn: general.ChannelArn, MessageId: sent.oops, ChimeBearer: carol }));
+    // a NON_PERSISTENT message is not stored and pushes nothing
+    await send(alice, 'typing…', { Persistence: 'NON_PERSISTENT', PushNotification: { Title: 'General', Body: 'typing' } });
+
+    // a flow on a second channel, and the AppInstance's streaming
+    const flow = await messaging.send(
+      new CreateChannelFlowCommand({
+        AppInstanceArn: app,
+        Name: 'moderation',
+        Processors: [
+          {
+            Name: 'screen',
+            Configuration: { Lambda: { ResourceArn: `arn:aws:lambda:${REGION}:${CHAT_ACCOUNT}:function:screen`, InvocationType: 'ASYNC' } },
+            ExecutionOrder: 1,
+            FallbackAction: 'CONTINUE',
+          },
+        ],
+        ClientRequestToken: 'moderation',
+      }),
+    );
+    const news = await messaging.send(
+      new CreateChannelCommand({ AppInstanceArn: app, Name: 'Announcements', Mode: 'RESTRICTED', ChimeBearer: alice, ClientRequestToken: 'news' }),
+    );
+    await messaging.send(new AssociateChannelFlowCommand({ ChannelArn: news.ChannelArn, ChannelFlowArn: flow.ChannelFlowArn, ChimeBearer: alice }));
+    const stream = `arn:aws:kinesis:${REGION}:${CHAT_ACCOUNT}:stream/chat-messages`;
+    await messaging.send(
+      new PutMessagingStreamingConfigurationsCommand({ AppInstanceArn: app, StreamingConfigurations: [{ DataType: 'ChannelMessage', ResourceArn: stream }] }),
+    );
+    channels = { general: general.ChannelArn, news: news.ChannelArn };
+
+    page = await consolePage(chat);
+    assert.match(
+      await page.textContent('[data-testid="resources-summary"]'),
+      /^1 AppInstance\(s\), 4 user\(s\), 1 bot\(s\), 3 endpoint\(s\), 2 channel\(s\), 3 message\(s\); exported /,
+    );
+    let listed = await shownChannels();
+    assert.deepEqual(
+      listed.map((c) => [c.arn, c.summary.Name, c.summary.Privacy, c.summary.Mode, c.summary.Members, c.summary.Moderators, c.summary.MessageCount, c.open]),
+      [
+        [channels.general, 'General', 'PRIVATE', 'UNRESTRICTED', '4 member(s), 1 hidden', 'moderators: Alice, Bob', '3 message(s)', false],
+        [channels.news, 'Announcements', 'PUBLIC', 'RESTRICTED', '1 member(s)', 'moderators: Alice', '0 message(s)', false],
+      ],
+    );
+    assert.match(listed[0].summary.LastMessageTimestamp, /^last \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d/);
+    assert.equal(listed[1].summary.LastMessageTimestamp, 'no message yet');
+    // closed, the details are not drawn
+    assert.equal(await page.isVisible(`[data-testid="channel"][data-arn="${channels.general}"] [data-testid="members"]`), false);
+
+    await page.click(`[data-testid="channel"][data-arn="${channels.general}"] > summary`);
+    assert.equal(await page.isVisible(`[data-testid="channel"][data-arn="${channels.general}"] [data-testid="members"]`), true);
+    listed = await shownChannels();
+    const [g, n] = listed;
+    assert.equal(g.open, true);
+    assert.equal(g.fields.ChannelArn, channels.general);
+    assert.equal(g.fields.Metadata, 'team chat');
+    assert.match(g.fields.CreatedTimestamp, / by Alice$/);
+    assert.equal(n.fields.ChannelFlowArn, flow.ChannelFlowArn);
+    assert.deepEqual(
+      g.members.map((m) => [m.arn, m.Member, m.Type, m.type, m.Notifications, m.InvitedBy]),
+      [
+        [alice, `Alice${alice}`, 'DEFAULT', 'DEFAULT', '', 'Alice'],
+        [bob, `Bob${bob}`, 'DEFAULT', 'DEFAULT', '', 'Alice'],
+        [carol, `Carol${carol}`, 'DEFAULT', 'DEFAULT', 'NONE', 'Alice'],
+        [dave, `Dave${dave}`, 'HIDDEN', 'HIDDEN', '', 'Alice'],
+      ],
+    );
+    assert.deepEqual(g.moderators, [alice, bob]);
+    // newest first; the redacted one is shown as such; the markup stayed text
+    assert.deepEqual(
+      g.messages.map((m) => [m.id, m.Sender, m.Type, m.Persistence, m.Content, m.redacted]),
+      [
+        [sent.oops, 'Carol', 'STANDARD', 'PERSISTENT', 'redacted', 'true'],
+        [sent.hostile, 'Bob', 'STANDARD', 'PERSISTENT', made.Hostile, 'false'],
+        [sent.lunch, 'Alice', 'STANDARD', 'PERSISTENT', 'Lunch at noon?', 'false'],
+      ],
+    );
+    assert.equal(await page.locator('main img, main b').count(), 0);
+    assert.equal(await page.title(), 'Carillon console');
+
+    const flows = await page.$$eval('[data-testid="channel-flow"]', (rows) =>
+      rows.map((r) => [r.dataset.arn, r.querySelector('[data-field="Name"]').textContent, r.querySelector('[data-field="Processors"]').textContent, r.querySelector('[data-field="Channels"]').textContent]),
+    );
+    assert.deepEqual(flows, [
+      [flow.ChannelFlowArn, 'moderation', `1. screen → arn:aws:lambda:${REGION}:${CHAT_ACCOUNT}:function:screen (ASYNC, fallback CONTINUE)`, '1'],
+    ]);
+    const streams = await page.$$eval('[data-testid="streaming-configuration"] td', (tds) => tds.map((td) => td.textContent));
+    assert.deepEqual(streams, ['ChannelMessage', stream]);
+
+    mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    assert.deepEqual(page.errors, []);
+  });
+
+  it('shows the push outbox newest first, with outcomes, reasons and the failure markers', async () => {
+    const { alice, bob } = made.Users;
+    const { phone, tablet, laptop } = made.Endpoints;
+    const outbox = await chat.control('GET', '/_carillon/push-outbox');
+    assert.equal(outbox.status, 200);
+    const entries = outbox.body.Entries;
+    // what the two pushed sends decided, member by member and endpoint by endpoint
+    const decided = (message) =>
+      entries.filter((e) => e.MessageId === message).map((e) => [e.RecipientArn, e.EndpointId ?? null, e.Outcome, e.Reason ?? null]);
+    assert.deepEqual(decided(sent.lunch), [
+      [alice, phone, 'DELIVERED', null],
+      [alice, tablet, 'SKIPPED', 'ENDPOINT_ALLOW_MESSAGES_NONE'],
+      [bob, laptop, 'FAILED', 'INVALID_DEVICE_TOKEN'],
+      [carol, null, 'SKIPPED', 'MEMBERSHIP_PREFERENCE_NONE'],
+      [dave, null, 'SKIPPED', 'NO_ENDPOINT'],
+    ]);
+    // the failure turned the laptop INACTIVE
+    assert.deepEqual(decided(sent.hostile).find(([, id]) => id === laptop), [bob, laptop, 'SKIPPED', 'ENDPOINT_INACTIVE']);
+    assert.equal(entries.length, 10);
+
+    await andWait(page, () => page.click('[data-testid="tab-push"]'));
+    assert.equal(await page.isVisible('[data-testid="push"]'), true);
+    assert.equal(await page.isHidden('[data-testid="resources"]'), true);
+    assert.equal(
+      await page.textContent('[data-testid="push-summary"]'),
+      '10 outbox entries (2 delivered, 7 skipped, 1 failed), newest first; 1 failure marker(s).',
+    );
+    const rows = await page.$$eval('[data-testid="push-entry"]', (list) =>
+      list.map((r) => ({
+        id: Number(r.dataset.id),
+        ...Object.fromEntries([...r.querySelectorAll('td[data-field]')].map((c) => [c.dataset.field, c.textContent])),
+        channel: r.querySelector('[data-field="ChannelArn"] [data-arn]').dataset.arn,
+        recipient: r.querySelector('[data-field="RecipientArn"] [data-arn]').dataset.arn,
+        token: r.querySelector('[data-field="DeviceTokenSha256"] code')?.title ?? null,
+      })),
+    );
+    const newestFirst = [...entries].reverse();
+    assert.deepEqual(
+      rows.map((r) => [r.id, r.channel, r.recipient, r.EndpointId, r.EndpointType, r.Outcome, r.Reason, r.Title, r.Body, r.token]),
+      newestFirst.map((e) => [
+        e.Id, e.ChannelArn, e.RecipientArn, e.EndpointId ?? '–', e.EndpointType ?? '', e.Outcome, e.Reason ?? '', e.Title ?? '', e.Body ?? '',
+        e.DeviceTokenSha256 ?? null,
+      ]),
+    );
+    assert.deepEqual(new Set(rows.map((r) => r.ChannelArn)), new Set(['General']));
+    assert.equal(rows.at(-1).RecipientArn, 'Alice');
+    const phoneRow = rows.find((r) => r.EndpointId === phone && r.Outcome === 'DELIVERED');
+    assert.equal(phoneRow.token, sha256('alice-phone-token'));
+    assert.equal(phoneRow.DeviceTokenSha256, `${sha256('alice-phone-token').slice(0, 12)}…`);
+    const markers = await page.$$eval('[data-testid="push-failure"] td', (tds) => tds.map((td) => td.textContent));
+    assert.deepEqual(markers, [`${sha256('bob-laptop-token').slice(0, 12)}…`, 'device token (SHA-256)', 'INVALID_DEVICE_TOKEN']);
+    // no raw token reaches the Push view
+    const text = await page.evaluate(() => document.querySelector('[data-testid="push"]').innerHTML);
+    for (const token of ['alice-phone-token', 'alice-tablet-token', 'bob-laptop-token']) assert.ok(!text.includes(token), token);
+
+    await page.screenshot({ path: PUSH_SCREENSHOT, fullPage: true });
+    assert.deepEqual(page.errors, []);
+  });
+
+  it('resets channels, messages, the outbox and the markers', async () => {
+    await reset(page, true);
+    assert.equal(
+      await page.textContent('[data-testid="message"]'),
+      'Reset: deleted 1 AppInstance(s), 4 user(s), 1 bot(s), 3 endpoint(s), 2 channel(s), 3 message(s), 10 push outbox entries, 1 failure marker(s).',
+    );
+    assert.equal(await page.textContent('[data-testid="no-push-entries"]'), 'No push notifications: a PERSISTENT message sent with PushNotification makes them.');
+    assert.equal(await page.locator('[data-testid="push-failure"]').count(), 0);
+    assert.deepEqual((await chat.control('GET', '/_carillon/push-outbox')).body, { Entries: [] });
     assert.deepEqual(page.errors, []);
     await page.close();
   });

@@ -220,6 +220,156 @@ function appInstanceView(app) {
       [['ARN', 'Arn'], ['Since', 'CreatedTimestamp']],
       (app.Admins ?? []).map((a) => ({ testid: 'admin', attrs: { 'data-arn': a.Arn }, cells: { Arn: a.Arn, CreatedTimestamp: when(a.CreatedTimestamp) } })),
     ),
+    ...messagingView(app),
+  );
+}
+
+// ---------------------------------------------------------------- messaging, in the resources
+
+// Messages shown per channel, newest first; the state holds them all.
+const NEWEST_MESSAGES = 20;
+
+// An actor as the state names it ({Arn, Name}): its name then, else its ARN.
+const actor = (a) => (a ? (a.Name ?? a.Arn) : '');
+// A person or bot by name, with its ARN beside it in a muted line.
+const named = (a) => (a ? h('span', {}, a.Name ?? '', a.Name ? h('br') : null, h('span', { class: 'id' }, a.Arn)) : '');
+
+function messagingView(app) {
+  const channels = app.Channels ?? [];
+  const flows = app.ChannelFlows ?? [];
+  const streams = app.StreamingConfigurations ?? [];
+  const out = [
+    h('h3', {}, `Channels (${channels.length})`),
+    h('div', { 'data-testid': 'channels' }, channels.length ? channels.map(channelView) : h('p', { class: 'summary' }, 'No channels.')),
+  ];
+  if (flows.length) {
+    const used = (flow) => channels.filter((c) => c.ChannelFlowArn === flow).length;
+    out.push(
+      h('h3', {}, `Channel flows (${flows.length})`),
+      table(
+        'channel-flows',
+        [['ARN', 'ChannelFlowArn'], ['Name', 'Name'], ['Processors', 'Processors'], ['Channels', 'Channels'], ['Tags', 'Tags'], ['Created', 'CreatedTimestamp']],
+        flows.map((f) => ({
+          testid: 'channel-flow',
+          attrs: { 'data-arn': f.ChannelFlowArn },
+          cells: {
+            ChannelFlowArn: f.ChannelFlowArn,
+            Name: f.Name,
+            Processors: (f.Processors ?? [])
+              .map((p) => `${p.ExecutionOrder}. ${p.Name} → ${p.Configuration?.Lambda?.ResourceArn ?? ''} (${p.Configuration?.Lambda?.InvocationType ?? ''}, fallback ${p.FallbackAction})`)
+              .join('\n'),
+            Channels: used(f.ChannelFlowArn),
+            Tags: tags(f.Tags),
+            CreatedTimestamp: when(f.CreatedTimestamp),
+          },
+        })),
+      ),
+    );
+  }
+  if (streams.length) {
+    out.push(
+      h('h3', {}, `Streaming configurations (${streams.length})`),
+      table(
+        'streaming-configurations',
+        [['Data type', 'DataType'], ['Stream ARN', 'ResourceArn']],
+        streams.map((s) => ({ testid: 'streaming-configuration', attrs: {}, cells: { DataType: s.DataType, ResourceArn: s.ResourceArn } })),
+      ),
+    );
+  }
+  return out;
+}
+
+// A channel: one line of figures, opened to its details, members, moderators and newest messages.
+function channelView(c) {
+  const members = c.Memberships ?? [];
+  const moderators = c.Moderators ?? [];
+  const messages = c.Messages ?? [];
+  const newest = messages.slice(-NEWEST_MESSAGES).reverse();
+  const hidden = members.filter((m) => m.Type === 'HIDDEN').length;
+  const figures = [
+    ['Privacy', c.Privacy],
+    ['Mode', c.Mode],
+    ['Members', `${members.length} member(s)${hidden ? `, ${hidden} hidden` : ''}`],
+    ['Moderators', `moderators: ${moderators.map((m) => actor(m.Moderator)).join(', ') || 'none'}`],
+    ['MessageCount', `${messages.length} message(s)`],
+    ['LastMessageTimestamp', c.LastMessageTimestamp === undefined ? 'no message yet' : `last ${when(c.LastMessageTimestamp)}`],
+  ];
+  const expiration = c.ExpirationSettings
+    ? `${c.ExpirationSettings.ExpirationDays} days after ${c.ExpirationSettings.ExpirationCriterion} (at ${when(c.ExpirationTimestamp)})`
+    : '';
+  return h(
+    'details',
+    { 'data-testid': 'channel', 'data-arn': c.ChannelArn, class: 'channel' },
+    h(
+      'summary',
+      {},
+      h('strong', { 'data-field': 'Name' }, c.Name),
+      h('span', { class: 'line' }, figures.map(([field, v]) => h('span', { 'data-field': field, title: field }, v))),
+    ),
+    h(
+      'dl',
+      {},
+      // only what the channel has
+      [
+        ['ARN', 'ChannelArn', c.ChannelArn],
+        ['Metadata', 'Metadata', c.Metadata ?? ''],
+        ['Created', 'CreatedTimestamp', `${when(c.CreatedTimestamp)} by ${actor(c.CreatedBy)}`],
+        ['Expiration', 'Expiration', expiration],
+        ['Channel flow', 'ChannelFlowArn', c.ChannelFlowArn ?? ''],
+        ['Tags', 'Tags', tags(c.Tags)],
+      ]
+        .filter(([, , v]) => v !== '')
+        .flatMap(([title, field, v]) => [h('dt', {}, title), h('dd', { 'data-field': field }, v)]),
+    ),
+    h('h4', {}, `Members (${members.length})`),
+    table(
+      'members',
+      [['Member', 'Member'], ['Type', 'Type'], ['Notifications', 'Notifications'], ['Invited by', 'InvitedBy'], ['Since', 'CreatedTimestamp'], ['Read up to', 'ReadMarkerTimestamp']],
+      members.map((m) => {
+        const push = m.Preferences?.PushNotifications;
+        return {
+          testid: 'member',
+          attrs: { 'data-arn': m.Member.Arn, 'data-type': m.Type },
+          cells: {
+            Member: named(m.Member),
+            Type: m.Type,
+            Notifications: push ? `${push.AllowNotifications}${push.FilterRule ? ` ${push.FilterRule}` : ''}` : '',
+            InvitedBy: actor(m.InvitedBy),
+            CreatedTimestamp: when(m.CreatedTimestamp),
+            ReadMarkerTimestamp: when(m.ReadMarkerTimestamp),
+          },
+        };
+      }),
+    ),
+    h('h4', {}, `Moderators (${moderators.length})`),
+    table(
+      'moderators',
+      [['Moderator', 'Moderator'], ['Made by', 'CreatedBy'], ['Since', 'CreatedTimestamp']],
+      moderators.map((m) => ({
+        testid: 'moderator',
+        attrs: { 'data-arn': m.Moderator.Arn },
+        cells: { Moderator: named(m.Moderator), CreatedBy: actor(m.CreatedBy), CreatedTimestamp: when(m.CreatedTimestamp) },
+      })),
+    ),
+    h('h4', {}, messages.length > newest.length ? `Messages (newest ${newest.length} of ${messages.length})` : `Messages (${messages.length})`),
+    table(
+      'messages',
+      [['Time', 'CreatedTimestamp'], ['Sender', 'Sender'], ['Type', 'Type'], ['Persistence', 'Persistence'], ['Content', 'Content'], ['Metadata', 'Metadata'], ['Edited', 'LastEditedTimestamp']],
+      newest.map((m) => ({
+        testid: 'message',
+        attrs: { 'data-message-id': m.MessageId, 'data-redacted': String(m.Redacted === true) },
+        cells: {
+          CreatedTimestamp: when(m.CreatedTimestamp),
+          Sender: actor(m.Sender),
+          Type: m.Type,
+          // the state keeps only PERSISTENT messages: a NON_PERSISTENT one is never stored
+          Persistence: 'PERSISTENT',
+          Content: m.Redacted ? h('em', { class: 'redacted' }, 'redacted') : m.Content ?? '',
+          Metadata: m.Metadata ?? '',
+          LastEditedTimestamp: when(m.LastEditedTimestamp),
+        },
+      })),
+    ),
   );
 }
 
@@ -250,7 +400,9 @@ async function loadResources() {
   const count = (f) => apps.reduce((n, a) => n + f(a), 0);
   $('resources-summary').textContent = apps.length
     ? `${apps.length} AppInstance(s), ${count((a) => (a.Users ?? []).length)} user(s), ${count((a) => (a.Bots ?? []).length)} bot(s), ` +
-      `${count((a) => (a.Users ?? []).reduce((n, u) => n + (u.Endpoints ?? []).length, 0))} endpoint(s); exported ${when(state.ExportedAt)}`
+      `${count((a) => (a.Users ?? []).reduce((n, u) => n + (u.Endpoints ?? []).length, 0))} endpoint(s), ` +
+      `${count((a) => (a.Channels ?? []).length)} channel(s), ${count((a) => (a.Channels ?? []).reduce((n, c) => n + (c.Messages ?? []).length, 0))} message(s); ` +
+      `exported ${when(state.ExportedAt)}`
     : '';
   $('app-instances').replaceChildren(...(apps.length ? apps.map(appInstanceView) : [h('p', { 'data-testid': 'no-app-instances' }, 'No AppInstances.')]));
 }
@@ -306,6 +458,87 @@ async function loadJournal() {
   $('journal-entries').replaceChildren(...(list.length ? list.map(journalEntry) : [h('p', { 'data-testid': 'no-requests' }, 'No requests.')]));
 }
 
+// ---------------------------------------------------------------- push notifications
+
+// Outbox entries shown, newest first; the server keeps up to its --push-outbox-limit.
+const NEWEST_PUSHES = 500;
+
+// A SHA-256 shortened for the eye; the whole hash is its title. A raw device token never reaches the page.
+const hash = (sha) => (sha ? h('code', { title: sha }, `${sha.slice(0, 12)}…`) : '');
+
+// The names the state gives channels and users, by ARN: entries outlive what they name.
+function names(state) {
+  const byArn = new Map();
+  for (const a of state.AppInstances ?? []) {
+    for (const u of a.Users ?? []) byArn.set(u.AppInstanceUserArn, u.Name);
+    for (const c of a.Channels ?? []) byArn.set(c.ChannelArn, c.Name);
+  }
+  return byArn;
+}
+
+// A channel or user by its name when it still exists, else by the last part of its ARN.
+function arnCell(byArn, arn) {
+  const name = byArn.get(arn);
+  return h('span', { title: arn, 'data-arn': arn }, name ?? arn.slice(arn.lastIndexOf('/') + 1), name ? null : h('span', { class: 'id' }, ' (gone)'));
+}
+
+async function loadPush() {
+  const [outbox, failures, state] = await Promise.all([call('GET', '/_carillon/push-outbox'), call('GET', '/_carillon/push-failures'), call('GET', '/_carillon/state')]);
+  const entries = (Array.isArray(outbox.Entries) ? outbox.Entries : []).slice().reverse();
+  const markers = Array.isArray(failures.Markers) ? failures.Markers : [];
+  const byArn = names(state);
+  const shown = entries.slice(0, NEWEST_PUSHES);
+  const by = (outcome) => entries.filter((e) => e.Outcome === outcome).length;
+  $('push-summary').textContent =
+    `${entries.length} outbox entr${entries.length === 1 ? 'y' : 'ies'} (${by('DELIVERED')} delivered, ${by('SKIPPED')} skipped, ${by('FAILED')} failed)` +
+    `${shown.length < entries.length ? `, the newest ${shown.length} shown` : ''}, newest first; ${markers.length} failure marker(s).`;
+  $('push-failures').replaceChildren(
+    markers.length
+      ? table(
+          'push-failure-markers',
+          [['Target', 'Target'], ['On', 'Kind'], ['StatusReason', 'StatusReason']],
+          markers.map((m) => ({
+            testid: 'push-failure',
+            attrs: {},
+            cells: {
+              Target: m.DeviceTokenSha256 ? hash(m.DeviceTokenSha256) : m.ResourceArn,
+              Kind: m.DeviceTokenSha256 ? 'device token (SHA-256)' : 'Pinpoint application',
+              StatusReason: m.StatusReason,
+            },
+          })),
+        )
+      : h('p', { class: 'summary', 'data-testid': 'no-push-failures' }, 'No failure markers: every push to an ACTIVE endpoint is delivered.'),
+  );
+  $('push-entries').replaceChildren(
+    shown.length
+      ? table(
+          'push-outbox',
+          [['Id', 'Id'], ['Time', 'Time'], ['Channel', 'ChannelArn'], ['Sender', 'SenderArn'], ['Recipient', 'RecipientArn'], ['Endpoint', 'EndpointId'],
+            ['Type', 'EndpointType'], ['Device token', 'DeviceTokenSha256'], ['Push', 'PushType'], ['Outcome', 'Outcome'], ['Reason', 'Reason'], ['Title', 'Title'], ['Body', 'Body']],
+          shown.map((e) => ({
+            testid: 'push-entry',
+            attrs: { 'data-id': e.Id, 'data-outcome': e.Outcome, 'data-message-id': e.MessageId },
+            cells: {
+              Id: e.Id,
+              Time: when(e.Time),
+              ChannelArn: arnCell(byArn, e.ChannelArn),
+              SenderArn: arnCell(byArn, e.SenderArn),
+              RecipientArn: arnCell(byArn, e.RecipientArn),
+              EndpointId: e.EndpointId ?? '–',
+              EndpointType: e.EndpointType ?? '',
+              DeviceTokenSha256: hash(e.DeviceTokenSha256),
+              PushType: e.PushType,
+              Outcome: e.Outcome,
+              Reason: e.Reason ?? '',
+              Title: e.Title ?? '',
+              Body: e.Body ?? '',
+            },
+          })),
+        )
+      : h('p', { 'data-testid': 'no-push-entries' }, 'No push notifications: a PERSISTENT message sent with PushNotification makes them.'),
+  );
+}
+
 // ---------------------------------------------------------------- the page
 
 let view = 'resources';
@@ -337,7 +570,7 @@ function showSignedIn() {
 // Loads the view shown; `data-loads` on the body counts the loads finished, for whoever waits on them.
 async function refresh() {
   try {
-    await (view === 'resources' ? loadResources() : loadJournal());
+    await { resources: loadResources, journal: loadJournal, push: loadPush }[view]();
     $('login').hidden = true;
     $('error').hidden = true;
     showSignedIn();
@@ -351,8 +584,7 @@ async function refresh() {
 function show(next) {
   view = next;
   for (const b of document.querySelectorAll('.tab')) b.setAttribute('aria-pressed', String(b.dataset.view === next));
-  $('resources').hidden = next !== 'resources';
-  $('journal').hidden = next !== 'journal';
+  for (const v of ['resources', 'journal', 'push']) $(v).hidden = next !== v;
   return refresh();
 }
 
@@ -364,11 +596,14 @@ document.addEventListener('DOMContentLoaded', () => {
     refresh();
   });
   $('reset').addEventListener('click', async () => {
-    if (!window.confirm('Reset deletes every AppInstance, user, bot, admin and endpoint of every account, and sets the clock and the fault rules back. Go on?')) return;
+    if (!window.confirm('Reset deletes every AppInstance, user, bot, admin, endpoint, channel and message of every account, the push outbox and the failure markers, and sets the clock and the fault rules back. Go on?')) return;
     try {
       const out = await call('POST', '/_carillon/reset');
       const d = out.Deleted ?? {};
-      say(`Reset: deleted ${d.AppInstances ?? 0} AppInstance(s), ${d.AppInstanceUsers ?? 0} user(s), ${d.AppInstanceBots ?? 0} bot(s), ${d.AppInstanceUserEndpoints ?? 0} endpoint(s).`);
+      say(
+        `Reset: deleted ${d.AppInstances ?? 0} AppInstance(s), ${d.AppInstanceUsers ?? 0} user(s), ${d.AppInstanceBots ?? 0} bot(s), ${d.AppInstanceUserEndpoints ?? 0} endpoint(s), ` +
+          `${d.Channels ?? 0} channel(s), ${d.ChannelMessages ?? 0} message(s), ${d.PushOutboxEntries ?? 0} push outbox entr${d.PushOutboxEntries === 1 ? 'y' : 'ies'}, ${d.PushFailureMarkers ?? 0} failure marker(s).`,
+      );
       await refresh();
     } catch (e) {
       handle(e);
