@@ -22,6 +22,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 __all__ = ["Carillon", "CarillonError", "find_binary"]
 
 SERVICE = "chime-sdk-identity"
+MESSAGING_SERVICE = "chime-sdk-messaging"
 SIGNING_NAME = "chime"
 DEFAULT_ACCOUNT = "000000000000"
 DEFAULT_REGION = "us-east-1"
@@ -265,6 +266,14 @@ class Carillon:
     def client(self, account: str = DEFAULT_ACCOUNT, region: str = DEFAULT_REGION, config: Any = None) -> Any:
         """A boto3 `chime-sdk-identity` client of this server acting as `account` (12 digits) in `region`.
         It does not retry (`config` replaces that botocore Config)."""
+        return self._client(SERVICE, account, region, config)
+
+    def messaging_client(self, account: str = DEFAULT_ACCOUNT, region: str = DEFAULT_REGION, config: Any = None) -> Any:
+        """A boto3 `chime-sdk-messaging` client of this server, on the same address, acting as `account` in
+        `region`; as `client()`, it does not retry unless `config` says so."""
+        return self._client(MESSAGING_SERVICE, account, region, config)
+
+    def _client(self, service: str, account: str, region: str, config: Any) -> Any:
         key, secret = self.credentials(account)
         session = _boto3_session()
         if config is None:
@@ -272,7 +281,7 @@ class Carillon:
 
             config = Config(retries={"max_attempts": 1})
         return session.client(
-            SERVICE,
+            service,
             endpoint_url=self.url,
             region_name=region,
             aws_access_key_id=key,
@@ -335,6 +344,56 @@ class Carillon:
     def load_state(self, document: Mapping[str, Any]) -> Dict[str, int]:
         """Replaces all state with `document`, as `state()` returns it (`PUT /_carillon/state`)."""
         return dict(self.control("PUT", "/_carillon/state", dict(document))["Imported"])
+
+    def push_outbox(
+        self,
+        *,
+        channel_arn: Optional[str] = None,
+        recipient_arn: Optional[str] = None,
+        message_id: Optional[str] = None,
+        after_id: Optional[int] = None,
+    ) -> List[Dict[str, Any]]:
+        """The push notifications decided for channel messages, oldest first (`GET /_carillon/push-outbox`):
+        one entry per recipient endpoint with its Outcome and Reason, filtered exactly by channel, recipient
+        and message, and to entries with an Id above `after_id`."""
+        query = {"channel-arn": channel_arn, "recipient-arn": recipient_arn, "message-id": message_id, "after-id": after_id}
+        return list(self.control("GET", "/_carillon/push-outbox", query=query)["Entries"])
+
+    def clear_push_outbox(
+        self,
+        *,
+        channel_arn: Optional[str] = None,
+        recipient_arn: Optional[str] = None,
+        message_id: Optional[str] = None,
+    ) -> int:
+        """Removes push outbox entries: all of them, or those the filters match; how many."""
+        query = {"channel-arn": channel_arn, "recipient-arn": recipient_arn, "message-id": message_id}
+        return int(self.control("DELETE", "/_carillon/push-outbox", query=query)["deleted"])
+
+    def fail_pushes(
+        self,
+        *,
+        device_token: Optional[str] = None,
+        resource_arn: Optional[str] = None,
+        reason: str = "INVALID_DEVICE_TOKEN",
+    ) -> Dict[str, Any]:
+        """Makes later pushes to a device token, or to a Pinpoint application ARN, fail with `reason`
+        (`INVALID_DEVICE_TOKEN` or `INVALID_PINPOINT_ARN`), which turns the endpoint INACTIVE as AWS does
+        (`PUT /_carillon/push-failures`). Give exactly one of `device_token` and `resource_arn`. The marker."""
+        body: Dict[str, Any] = {"StatusReason": reason}
+        if device_token is not None:
+            body["DeviceToken"] = device_token
+        if resource_arn is not None:
+            body["ResourceArn"] = resource_arn
+        return dict(self.control("PUT", "/_carillon/push-failures", body)["Marker"])
+
+    def push_failures(self) -> List[Dict[str, Any]]:
+        """The push-failure markers (`GET /_carillon/push-failures`); tokens appear only as hashes."""
+        return list(self.control("GET", "/_carillon/push-failures")["Markers"])
+
+    def clear_push_failures(self) -> int:
+        """Removes every push-failure marker; how many."""
+        return int(self.control("DELETE", "/_carillon/push-failures")["deleted"])
 
     def clock_offset(self) -> int:
         """The service clock's offset from the system clock, in seconds."""
