@@ -267,6 +267,24 @@ impl TestServer {
         self.control("GET", "/_carillon/state", None, serde_json::Value::Null).await
     }
 
+    /// The push outbox, oldest first: `GET /_carillon/push-outbox` with `query`
+    /// (`channel-arn=...&recipient-arn=...&message-id=...&after-id=...`, or `""` for every entry).
+    pub async fn push_outbox(&self, query: &str) -> Vec<serde_json::Value> {
+        let answer = self.control("GET", "/_carillon/push-outbox", Some(query).filter(|q| !q.is_empty()), serde_json::Value::Null).await;
+        match answer.get("Entries") {
+            Some(serde_json::Value::Array(entries)) => entries.clone(),
+            _ => panic!("the push outbox answered {answer}"),
+        }
+    }
+
+    /// Makes later pushes to a device token or a Pinpoint application fail as Pinpoint's would:
+    /// `PUT /_carillon/push-failures` with `marker` (`{"DeviceToken": ..., "StatusReason":
+    /// "INVALID_DEVICE_TOKEN"}` or `{"ResourceArn": ..., "StatusReason": "INVALID_PINPOINT_ARN"}`).
+    /// Answers the marker.
+    pub async fn fail_pushes(&self, marker: serde_json::Value) -> serde_json::Value {
+        self.control("PUT", "/_carillon/push-failures", None, marker).await
+    }
+
     /// Moves the service clock `seconds` from real time: `PUT /_carillon/clock`.
     pub async fn set_clock_offset(&self, seconds: i64) {
         self.control("PUT", "/_carillon/clock", None, serde_json::json!({ "offset_seconds": seconds })).await;

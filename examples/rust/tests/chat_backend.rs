@@ -68,3 +68,51 @@ async fn a_reset_between_tests_leaves_nothing_and_a_seed_brings_it_back() {
     assert_eq!(app.app_instance().unwrap().name(), Some("chat-dev"));
     assert_eq!(server.state().await["AppInstances"].as_array().unwrap().len(), 1);
 }
+
+/// The code under test: posts to a channel, with a push notification to its members' devices.
+async fn post(chat: &aws_sdk_chimesdkmessaging::Client, channel: &str, sender: &str, text: &str) -> String {
+    use aws_sdk_chimesdkmessaging::types::{ChannelMessagePersistenceType, ChannelMessageType, PushNotificationConfiguration};
+    chat.send_channel_message()
+        .channel_arn(channel)
+        .chime_bearer(sender)
+        .content(text)
+        .r#type(ChannelMessageType::Standard)
+        .persistence(ChannelMessagePersistenceType::Persistent)
+        .push_notification(PushNotificationConfiguration::builder().title("chat").body(text).build())
+        .send()
+        .await
+        .unwrap()
+        .message_id
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_post_is_pushed_to_the_devices_that_take_messages() {
+    let server = seeded_server();
+    let chat = server.messaging_client_for(ACCOUNT, "us-east-1");
+    let (alice, bob) = (format!("{APP}/user/alice"), format!("{APP}/user/bob"));
+    let channel = chat.create_channel().app_instance_arn(APP).name("general").chime_bearer(&alice).send().await.unwrap();
+    let channel = channel.channel_arn.unwrap();
+    let member = chat.create_channel_membership().channel_arn(&channel).member_arn(&bob).chime_bearer(&alice);
+    member.r#type(aws_sdk_chimesdkmessaging::types::ChannelMembershipType::Default).send().await.unwrap();
+
+    let message = post(&chat, &channel, &alice, "lunch?").await;
+    // What each member's endpoints would have received: Alice's phone, not Bob's tablet (AllowMessages NONE).
+    let entries = server.push_outbox(&format!("message-id={message}")).await;
+    let outcomes: Vec<_> = entries.iter().map(|e| (e["EndpointId"].as_str(), e["Outcome"].as_str(), e["Reason"].as_str())).collect();
+    assert_eq!(
+        outcomes,
+        [(Some("alice-phone"), Some("DELIVERED"), None), (Some("bob-tablet"), Some("SKIPPED"), Some("ENDPOINT_ALLOW_MESSAGES_NONE"))]
+    );
+
+    // Pinpoint refusing Alice's token turns her endpoint INACTIVE, as AWS does.
+    server.fail_pushes(serde_json::json!({"DeviceToken": "alice-device-token", "StatusReason": "INVALID_DEVICE_TOKEN"})).await;
+    let message = post(&chat, &channel, &alice, "still there?").await;
+    let entries = server.push_outbox(&format!("message-id={message}&recipient-arn={alice}")).await;
+    assert_eq!(entries[0]["Outcome"], "FAILED", "{entries:?}");
+    let identity = server.client_for(ACCOUNT, "us-east-1");
+    let endpoint =
+        identity.describe_app_instance_user_endpoint().app_instance_user_arn(&alice).endpoint_id("alice-phone").send().await.unwrap();
+    let state = endpoint.app_instance_user_endpoint.unwrap().endpoint_state.unwrap();
+    assert_eq!(state.status().as_str(), "INACTIVE");
+}
