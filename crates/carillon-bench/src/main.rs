@@ -846,14 +846,26 @@ impl Bench {
             nonce,
             signed: Default::default(),
         };
-        let probe = RunSpec { warmup: Duration::from_millis(200), duration: Duration::from_secs(1), ..spec.clone() };
-        let w = Arc::new(Workload { fresh_sends: Some(fresh(nonce())), ..Workload::default() });
-        let r = load::run(t.addr, None, &probe, w).await;
-        if r.requests == 0 {
-            return Err(format!("{}: the probe sent nothing: {}", spec.label, r.first_error.unwrap_or_default()));
+        // A slow send (a large channel, many connections queued on the one writer) may not finish
+        // within a short probe: try longer ones.
+        let mut rate = 0.0;
+        for secs in [1, 4, 16] {
+            let probe = RunSpec { warmup: Duration::from_millis(200), duration: Duration::from_secs(secs), ..spec.clone() };
+            let w = Arc::new(Workload { fresh_sends: Some(fresh(nonce())), ..Workload::default() });
+            let r = load::run(t.addr, None, &probe, w).await;
+            if !r.errors.is_empty() {
+                return Err(format!("{}: the probe failed: {}", spec.label, r.first_error.unwrap_or_default()));
+            }
+            if r.requests > 0 {
+                rate = r.rps();
+                break;
+            }
+        }
+        if rate == 0.0 {
+            return Err(format!("{}: no send was answered within a 16-second probe", spec.label));
         }
         let seconds = (spec.warmup + spec.duration).as_secs_f64();
-        let size = ((r.rps() * seconds * 1.5) as usize + 64 * spec.connections).min(2_000_000);
+        let size = ((rate * seconds * 1.5) as usize + 64 * spec.connections).min(2_000_000);
         let signer = self.signer(t);
         let nonce = nonce();
         let started = Instant::now();
@@ -863,7 +875,7 @@ impl Bench {
         out(&format!(
             "\n  {}: probe {:.0} sends/s; {} sends pre-signed in {:.1} s, each with its own ClientRequestToken",
             spec.label,
-            r.rps(),
+            rate,
             report::thousands(size),
             started.elapsed().as_secs_f64()
         ));
