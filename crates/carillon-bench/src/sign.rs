@@ -213,7 +213,9 @@ mod tests {
         let app = "arn:aws:chime:eu-west-1:123456789012:app-instance/0f0e";
         let endpoint = format!("/app-instance-users/{}/endpoints/abc123", pct(user, false));
         let channel = format!("/channels/{}/messages", pct(&format!("{app}/channel/c-1"), false));
-        let cases: Vec<(&str, String, String, &[u8], Option<&str>)> = vec![
+        // (method, path, canonical query, body, bearer)
+        type Case<'a> = (&'a str, String, String, &'a [u8], Option<&'a str>);
+        let cases: Vec<Case> = vec![
             ("PUT", endpoint.clone(), String::new(), br#"{"Name":"x","AllowMessages":"ALL"}"#, None),
             ("GET", endpoint.clone(), String::new(), b"", None),
             ("DELETE", endpoint, String::new(), b"", None),
