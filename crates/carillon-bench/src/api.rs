@@ -15,10 +15,12 @@ pub enum Op {
     Register,
     Deregister,
     ListUsers,
+    SendMessage,
+    ListMessages,
 }
 
 impl Op {
-    pub const ALL: [Op; 5] = [Op::Update, Op::Describe, Op::Register, Op::Deregister, Op::ListUsers];
+    pub const ALL: [Op; 7] = [Op::Update, Op::Describe, Op::Register, Op::Deregister, Op::ListUsers, Op::SendMessage, Op::ListMessages];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -27,6 +29,8 @@ impl Op {
             Op::Register => "register",
             Op::Deregister => "deregister",
             Op::ListUsers => "list-users",
+            Op::SendMessage => "send-message",
+            Op::ListMessages => "list-messages",
         }
     }
 
@@ -43,6 +47,8 @@ impl Op {
             ("PUT", ["", "app-instance-users", _, "endpoints", _]) => Some(Op::Update),
             ("GET", ["", "app-instance-users", _, "endpoints", _]) => Some(Op::Describe),
             ("DELETE", ["", "app-instance-users", _, "endpoints", _]) => Some(Op::Deregister),
+            ("POST", ["", "channels", _, "messages"]) => Some(Op::SendMessage),
+            ("GET", ["", "channels", _, "messages"]) => Some(Op::ListMessages),
             _ => None,
         }
     }
@@ -56,6 +62,10 @@ pub enum MixOp {
     Describe,
     RegisterDeregister,
     ListUsers,
+    /// SendChannelMessage (the messaging scenario's pre-signed pool; not a `--mix` choice).
+    SendMessage,
+    /// ListChannelMessages (likewise).
+    ListMessages,
 }
 
 impl MixOp {
@@ -75,6 +85,8 @@ impl MixOp {
             MixOp::Describe => "describe",
             MixOp::RegisterDeregister => "register-deregister",
             MixOp::ListUsers => "list-users",
+            MixOp::SendMessage => "send-message",
+            MixOp::ListMessages => "list-messages",
         }
     }
 }
@@ -103,12 +115,26 @@ impl Signed {
 /// Signs one request. `path` is the raw path (labels already percent-encoded); `query` holds
 /// decoded pairs.
 pub fn signed(signer: &Signer, method: Method, path: &str, query: &[(&str, &str)], body: Option<String>) -> Signed {
+    signed_as(signer, None, method, path, query, body)
+}
+
+/// As [`signed`], on behalf of `bearer` (the `x-amz-chime-bearer` header of Messaging, signed).
+pub fn signed_as(
+    signer: &Signer,
+    bearer: Option<&str>,
+    method: Method,
+    path: &str,
+    query: &[(&str, &str)],
+    body: Option<String>,
+) -> Signed {
     let q = canonical_query(query);
     let body = body.map(Bytes::from).unwrap_or_default();
     let content_type = (!body.is_empty()).then_some(CONTENT_TYPE);
-    let mut headers = HeaderMap::with_capacity(4);
-    for (k, v) in signer.sign(method.as_str(), path, &q, content_type, &body) {
-        headers.insert(HeaderName::from_static(k), HeaderValue::from_str(&v).expect("signed header values are ASCII"));
+    let mut headers = HeaderMap::with_capacity(5);
+    for (k, v) in signer.sign(method.as_str(), path, &q, content_type, bearer, &body) {
+        if !v.is_empty() {
+            headers.insert(HeaderName::from_static(k), HeaderValue::from_str(&v).expect("signed header values are ASCII"));
+        }
     }
     if let Some(ct) = content_type {
         headers.insert(hyper::header::CONTENT_TYPE, HeaderValue::from_static(ct));
@@ -184,8 +210,125 @@ pub fn list_users(s: &Signer, app_arn: &str, max_results: u32, next_token: Optio
     signed(s, Method::GET, "/app-instance-users", &q, None)
 }
 
+fn channel_path(channel_arn: &str, tail: &str) -> String {
+    format!("/channels/{}{tail}", pct(channel_arn, false))
+}
+
+/// CreateChannel by `bearer` (which becomes its member and moderator): UNRESTRICTED, PUBLIC.
+pub fn create_channel(s: &Signer, bearer: &str, app_arn: &str, name: &str, token: &str) -> Signed {
+    let body = format!(r#"{{"AppInstanceArn":{},"Name":{},"ClientRequestToken":{}}}"#, json_str(app_arn), json_str(name), json_str(token));
+    signed_as(s, Some(bearer), Method::POST, "/channels", &[], Some(body))
+}
+
+/// BatchCreateChannelMembership: DEFAULT memberships of `members` (at most 100), added by `bearer`.
+pub fn batch_memberships(s: &Signer, bearer: &str, channel_arn: &str, members: &[String]) -> Signed {
+    let list = members.iter().map(|m| json_str(m)).collect::<Vec<_>>().join(",");
+    let body = format!(r#"{{"MemberArns":[{list}],"Type":"DEFAULT"}}"#);
+    signed_as(s, Some(bearer), Method::POST, &channel_path(channel_arn, "/memberships"), &[("operation", "batch-create")], Some(body))
+}
+
+/// SendChannelMessage: a PERSISTENT STANDARD message, with a `PushNotification` when `push`
+/// (so that the push decision runs for every recipient). The server requires a
+/// ClientRequestToken (the SDKs generate one); a token sent again replays the first answer, so a
+/// request meant to store a message is sent once.
+pub fn send_message(s: &Signer, bearer: &str, channel_arn: &str, content: &str, push: bool, token: Option<&str>) -> Signed {
+    let mut body = format!(r#"{{"Content":{},"Type":"STANDARD","Persistence":"PERSISTENT""#, json_str(content));
+    if push {
+        body.push_str(r#","PushNotification":{"Title":"Carillon bench","Body":"A new message","Type":"DEFAULT"}"#);
+    }
+    if let Some(t) = token {
+        body.push_str(&format!(r#","ClientRequestToken":{}"#, json_str(t)));
+    }
+    body.push('}');
+    signed_as(s, Some(bearer), Method::POST, &channel_path(channel_arn, "/messages"), &[], Some(body))
+}
+
+/// ListChannelMessages' query: order, and time bounds in the ISO 8601 form the SDKs send.
+#[derive(Clone, Debug, Default)]
+pub struct MessageQuery {
+    pub ascending: bool,
+    pub not_before_ms: Option<i64>,
+    pub not_after_ms: Option<i64>,
+    pub next_token: Option<String>,
+}
+
+pub fn list_messages(s: &Signer, bearer: &str, channel_arn: &str, q: &MessageQuery) -> Signed {
+    let order = if q.ascending { "ASCENDING" } else { "DESCENDING" };
+    let (nb, na) = (q.not_before_ms.map(iso8601_ms), q.not_after_ms.map(iso8601_ms));
+    let mut query = vec![("sort-order", order)];
+    if let Some(t) = &nb {
+        query.push(("not-before", t));
+    }
+    if let Some(t) = &na {
+        query.push(("not-after", t));
+    }
+    if let Some(t) = &q.next_token {
+        query.push(("next-token", t));
+    }
+    signed_as(s, Some(bearer), Method::GET, &channel_path(channel_arn, "/messages"), &query, None)
+}
+
+/// `GET /_carillon/push-outbox` (the control plane: an operator's signature in sigv4 mode).
+pub fn push_outbox(s: &Signer, channel_arn: Option<&str>) -> Signed {
+    let q: Vec<(&str, &str)> = channel_arn.map(|c| vec![("channel-arn", c)]).unwrap_or_default();
+    signed(s, Method::GET, "/_carillon/push-outbox", &q, None)
+}
+
+/// Epoch milliseconds as an RFC 3339 date-time with milliseconds (`2026-11-30T10:15:00.123Z`), as
+/// the SDKs put a timestamp in a query string.
+pub fn iso8601_ms(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let (_, stamp) = crate::sign::amz_dates(secs);
+    // stamp is YYYYMMDDTHHMMSSZ
+    format!(
+        "{}-{}-{}T{}:{}:{}.{:03}Z",
+        &stamp[0..4],
+        &stamp[4..6],
+        &stamp[6..8],
+        &stamp[9..11],
+        &stamp[11..13],
+        &stamp[13..15],
+        ms.rem_euclid(1000)
+    )
+}
+
 /// A string member of a JSON response body.
 pub fn member(body: &[u8], name: &str) -> Option<String> {
     let v: serde_json::Value = serde_json::from_slice(body).ok()?;
     v.get(name)?.as_str().map(str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iso8601_with_millis() {
+        assert_eq!(iso8601_ms(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(iso8601_ms(1_795_867_200_007), "2026-11-28T12:00:00.007Z");
+        assert_eq!(iso8601_ms(951_825_599_999), "2000-02-29T11:59:59.999Z");
+    }
+
+    #[test]
+    fn messaging_paths_classify() {
+        let s = Signer::new(
+            &crate::sign::Credentials { access_key: "AKID".into(), secret: "s".into(), account: "123456789012".into() },
+            "us-east-1",
+            "h",
+            std::time::UNIX_EPOCH,
+        );
+        let ch = "arn:aws:chime:us-east-1:123456789012:app-instance/a/channel/c";
+        let u = "arn:aws:chime:us-east-1:123456789012:app-instance/a/user/u";
+        let send = send_message(&s, u, ch, "hi", true, None);
+        assert_eq!(Op::classify(&send.method, send.uri.path()), Some(Op::SendMessage));
+        assert_eq!(send.headers.get("x-amz-chime-bearer").map(|v| v.to_str().unwrap()), Some(u));
+        assert!(std::str::from_utf8(&send.body).unwrap().contains(r#""PushNotification":{"#));
+        let q = MessageQuery { ascending: true, not_before_ms: Some(1000), not_after_ms: Some(2000), next_token: None };
+        let list = list_messages(&s, u, ch, &q);
+        assert_eq!(Op::classify(&list.method, list.uri.path()), Some(Op::ListMessages));
+        assert_eq!(
+            list.uri.query(),
+            Some("not-after=1970-01-01T00%3A00%3A02.000Z&not-before=1970-01-01T00%3A00%3A01.000Z&sort-order=ASCENDING")
+        );
+    }
 }

@@ -99,9 +99,15 @@ pub fn histogram() -> Histogram<u64> {
 }
 
 pub async fn connect(addr: SocketAddr) -> Result<Sender, String> {
+    connect_with(addr, engine()).await
+}
+
+/// A connection with the given client, whatever `--client` says (hyper for answers the raw
+/// client does not parse, such as chunked ones).
+pub async fn connect_with(addr: SocketAddr, engine: Engine) -> Result<Sender, String> {
     let stream = TcpStream::connect(addr).await.map_err(|e| format!("connect {addr}: {e}"))?;
     let _ = stream.set_nodelay(true);
-    if engine() == Engine::Raw {
+    if engine == Engine::Raw {
         return Ok(Sender::Raw(RawConn { stream, buf: bytes::BytesMut::with_capacity(16 * 1024) }));
     }
     let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| format!("handshake: {e}"))?;
@@ -136,11 +142,34 @@ pub struct OnTheFly {
     pub nonce: String,
 }
 
+/// What a connection needs to sign a SendChannelMessage when the pre-signed pool is used up.
+pub struct FreshSends {
+    pub creds: Credentials,
+    pub region: String,
+    pub host: String,
+    pub bearer: String,
+    pub channel_arn: String,
+    pub nonce: String,
+    /// How many were signed during the run.
+    pub signed: std::sync::atomic::AtomicUsize,
+}
+
 /// Everything a run sends.
+#[derive(Default)]
 pub struct Workload {
     pub update: Vec<Signed>,
     pub describe: Vec<Signed>,
     pub list: Vec<Signed>,
+    /// SendChannelMessage requests, each with its own ClientRequestToken: each is sent once (a
+    /// second time would be a replay, which stores nothing), then [`FreshSends`] signs more.
+    pub send: Vec<Signed>,
+    /// The next unused request of `send`.
+    pub send_next: std::sync::atomic::AtomicUsize,
+    /// Set for the baseline: `send` is sent round and round (the baseline stores nothing).
+    pub send_cycle: std::sync::atomic::AtomicBool,
+    pub fresh_sends: Option<FreshSends>,
+    /// ListChannelMessages requests.
+    pub list_messages: Vec<Signed>,
     pub on_the_fly: Option<OnTheFly>,
 }
 
@@ -300,6 +329,31 @@ async fn worker(
             }
             MixOp::ListUsers => {
                 me.one(Op::ListUsers, &w.list[i % w.list.len()]).await;
+            }
+            MixOp::SendMessage => {
+                use std::sync::atomic::Ordering::Relaxed;
+                if w.send_cycle.load(Relaxed) {
+                    me.one(Op::SendMessage, &w.send[i % w.send.len()]).await;
+                    continue;
+                }
+                let next = w.send_next.fetch_add(1, Relaxed);
+                if let Some(req) = w.send.get(next) {
+                    me.one(Op::SendMessage, req).await;
+                    continue;
+                }
+                let f = w.fresh_sends.as_ref().expect("a send pool that runs out needs on-the-fly signing");
+                if signer.as_ref().is_none_or(|(t, _)| t.elapsed() > Duration::from_secs(60)) {
+                    signer = Some((Instant::now(), Signer::now(&f.creds, &f.region, &f.host)));
+                }
+                n += 1;
+                f.signed.fetch_add(1, Relaxed);
+                let token = format!("{}-f{idx}-{n}", f.nonce);
+                let req =
+                    api::send_message(&signer.as_ref().expect("signer").1, &f.bearer, &f.channel_arn, "bench send", true, Some(&token));
+                me.one(Op::SendMessage, &req).await;
+            }
+            MixOp::ListMessages => {
+                me.one(Op::ListMessages, &w.list_messages[i % w.list_messages.len()]).await;
             }
             MixOp::RegisterDeregister => {
                 let f = w.on_the_fly.as_ref().expect("register-deregister needs on-the-fly signing");

@@ -16,7 +16,7 @@ use api::{MixOp, Op, Signed};
 use load::{RunSpec, Workload};
 use options::{AuthChoice, Options, Scenario};
 use process::Server;
-use report::{Report, RunRow, Scale, SeedStat, Startup, Summary};
+use report::{Messaging, Report, RunRow, Scale, SeedStat, Startup, Summary};
 use sign::Signer;
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -128,6 +128,16 @@ struct Bench {
     nonce: String,
 }
 
+/// The operator credential the bench adds to the server's credentials file: the control plane
+/// (`GET /_carillon/push-outbox`) needs one in sigv4 mode.
+fn operator(c: &sign::Credentials) -> sign::Credentials {
+    sign::Credentials {
+        access_key: format!("{}OPERATOR", c.access_key),
+        secret: format!("{}/operator", c.secret),
+        account: c.account.clone(),
+    }
+}
+
 fn nonce() -> String {
     let t = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
     format!("{:x}{:05x}", t.as_secs(), t.subsec_micros())
@@ -176,7 +186,9 @@ impl Bench {
         }
         .expect("temporary directory");
         let creds_file = dir.path().join("credentials");
-        std::fs::write(&creds_file, format!("# carillon-bench\n{}\n", o.creds.line())).expect("write credentials");
+        // The bench's own credential, and an operator's for the control plane (the push outbox).
+        std::fs::write(&creds_file, format!("# carillon-bench\n{}\n{}:admin\n", o.creds.line(), operator(&o.creds).line()))
+            .expect("write credentials");
         Bench { o, dir, creds_file, mode: None, report: Report::default(), nonce: nonce() }
     }
 
@@ -215,6 +227,9 @@ impl Bench {
         }
         if matches!(scenario, Scenario::Scale | Scenario::All) {
             self.scale().await?;
+        }
+        if matches!(scenario, Scenario::Messaging | Scenario::All) {
+            self.messaging().await?;
         }
         let load_end = process::load_average();
         self.report.header.push(("load average at end".into(), load_end.clone()));
@@ -502,7 +517,7 @@ impl Bench {
         if on_the_fly.as_ref().is_some_and(|f| f.users.is_empty()) {
             return Err("register-deregister needs spare users".into());
         }
-        Ok(Workload { update, describe, list, on_the_fly })
+        Ok(Workload { update, describe, list, on_the_fly, ..Workload::default() })
     }
 
     /// One run against Carillon, then (when enabled) the same requests against the baseline.
@@ -511,6 +526,18 @@ impl Bench {
         out(&format!("\n== {} (mix {}, {} connections) ==\n{}", spec.label, spec.mix_text(), spec.connections, report::RUN_HEADER));
         let r = load::run(t.addr, t.pid, spec, w.clone()).await;
         let c = Summary::of(&r);
+        if let Some(f) = &w.fresh_sends {
+            let n = f.signed.load(std::sync::atomic::Ordering::Relaxed);
+            if n > 0 {
+                let note = format!(
+                    "{}: the {} pre-signed sends ran out, {n} more were signed during the run (client CPU)",
+                    spec.label,
+                    w.send.len()
+                );
+                out(&format!("    note: {note}"));
+                self.report.notes.push(note);
+            }
+        }
         out(&report::run_line(&spec.label, "carillon", spec.connections, &c));
         if !c.threads.is_empty() {
             out(&format!("    carillon threads: {}", c.threads_text()));
@@ -537,6 +564,8 @@ impl Bench {
                 answers.display().to_string(),
             ];
             let server = Server::spawn(&exe, &args, self.o.server_cpu)?;
+            // The baseline stores nothing: it gets the sends Carillon got, round and round.
+            w.send_cycle.store(true, std::sync::atomic::Ordering::Relaxed);
             let b = load::run(server.addr, Some(server.pid), spec, w.clone()).await;
             server.stop();
             let bs = Summary::of(&b);
@@ -707,6 +736,346 @@ impl Bench {
         self.report.scale = Some(scale);
         Ok(())
     }
+    /// Creates a channel by `owner` and adds `members` (DEFAULT) with BatchCreateChannelMembership,
+    /// 100 per call. Returns the channel's ARN.
+    async fn channel(&self, t: &Target, app: &str, owner: &str, name: &str, members: &[String]) -> Result<String, String> {
+        let mut sender = load::connect(t.addr).await?;
+        let signer = self.signer(t);
+        let token = format!("{}-{name}", self.nonce);
+        let (status, body) = load::send(&mut sender, &api::create_channel(&signer, owner, app, name, &token)).await?;
+        if status != 201 {
+            return Err(format!("CreateChannel {name}: {status} {}", String::from_utf8_lossy(&body)));
+        }
+        let arn = api::member(&body, "ChannelArn").ok_or("CreateChannel: no ChannelArn")?;
+        for chunk in members.chunks(100) {
+            let (status, body) = load::send(&mut sender, &api::batch_memberships(&self.signer(t), owner, &arn, chunk)).await?;
+            let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+            let errors = v.get("Errors").and_then(|e| e.as_array()).map(Vec::len).unwrap_or(0);
+            let made =
+                v.get("BatchChannelMemberships").and_then(|b| b.get("Members")).and_then(|m| m.as_array()).map(Vec::len).unwrap_or(0);
+            if status != 200 || errors > 0 || made != chunk.len() {
+                return Err(format!(
+                    "BatchCreateChannelMembership on {name}: {status}, {made} of {} members added: {}",
+                    chunk.len(),
+                    String::from_utf8_lossy(&body[..body.len().min(400)])
+                ));
+            }
+        }
+        Ok(arn)
+    }
+
+    /// Sends `n` messages to `channel` as `owner` over --seed-connections connections (signed,
+    /// without PushNotification). Returns the time it took, and the times (epoch ms) when the
+    /// answers to the messages at the two ends of [`middle`] arrived: the messages created between
+    /// them lie in the middle of the channel.
+    async fn seed_messages(
+        &mut self,
+        t: &Target,
+        owner: &str,
+        channel: &str,
+        label: &str,
+        n: usize,
+    ) -> Result<(Duration, i64, i64), String> {
+        let conns = self.o.seed_connections;
+        out(&format!("\n== seeding {label}: {} messages over {conns} connections (signed SendChannelMessage) ==", report::thousands(n)));
+        let (creds, region, host) = (self.o.creds.clone(), self.o.region.clone(), t.host.clone());
+        let (owner2, channel2, nonce) = (owner.to_string(), channel.to_string(), format!("{}-{label}", self.nonce));
+        let (lo, hi) = middle(n);
+        let marks: Arc<Mutex<(i64, i64)>> = Arc::new(Mutex::new((0, 0)));
+        let marks2 = marks.clone();
+        let now_ms = || SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
+        let took = load::parallel(
+            t.addr,
+            conns,
+            n,
+            (n >= 20_000).then_some(label),
+            move |i| {
+                let s = Signer::now(&creds, &region, &host);
+                api::send_message(&s, &owner2, &channel2, &format!("bench message {i}"), false, Some(&format!("{nonce}-{i}")))
+            },
+            move |i, _| {
+                if (i == lo || i == hi)
+                    && let Ok(mut m) = marks2.lock()
+                {
+                    if i == lo {
+                        m.0 = now_ms();
+                    } else {
+                        m.1 = now_ms();
+                    }
+                }
+            },
+        )
+        .await
+        .map_err(|e| format!("seeding messages: {e}"))?;
+        let (a, b) = *marks.lock().map_err(|_| "lock")?;
+        out(&format!(
+            "  messages: {} in {:.1} s ({:.0}/s); the middle ({lo} to {hi}) was written between {} and {}",
+            report::thousands(n),
+            took.as_secs_f64(),
+            n as f64 / took.as_secs_f64(),
+            api::iso8601_ms(a),
+            api::iso8601_ms(b)
+        ));
+        if let Some(db) = &t.db {
+            out(&format!("  database now {:.1} MB (file and WAL)", db_size_mb(db)));
+        }
+        Ok((took, a, b))
+    }
+
+    /// A run of the messaging scenario: with --quick, 1-second runs (it has 24 of them).
+    fn messaging_spec(&self, label: &str, mix: Vec<(MixOp, u32)>, connections: usize) -> RunSpec {
+        let mut spec = self.spec(label, mix, connections);
+        if self.o.quick {
+            spec.warmup = Duration::from_millis(250);
+            spec.duration = Duration::from_secs(1);
+        }
+        spec
+    }
+
+    /// The sends of one run: each request has its own ClientRequestToken (a request sent twice
+    /// would be a replay), so there must be one for every send of the run. A 1-second probe at the
+    /// run's connections gives the rate; the pool holds 1.5 times what the run needs at that rate,
+    /// signed before it, and the workers sign more on the fly (counted) if it runs out.
+    async fn send_workload(&self, t: &Target, bearer: &str, channel: &str, spec: &RunSpec) -> Result<Workload, String> {
+        let fresh = |nonce: String| load::FreshSends {
+            creds: self.o.creds.clone(),
+            region: self.o.region.clone(),
+            host: t.host.clone(),
+            bearer: bearer.to_string(),
+            channel_arn: channel.to_string(),
+            nonce,
+            signed: Default::default(),
+        };
+        // A slow send (a large channel, many connections queued on the one writer) may not finish
+        // within a short probe: try longer ones.
+        let mut rate = 0.0;
+        for secs in [1, 4, 16] {
+            let probe = RunSpec { warmup: Duration::from_millis(200), duration: Duration::from_secs(secs), ..spec.clone() };
+            let w = Arc::new(Workload { fresh_sends: Some(fresh(nonce())), ..Workload::default() });
+            let r = load::run(t.addr, None, &probe, w).await;
+            if !r.errors.is_empty() {
+                return Err(format!("{}: the probe failed: {}", spec.label, r.first_error.unwrap_or_default()));
+            }
+            if r.requests > 0 {
+                rate = r.rps();
+                break;
+            }
+        }
+        if rate == 0.0 {
+            return Err(format!("{}: no send was answered within a 16-second probe", spec.label));
+        }
+        let seconds = (spec.warmup + spec.duration).as_secs_f64();
+        let size = ((rate * seconds * 1.5) as usize + 64 * spec.connections).min(2_000_000);
+        let signer = self.signer(t);
+        let nonce = nonce();
+        let started = Instant::now();
+        let send: Vec<Signed> = (0..size)
+            .map(|i| api::send_message(&signer, bearer, channel, &format!("bench send {i}"), true, Some(&format!("{nonce}-p{i}"))))
+            .collect();
+        out(&format!(
+            "\n  {}: probe {:.0} sends/s; {} sends pre-signed in {:.1} s, each with its own ClientRequestToken",
+            spec.label,
+            rate,
+            report::thousands(size),
+            started.elapsed().as_secs_f64()
+        ));
+        Ok(Workload { send, fresh_sends: Some(fresh(format!("{nonce}-f"))), ..Workload::default() })
+    }
+
+    async fn messaging(&mut self) -> Result<(), String> {
+        let members = self.o.msg_members;
+        let epu = self.o.msg_endpoints_per_member;
+        let c = self.o.connections;
+        let mut m = Messaging {
+            small_members: 2,
+            large_members: members,
+            endpoints_per_member: epu,
+            small_messages: self.o.msg_small_messages,
+            large_messages: self.o.msg_large_messages,
+            ..Messaging::default()
+        };
+        out(&format!(
+            "\n== messaging: SendChannelMessage on 2 members vs {} members x {epu} endpoints; ListChannelMessages at {} vs {} messages ==",
+            report::thousands(members),
+            report::thousands(m.large_messages),
+            report::thousands(m.small_messages)
+        ));
+        let (t, server) = self.target("messaging")?;
+        let seeded = self.seed(&t, "messaging", members, epu, 0).await?;
+        let app = seeded.app_arn.clone();
+        let owner = seeded.users[0].clone();
+        let started = Instant::now();
+        let small = self.channel(&t, &app, &owner, "send-2", &seeded.users[1..2]).await?;
+        let large = self.channel(&t, &app, &owner, &format!("send-{members}"), &seeded.users[1..members]).await?;
+        let took = started.elapsed().as_secs_f64();
+        out(&format!("  channels: 2 and {} members (BatchCreateChannelMembership, 100 a call) in {took:.1} s", report::thousands(members)));
+        m.seeding.push((format!("channel memberships ({} calls of at most 100)", (members - 1).div_ceil(100) + 1), members + 1, took, 1));
+        // One send first: it must answer 201 with a MessageId, and push to every member's endpoints.
+        let mut probe = load::connect(t.addr).await?;
+        for (arn, n) in [(&small, 2), (&large, members)] {
+            let token = format!("{}-probe-{n}", self.nonce);
+            let (status, body) =
+                load::send(&mut probe, &api::send_message(&self.signer(&t), &owner, arn, "probe", true, Some(&token))).await?;
+            if status != 201 || api::member(&body, "MessageId").is_none() {
+                return Err(format!("SendChannelMessage to the {n}-member channel: {status} {}", String::from_utf8_lossy(&body)));
+            }
+        }
+        // Every run measures sends on a full outbox (each send then trims as many entries as it
+        // adds): fill it first with sends to the large channel.
+        let limit = outbox_limit(&self.o.server_args);
+        let fill = limit.div_ceil(members * epu) + 1;
+        let started = Instant::now();
+        for i in 0..fill {
+            let token = format!("{}-fill-{i}", self.nonce);
+            let (status, body) =
+                load::send(&mut probe, &api::send_message(&self.signer(&t), &owner, &large, "fill", true, Some(&token))).await?;
+            if status != 201 {
+                return Err(format!("SendChannelMessage (filling the outbox): {status} {}", String::from_utf8_lossy(&body)));
+            }
+        }
+        out(&format!(
+            "  push outbox filled to its limit ({} entries) with {fill} sends to the large channel in {:.1} s",
+            report::thousands(limit),
+            started.elapsed().as_secs_f64()
+        ));
+        for (arn, n) in [(small.clone(), 2usize), (large.clone(), members)] {
+            for conns in [c, 1] {
+                let spec = self.messaging_spec(&format!("send @{n} members x{conns}"), vec![(MixOp::SendMessage, 1)], conns);
+                let w = self.send_workload(&t, &owner, &arn, &spec).await?;
+                let row = self.run_pair(&t, &spec, w, true).await?;
+                if !row.carillon.errors.is_empty() {
+                    self.report.notes.push(format!("{}: errors {} (every send should answer 201)", spec.label, row.carillon.errors_text()));
+                }
+                m.sends.insert((n, conns), row);
+            }
+        }
+        for conns in [c, 1] {
+            if let Some(us) = m.per_recipient(conns) {
+                out(&format!(
+                    "  push decision: {us:.2} us of server CPU per recipient endpoint at {conns} connection(s) ({} extra endpoints)",
+                    report::thousands(m.extra_endpoints())
+                ));
+            }
+        }
+        // The outbox after the sends (the server keeps the newest --push-outbox-limit entries).
+        let started = Instant::now();
+        let mut sender = load::connect_with(t.addr, load::Engine::Hyper).await?;
+        let op = Signer::now(&operator(&self.o.creds), &self.o.region, &t.host);
+        match load::send(&mut sender, &api::push_outbox(&op, None)).await {
+            Ok((200, body)) => {
+                let ms = started.elapsed().as_secs_f64() * 1e3;
+                let v: serde_json::Value = serde_json::from_slice(&body).map_err(|e| format!("push outbox: {e}"))?;
+                let n = v.get("Entries").and_then(|e| e.as_array()).map(Vec::len).unwrap_or(0);
+                out(&format!(
+                    "  push outbox after the sends: {} entries, {:.1} MB, read in {ms:.0} ms",
+                    report::thousands(n),
+                    body.len() as f64 / 1_048_576.0
+                ));
+                m.outbox = Some((n, body.len(), ms));
+            }
+            Ok((status, body)) => {
+                let note = format!("the push outbox could not be read: {status} {}", String::from_utf8_lossy(&body[..body.len().min(200)]));
+                out(&format!("  {note}"));
+                self.report.notes.push(note);
+            }
+            Err(e) => return Err(format!("push outbox: {e}")),
+        }
+        // ListChannelMessages: two channels of the owner alone, filled with messages.
+        let list_small = self.channel(&t, &app, &owner, "list-small", &[]).await?;
+        let list_large = self.channel(&t, &app, &owner, "list-large", &[]).await?;
+        let (ns, nl) = (m.small_messages, m.large_messages);
+        let (ts, s_lo, s_hi) = self.seed_messages(&t, &owner, &list_small, "list-small", ns).await?;
+        m.seeding.push(("messages, small channel".into(), ns, ts.as_secs_f64(), self.o.seed_connections));
+        let (tl, l_lo, l_hi) = self.seed_messages(&t, &owner, &list_large, "list-large", nl).await?;
+        m.seeding.push(("messages, large channel".into(), nl, tl.as_secs_f64(), self.o.seed_connections));
+        let queries = |lo: i64, hi: i64| -> Vec<(&'static str, api::MessageQuery)> {
+            let mid = |ascending| api::MessageQuery { ascending, not_before_ms: Some(lo), not_after_ms: Some(hi), next_token: None };
+            vec![
+                ("first page DESC", api::MessageQuery::default()),
+                ("first page ASC", api::MessageQuery { ascending: true, ..api::MessageQuery::default() }),
+                ("middle page DESC", mid(false)),
+                ("middle page ASC", mid(true)),
+            ]
+        };
+        let (qs, ql) = (queries(s_lo, s_hi), queries(l_lo, l_hi));
+        // Each page once, to check it answers 200 and to count its messages.
+        let mut probe = load::connect(t.addr).await?;
+        for ((name, q_small), (_, q_large)) in qs.iter().zip(&ql) {
+            let mut sizes = [0usize; 2];
+            for (k, (arn, q)) in [(&list_small, q_small), (&list_large, q_large)].into_iter().enumerate() {
+                let (status, body) = load::send(&mut probe, &api::list_messages(&self.signer(&t), &owner, arn, q)).await?;
+                let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+                sizes[k] = v.get("ChannelMessages").and_then(|e| e.as_array()).map(Vec::len).unwrap_or(0);
+                if status != 200 || sizes[k] == 0 {
+                    return Err(format!(
+                        "ListChannelMessages {name}: {status}, {} messages: {}",
+                        sizes[k],
+                        String::from_utf8_lossy(&body[..body.len().min(300)])
+                    ));
+                }
+            }
+            out(&format!(
+                "  ListChannelMessages {name}: {} messages on the small channel's page, {} on the large one's",
+                sizes[0], sizes[1]
+            ));
+            m.page_sizes.push((name.to_string(), sizes[0], sizes[1]));
+        }
+        for ((name, q_small), (_, q_large)) in qs.iter().zip(&ql) {
+            for conns in [1, c] {
+                let mut rows = Vec::new();
+                for (arn, q, n) in [(&list_small, q_small, ns), (&list_large, q_large, nl)] {
+                    let spec = self.messaging_spec(
+                        &format!("list {name} @{} x{conns}", report::thousands(n)),
+                        vec![(MixOp::ListMessages, 1)],
+                        conns,
+                    );
+                    let list_messages = vec![api::list_messages(&self.signer(&t), &owner, arn, q)];
+                    let row = self.run_pair(&t, &spec, Workload { list_messages, ..Workload::default() }, false).await?;
+                    rows.push(row.carillon);
+                }
+                let (sm, lg) = (rows.remove(0), rows.remove(0));
+                let (r, ok) = report::flat(sm.p50, lg.p50, report::LIST_FLAT);
+                out(&format!(
+                    "  {name} x{conns}: p50 {:.3} ms at {} vs {:.3} ms at {} messages = {r:.2}x ({})",
+                    lg.p50,
+                    report::thousands(nl),
+                    sm.p50,
+                    report::thousands(ns),
+                    if ok { "within 1.3x" } else { "over 1.3x" }
+                ));
+                m.lists.push((name.to_string(), conns, sm, lg));
+            }
+        }
+        if let Some(server) = server {
+            if let Some((rss, hwm)) = process::memory_kib(server.pid) {
+                out(&format!("\nserver after the messaging runs: RSS {:.1} MB, VmHWM {:.1} MB", rss as f64 / 1024.0, hwm as f64 / 1024.0));
+            }
+            server.stop();
+        }
+        self.report.messaging = Some(m);
+        Ok(())
+    }
+}
+
+/// The indices of the messages whose answers bound the "middle page" of a channel of `n` messages:
+/// 10% of them either side of the middle, and at least 100 (the page is 50), within the channel.
+fn middle(n: usize) -> (usize, usize) {
+    let half = (n / 10).max(100);
+    (n.div_ceil(2).saturating_sub(half), (n / 2 + half).min(n.saturating_sub(1)))
+}
+
+/// The server's `--push-outbox-limit` among `args` (passed with --server-arg), else its default.
+fn outbox_limit(args: &[String]) -> usize {
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if let Some(v) = a.strip_prefix("--push-outbox-limit=") {
+            return v.parse().unwrap_or(10_000);
+        }
+        if a == "--push-outbox-limit" {
+            return it.next().and_then(|v| v.parse().ok()).unwrap_or(10_000);
+        }
+    }
+    10_000
 }
 
 fn mix_label(mix: &[(MixOp, u32)]) -> String {
@@ -714,5 +1083,26 @@ fn mix_label(mix: &[(MixOp, u32)]) -> String {
         mix[0].0.name().to_string()
     } else {
         mix.iter().map(|(m, w)| format!("{}={w}", m.name())).collect::<Vec<_>>().join(",")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_middle_holds_a_full_page_or_the_whole_channel() {
+        assert_eq!(middle(1_000_000), (400_000, 600_000));
+        assert_eq!(middle(1000), (400, 600));
+        assert_eq!(middle(100), (0, 99));
+        assert_eq!(middle(3000), (1200, 1800));
+    }
+
+    #[test]
+    fn outbox_limit_from_server_args() {
+        let args = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(outbox_limit(&args(&[])), 10_000);
+        assert_eq!(outbox_limit(&args(&["--push-outbox-limit", "500"])), 500);
+        assert_eq!(outbox_limit(&args(&["--quiet", "--push-outbox-limit=70"])), 70);
     }
 }

@@ -17,8 +17,14 @@ scenarios:
                            connection, and a mixed run, each against Carillon and the baseline (default)
   --scenario scale         Describe/Update p50 at --scale-users x --scale-endpoints-per-user endpoints
                            vs --scale-small-endpoints; ListAppInstanceUsers page --scale-page vs page 1
+  --scenario messaging     SendChannelMessage (PERSISTENT, with a PushNotification) on a channel of 2
+                           members and on one of --msg-members members with --msg-endpoints-per-member
+                           endpoints each, at --connections and at 1 connection, against Carillon and the
+                           baseline; the push decision's CPU per recipient endpoint; the push outbox after;
+                           ListChannelMessages pages on a channel of --msg-large-messages messages vs one
+                           of --msg-small-messages
   --scenario startup       start-up time and idle RSS only
-  --scenario all           standard, then scale
+  --scenario all           standard, then scale, then messaging
   --quick                  2-second runs and small seeds (CI): proves the tool works
 
 server:
@@ -57,6 +63,10 @@ seeding:
   --scale-endpoints-per-user M   (10)
   --scale-small-endpoints N      the small AppInstance's endpoints (1000)
   --scale-page P           (2000)
+  --msg-members N          members of the messaging scenario's large channel (1000)
+  --msg-endpoints-per-member M   endpoints of each member (2)
+  --msg-small-messages N   messages of the small ListChannelMessages channel (1000)
+  --msg-large-messages N   messages of the large one (1000000)
 
 output:
   --markdown               also print the results as Markdown rows for BENCHMARKS.md
@@ -67,6 +77,7 @@ pub enum Scenario {
     Standard,
     Scale,
     Startup,
+    Messaging,
     All,
 }
 
@@ -105,6 +116,10 @@ pub struct Options {
     pub scale_endpoints_per_user: usize,
     pub scale_small_endpoints: usize,
     pub scale_page: usize,
+    pub msg_members: usize,
+    pub msg_endpoints_per_member: usize,
+    pub msg_small_messages: usize,
+    pub msg_large_messages: usize,
     pub quick: bool,
     pub markdown: bool,
     pub engine: crate::load::Engine,
@@ -166,6 +181,10 @@ pub fn parse(args: &[String]) -> Result<Options, String> {
         scale_endpoints_per_user: 10,
         scale_small_endpoints: 1000,
         scale_page: 2000,
+        msg_members: 1000,
+        msg_endpoints_per_member: 2,
+        msg_small_messages: 1000,
+        msg_large_messages: 1_000_000,
         quick: false,
         markdown: false,
         engine: crate::load::Engine::Raw,
@@ -185,6 +204,9 @@ pub fn parse(args: &[String]) -> Result<Options, String> {
         o.scale_endpoints_per_user = 4;
         o.scale_small_endpoints = 100;
         o.scale_page = 20;
+        o.msg_members = 150;
+        o.msg_small_messages = 100;
+        o.msg_large_messages = 3000;
     }
     let mut i = 0;
     while i < args.len() {
@@ -215,9 +237,10 @@ pub fn parse(args: &[String]) -> Result<Options, String> {
                     "standard" => Scenario::Standard,
                     "scale" => Scenario::Scale,
                     "startup" => Scenario::Startup,
+                    "messaging" => Scenario::Messaging,
                     "all" => Scenario::All,
                     v => {
-                        return Err(format!("--scenario takes standard, scale, startup or all, not '{v}'"));
+                        return Err(format!("--scenario takes standard, scale, messaging, startup or all, not '{v}'"));
                     }
                 }
             }
@@ -259,6 +282,10 @@ pub fn parse(args: &[String]) -> Result<Options, String> {
                 }
             }
             "--scale-page" => o.scale_page = num(&value)?.max(1),
+            "--msg-members" => o.msg_members = num(&value)?.max(2),
+            "--msg-endpoints-per-member" => o.msg_endpoints_per_member = num(&value)?.clamp(1, 10),
+            "--msg-small-messages" => o.msg_small_messages = num(&value)?.max(10),
+            "--msg-large-messages" => o.msg_large_messages = num(&value)?.max(10),
             other => return Err(format!("unknown option '{other}' (see --help)")),
         }
         i += 1;

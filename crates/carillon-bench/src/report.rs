@@ -127,6 +127,64 @@ pub struct Scale {
     pub restart: Option<(f64, u64)>,
 }
 
+/// The push decision's server CPU per recipient endpoint: the difference of CPU per send between
+/// the large and the small channel, over the endpoints the large one has more. None without both
+/// figures or without extra endpoints.
+pub fn per_recipient_us(small_us: Option<f64>, large_us: Option<f64>, extra_endpoints: usize) -> Option<f64> {
+    match (small_us, large_us) {
+        (Some(s), Some(l)) if extra_endpoints > 0 && s.is_finite() && l.is_finite() => Some((l - s) / extra_endpoints as f64),
+        _ => None,
+    }
+}
+
+/// Server CPU per request, µs (None when the run has no CPU figure or no request).
+pub fn cpu_us(s: &Summary) -> Option<f64> {
+    s.server_cpu.filter(|_| s.rps > 0.0).map(|c| c / s.rps * 1e6)
+}
+
+/// Large over small, and whether it is within `limit` (a ratio of at most `limit`).
+pub fn flat(small: f64, large: f64, limit: f64) -> (f64, bool) {
+    let r = large / small;
+    (r, r.is_finite() && r <= limit)
+}
+
+/// The ratio target of ListChannelMessages: the large channel's p50 within 1.3x the small one's.
+pub const LIST_FLAT: f64 = 1.3;
+
+/// The messaging scenario.
+#[derive(Clone, Debug, Default)]
+pub struct Messaging {
+    pub small_members: usize,
+    pub large_members: usize,
+    pub endpoints_per_member: usize,
+    /// SendChannelMessage runs: (members, connections) -> Carillon and the baseline.
+    pub sends: BTreeMap<(usize, usize), RunRow>,
+    /// (entries, answer bytes, ms) of `GET /_carillon/push-outbox` after the sends.
+    pub outbox: Option<(usize, usize, f64)>,
+    /// Seeding: (what, count, seconds, connections).
+    pub seeding: Vec<(String, usize, f64, usize)>,
+    pub small_messages: usize,
+    pub large_messages: usize,
+    /// ListChannelMessages: (query, connections) -> (small channel, large channel).
+    pub lists: Vec<(String, usize, Summary, Summary)>,
+    /// Messages on each query's page: query -> (small, large).
+    pub page_sizes: Vec<(String, usize, usize)>,
+}
+
+impl Messaging {
+    /// Extra recipient endpoints of the large channel.
+    pub fn extra_endpoints(&self) -> usize {
+        self.large_members.saturating_sub(self.small_members) * self.endpoints_per_member
+    }
+
+    /// The push decision's CPU per recipient endpoint at `conns` connections.
+    pub fn per_recipient(&self, conns: usize) -> Option<f64> {
+        let small = self.sends.get(&(self.small_members, conns))?;
+        let large = self.sends.get(&(self.large_members, conns))?;
+        per_recipient_us(cpu_us(&small.carillon), cpu_us(&large.carillon), self.extra_endpoints())
+    }
+}
+
 #[derive(Default)]
 pub struct Report {
     pub header: Vec<(String, String)>,
@@ -134,6 +192,7 @@ pub struct Report {
     pub seeding: Vec<SeedStat>,
     pub runs: Vec<RunRow>,
     pub scale: Option<Scale>,
+    pub messaging: Option<Messaging>,
     pub notes: Vec<String>,
     /// The highest VmRSS over the runs at the standard connection count, KiB.
     pub load_rss_kib: Option<u64>,
@@ -319,6 +378,62 @@ impl Report {
             }
             None => t.push(na("Scale targets", "see --scenario scale")),
         }
+        if let Some(m) = &self.messaging {
+            for ((members, c), r) in &m.sends {
+                let name = format!("Messaging: SendChannelMessage, {} members, {c} conn", thousands(*members));
+                let goal = "against the baseline (no target)";
+                let measured = match &r.baseline {
+                    Some(b) => format!(
+                        "{:.0} vs {:.0} req/s = {:.1}% (CPU {} vs {} µs/request); errors {}",
+                        r.carillon.rps,
+                        b.rps,
+                        100.0 * r.carillon.rps / b.rps,
+                        us_per(r.carillon.server_cpu, r.carillon.rps),
+                        us_per(b.server_cpu, b.rps),
+                        r.carillon.errors_text()
+                    ),
+                    None => format!("{:.0} req/s; errors {}", r.carillon.rps, r.carillon.errors_text()),
+                };
+                t.push(Target { name, goal: goal.into(), measured, met: (!r.carillon.errors.is_empty()).then_some(false) });
+            }
+            let mut conns: Vec<usize> = m.sends.keys().map(|k| k.1).collect();
+            conns.sort_unstable();
+            conns.dedup();
+            for c in conns {
+                if let Some(us) = m.per_recipient(c) {
+                    t.push(Target {
+                        name: format!("Messaging: push decision per recipient endpoint, {c} conn"),
+                        goal: "reported (no target)".into(),
+                        measured: format!(
+                            "{us:.2} µs of server CPU ({} vs {} members, {} extra endpoints)",
+                            thousands(m.large_members),
+                            thousands(m.small_members),
+                            thousands(m.extra_endpoints())
+                        ),
+                        met: None,
+                    });
+                }
+            }
+            for (q, c, small, large) in &m.lists {
+                let (r, ok) = flat(small.p50, large.p50, LIST_FLAT);
+                t.push(Target {
+                    name: format!(
+                        "Messaging: ListChannelMessages {q} at {} vs {} messages, {c} conn",
+                        thousands(m.large_messages),
+                        thousands(m.small_messages)
+                    ),
+                    goal: format!("flat (p50 <= {LIST_FLAT}x)"),
+                    measured: format!(
+                        "{:.3} ms vs {:.3} ms ({r:.2}x); CPU {} vs {} µs/request",
+                        large.p50,
+                        small.p50,
+                        us_per(large.server_cpu, large.rps),
+                        us_per(small.server_cpu, small.rps)
+                    ),
+                    met: Some(ok && large.errors.is_empty() && small.errors.is_empty()),
+                });
+            }
+        }
         if let Some(big) = self.seeding.iter().max_by_key(|s| s.endpoints + s.users) {
             t.push(Target {
                 name: format!("Seeding {} users x {} endpoints", thousands(big.users), thousands(big.endpoints)),
@@ -366,48 +481,7 @@ impl Report {
             let _ = writeln!(out, "| {} | {} | {} | {met} |", t.name, t.goal.replace(">=", "≥").replace("<=", "≤"), t.measured);
         }
         if !self.runs.is_empty() {
-            let _ = writeln!(
-                out,
-                "\n| Run | Server | Conns | req/s | p50 ms | p99 ms | p99.9 ms | Errors | Server CPU | Server µs/req | Client CPU | Client µs/req | Peak RSS |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|"
-            );
-            for r in &self.runs {
-                let mut row = |server: &str, s: &Summary| {
-                    let _ = writeln!(
-                        out,
-                        "| {} | {server} | {} | {:.0} | {:.3} | {:.3} | {:.3} | {} | {} | {} | {} | {} | {} |",
-                        r.label,
-                        r.connections,
-                        s.rps,
-                        s.p50,
-                        s.p99,
-                        s.p999,
-                        s.errors_text(),
-                        pct(s.server_cpu),
-                        us_per(s.server_cpu, s.rps),
-                        pct(s.client_cpu),
-                        us_per(s.client_cpu, s.rps),
-                        mb(s.peak_rss_kib)
-                    );
-                };
-                row("carillon", &r.carillon);
-                if let Some(b) = &r.baseline {
-                    row("baseline", b);
-                    let c = &r.carillon;
-                    let _ = writeln!(
-                        out,
-                        "| {} | ratio c/b | | {:.3} | {:.2}x | {:.2}x | {:.2}x | | | {} | | | |",
-                        r.label,
-                        c.rps / b.rps,
-                        c.p50 / b.p50,
-                        c.p99 / b.p99,
-                        c.p999 / b.p999,
-                        match (c.server_cpu, b.server_cpu) {
-                            (Some(x), Some(y)) if x > 0.0 && y > 0.0 => format!("{:.2}x", (x / c.rps) / (y / b.rps)),
-                            _ => String::new(),
-                        }
-                    );
-                }
-            }
+            run_table(&mut out, self.runs.iter());
         }
         if self.runs.iter().any(|r| !r.carillon.threads.is_empty()) {
             let _ = writeln!(out, "\nServer CPU by thread (share of one core) and context switches per request:\n");
@@ -455,6 +529,76 @@ impl Report {
                 );
             }
         }
+        if let Some(m) = &self.messaging {
+            let _ = writeln!(out, "\nMessaging: SendChannelMessage (PERSISTENT, STANDARD, with PushNotification)");
+            run_table(&mut out, m.sends.values());
+            let _ = writeln!(
+                out,
+                "\n| Push decision | Conns | Server µs/send, {} members | Server µs/send, {} members | Extra endpoints | µs per endpoint |\n|---|---|---|---|---|---|",
+                m.small_members,
+                thousands(m.large_members)
+            );
+            let mut conns: Vec<usize> = m.sends.keys().map(|k| k.1).collect();
+            conns.sort_unstable();
+            conns.dedup();
+            for c in conns {
+                let cpu = |members: usize| m.sends.get(&(members, c)).and_then(|r| cpu_us(&r.carillon));
+                let f = |v: Option<f64>| v.map(|v| format!("{v:.1}")).unwrap_or_else(|| "-".into());
+                let _ = writeln!(
+                    out,
+                    "| per recipient endpoint | {c} | {} | {} | {} | {} |",
+                    f(cpu(m.small_members)),
+                    f(cpu(m.large_members)),
+                    thousands(m.extra_endpoints()),
+                    m.per_recipient(c).map(|v| format!("{v:.2}")).unwrap_or_else(|| "-".into())
+                );
+            }
+            if let Some((n, bytes, ms)) = m.outbox {
+                let _ = writeln!(
+                    out,
+                    "\nPush outbox after the sends: {} entries ({:.1} MB, read in {ms:.0} ms).",
+                    thousands(n),
+                    bytes as f64 / 1_048_576.0
+                );
+            }
+            let _ = writeln!(
+                out,
+                "\n| ListChannelMessages | Conns | p50 ms at {} | p50 ms at {} | Ratio | Server µs/req at {} → {} | req/s at {} | req/s at {} | Errors |\n|---|---|---|---|---|---|---|---|---|",
+                thousands(m.small_messages),
+                thousands(m.large_messages),
+                thousands(m.small_messages),
+                thousands(m.large_messages),
+                thousands(m.small_messages),
+                thousands(m.large_messages)
+            );
+            for (q, c, small, large) in &m.lists {
+                let (r, ok) = flat(small.p50, large.p50, LIST_FLAT);
+                let _ = writeln!(
+                    out,
+                    "| {q} | {c} | {:.3} | {:.3} | {}{r:.2}x{} | {} → {} | {:.0} | {:.0} | {} / {} |",
+                    small.p50,
+                    large.p50,
+                    if ok { "" } else { "**" },
+                    if ok { "" } else { "**" },
+                    us_per(small.server_cpu, small.rps),
+                    us_per(large.server_cpu, large.rps),
+                    small.rps,
+                    large.rps,
+                    small.errors_text(),
+                    large.errors_text()
+                );
+            }
+            if !m.page_sizes.is_empty() {
+                let sizes = m.page_sizes.iter().map(|(q, a, b)| format!("{q} {a}/{b}")).collect::<Vec<_>>().join(", ");
+                let _ = writeln!(out, "\nMessages on each page (small/large channel): {sizes}.");
+            }
+            if !m.seeding.is_empty() {
+                let _ = writeln!(out, "\n| Messaging seeding | Count | Connections | Per second | Total |\n|---|---|---|---|---|");
+                for (what, n, secs, conns) in &m.seeding {
+                    let _ = writeln!(out, "| {what} | {} | {conns} | {:.0} | {secs:.1} s |", thousands(*n), *n as f64 / secs.max(1e-9));
+                }
+            }
+        }
         if !self.seeding.is_empty() {
             let _ = writeln!(
                 out,
@@ -481,6 +625,52 @@ impl Report {
     }
 }
 
+/// The Markdown table of runs: Carillon's row, and the baseline's with the ratio when there is one.
+fn run_table<'a>(out: &mut String, rows: impl Iterator<Item = &'a RunRow>) {
+    let _ = writeln!(
+        out,
+        "\n| Run | Server | Conns | req/s | p50 ms | p99 ms | p99.9 ms | Errors | Server CPU | Server µs/req | Client CPU | Client µs/req | Peak RSS |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    );
+    for r in rows {
+        let mut row = |server: &str, s: &Summary| {
+            let _ = writeln!(
+                out,
+                "| {} | {server} | {} | {:.0} | {:.3} | {:.3} | {:.3} | {} | {} | {} | {} | {} | {} |",
+                r.label,
+                r.connections,
+                s.rps,
+                s.p50,
+                s.p99,
+                s.p999,
+                s.errors_text(),
+                pct(s.server_cpu),
+                us_per(s.server_cpu, s.rps),
+                pct(s.client_cpu),
+                us_per(s.client_cpu, s.rps),
+                mb(s.peak_rss_kib)
+            );
+        };
+        row("carillon", &r.carillon);
+        if let Some(b) = &r.baseline {
+            row("baseline", b);
+            let c = &r.carillon;
+            let _ = writeln!(
+                out,
+                "| {} | ratio c/b | | {:.3} | {:.2}x | {:.2}x | {:.2}x | | | {} | | | |",
+                r.label,
+                c.rps / b.rps,
+                c.p50 / b.p50,
+                c.p99 / b.p99,
+                c.p999 / b.p999,
+                match (c.server_cpu, b.server_cpu) {
+                    (Some(x), Some(y)) if x > 0.0 && y > 0.0 => format!("{:.2}x", (x / c.rps) / (y / b.rps)),
+                    _ => String::new(),
+                }
+            );
+        }
+    }
+}
+
 fn capital(s: &str) -> String {
     let mut c = s.chars();
     c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
@@ -496,4 +686,46 @@ pub fn thousands(n: usize) -> String {
         out.push(ch);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn per_recipient_divides_the_difference_by_the_extra_endpoints() {
+        assert_eq!(per_recipient_us(Some(100.0), Some(2096.0), 1996), Some(1.0));
+        assert_eq!(per_recipient_us(Some(100.0), None, 1996), None);
+        assert_eq!(per_recipient_us(Some(100.0), Some(200.0), 0), None);
+        // Noise can make the large channel cheaper: the figure says so rather than hiding it.
+        assert_eq!(per_recipient_us(Some(110.0), Some(100.0), 10), Some(-1.0));
+    }
+
+    #[test]
+    fn flat_is_the_ratio_within_its_limit() {
+        assert_eq!(flat(0.2, 0.25, LIST_FLAT), (1.25, true));
+        let (r, ok) = flat(0.2, 0.3, LIST_FLAT);
+        assert!((r - 1.5).abs() < 1e-9 && !ok);
+        assert!(!flat(0.0, 0.1, LIST_FLAT).1);
+    }
+
+    #[test]
+    fn cpu_per_request_needs_requests() {
+        let mut s = Summary {
+            rps: 1000.0,
+            p50: 1.0,
+            p99: 1.0,
+            p999: 1.0,
+            errors: BTreeMap::new(),
+            per_op: Vec::new(),
+            server_cpu: Some(0.5),
+            client_cpu: None,
+            peak_rss_kib: None,
+            threads: Vec::new(),
+            switches_per_request: None,
+        };
+        assert_eq!(cpu_us(&s), Some(500.0));
+        s.rps = 0.0;
+        assert_eq!(cpu_us(&s), None);
+    }
 }

@@ -126,19 +126,37 @@ impl Signer {
         Signer::new(creds, region, host, SystemTime::now())
     }
 
-    /// The headers to send: `host`, `x-amz-date`, `authorization` (and the caller sends
-    /// `content-type` itself when it passes one). `path` is the raw (already percent-encoded)
-    /// path; `query` is in canonical form ([`canonical_query`]).
-    pub fn sign(&self, method: &str, path: &str, query: &str, content_type: Option<&str>, body: &[u8]) -> [(&'static str, String); 3] {
+    /// The headers to send: `host`, `x-amz-date`, `authorization`, and when `bearer` is given
+    /// `x-amz-chime-bearer` (else the fourth is empty and not to be sent); the caller sends
+    /// `content-type` itself when it passes one. Every header sent is signed, as aws-sdk-rust
+    /// signs them. `path` is the raw (already percent-encoded) path; `query` is in canonical form
+    /// ([`canonical_query`]).
+    pub fn sign(
+        &self,
+        method: &str,
+        path: &str,
+        query: &str,
+        content_type: Option<&str>,
+        bearer: Option<&str>,
+        body: &[u8],
+    ) -> [(&'static str, String); 4] {
         let body_hash = hex(&Sha256::digest(body));
         let canonical_uri = pct(path, true);
         let mut canonical = String::with_capacity(512);
         let _ = write!(canonical, "{method}\n{canonical_uri}\n{query}\n");
+        let mut signed_headers = String::with_capacity(64);
         if let Some(ct) = content_type {
             let _ = writeln!(canonical, "content-type:{}", ct.trim());
+            signed_headers.push_str("content-type;");
         }
-        let _ = write!(canonical, "host:{}\nx-amz-date:{}\n\n", self.host, self.amz_date);
-        let signed_headers = if content_type.is_some() { "content-type;host;x-amz-date" } else { "host;x-amz-date" };
+        let _ = writeln!(canonical, "host:{}", self.host);
+        signed_headers.push_str("host;");
+        if let Some(b) = bearer {
+            let _ = writeln!(canonical, "x-amz-chime-bearer:{}", b.trim());
+            signed_headers.push_str("x-amz-chime-bearer;");
+        }
+        let _ = write!(canonical, "x-amz-date:{}\n\n", self.amz_date);
+        signed_headers.push_str("x-amz-date");
         let _ = write!(canonical, "{signed_headers}\n{body_hash}");
         let string_to_sign = format!("AWS4-HMAC-SHA256\n{}\n{}\n{}", self.amz_date, self.scope, hex(&Sha256::digest(canonical.as_bytes())));
         let signature = hex(&hmac(&self.key, string_to_sign.as_bytes()));
@@ -146,7 +164,12 @@ impl Signer {
             "AWS4-HMAC-SHA256 Credential={}/{}, SignedHeaders={signed_headers}, Signature={signature}",
             self.access_key, self.scope
         );
-        [("host", self.host.clone()), ("x-amz-date", self.amz_date.clone()), ("authorization", authorization)]
+        [
+            ("host", self.host.clone()),
+            ("x-amz-date", self.amz_date.clone()),
+            ("authorization", authorization),
+            ("x-amz-chime-bearer", bearer.unwrap_or_default().to_string()),
+        ]
     }
 }
 
@@ -189,21 +212,27 @@ mod tests {
         let user = "arn:aws:chime:eu-west-1:123456789012:app-instance/0f0e/user/a:b@c.d";
         let app = "arn:aws:chime:eu-west-1:123456789012:app-instance/0f0e";
         let endpoint = format!("/app-instance-users/{}/endpoints/abc123", pct(user, false));
-        let cases: Vec<(&str, String, String, &[u8])> = vec![
-            ("PUT", endpoint.clone(), String::new(), br#"{"Name":"x","AllowMessages":"ALL"}"#),
-            ("GET", endpoint.clone(), String::new(), b""),
-            ("DELETE", endpoint, String::new(), b""),
+        let channel = format!("/channels/{}/messages", pct(&format!("{app}/channel/c-1"), false));
+        // (method, path, canonical query, body, bearer)
+        type Case<'a> = (&'a str, String, String, &'a [u8], Option<&'a str>);
+        let cases: Vec<Case> = vec![
+            ("PUT", endpoint.clone(), String::new(), br#"{"Name":"x","AllowMessages":"ALL"}"#, None),
+            ("GET", endpoint.clone(), String::new(), b"", None),
+            ("DELETE", endpoint, String::new(), b"", None),
             (
                 "GET",
                 "/app-instance-users".into(),
                 canonical_query(&[("app-instance-arn", app), ("max-results", "50"), ("next-token", "AAA-_x")]),
                 b"",
+                None,
             ),
-            ("POST", "/app-instances".into(), String::new(), br#"{"Name":"n","ClientRequestToken":"t"}"#),
+            ("POST", "/app-instances".into(), String::new(), br#"{"Name":"n","ClientRequestToken":"t"}"#, None),
+            ("POST", channel.clone(), String::new(), br#"{"Content":"hi","Type":"STANDARD","Persistence":"PERSISTENT"}"#, Some(user)),
+            ("GET", channel, canonical_query(&[("sort-order", "ASCENDING"), ("not-before", "2026-11-28T12:00:00.000Z")]), b"", Some(user)),
         ];
-        for (method, path, query, body) in cases {
+        for (method, path, query, body, bearer) in cases {
             let ct = (!body.is_empty()).then_some("application/json");
-            let mine = ours.sign(method, &path, &query, ct, body);
+            let mine = ours.sign(method, &path, &query, ct, bearer, body);
             let mut settings = SigningSettings::default();
             settings.percent_encoding_mode = PercentEncodingMode::Double;
             settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
@@ -220,6 +249,9 @@ mod tests {
             let mut headers = vec![("host", host)];
             if let Some(ct) = ct {
                 headers.push(("content-type", ct));
+            }
+            if let Some(b) = bearer {
+                headers.push(("x-amz-chime-bearer", b));
             }
             let uri = if query.is_empty() { format!("http://{host}{path}") } else { format!("http://{host}{path}?{query}") };
             let signable = SignableRequest::new(method, uri, headers.into_iter(), SignableBody::Bytes(body)).unwrap();

@@ -1,5 +1,5 @@
-//! Runs `carillon-bench --quick --scenario all` against a Carillon binary and checks that every
-//! figure is reported. It never fails on a number: only on the tool not working.
+//! Runs `carillon-bench --quick --scenario all` (standard, scale and messaging) against a Carillon
+//! binary and checks that every figure is reported. It never fails on a number: only on the tool not working.
 //!
 //! The server binary is `CARILLON_BIN`, else `target/debug/carillon`, else `target/release/carillon`;
 //! without one the test says so and passes (build it with `cargo build --bin carillon`).
@@ -56,11 +56,22 @@ fn quick_run_reports_every_figure() {
         "RSS under load",
         "Scale: Describe p50",
         "Scale: ListAppInstanceUsers page",
+        "send @2 members x8",
+        "send @150 members x1",
+        "push decision:",
+        "push outbox after the sends:",
+        "list first page DESC @3,000 x8",
+        "list middle page ASC @100 x1",
+        "Messaging: SendChannelMessage, 150 members, 8 conn",
+        "Messaging: push decision per recipient endpoint",
+        "Messaging: ListChannelMessages middle page DESC at 3,000 vs 100 messages, 8 conn",
+        "| ListChannelMessages | Conns |",
         "| Target | Goal | Measured | Met |",
     ] {
         assert!(stdout.contains(needle), "output lacks {needle:?}\nstdout:\n{stdout}\nstderr:\n{stderr}");
     }
     // Every run reported a throughput, whatever its value.
     let runs = stdout.lines().filter(|l| l.contains(" carillon ") && !l.contains("run ")).count();
-    assert!(runs >= 5 + 8 + 2, "expected every run to report a carillon row, found {runs}\n{stdout}");
+    // Standard 5, scale 8 + 2, messaging 4 sends and 16 lists.
+    assert!(runs >= 5 + 8 + 2 + 4 + 16, "expected every run to report a carillon row, found {runs}\n{stdout}");
 }
