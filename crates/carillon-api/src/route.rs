@@ -55,6 +55,19 @@ impl<T> RouteEntry<T> {
 #[derive(Debug)]
 pub struct Router<T> {
     entries: Vec<RouteEntry<T>>,
+    /// The entries a request can match, by method, then by number of segments and first segment,
+    /// so that a lookup compares a few templates instead of all of them.
+    index: Vec<(String, Vec<Bucket>)>,
+}
+
+/// The entries of one method with `len` segments whose first segment is the literal `first`
+/// (`None`: the templates whose first segment is a label, which match any first segment), in
+/// table order. A bucket with a literal also holds the label-first entries of its length.
+#[derive(Debug)]
+struct Bucket {
+    len: usize,
+    first: Option<String>,
+    entries: Vec<usize>,
 }
 
 /// What a request addresses: its table entry and the decoded path labels, in template order.
@@ -105,8 +118,41 @@ impl<T: Clone> Router<T> {
                 }
             }
         }
-        Ok(Router { entries })
+        let index = index_of(&entries);
+        Ok(Router { entries, index })
     }
+}
+
+/// Groups the entries by method, number of segments and first literal segment.
+fn index_of<T>(entries: &[RouteEntry<T>]) -> Vec<(String, Vec<Bucket>)> {
+    let mut index: Vec<(String, Vec<Bucket>)> = Vec::new();
+    for (i, entry) in entries.iter().enumerate() {
+        let at = match index.iter().position(|(m, _)| *m == entry.method) {
+            Some(at) => at,
+            None => {
+                index.push((entry.method.clone(), Vec::new()));
+                index.len() - 1
+            }
+        };
+        let buckets = &mut index[at].1;
+        let first = entry.segments.first().cloned().flatten();
+        match buckets.iter_mut().find(|b| b.len == entry.segments.len() && b.first == first) {
+            Some(bucket) => bucket.entries.push(i),
+            None => buckets.push(Bucket { len: entry.segments.len(), first, entries: vec![i] }),
+        }
+    }
+    // A label-first template matches whatever the first segment is: every literal bucket of its
+    // length holds it too, in table order.
+    for (_, buckets) in &mut index {
+        let wild: Vec<(usize, Vec<usize>)> = buckets.iter().filter(|b| b.first.is_none()).map(|b| (b.len, b.entries.clone())).collect();
+        for (len, extra) in wild {
+            for bucket in buckets.iter_mut().filter(|b| b.len == len && b.first.is_some()) {
+                bucket.entries.extend(&extra);
+                bucket.entries.sort_unstable();
+            }
+        }
+    }
+    index
 }
 
 impl<T> Router<T> {
@@ -122,9 +168,15 @@ impl<T> Router<T> {
             || ApiError::new(crate::ErrorKind::UnknownOperation, format!("No operation matches {method} {}", printable(raw_path)));
         let rest = raw_path.strip_prefix('/').ok_or_else(unknown)?;
         let segments: Vec<&str> = rest.split('/').collect();
+        let buckets = self.index.iter().find(|(m, _)| m == method).map_or(&[][..], |(_, b)| b.as_slice());
+        let first = segments.first().copied().unwrap_or_default();
+        let of_length = || buckets.iter().filter(|b| b.len == segments.len());
+        // The bucket of the first segment, else the label-first templates of this length.
+        let bucket = of_length().find(|b| b.first.as_deref() == Some(first)).or_else(|| of_length().find(|b| b.first.is_none()));
+        let candidates = bucket.map_or(&[][..], |b| b.entries.as_slice());
         let mut best: Option<&RouteEntry<T>> = None;
-        'entries: for entry in &self.entries {
-            if entry.method != method || entry.segments.len() != segments.len() || best.is_some_and(|b| b.fixed >= entry.fixed) {
+        'entries: for entry in candidates.iter().map(|&i| &self.entries[i]) {
+            if best.is_some_and(|b| b.fixed >= entry.fixed) {
                 continue;
             }
             for (template, actual) in entry.segments.iter().zip(&segments) {
@@ -443,6 +495,19 @@ mod tests {
         assert_eq!(route_name(&router, "GET", "/a/c", None).unwrap(), "A");
         assert_eq!(route_name(&router, "GET", "/a", Some("x=2")).unwrap(), "D");
         assert_eq!(route_name(&router, "GET", "/a", Some("x=3")).unwrap(), "E");
+    }
+
+    #[test]
+    fn a_label_first_template_is_found_beside_literal_ones() {
+        let m = tiny(&[("A", "GET", "/{x}/b"), ("B", "GET", "/a/b"), ("C", "GET", "/a"), ("D", "PUT", "/{x}/b")]);
+        let router = by_name_result(&m).unwrap();
+        assert_eq!(route_name(&router, "GET", "/a/b", None).unwrap(), "B");
+        assert_eq!(route_name(&router, "GET", "/c/b", None).unwrap(), "A");
+        assert_eq!(route_name(&router, "GET", "/a", None).unwrap(), "C");
+        assert_eq!(route_name(&router, "PUT", "/a/b", None).unwrap(), "D");
+        for (method, path) in [("GET", "/a/c"), ("GET", "//b"), ("GET", "/c"), ("POST", "/a/b"), ("GET", "/a/b/c")] {
+            assert_eq!(route_name(&router, method, path, None).unwrap_err().kind, crate::ErrorKind::UnknownOperation, "{method} {path}");
+        }
     }
 
     fn by_name_result(model: &Model) -> Result<Router<String>, String> {
