@@ -1,36 +1,131 @@
 //! [`Tx`] on one SQLite connection inside an open transaction.
 
 use carillon_store::*;
-use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, params};
+use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, Statement, params};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
-pub struct SqliteTx<'c> {
+/// The statements of one connection, each prepared at its first use and kept for as long as the
+/// connection: the writer's, which lives as long as the store. A statement is found by the address
+/// and length of its SQL text, which is always a constant; rusqlite's own cache hashes and compares
+/// the whole text twice on every use, which showed in profiles of the hot paths.
+pub struct Prepared<'c> {
     conn: &'c Connection,
-    writable: bool,
+    statements: RefCell<HashMap<(usize, usize), Statement<'c>, BuildHasherDefault<AddressHasher>>>,
 }
 
-impl<'c> SqliteTx<'c> {
-    pub fn new(conn: &'c Connection, writable: bool) -> Self {
-        SqliteTx { conn, writable }
+impl<'c> Prepared<'c> {
+    pub fn new(conn: &'c Connection) -> Self {
+        Prepared { conn, statements: RefCell::default() }
     }
 
-    fn exec(&self, sql: &str, params: impl rusqlite::Params) -> StoreResult<usize> {
+    /// The connection the statements belong to.
+    pub fn connection(&self) -> &'c Connection {
+        self.conn
+    }
+
+    /// Runs `f` on the statement of `sql`, preparing it if this is its first use. rusqlite resets a
+    /// statement after each execution; its bound values are cleared here.
+    pub fn with<T>(&self, sql: &'static str, f: impl FnOnce(&mut Statement<'c>) -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+        let mut statements = self.statements.borrow_mut();
+        let statement = match statements.entry((sql.as_ptr() as usize, sql.len())) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => e.insert(self.conn.prepare(sql)?),
+        };
+        let out = f(statement);
+        // As rusqlite's cache does: bound values are not kept until the next use.
+        statement.clear_bindings();
+        out
+    }
+}
+
+/// Hashes the (address, length) key of a statement: one multiplication per word (FxHash's).
+#[derive(Default)]
+pub struct AddressHasher(u64);
+
+impl Hasher for AddressHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+pub struct SqliteTx<'t, 'c> {
+    conn: &'t Connection,
+    writable: bool,
+    /// The connection's statements prepared once, where the connection lives as long as they do
+    /// (the writer's); `None` takes them from rusqlite's cache instead.
+    prepared: Option<&'t Prepared<'c>>,
+}
+
+impl<'t, 'c: 't> SqliteTx<'t, 'c> {
+    pub fn new(conn: &'t Connection, writable: bool) -> Self {
+        SqliteTx { conn, writable, prepared: None }
+    }
+
+    /// A transaction on the connection of `prepared`, whose statements it uses.
+    pub fn with_prepared(prepared: &'t Prepared<'c>, writable: bool) -> Self {
+        SqliteTx { conn: prepared.conn, writable, prepared: Some(prepared) }
+    }
+
+    /// Runs `f` on the statement of `sql`: the one prepared for this connection, or rusqlite's
+    /// cached one.
+    fn with<T>(&self, sql: &'static str, f: impl FnOnce(&mut Statement<'_>) -> rusqlite::Result<T>) -> StoreResult<T> {
+        match self.prepared {
+            Some(p) => p.with(sql, f),
+            None => self.conn.prepare_cached(sql).and_then(|mut s| f(&mut s)),
+        }
+        .map_err(map_err)
+    }
+
+    /// A statement whose text is built at run time (rare paths): from rusqlite's cache.
+    fn exec_text(&self, sql: &str, params: impl rusqlite::Params) -> StoreResult<usize> {
         if !self.writable {
             return Err(StoreError::Internal("write inside a read transaction".into()));
         }
         self.conn.prepare_cached(sql).and_then(|mut s| s.execute(params)).map_err(map_err)
     }
 
-    fn one<T>(&self, sql: &str, params: impl rusqlite::Params, f: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>) -> StoreResult<Option<T>> {
-        self.conn.prepare_cached(sql).and_then(|mut s| s.query_row(params, f).optional()).map_err(map_err)
+    fn exec(&self, sql: &'static str, params: impl rusqlite::Params) -> StoreResult<usize> {
+        if !self.writable {
+            return Err(StoreError::Internal("write inside a read transaction".into()));
+        }
+        self.with(sql, |s| s.execute(params))
     }
 
-    fn many<T>(&self, sql: &str, params: impl rusqlite::Params, f: impl FnMut(&Row<'_>) -> rusqlite::Result<T>) -> StoreResult<Vec<T>> {
-        let mut stmt = self.conn.prepare_cached(sql).map_err(map_err)?;
-        let rows = stmt.query_map(params, f).map_err(map_err)?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(map_err)
+    fn one<T>(
+        &self,
+        sql: &'static str,
+        params: impl rusqlite::Params,
+        f: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
+    ) -> StoreResult<Option<T>> {
+        self.with(sql, |s| s.query_row(params, f).optional())
     }
 
-    fn count(&self, sql: &str, params: impl rusqlite::Params) -> StoreResult<u64> {
+    fn many<T>(
+        &self,
+        sql: &'static str,
+        params: impl rusqlite::Params,
+        f: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+    ) -> StoreResult<Vec<T>> {
+        self.with(sql, |s| s.query_map(params, f)?.collect::<Result<Vec<_>, _>>())
+    }
+
+    fn count(&self, sql: &'static str, params: impl rusqlite::Params) -> StoreResult<u64> {
         Ok(self.one(sql, params, |r| r.get::<_, i64>(0))?.unwrap_or(0) as u64)
     }
 }
@@ -419,7 +514,7 @@ fn push_failure(r: &Row<'_>) -> rusqlite::Result<PushFailureMarker> {
 const PUSH_FILTER: &str = "(?1 IS NULL OR channel_arn = ?1) AND (?2 IS NULL OR recipient_arn = ?2) \
      AND (?3 IS NULL OR message_id = ?3) AND id > ?4";
 
-impl SqliteTx<'_> {
+impl SqliteTx<'_, '_> {
     /// Finishes at once every purge queued for `arn`, before a resource of that ARN is made again.
     fn settle(&mut self, arn: &str) -> StoreResult<()> {
         let queued: Vec<i64> = self.many("SELECT seq FROM purges WHERE arn = ?1", [arn], |r| r.get(0))?;
@@ -434,7 +529,7 @@ fn limit(n: usize) -> i64 {
     n.min(i64::MAX as usize) as i64
 }
 
-impl Tx for SqliteTx<'_> {
+impl Tx for SqliteTx<'_, '_> {
     fn lock(&mut self, _key: &str) -> StoreResult<()> {
         // One writer thread runs every write transaction: they are serialized already.
         Ok(())
@@ -1153,12 +1248,15 @@ impl Tx for SqliteTx<'_> {
 
     fn list_push_entries(&mut self, f: &PushFilter, n: usize) -> StoreResult<Vec<PushEntry>> {
         let sql = format!("SELECT {} FROM push_outbox WHERE {PUSH_FILTER} ORDER BY id LIMIT ?5", push_entry_cols!());
-        self.many(&sql, params![f.channel_arn, f.recipient_arn, f.message_id, f.after_id, limit(n)], push_entry)
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(map_err)?;
+        let rows =
+            stmt.query_map(params![f.channel_arn, f.recipient_arn, f.message_id, f.after_id, limit(n)], push_entry).map_err(map_err)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(map_err)
     }
 
     fn delete_push_entries(&mut self, f: &PushFilter) -> StoreResult<u64> {
         let sql = format!("DELETE FROM push_outbox WHERE {PUSH_FILTER}");
-        Ok(self.exec(&sql, params![f.channel_arn, f.recipient_arn, f.message_id, f.after_id])? as u64)
+        Ok(self.exec_text(&sql, params![f.channel_arn, f.recipient_arn, f.message_id, f.after_id])? as u64)
     }
 
     fn put_push_failure(&mut self, m: &PushFailureMarker) -> StoreResult<()> {
@@ -1206,7 +1304,9 @@ impl Tx for SqliteTx<'_> {
         let mut total = 0;
         for (table, _, column) in purged_tables(kind) {
             let sql = format!("SELECT COUNT(*) FROM (SELECT 1 FROM {table} WHERE {column} = ?1 LIMIT ?2)");
-            total += self.count(&sql, params![arn, cap.min(i64::MAX as u64) as i64])?;
+            let mut stmt = self.conn.prepare_cached(&sql).map_err(map_err)?;
+            let n = stmt.query_row(params![arn, cap.min(i64::MAX as u64) as i64], |r| r.get::<_, i64>(0)).optional().map_err(map_err)?;
+            total += n.unwrap_or(0) as u64;
             if total >= cap {
                 break;
             }
@@ -1260,7 +1360,7 @@ impl Tx for SqliteTx<'_> {
         let mut left = limit(n);
         for (table, key, column) in purged_tables(kind) {
             let sql = format!("DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {table} WHERE {column} = ?1 LIMIT ?2)");
-            left -= self.exec(&sql, params![arn, left])? as i64;
+            left -= self.exec_text(&sql, params![arn, left])? as i64;
             if left <= 0 {
                 return Ok(PurgeStep { deleted: n as u64, done: false });
             }
