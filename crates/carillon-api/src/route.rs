@@ -51,6 +51,9 @@ impl<T> RouteEntry<T> {
     }
 }
 
+/// The most path segments a template may have.
+const MAX_SEGMENTS: usize = 16;
+
 /// The route table of one or more service models.
 #[derive(Debug)]
 pub struct Router<T> {
@@ -90,6 +93,9 @@ impl<T: Clone> Router<T> {
             }
             for (op, target) in model.operations.iter().zip(targets.iter()) {
                 let entry = entry_of(op, target.clone());
+                if entry.segments.len() > MAX_SEGMENTS {
+                    return Err(format!("operation {} has more than {MAX_SEGMENTS} path segments", op.name));
+                }
                 match entries.iter().position(|e| same_template(e, &entry)) {
                     Some(i) => {
                         if let Some((_, other)) = owners[i].iter().find(|(s, _)| *s == service) {
@@ -167,7 +173,15 @@ impl<T> Router<T> {
         let unknown =
             || ApiError::new(crate::ErrorKind::UnknownOperation, format!("No operation matches {method} {}", printable(raw_path)));
         let rest = raw_path.strip_prefix('/').ok_or_else(unknown)?;
-        let segments: Vec<&str> = rest.split('/').collect();
+        // No template is longer than `MAX_SEGMENTS` (checked when the table is built): a longer
+        // path matches nothing, and the segments of any other fit on the stack.
+        let mut held = [""; MAX_SEGMENTS];
+        let mut count = 0;
+        for segment in rest.split('/') {
+            *held.get_mut(count).ok_or_else(unknown)? = segment;
+            count += 1;
+        }
+        let segments = &held[..count];
         let buckets = self.index.iter().find(|(m, _)| m == method).map_or(&[][..], |(_, b)| b.as_slice());
         let first = segments.first().copied().unwrap_or_default();
         let of_length = || buckets.iter().filter(|b| b.len == segments.len());
@@ -179,7 +193,7 @@ impl<T> Router<T> {
             if best.is_some_and(|b| b.fixed >= entry.fixed) {
                 continue;
             }
-            for (template, actual) in entry.segments.iter().zip(&segments) {
+            for (template, actual) in entry.segments.iter().zip(segments) {
                 match template {
                     Some(lit) if lit == actual => {}
                     Some(_) => continue 'entries,
@@ -196,7 +210,7 @@ impl<T> Router<T> {
         }
         let entry = best.ok_or_else(unknown)?;
         let mut labels = Vec::new();
-        for (template, actual) in entry.segments.iter().zip(&segments) {
+        for (template, actual) in entry.segments.iter().zip(segments) {
             if template.is_none() {
                 labels.push(
                     percent_decode(actual)
@@ -253,28 +267,37 @@ fn overlap<T>(a: &RouteEntry<T>, b: &RouteEntry<T>) -> bool {
 }
 
 /// Decodes `%XX` escapes; the result must be UTF-8 (overlong and other invalid sequences are rejected).
+/// The runs between escapes are copied whole.
 pub fn percent_decode(raw: &str) -> Result<String, String> {
     let bytes = raw.as_bytes();
-    if !bytes.contains(&b'%') {
-        return Ok(raw.to_string());
-    }
+    let Some(first) = bytes.iter().position(|&b| b == b'%') else { return Ok(raw.to_string()) };
     let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
+    out.extend_from_slice(&bytes[..first]);
+    let mut i = first;
     while i < bytes.len() {
         if bytes[i] == b'%' {
-            let hi = bytes.get(i + 1).and_then(|b| (*b as char).to_digit(16));
-            let lo = bytes.get(i + 2).and_then(|b| (*b as char).to_digit(16));
-            match (hi, lo) {
-                (Some(h), Some(l)) => out.push((h * 16 + l) as u8),
+            match (bytes.get(i + 1).copied().and_then(hex_digit), bytes.get(i + 2).copied().and_then(hex_digit)) {
+                (Some(h), Some(l)) => out.push(h << 4 | l),
                 _ => return Err("malformed percent-encoding".into()),
             }
             i += 3;
         } else {
-            out.push(bytes[i]);
-            i += 1;
+            let end = bytes[i..].iter().position(|&b| b == b'%').map_or(bytes.len(), |p| i + p);
+            out.extend_from_slice(&bytes[i..end]);
+            i = end;
         }
     }
     String::from_utf8(out).map_err(|_| "percent-encoding does not decode to UTF-8".into())
+}
+
+/// The value of a hexadecimal digit, in either case.
+fn hex_digit(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
 }
 
 /// Parses a raw query string into decoded (key, value) pairs, in order. It reads the query as the
@@ -507,6 +530,27 @@ mod tests {
         assert_eq!(route_name(&router, "PUT", "/a/b", None).unwrap(), "D");
         for (method, path) in [("GET", "/a/c"), ("GET", "//b"), ("GET", "/c"), ("POST", "/a/b"), ("GET", "/a/b/c")] {
             assert_eq!(route_name(&router, method, path, None).unwrap_err().kind, crate::ErrorKind::UnknownOperation, "{method} {path}");
+        }
+    }
+
+    #[test]
+    fn a_path_longer_than_any_template_is_an_unknown_operation() {
+        let router = by_name(&identity());
+        let long = "/app-instances".repeat(40);
+        let e = route_name(&router, "GET", &long, None).unwrap_err();
+        assert_eq!(e.kind, crate::ErrorKind::UnknownOperation);
+        let m = tiny(&[("A", "GET", &"/a".repeat(MAX_SEGMENTS + 1))]);
+        assert!(by_name_result(&m).unwrap_err().contains("more than 16 path segments"));
+    }
+
+    #[test]
+    fn percent_decoding_copies_runs_and_reads_either_case() {
+        assert_eq!(percent_decode("plain").unwrap(), "plain");
+        assert_eq!(percent_decode("%41b%2fc%2Fd%20").unwrap(), "Ab/c/d ");
+        assert_eq!(percent_decode("%E2%82%ac!").unwrap(), "€!");
+        assert_eq!(percent_decode("").unwrap(), "");
+        for bad in ["%", "a%4", "%4g", "x%zz", "%C0%AF", "%FF", "%+1"] {
+            assert!(percent_decode(bad).is_err(), "{bad}");
         }
     }
 
