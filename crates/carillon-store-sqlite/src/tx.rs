@@ -171,12 +171,25 @@ impl std::error::Error for UnknownValue {}
 
 /// Reads column `i` (`table.column`) as one of the model's enums.
 fn enum_col<T: StoredEnum>(r: &Row<'_>, i: usize, table: &str, column: &str) -> rusqlite::Result<T> {
-    let text: String = r.get(i)?;
-    T::from_stored(&text).ok_or_else(|| {
+    // Text, the only thing the store writes there, is read in place; anything else is read as a
+    // `String`, which words the error it always did.
+    let in_place = match r.get_ref(i)? {
+        rusqlite::types::ValueRef::Text(t) => std::str::from_utf8(t).ok(),
+        _ => None,
+    };
+    let owned: String;
+    let text = match in_place {
+        Some(text) => text,
+        None => {
+            owned = r.get(i)?;
+            owned.as_str()
+        }
+    };
+    T::from_stored(text).ok_or_else(|| {
         rusqlite::Error::FromSqlConversionFailure(
             i,
             rusqlite::types::Type::Text,
-            Box::new(UnknownValue(unknown_value(table, column, &text))),
+            Box::new(UnknownValue(unknown_value(table, column, text))),
         )
     })
 }
@@ -1535,5 +1548,26 @@ impl Tx for SqliteTx<'_, '_> {
 
     fn delete_streaming_configurations(&mut self, app_instance_arn: &str) -> StoreResult<u64> {
         Ok(self.exec("DELETE FROM streaming_configurations WHERE app_instance_arn = ?1", [app_instance_arn])? as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An enum column is read in place when it is text; what is no value of the enum, or no text,
+    /// fails with the message it always had.
+    #[test]
+    fn enum_columns_read_their_text_and_name_a_bad_value() {
+        let conn = Connection::open_in_memory().unwrap();
+        let read = |sql: &str| conn.query_row(sql, [], |r| enum_col::<AllowMessages>(r, 0, "endpoints", "allow_messages"));
+        assert_eq!(read("SELECT 'ALL'").unwrap(), AllowMessages::All);
+        assert_eq!(read("SELECT 'NONE'").unwrap(), AllowMessages::None);
+        let e = map_err(read("SELECT 'SOME'").unwrap_err());
+        assert_eq!(e, StoreError::Internal(unknown_value("endpoints", "allow_messages", "SOME")));
+        let as_string = conn.query_row("SELECT 5", [], |r| r.get::<_, String>(0)).unwrap_err().to_string();
+        assert_eq!(map_err(read("SELECT 5").unwrap_err()), StoreError::Internal(as_string));
+        let absent = conn.query_row("SELECT NULL", [], |r| opt_enum_col::<AllowMessages>(r, 0, "endpoints", "allow_messages"));
+        assert_eq!(absent.unwrap(), None);
     }
 }
