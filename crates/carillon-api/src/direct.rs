@@ -586,10 +586,8 @@ mod tests {
         assert_eq!((input.endpoint_id.as_str(), input.name.as_deref()), ("e1", Some("n")));
         assert_eq!(input.app_instance_user_arn, "arn:aws:chime:us-east-1:111122223333:app-instance/a/user/u");
 
-        let tags = format!(
-            r#"{{"Name":"n","ClientRequestToken":"tok-1","Metadata":"m","Tags":[{{"Key":"k","Value":"v"}},{{"Key":"k2","Value":"v2"}}]}}"#
-        );
-        let (straight, full) = both::<id::CreateAppInstanceRequest>("POST", "/app-instances", None, &[], &tags);
+        let tags = r#"{"Name":"n","ClientRequestToken":"tok-1","Metadata":"m","Tags":[{"Key":"k","Value":"v"},{"Key":"k2","Value":"v2"}]}"#;
+        let (straight, full) = both::<id::CreateAppInstanceRequest>("POST", "/app-instances", None, &[], tags);
         assert!(straight.is_some() && full.is_ok(), "{full:?}");
 
         let (straight, full) = both::<id::ListAppInstanceUsersRequest>(
