@@ -278,7 +278,10 @@ fn trait_code(out: &mut String, model: &Model, spec: &ServiceSpec) -> Result<(),
         );
     }
     let _ = writeln!(out, "}}\n");
-    let _ = writeln!(out, "/// Turns the bound input of `op` into its typed input (or the request's 400), calls its method and serializes the answer body.");
+    let _ = writeln!(
+        out,
+        "/// Turns the bound input of `op` into its typed input (or the request's 400), calls its method and serializes the answer body."
+    );
     let _ = writeln!(
         out,
         "pub async fn dispatch<S: {}, B: crate::bind::Bound>(svc: &S, ctx: &crate::RequestContext, op: Operation, input: B) -> Result<Vec<u8>, crate::ApiError> {{\nmatch op {{",
