@@ -105,14 +105,38 @@ fn query_timestamp(raw: &str) -> Option<f64> {
     Some(millis as f64 / 1000.0)
 }
 
+/// An operation's input, bound from a request: the generated `dispatch` turns it into the
+/// operation's typed input shape, or into the request's 400.
+pub trait Bound {
+    fn typed<T: DeserializeOwned>(self) -> Result<T, ApiError>;
+}
+
+/// An input already bound and validated as a JSON value.
+impl Bound for Value {
+    fn typed<T: DeserializeOwned>(self) -> Result<T, ApiError> {
+        typed(self)
+    }
+}
+
+/// A request's parts: bound straight into the typed input when they are valid; otherwise bound and
+/// validated as a JSON value, which words the error.
+impl Bound for crate::direct::Parts<'_> {
+    fn typed<T: DeserializeOwned>(self) -> Result<T, ApiError> {
+        if let Some(input) = crate::direct::typed(self) {
+            return Ok(input);
+        }
+        typed(bind(self.model, self.op, self.labels, self.query, self.headers, self.body)?)
+    }
+}
+
 /// Turns a bound and validated input into its typed shape.
 pub fn typed<T: DeserializeOwned>(input: Value) -> Result<T, ApiError> {
     serde_json::from_value(input).map_err(|e| ApiError::bad_request(format!("Invalid request: {e}")))
 }
 
-/// Serializes a typed output shape as the response body.
+/// Serializes a typed output shape as the response body (compact JSON, as serde_json writes it).
 pub fn body<T: Serialize>(output: &T) -> Result<Vec<u8>, ApiError> {
-    serde_json::to_vec(output).map_err(|_| ApiError::internal("The response could not be serialized"))
+    crate::json::to_vec(output).map_err(|_| ApiError::internal("The response could not be serialized"))
 }
 
 #[cfg(test)]

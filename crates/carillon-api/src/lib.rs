@@ -1,11 +1,12 @@
 //! The wire layer (restJson1) of Chime SDK Identity and Chime SDK Messaging, driven by the committed
 //! service models; both services are served on one listener ([`Wire`]).
 //!
-//! A request flows: [`route`] (method and raw path to a [`ServedOperation`]), [`bind`] (path labels,
-//! query, headers and JSON body into one JSON value of the input shape), [`validate`] (every
-//! constraint of the model, with AWS's wording), then the generated `dispatch` of its service turns
-//! the value into the typed input of the operation's method on [`ChimeSdkIdentity`] or
-//! [`messaging::ChimeSdkMessaging`] and serializes its typed output. Every error leaves through
+//! A request flows: [`route`] (method and raw path to a [`ServedOperation`]), then the generated
+//! `dispatch` of its service binds path labels, query, headers and JSON body straight into the typed
+//! input of the operation's method on [`ChimeSdkIdentity`] or [`messaging::ChimeSdkMessaging`],
+//! checking every value against the model on the way, and serializes its typed output. A request that
+//! pass refuses is bound again by [`bind`] (into one JSON value of the input shape) and [`validate`]
+//! (every constraint of the model, with AWS's wording), which word its 400. Every error leaves through
 //! [`ApiError`].
 //!
 //! The shapes, operations, traits and error kinds are generated from the models into
@@ -21,6 +22,8 @@ pub mod served;
 pub mod validate;
 
 mod context;
+mod direct;
+mod json;
 mod timestamp;
 
 pub use bind::MAX_BODY_BYTES;

@@ -165,12 +165,25 @@ impl Wire {
         crate::bind::bind(self.model_of(r.operation), r.definition, &r.labels, &r.query, r.headers, r.body)
     }
 
+    /// What the operation's input is bound from: the generated `dispatch` binds it straight into
+    /// the typed input, and through [`Wire::bind`] only to word what is wrong with it.
+    pub(crate) fn parts<'r>(&'r self, r: &'r Resolved<'r>) -> crate::direct::Parts<'r> {
+        crate::direct::Parts {
+            model: self.model_of(r.operation),
+            op: r.definition,
+            labels: &r.labels,
+            query: &r.query,
+            headers: r.headers,
+            body: r.body,
+        }
+    }
+
     /// Binds and validates the input, calls the operation on `svc` and serializes its output.
     pub async fn call<S>(&self, svc: &S, ctx: &RequestContext, r: Resolved<'_>) -> Result<Answer, ApiError>
     where
         S: ChimeSdkIdentity + ChimeSdkMessaging,
     {
-        let input = self.bind(&r)?;
+        let input = self.parts(&r);
         let body = match r.operation {
             ServedOperation::Identity(op) => identity::dispatch(svc, ctx, op, input).await?,
             ServedOperation::Messaging(op) => messaging::dispatch(svc, ctx, op, input).await?,

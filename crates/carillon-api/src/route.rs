@@ -51,10 +51,26 @@ impl<T> RouteEntry<T> {
     }
 }
 
+/// The most path segments a template may have.
+const MAX_SEGMENTS: usize = 16;
+
 /// The route table of one or more service models.
 #[derive(Debug)]
 pub struct Router<T> {
     entries: Vec<RouteEntry<T>>,
+    /// The entries a request can match, by method, then by number of segments and first segment,
+    /// so that a lookup compares a few templates instead of all of them.
+    index: Vec<(String, Vec<Bucket>)>,
+}
+
+/// The entries of one method with `len` segments whose first segment is the literal `first`
+/// (`None`: the templates whose first segment is a label, which match any first segment), in
+/// table order. A bucket with a literal also holds the label-first entries of its length.
+#[derive(Debug)]
+struct Bucket {
+    len: usize,
+    first: Option<String>,
+    entries: Vec<usize>,
 }
 
 /// What a request addresses: its table entry and the decoded path labels, in template order.
@@ -77,6 +93,9 @@ impl<T: Clone> Router<T> {
             }
             for (op, target) in model.operations.iter().zip(targets.iter()) {
                 let entry = entry_of(op, target.clone());
+                if entry.segments.len() > MAX_SEGMENTS {
+                    return Err(format!("operation {} has more than {MAX_SEGMENTS} path segments", op.name));
+                }
                 match entries.iter().position(|e| same_template(e, &entry)) {
                     Some(i) => {
                         if let Some((_, other)) = owners[i].iter().find(|(s, _)| *s == service) {
@@ -105,8 +124,41 @@ impl<T: Clone> Router<T> {
                 }
             }
         }
-        Ok(Router { entries })
+        let index = index_of(&entries);
+        Ok(Router { entries, index })
     }
+}
+
+/// Groups the entries by method, number of segments and first literal segment.
+fn index_of<T>(entries: &[RouteEntry<T>]) -> Vec<(String, Vec<Bucket>)> {
+    let mut index: Vec<(String, Vec<Bucket>)> = Vec::new();
+    for (i, entry) in entries.iter().enumerate() {
+        let at = match index.iter().position(|(m, _)| *m == entry.method) {
+            Some(at) => at,
+            None => {
+                index.push((entry.method.clone(), Vec::new()));
+                index.len() - 1
+            }
+        };
+        let buckets = &mut index[at].1;
+        let first = entry.segments.first().cloned().flatten();
+        match buckets.iter_mut().find(|b| b.len == entry.segments.len() && b.first == first) {
+            Some(bucket) => bucket.entries.push(i),
+            None => buckets.push(Bucket { len: entry.segments.len(), first, entries: vec![i] }),
+        }
+    }
+    // A label-first template matches whatever the first segment is: every literal bucket of its
+    // length holds it too, in table order.
+    for (_, buckets) in &mut index {
+        let wild: Vec<(usize, Vec<usize>)> = buckets.iter().filter(|b| b.first.is_none()).map(|b| (b.len, b.entries.clone())).collect();
+        for (len, extra) in wild {
+            for bucket in buckets.iter_mut().filter(|b| b.len == len && b.first.is_some()) {
+                bucket.entries.extend(&extra);
+                bucket.entries.sort_unstable();
+            }
+        }
+    }
+    index
 }
 
 impl<T> Router<T> {
@@ -121,13 +173,27 @@ impl<T> Router<T> {
         let unknown =
             || ApiError::new(crate::ErrorKind::UnknownOperation, format!("No operation matches {method} {}", printable(raw_path)));
         let rest = raw_path.strip_prefix('/').ok_or_else(unknown)?;
-        let segments: Vec<&str> = rest.split('/').collect();
+        // No template is longer than `MAX_SEGMENTS` (checked when the table is built): a longer
+        // path matches nothing, and the segments of any other fit on the stack.
+        let mut held = [""; MAX_SEGMENTS];
+        let mut count = 0;
+        for segment in rest.split('/') {
+            *held.get_mut(count).ok_or_else(unknown)? = segment;
+            count += 1;
+        }
+        let segments = &held[..count];
+        let buckets = self.index.iter().find(|(m, _)| m == method).map_or(&[][..], |(_, b)| b.as_slice());
+        let first = segments.first().copied().unwrap_or_default();
+        let of_length = || buckets.iter().filter(|b| b.len == segments.len());
+        // The bucket of the first segment, else the label-first templates of this length.
+        let bucket = of_length().find(|b| b.first.as_deref() == Some(first)).or_else(|| of_length().find(|b| b.first.is_none()));
+        let candidates = bucket.map_or(&[][..], |b| b.entries.as_slice());
         let mut best: Option<&RouteEntry<T>> = None;
-        'entries: for entry in &self.entries {
-            if entry.method != method || entry.segments.len() != segments.len() || best.is_some_and(|b| b.fixed >= entry.fixed) {
+        'entries: for entry in candidates.iter().map(|&i| &self.entries[i]) {
+            if best.is_some_and(|b| b.fixed >= entry.fixed) {
                 continue;
             }
-            for (template, actual) in entry.segments.iter().zip(&segments) {
+            for (template, actual) in entry.segments.iter().zip(segments) {
                 match template {
                     Some(lit) if lit == actual => {}
                     Some(_) => continue 'entries,
@@ -144,7 +210,7 @@ impl<T> Router<T> {
         }
         let entry = best.ok_or_else(unknown)?;
         let mut labels = Vec::new();
-        for (template, actual) in entry.segments.iter().zip(&segments) {
+        for (template, actual) in entry.segments.iter().zip(segments) {
             if template.is_none() {
                 labels.push(
                     percent_decode(actual)
@@ -201,28 +267,37 @@ fn overlap<T>(a: &RouteEntry<T>, b: &RouteEntry<T>) -> bool {
 }
 
 /// Decodes `%XX` escapes; the result must be UTF-8 (overlong and other invalid sequences are rejected).
+/// The runs between escapes are copied whole.
 pub fn percent_decode(raw: &str) -> Result<String, String> {
     let bytes = raw.as_bytes();
-    if !bytes.contains(&b'%') {
-        return Ok(raw.to_string());
-    }
+    let Some(first) = bytes.iter().position(|&b| b == b'%') else { return Ok(raw.to_string()) };
     let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
+    out.extend_from_slice(&bytes[..first]);
+    let mut i = first;
     while i < bytes.len() {
         if bytes[i] == b'%' {
-            let hi = bytes.get(i + 1).and_then(|b| (*b as char).to_digit(16));
-            let lo = bytes.get(i + 2).and_then(|b| (*b as char).to_digit(16));
-            match (hi, lo) {
-                (Some(h), Some(l)) => out.push((h * 16 + l) as u8),
+            match (bytes.get(i + 1).copied().and_then(hex_digit), bytes.get(i + 2).copied().and_then(hex_digit)) {
+                (Some(h), Some(l)) => out.push(h << 4 | l),
                 _ => return Err("malformed percent-encoding".into()),
             }
             i += 3;
         } else {
-            out.push(bytes[i]);
-            i += 1;
+            let end = bytes[i..].iter().position(|&b| b == b'%').map_or(bytes.len(), |p| i + p);
+            out.extend_from_slice(&bytes[i..end]);
+            i = end;
         }
     }
     String::from_utf8(out).map_err(|_| "percent-encoding does not decode to UTF-8".into())
+}
+
+/// The value of a hexadecimal digit, in either case.
+fn hex_digit(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
 }
 
 /// Parses a raw query string into decoded (key, value) pairs, in order. It reads the query as the
@@ -443,6 +518,40 @@ mod tests {
         assert_eq!(route_name(&router, "GET", "/a/c", None).unwrap(), "A");
         assert_eq!(route_name(&router, "GET", "/a", Some("x=2")).unwrap(), "D");
         assert_eq!(route_name(&router, "GET", "/a", Some("x=3")).unwrap(), "E");
+    }
+
+    #[test]
+    fn a_label_first_template_is_found_beside_literal_ones() {
+        let m = tiny(&[("A", "GET", "/{x}/b"), ("B", "GET", "/a/b"), ("C", "GET", "/a"), ("D", "PUT", "/{x}/b")]);
+        let router = by_name_result(&m).unwrap();
+        assert_eq!(route_name(&router, "GET", "/a/b", None).unwrap(), "B");
+        assert_eq!(route_name(&router, "GET", "/c/b", None).unwrap(), "A");
+        assert_eq!(route_name(&router, "GET", "/a", None).unwrap(), "C");
+        assert_eq!(route_name(&router, "PUT", "/a/b", None).unwrap(), "D");
+        for (method, path) in [("GET", "/a/c"), ("GET", "//b"), ("GET", "/c"), ("POST", "/a/b"), ("GET", "/a/b/c")] {
+            assert_eq!(route_name(&router, method, path, None).unwrap_err().kind, crate::ErrorKind::UnknownOperation, "{method} {path}");
+        }
+    }
+
+    #[test]
+    fn a_path_longer_than_any_template_is_an_unknown_operation() {
+        let router = by_name(&identity());
+        let long = "/app-instances".repeat(40);
+        let e = route_name(&router, "GET", &long, None).unwrap_err();
+        assert_eq!(e.kind, crate::ErrorKind::UnknownOperation);
+        let m = tiny(&[("A", "GET", &"/a".repeat(MAX_SEGMENTS + 1))]);
+        assert!(by_name_result(&m).unwrap_err().contains("more than 16 path segments"));
+    }
+
+    #[test]
+    fn percent_decoding_copies_runs_and_reads_either_case() {
+        assert_eq!(percent_decode("plain").unwrap(), "plain");
+        assert_eq!(percent_decode("%41b%2fc%2Fd%20").unwrap(), "Ab/c/d ");
+        assert_eq!(percent_decode("%E2%82%ac!").unwrap(), "€!");
+        assert_eq!(percent_decode("").unwrap(), "");
+        for bad in ["%", "a%4", "%4g", "x%zz", "%C0%AF", "%FF", "%+1"] {
+            assert!(percent_decode(bad).is_err(), "{bad}");
+        }
     }
 
     fn by_name_result(model: &Model) -> Result<Router<String>, String> {

@@ -270,7 +270,7 @@ impl Validator<'_> {
 
 /// The constraints of a string shape that `s` breaks, in AWS's words: length (in Unicode scalar
 /// values), pattern, enum.
-fn string_violations(shape: &Shape, s: &str) -> Vec<String> {
+pub(crate) fn string_violations(shape: &Shape, s: &str) -> Vec<String> {
     let mut out = Vec::new();
     let len = s.chars().count() as i64;
     if let Some(max) = shape.max.filter(|m| len > *m) {

@@ -278,15 +278,18 @@ fn trait_code(out: &mut String, model: &Model, spec: &ServiceSpec) -> Result<(),
         );
     }
     let _ = writeln!(out, "}}\n");
-    let _ = writeln!(out, "/// Deserializes the bound and validated input of `op`, calls its method and serializes the answer body.");
     let _ = writeln!(
         out,
-        "pub async fn dispatch<S: {}>(svc: &S, ctx: &crate::RequestContext, op: Operation, input: serde_json::Value) -> Result<Vec<u8>, crate::ApiError> {{\nmatch op {{",
+        "/// Turns the bound input of `op` into its typed input (or the request's 400), calls its method and serializes the answer body."
+    );
+    let _ = writeln!(
+        out,
+        "pub async fn dispatch<S: {}, B: crate::bind::Bound>(svc: &S, ctx: &crate::RequestContext, op: Operation, input: B) -> Result<Vec<u8>, crate::ApiError> {{\nmatch op {{",
         spec.trait_name
     );
     for op in &model.operations {
         let method = snake(&op.name);
-        let _ = writeln!(out, "Operation::{} => {{\nlet input = crate::bind::typed(input)?;", op.name);
+        let _ = writeln!(out, "Operation::{} => {{\nlet input = input.typed()?;", op.name);
         if op.output.is_some() {
             let _ = writeln!(out, "let output = svc.{method}(ctx, input).await?;\ncrate::bind::body(&output)\n}}");
         } else {

@@ -22,7 +22,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 use tokio::sync::oneshot;
-use tx::SqliteTx;
+use tx::{Prepared, SqliteTx};
 
 /// The page cache of each connection, in KiB.
 const CACHE_KIB: u32 = 8 * 1024;
@@ -261,6 +261,7 @@ fn run(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
 }
 
 fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>, stats: &GroupStats) {
+    let prepared = Prepared::new(&conn);
     let mut batch: Vec<(TxFn, Reply, bool)> = Vec::new();
     let mut closing: Option<oneshot::Sender<()>> = None;
     while closing.is_none() {
@@ -275,8 +276,9 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>, stats: &GroupStats) {
                 next = rx.try_recv().ok();
             }
         }
-        run_group(&conn, &mut batch, stats);
+        run_group(&prepared, &mut batch, stats);
     }
+    drop(prepared);
     drop(conn);
     if let Some(done) = closing {
         let _ = done.send(());
@@ -286,22 +288,25 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>, stats: &GroupStats) {
 /// Runs a group of write transactions inside one physical transaction and answers them after its
 /// commit. If SQLite drops the physical transaction midway (disk full, I/O error), everything run so
 /// far is answered with that error and the rest start over in a new transaction.
-fn run_group(conn: &Connection, batch: &mut Vec<(TxFn, Reply, bool)>, stats: &GroupStats) {
+fn run_group(prepared: &Prepared<'_>, batch: &mut Vec<(TxFn, Reply, bool)>, stats: &GroupStats) {
+    let conn = prepared.connection();
+    // Transaction control, on statements prepared once for the writer's connection.
+    let run = |sql: &'static str| prepared.with(sql, |s| s.execute([]).map(|_| ()));
     let mut done: Vec<(Reply, Result<(), TxAbort>, bool)> = Vec::with_capacity(batch.len());
     let mut open = false;
     for (mut f, reply, writable) in batch.drain(..) {
         if !open {
-            if let Err(e) = run(conn, "BEGIN IMMEDIATE") {
+            if let Err(e) = run("BEGIN IMMEDIATE") {
                 let _ = reply.send(Err(TxAbort::Store(tx::map_err(e))));
                 continue;
             }
             open = true;
         }
-        if let Err(e) = run(conn, "SAVEPOINT job") {
+        if let Err(e) = run("SAVEPOINT job") {
             let _ = reply.send(Err(TxAbort::Store(tx::map_err(e))));
             continue;
         }
-        let out = catch_unwind(AssertUnwindSafe(|| f(&mut SqliteTx::new(conn, writable))))
+        let out = catch_unwind(AssertUnwindSafe(|| f(&mut SqliteTx::with_prepared(prepared, writable))))
             .unwrap_or_else(|_| Err(TxAbort::Store(StoreError::Internal("a write transaction panicked".into()))));
         if conn.is_autocommit() {
             // The physical transaction is gone: nothing of this group is committed. A closure that
@@ -321,15 +326,11 @@ fn run_group(conn: &Connection, batch: &mut Vec<(TxFn, Reply, bool)>, stats: &Gr
             continue;
         }
         // A read-only closure never keeps anything it might have done.
-        let end = if out.is_ok() && writable {
-            run(conn, "RELEASE job")
-        } else {
-            run(conn, "ROLLBACK TO job").and_then(|_| run(conn, "RELEASE job"))
-        };
+        let end = if out.is_ok() && writable { run("RELEASE job") } else { run("ROLLBACK TO job").and_then(|_| run("RELEASE job")) };
         match end {
             Ok(()) => done.push((reply, out, writable)),
             Err(e) => {
-                let _ = run(conn, "ROLLBACK TO job").and_then(|_| run(conn, "RELEASE job"));
+                let _ = run("ROLLBACK TO job").and_then(|_| run("RELEASE job"));
                 let _ = reply.send(Err(TxAbort::Store(tx::map_err(e))));
             }
         }
@@ -338,7 +339,7 @@ fn run_group(conn: &Connection, batch: &mut Vec<(TxFn, Reply, bool)>, stats: &Gr
         return;
     }
     let started = Instant::now();
-    match run(conn, "COMMIT") {
+    match run("COMMIT") {
         Ok(()) => {
             // The commit is on stable storage (WAL, synchronous=FULL): only now is anyone answered.
             let took = started.elapsed();
@@ -358,7 +359,7 @@ fn run_group(conn: &Connection, batch: &mut Vec<(TxFn, Reply, bool)>, stats: &Gr
         }
         Err(e) => {
             let err = tx::map_err(e);
-            let _ = run(conn, "ROLLBACK");
+            let _ = run("ROLLBACK");
             for (reply, out, _) in done {
                 let _ = reply.send(match out {
                     Err(TxAbort::Caller) => Err(TxAbort::Caller),

@@ -1,36 +1,131 @@
 //! [`Tx`] on one SQLite connection inside an open transaction.
 
 use carillon_store::*;
-use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, params};
+use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, Statement, params};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
-pub struct SqliteTx<'c> {
+/// The statements of one connection, each prepared at its first use and kept for as long as the
+/// connection: the writer's, which lives as long as the store. A statement is found by the address
+/// and length of its SQL text, which is always a constant; rusqlite's own cache hashes and compares
+/// the whole text twice on every use, which showed in profiles of the hot paths.
+pub struct Prepared<'c> {
     conn: &'c Connection,
-    writable: bool,
+    statements: RefCell<HashMap<(usize, usize), Statement<'c>, BuildHasherDefault<AddressHasher>>>,
 }
 
-impl<'c> SqliteTx<'c> {
-    pub fn new(conn: &'c Connection, writable: bool) -> Self {
-        SqliteTx { conn, writable }
+impl<'c> Prepared<'c> {
+    pub fn new(conn: &'c Connection) -> Self {
+        Prepared { conn, statements: RefCell::default() }
     }
 
-    fn exec(&self, sql: &str, params: impl rusqlite::Params) -> StoreResult<usize> {
+    /// The connection the statements belong to.
+    pub fn connection(&self) -> &'c Connection {
+        self.conn
+    }
+
+    /// Runs `f` on the statement of `sql`, preparing it if this is its first use. rusqlite resets a
+    /// statement after each execution; its bound values are cleared here.
+    pub fn with<T>(&self, sql: &'static str, f: impl FnOnce(&mut Statement<'c>) -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+        let mut statements = self.statements.borrow_mut();
+        let statement = match statements.entry((sql.as_ptr() as usize, sql.len())) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => e.insert(self.conn.prepare(sql)?),
+        };
+        let out = f(statement);
+        // As rusqlite's cache does: bound values are not kept until the next use.
+        statement.clear_bindings();
+        out
+    }
+}
+
+/// Hashes the (address, length) key of a statement: one multiplication per word (FxHash's).
+#[derive(Default)]
+pub struct AddressHasher(u64);
+
+impl Hasher for AddressHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+pub struct SqliteTx<'t, 'c> {
+    conn: &'t Connection,
+    writable: bool,
+    /// The connection's statements prepared once, where the connection lives as long as they do
+    /// (the writer's); `None` takes them from rusqlite's cache instead.
+    prepared: Option<&'t Prepared<'c>>,
+}
+
+impl<'t, 'c: 't> SqliteTx<'t, 'c> {
+    pub fn new(conn: &'t Connection, writable: bool) -> Self {
+        SqliteTx { conn, writable, prepared: None }
+    }
+
+    /// A transaction on the connection of `prepared`, whose statements it uses.
+    pub fn with_prepared(prepared: &'t Prepared<'c>, writable: bool) -> Self {
+        SqliteTx { conn: prepared.conn, writable, prepared: Some(prepared) }
+    }
+
+    /// Runs `f` on the statement of `sql`: the one prepared for this connection, or rusqlite's
+    /// cached one.
+    fn with<T>(&self, sql: &'static str, f: impl FnOnce(&mut Statement<'_>) -> rusqlite::Result<T>) -> StoreResult<T> {
+        match self.prepared {
+            Some(p) => p.with(sql, f),
+            None => self.conn.prepare_cached(sql).and_then(|mut s| f(&mut s)),
+        }
+        .map_err(map_err)
+    }
+
+    /// A statement whose text is built at run time (rare paths): from rusqlite's cache.
+    fn exec_text(&self, sql: &str, params: impl rusqlite::Params) -> StoreResult<usize> {
         if !self.writable {
             return Err(StoreError::Internal("write inside a read transaction".into()));
         }
         self.conn.prepare_cached(sql).and_then(|mut s| s.execute(params)).map_err(map_err)
     }
 
-    fn one<T>(&self, sql: &str, params: impl rusqlite::Params, f: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>) -> StoreResult<Option<T>> {
-        self.conn.prepare_cached(sql).and_then(|mut s| s.query_row(params, f).optional()).map_err(map_err)
+    fn exec(&self, sql: &'static str, params: impl rusqlite::Params) -> StoreResult<usize> {
+        if !self.writable {
+            return Err(StoreError::Internal("write inside a read transaction".into()));
+        }
+        self.with(sql, |s| s.execute(params))
     }
 
-    fn many<T>(&self, sql: &str, params: impl rusqlite::Params, f: impl FnMut(&Row<'_>) -> rusqlite::Result<T>) -> StoreResult<Vec<T>> {
-        let mut stmt = self.conn.prepare_cached(sql).map_err(map_err)?;
-        let rows = stmt.query_map(params, f).map_err(map_err)?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(map_err)
+    fn one<T>(
+        &self,
+        sql: &'static str,
+        params: impl rusqlite::Params,
+        f: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
+    ) -> StoreResult<Option<T>> {
+        self.with(sql, |s| s.query_row(params, f).optional())
     }
 
-    fn count(&self, sql: &str, params: impl rusqlite::Params) -> StoreResult<u64> {
+    fn many<T>(
+        &self,
+        sql: &'static str,
+        params: impl rusqlite::Params,
+        f: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+    ) -> StoreResult<Vec<T>> {
+        self.with(sql, |s| s.query_map(params, f)?.collect::<Result<Vec<_>, _>>())
+    }
+
+    fn count(&self, sql: &'static str, params: impl rusqlite::Params) -> StoreResult<u64> {
         Ok(self.one(sql, params, |r| r.get::<_, i64>(0))?.unwrap_or(0) as u64)
     }
 }
@@ -76,12 +171,25 @@ impl std::error::Error for UnknownValue {}
 
 /// Reads column `i` (`table.column`) as one of the model's enums.
 fn enum_col<T: StoredEnum>(r: &Row<'_>, i: usize, table: &str, column: &str) -> rusqlite::Result<T> {
-    let text: String = r.get(i)?;
-    T::from_stored(&text).ok_or_else(|| {
+    // Text, the only thing the store writes there, is read in place; anything else is read as a
+    // `String`, which words the error it always did.
+    let in_place = match r.get_ref(i)? {
+        rusqlite::types::ValueRef::Text(t) => std::str::from_utf8(t).ok(),
+        _ => None,
+    };
+    let owned: String;
+    let text = match in_place {
+        Some(text) => text,
+        None => {
+            owned = r.get(i)?;
+            owned.as_str()
+        }
+    };
+    T::from_stored(text).ok_or_else(|| {
         rusqlite::Error::FromSqlConversionFailure(
             i,
             rusqlite::types::Type::Text,
-            Box::new(UnknownValue(unknown_value(table, column, &text))),
+            Box::new(UnknownValue(unknown_value(table, column, text))),
         )
     })
 }
@@ -419,7 +527,7 @@ fn push_failure(r: &Row<'_>) -> rusqlite::Result<PushFailureMarker> {
 const PUSH_FILTER: &str = "(?1 IS NULL OR channel_arn = ?1) AND (?2 IS NULL OR recipient_arn = ?2) \
      AND (?3 IS NULL OR message_id = ?3) AND id > ?4";
 
-impl SqliteTx<'_> {
+impl SqliteTx<'_, '_> {
     /// Appends an outbox entry under `id`, or under the next id when `None`. AUTOINCREMENT keeps the
     /// largest id the table ever held, an explicit one included, and gives the next id above it.
     fn push_entry_insert(&mut self, id: Option<i64>, e: &PushEntry) -> StoreResult<()> {
@@ -465,7 +573,7 @@ fn limit(n: usize) -> i64 {
     n.min(i64::MAX as usize) as i64
 }
 
-impl Tx for SqliteTx<'_> {
+impl Tx for SqliteTx<'_, '_> {
     fn lock(&mut self, _key: &str) -> StoreResult<()> {
         // One writer thread runs every write transaction: they are serialized already.
         Ok(())
@@ -1164,12 +1272,15 @@ impl Tx for SqliteTx<'_> {
 
     fn list_push_entries(&mut self, f: &PushFilter, n: usize) -> StoreResult<Vec<PushEntry>> {
         let sql = format!("SELECT {} FROM push_outbox WHERE {PUSH_FILTER} ORDER BY id LIMIT ?5", push_entry_cols!());
-        self.many(&sql, params![f.channel_arn, f.recipient_arn, f.message_id, f.after_id, limit(n)], push_entry)
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(map_err)?;
+        let rows =
+            stmt.query_map(params![f.channel_arn, f.recipient_arn, f.message_id, f.after_id, limit(n)], push_entry).map_err(map_err)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(map_err)
     }
 
     fn delete_push_entries(&mut self, f: &PushFilter) -> StoreResult<u64> {
         let sql = format!("DELETE FROM push_outbox WHERE {PUSH_FILTER}");
-        Ok(self.exec(&sql, params![f.channel_arn, f.recipient_arn, f.message_id, f.after_id])? as u64)
+        Ok(self.exec_text(&sql, params![f.channel_arn, f.recipient_arn, f.message_id, f.after_id])? as u64)
     }
 
     fn put_push_failure(&mut self, m: &PushFailureMarker) -> StoreResult<()> {
@@ -1217,7 +1328,9 @@ impl Tx for SqliteTx<'_> {
         let mut total = 0;
         for (table, _, column) in purged_tables(kind) {
             let sql = format!("SELECT COUNT(*) FROM (SELECT 1 FROM {table} WHERE {column} = ?1 LIMIT ?2)");
-            total += self.count(&sql, params![arn, cap.min(i64::MAX as u64) as i64])?;
+            let mut stmt = self.conn.prepare_cached(&sql).map_err(map_err)?;
+            let n = stmt.query_row(params![arn, cap.min(i64::MAX as u64) as i64], |r| r.get::<_, i64>(0)).optional().map_err(map_err)?;
+            total += n.unwrap_or(0) as u64;
             if total >= cap {
                 break;
             }
@@ -1271,7 +1384,7 @@ impl Tx for SqliteTx<'_> {
         let mut left = limit(n);
         for (table, key, column) in purged_tables(kind) {
             let sql = format!("DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {table} WHERE {column} = ?1 LIMIT ?2)");
-            left -= self.exec(&sql, params![arn, left])? as i64;
+            left -= self.exec_text(&sql, params![arn, left])? as i64;
             if left <= 0 {
                 return Ok(PurgeStep { deleted: n as u64, done: false });
             }
@@ -1446,5 +1559,26 @@ impl Tx for SqliteTx<'_> {
 
     fn delete_streaming_configurations(&mut self, app_instance_arn: &str) -> StoreResult<u64> {
         Ok(self.exec("DELETE FROM streaming_configurations WHERE app_instance_arn = ?1", [app_instance_arn])? as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An enum column is read in place when it is text; what is no value of the enum, or no text,
+    /// fails with the message it always had.
+    #[test]
+    fn enum_columns_read_their_text_and_name_a_bad_value() {
+        let conn = Connection::open_in_memory().unwrap();
+        let read = |sql: &str| conn.query_row(sql, [], |r| enum_col::<AllowMessages>(r, 0, "endpoints", "allow_messages"));
+        assert_eq!(read("SELECT 'ALL'").unwrap(), AllowMessages::All);
+        assert_eq!(read("SELECT 'NONE'").unwrap(), AllowMessages::None);
+        let e = map_err(read("SELECT 'SOME'").unwrap_err());
+        assert_eq!(e, StoreError::Internal(unknown_value("endpoints", "allow_messages", "SOME")));
+        let as_string = conn.query_row("SELECT 5", [], |r| r.get::<_, String>(0)).unwrap_err().to_string();
+        assert_eq!(map_err(read("SELECT 5").unwrap_err()), StoreError::Internal(as_string));
+        let absent = conn.query_row("SELECT NULL", [], |r| opt_enum_col::<AllowMessages>(r, 0, "endpoints", "allow_messages"));
+        assert_eq!(absent.unwrap(), None);
     }
 }

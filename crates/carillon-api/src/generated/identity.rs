@@ -1508,161 +1508,161 @@ pub trait ChimeSdkIdentity: Send + Sync + 'static {
     ) -> impl std::future::Future<Output = Result<UpdateAppInstanceUserEndpointResponse, crate::ApiError>> + Send;
 }
 
-/// Deserializes the bound and validated input of `op`, calls its method and serializes the answer body.
-pub async fn dispatch<S: ChimeSdkIdentity>(
+/// Turns the bound input of `op` into its typed input (or the request's 400), calls its method and serializes the answer body.
+pub async fn dispatch<S: ChimeSdkIdentity, B: crate::bind::Bound>(
     svc: &S,
     ctx: &crate::RequestContext,
     op: Operation,
-    input: serde_json::Value,
+    input: B,
 ) -> Result<Vec<u8>, crate::ApiError> {
     match op {
         Operation::CreateAppInstance => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             let output = svc.create_app_instance(ctx, input).await?;
             crate::bind::body(&output)
         }
         Operation::CreateAppInstanceAdmin => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             let output = svc.create_app_instance_admin(ctx, input).await?;
             crate::bind::body(&output)
         }
         Operation::CreateAppInstanceBot => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             let output = svc.create_app_instance_bot(ctx, input).await?;
             crate::bind::body(&output)
         }
         Operation::CreateAppInstanceUser => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             let output = svc.create_app_instance_user(ctx, input).await?;
             crate::bind::body(&output)
         }
         Operation::DeleteAppInstance => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             svc.delete_app_instance(ctx, input).await?;
             Ok(Vec::new())
         }
         Operation::DeleteAppInstanceAdmin => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             svc.delete_app_instance_admin(ctx, input).await?;
             Ok(Vec::new())
         }
         Operation::DeleteAppInstanceBot => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             svc.delete_app_instance_bot(ctx, input).await?;
             Ok(Vec::new())
         }
         Operation::DeleteAppInstanceUser => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             svc.delete_app_instance_user(ctx, input).await?;
             Ok(Vec::new())
         }
         Operation::DeregisterAppInstanceUserEndpoint => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             svc.deregister_app_instance_user_endpoint(ctx, input).await?;
             Ok(Vec::new())
         }
         Operation::DescribeAppInstance => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             let output = svc.describe_app_instance(ctx, input).await?;
             crate::bind::body(&output)
         }
         Operation::DescribeAppInstanceAdmin => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             let output = svc.describe_app_instance_admin(ctx, input).await?;
             crate::bind::body(&output)
         }
         Operation::DescribeAppInstanceBot => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             let output = svc.describe_app_instance_bot(ctx, input).await?;
             crate::bind::body(&output)
         }
         Operation::DescribeAppInstanceUser => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             let output = svc.describe_app_instance_user(ctx, input).await?;
             crate::bind::body(&output)
         }
         Operation::DescribeAppInstanceUserEndpoint => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             let output = svc.describe_app_instance_user_endpoint(ctx, input).await?;
             crate::bind::body(&output)
         }
         Operation::GetAppInstanceRetentionSettings => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             let output = svc.get_app_instance_retention_settings(ctx, input).await?;
             crate::bind::body(&output)
         }
         Operation::ListAppInstanceAdmins => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             let output = svc.list_app_instance_admins(ctx, input).await?;
             crate::bind::body(&output)
         }
         Operation::ListAppInstanceBots => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             let output = svc.list_app_instance_bots(ctx, input).await?;
             crate::bind::body(&output)
         }
         Operation::ListAppInstanceUserEndpoints => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             let output = svc.list_app_instance_user_endpoints(ctx, input).await?;
             crate::bind::body(&output)
         }
         Operation::ListAppInstanceUsers => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             let output = svc.list_app_instance_users(ctx, input).await?;
             crate::bind::body(&output)
         }
         Operation::ListAppInstances => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             let output = svc.list_app_instances(ctx, input).await?;
             crate::bind::body(&output)
         }
         Operation::ListTagsForResource => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             let output = svc.list_tags_for_resource(ctx, input).await?;
             crate::bind::body(&output)
         }
         Operation::PutAppInstanceRetentionSettings => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             let output = svc.put_app_instance_retention_settings(ctx, input).await?;
             crate::bind::body(&output)
         }
         Operation::PutAppInstanceUserExpirationSettings => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             let output = svc.put_app_instance_user_expiration_settings(ctx, input).await?;
             crate::bind::body(&output)
         }
         Operation::RegisterAppInstanceUserEndpoint => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             let output = svc.register_app_instance_user_endpoint(ctx, input).await?;
             crate::bind::body(&output)
         }
         Operation::TagResource => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             svc.tag_resource(ctx, input).await?;
             Ok(Vec::new())
         }
         Operation::UntagResource => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             svc.untag_resource(ctx, input).await?;
             Ok(Vec::new())
         }
         Operation::UpdateAppInstance => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             let output = svc.update_app_instance(ctx, input).await?;
             crate::bind::body(&output)
         }
         Operation::UpdateAppInstanceBot => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             let output = svc.update_app_instance_bot(ctx, input).await?;
             crate::bind::body(&output)
         }
         Operation::UpdateAppInstanceUser => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             let output = svc.update_app_instance_user(ctx, input).await?;
             crate::bind::body(&output)
         }
         Operation::UpdateAppInstanceUserEndpoint => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             let output = svc.update_app_instance_user_endpoint(ctx, input).await?;
             crate::bind::body(&output)
         }

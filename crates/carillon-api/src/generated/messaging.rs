@@ -2718,266 +2718,266 @@ pub trait ChimeSdkMessaging: Send + Sync + 'static {
     ) -> impl std::future::Future<Output = Result<UpdateChannelReadMarkerResponse, crate::ApiError>> + Send;
 }
 
-/// Deserializes the bound and validated input of `op`, calls its method and serializes the answer body.
-pub async fn dispatch<S: ChimeSdkMessaging>(
+/// Turns the bound input of `op` into its typed input (or the request's 400), calls its method and serializes the answer body.
+pub async fn dispatch<S: ChimeSdkMessaging, B: crate::bind::Bound>(
     svc: &S,
     ctx: &crate::RequestContext,
     op: Operation,
-    input: serde_json::Value,
+    input: B,
 ) -> Result<Vec<u8>, crate::ApiError> {
     match op {
         Operation::AssociateChannelFlow => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             svc.associate_channel_flow(ctx, input).await?;
             Ok(Vec::new())
         }
         Operation::BatchCreateChannelMembership => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             let output = svc.batch_create_channel_membership(ctx, input).await?;
             crate::bind::body(&output)
         }
         Operation::ChannelFlowCallback => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             let output = svc.channel_flow_callback(ctx, input).await?;
             crate::bind::body(&output)
         }
         Operation::CreateChannel => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             let output = svc.create_channel(ctx, input).await?;
             crate::bind::body(&output)
         }
         Operation::CreateChannelBan => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             let output = svc.create_channel_ban(ctx, input).await?;
             crate::bind::body(&output)
         }
         Operation::CreateChannelFlow => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             let output = svc.create_channel_flow(ctx, input).await?;
             crate::bind::body(&output)
         }
         Operation::CreateChannelMembership => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             let output = svc.create_channel_membership(ctx, input).await?;
             crate::bind::body(&output)
         }
         Operation::CreateChannelModerator => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             let output = svc.create_channel_moderator(ctx, input).await?;
             crate::bind::body(&output)
         }
         Operation::DeleteChannel => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             svc.delete_channel(ctx, input).await?;
             Ok(Vec::new())
         }
         Operation::DeleteChannelBan => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             svc.delete_channel_ban(ctx, input).await?;
             Ok(Vec::new())
         }
         Operation::DeleteChannelFlow => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             svc.delete_channel_flow(ctx, input).await?;
             Ok(Vec::new())
         }
         Operation::DeleteChannelMembership => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             svc.delete_channel_membership(ctx, input).await?;
             Ok(Vec::new())
         }
         Operation::DeleteChannelMessage => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             svc.delete_channel_message(ctx, input).await?;
             Ok(Vec::new())
         }
         Operation::DeleteChannelModerator => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             svc.delete_channel_moderator(ctx, input).await?;
             Ok(Vec::new())
         }
         Operation::DeleteMessagingStreamingConfigurations => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             svc.delete_messaging_streaming_configurations(ctx, input).await?;
             Ok(Vec::new())
         }
         Operation::DescribeChannel => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             let output = svc.describe_channel(ctx, input).await?;
             crate::bind::body(&output)
         }
         Operation::DescribeChannelBan => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             let output = svc.describe_channel_ban(ctx, input).await?;
             crate::bind::body(&output)
         }
         Operation::DescribeChannelFlow => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             let output = svc.describe_channel_flow(ctx, input).await?;
             crate::bind::body(&output)
         }
         Operation::DescribeChannelMembership => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             let output = svc.describe_channel_membership(ctx, input).await?;
             crate::bind::body(&output)
         }
         Operation::DescribeChannelMembershipForAppInstanceUser => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             let output = svc.describe_channel_membership_for_app_instance_user(ctx, input).await?;
             crate::bind::body(&output)
         }
         Operation::DescribeChannelModeratedByAppInstanceUser => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             let output = svc.describe_channel_moderated_by_app_instance_user(ctx, input).await?;
             crate::bind::body(&output)
         }
         Operation::DescribeChannelModerator => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             let output = svc.describe_channel_moderator(ctx, input).await?;
             crate::bind::body(&output)
         }
         Operation::DisassociateChannelFlow => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             svc.disassociate_channel_flow(ctx, input).await?;
             Ok(Vec::new())
         }
         Operation::GetChannelMembershipPreferences => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             let output = svc.get_channel_membership_preferences(ctx, input).await?;
             crate::bind::body(&output)
         }
         Operation::GetChannelMessage => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             let output = svc.get_channel_message(ctx, input).await?;
             crate::bind::body(&output)
         }
         Operation::GetChannelMessageStatus => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             let output = svc.get_channel_message_status(ctx, input).await?;
             crate::bind::body(&output)
         }
         Operation::GetMessagingSessionEndpoint => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             let output = svc.get_messaging_session_endpoint(ctx, input).await?;
             crate::bind::body(&output)
         }
         Operation::GetMessagingStreamingConfigurations => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             let output = svc.get_messaging_streaming_configurations(ctx, input).await?;
             crate::bind::body(&output)
         }
         Operation::ListChannelBans => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             let output = svc.list_channel_bans(ctx, input).await?;
             crate::bind::body(&output)
         }
         Operation::ListChannelFlows => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             let output = svc.list_channel_flows(ctx, input).await?;
             crate::bind::body(&output)
         }
         Operation::ListChannelMemberships => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             let output = svc.list_channel_memberships(ctx, input).await?;
             crate::bind::body(&output)
         }
         Operation::ListChannelMembershipsForAppInstanceUser => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             let output = svc.list_channel_memberships_for_app_instance_user(ctx, input).await?;
             crate::bind::body(&output)
         }
         Operation::ListChannelMessages => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             let output = svc.list_channel_messages(ctx, input).await?;
             crate::bind::body(&output)
         }
         Operation::ListChannelModerators => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             let output = svc.list_channel_moderators(ctx, input).await?;
             crate::bind::body(&output)
         }
         Operation::ListChannels => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             let output = svc.list_channels(ctx, input).await?;
             crate::bind::body(&output)
         }
         Operation::ListChannelsAssociatedWithChannelFlow => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             let output = svc.list_channels_associated_with_channel_flow(ctx, input).await?;
             crate::bind::body(&output)
         }
         Operation::ListChannelsModeratedByAppInstanceUser => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             let output = svc.list_channels_moderated_by_app_instance_user(ctx, input).await?;
             crate::bind::body(&output)
         }
         Operation::ListSubChannels => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             let output = svc.list_sub_channels(ctx, input).await?;
             crate::bind::body(&output)
         }
         Operation::ListTagsForResource => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             let output = svc.list_tags_for_resource(ctx, input).await?;
             crate::bind::body(&output)
         }
         Operation::PutChannelExpirationSettings => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             let output = svc.put_channel_expiration_settings(ctx, input).await?;
             crate::bind::body(&output)
         }
         Operation::PutChannelMembershipPreferences => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             let output = svc.put_channel_membership_preferences(ctx, input).await?;
             crate::bind::body(&output)
         }
         Operation::PutMessagingStreamingConfigurations => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             let output = svc.put_messaging_streaming_configurations(ctx, input).await?;
             crate::bind::body(&output)
         }
         Operation::RedactChannelMessage => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             let output = svc.redact_channel_message(ctx, input).await?;
             crate::bind::body(&output)
         }
         Operation::SearchChannels => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             let output = svc.search_channels(ctx, input).await?;
             crate::bind::body(&output)
         }
         Operation::SendChannelMessage => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             let output = svc.send_channel_message(ctx, input).await?;
             crate::bind::body(&output)
         }
         Operation::TagResource => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             svc.tag_resource(ctx, input).await?;
             Ok(Vec::new())
         }
         Operation::UntagResource => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             svc.untag_resource(ctx, input).await?;
             Ok(Vec::new())
         }
         Operation::UpdateChannel => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             let output = svc.update_channel(ctx, input).await?;
             crate::bind::body(&output)
         }
         Operation::UpdateChannelFlow => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             let output = svc.update_channel_flow(ctx, input).await?;
             crate::bind::body(&output)
         }
         Operation::UpdateChannelMessage => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             let output = svc.update_channel_message(ctx, input).await?;
             crate::bind::body(&output)
         }
         Operation::UpdateChannelReadMarker => {
-            let input = crate::bind::typed(input)?;
+            let input = input.typed()?;
             let output = svc.update_channel_read_marker(ctx, input).await?;
             crate::bind::body(&output)
         }
