@@ -1412,8 +1412,12 @@ impl Tx for PgTx<'_> {
     }
 
     fn trim_push_outbox(&mut self, keep: u64) -> StoreResult<u64> {
-        let keep = keep.min(i64::MAX as u64) as i64;
-        self.execute("DELETE FROM push_outbox WHERE id <= (SELECT id FROM push_outbox ORDER BY id DESC LIMIT 1 OFFSET $1)", &[&keep])
+        // The count is an index-only scan; the cut is then found from the old end, over the excess
+        // only, rather than by stepping back over the `keep` newest entries.
+        let entries = self.count("SELECT COUNT(*) FROM push_outbox", &[])?;
+        let Some(excess) = entries.checked_sub(keep).filter(|n| *n > 0) else { return Ok(0) };
+        let skip = (excess - 1).min(i64::MAX as u64) as i64;
+        self.execute("DELETE FROM push_outbox WHERE id <= (SELECT id FROM push_outbox ORDER BY id LIMIT 1 OFFSET $1)", &[&skip])
     }
 
     fn list_push_entries(&mut self, f: &PushFilter, n: usize) -> StoreResult<Vec<PushEntry>> {

@@ -1266,8 +1266,13 @@ impl Tx for SqliteTx<'_, '_> {
     }
 
     fn trim_push_outbox(&mut self, keep: u64) -> StoreResult<u64> {
-        let keep = keep.min(i64::MAX as u64) as i64;
-        Ok(self.exec("DELETE FROM push_outbox WHERE id <= (SELECT id FROM push_outbox ORDER BY id DESC LIMIT 1 OFFSET ?1)", [keep])? as u64)
+        // Stepping back over the `keep` newest entries to find the cut cost every send the whole
+        // outbox, row by row. Counting costs a walk over the pages of the smallest index (SQLite adds
+        // up a page's cells at once); the cut is then found from the old end, over the excess only.
+        let entries = self.count("SELECT COUNT(*) FROM push_outbox", [])?;
+        let Some(excess) = entries.checked_sub(keep).filter(|n| *n > 0) else { return Ok(0) };
+        let skip = (excess - 1).min(i64::MAX as u64) as i64;
+        Ok(self.exec("DELETE FROM push_outbox WHERE id <= (SELECT id FROM push_outbox ORDER BY id LIMIT 1 OFFSET ?1)", [skip])? as u64)
     }
 
     fn list_push_entries(&mut self, f: &PushFilter, n: usize) -> StoreResult<Vec<PushEntry>> {

@@ -3138,7 +3138,11 @@ async fn push_outbox_filters_and_keeps_the_newest(b: Backend) {
     assert_eq!(kept.iter().map(|e| e.message_id.as_str()).collect::<Vec<_>>(), ["n1", "n2", "n3", "n4"]);
     assert!(kept[0].id > all[3].id);
     assert_eq!(w(s, |tx| tx.trim_push_outbox(10)).await.unwrap(), 0, "under the limit nothing goes");
-    assert_eq!(w(s, |tx| tx.delete_push_entries(&PushFilter::default())).await.unwrap(), 4);
+    assert_eq!(w(s, |tx| tx.trim_push_outbox(4)).await.unwrap(), 0, "at the limit nothing goes");
+    assert_eq!(w(s, |tx| tx.trim_push_outbox(3)).await.unwrap(), 1, "one over: the oldest goes");
+    let kept = outbox(s, PushFilter::default()).await;
+    assert_eq!(kept.iter().map(|e| e.message_id.as_str()).collect::<Vec<_>>(), ["n2", "n3", "n4"]);
+    assert_eq!(w(s, |tx| tx.delete_push_entries(&PushFilter::default())).await.unwrap(), 3);
     assert!(outbox(s, PushFilter::default()).await.is_empty());
 }
 
