@@ -51,7 +51,14 @@ pub(crate) fn lock_outbox(tx: &mut dyn Tx) -> TxResult<()> {
 /// The SHA-256 of a device token, lowercase hex: the only form a token takes in the outbox and the
 /// markers.
 pub(crate) fn token_sha256(token: &str) -> String {
-    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let digest = Sha256::digest(token.as_bytes());
+    let mut out = String::with_capacity(2 * digest.len());
+    for b in digest {
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 0xf)]));
+    }
+    out
 }
 
 /// The message a push is about.
@@ -292,5 +299,14 @@ impl Service {
     /// Deletes every push-failure marker. Returns how many.
     pub async fn delete_push_failures(&self) -> Result<u64, ApiError> {
         self.write(move |tx| Ok(tx.delete_push_failures()?)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_token_is_kept_as_its_sha256_in_lowercase_hex() {
+        assert_eq!(super::token_sha256("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(super::token_sha256(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
     }
 }
