@@ -134,9 +134,9 @@ pub fn typed<T: DeserializeOwned>(input: Value) -> Result<T, ApiError> {
     serde_json::from_value(input).map_err(|e| ApiError::bad_request(format!("Invalid request: {e}")))
 }
 
-/// Serializes a typed output shape as the response body (compact JSON, as serde_json writes it).
+/// Serializes a typed output shape as the response body.
 pub fn body<T: Serialize>(output: &T) -> Result<Vec<u8>, ApiError> {
-    crate::json::to_vec(output).map_err(|_| ApiError::internal("The response could not be serialized"))
+    serde_json::to_vec(output).map_err(|_| ApiError::internal("The response could not be serialized"))
 }
 
 #[cfg(test)]

@@ -23,7 +23,6 @@ pub mod validate;
 
 mod context;
 mod direct;
-mod json;
 mod timestamp;
 
 pub use bind::MAX_BODY_BYTES;
