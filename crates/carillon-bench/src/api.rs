@@ -274,6 +274,11 @@ pub fn push_outbox(s: &Signer, channel_arn: Option<&str>) -> Signed {
     signed(s, Method::GET, "/_carillon/push-outbox", &q, None)
 }
 
+/// `GET /_carillon/metrics` (the control plane: an operator's signature in sigv4 mode).
+pub fn metrics(s: &Signer) -> Signed {
+    signed(s, Method::GET, "/_carillon/metrics", &[], None)
+}
+
 /// Epoch milliseconds as an RFC 3339 date-time with milliseconds (`2026-11-30T10:15:00.123Z`), as
 /// the SDKs put a timestamp in a query string.
 pub fn iso8601_ms(ms: i64) -> String {

@@ -6,6 +6,7 @@
 
 mod api;
 mod baseline;
+mod floor;
 mod load;
 mod options;
 mod process;
@@ -624,9 +625,18 @@ impl Bench {
             out(&format!("\nserver pid {pid} at {}: RSS before seeding {:.1} MB", t.addr, rss as f64 / 1024.0));
         }
         let seeded = self.seed(&t, "standard", self.o.seed_users, self.o.endpoints_per_user, spare).await?;
+        // The floor's group: as many updates per commit as the server's group commit reached.
+        let mut group = None;
         for spec in specs {
             let w = self.workload(&t, &seeded, &spec, None).await?;
+            let counting = spec.label == format!("update x{c}");
+            let before = if counting { self.commits(&t).await } else { None };
             let row = self.run_pair(&t, &spec, w, true).await?;
+            if let (Some((s0, n0)), Some((s1, n1))) = (before, if counting { self.commits(&t).await } else { None })
+                && n1 > n0
+            {
+                group = Some((s1 - s0) / (n1 - n0));
+            }
             if spec.connections == c && spec.connections > 1 {
                 self.report.load_rss_connections = c;
                 if let Some(k) = row.carillon.peak_rss_kib {
@@ -645,7 +655,64 @@ impl Bench {
             }
             let took = server.stop();
             out(&format!("server stopped (SIGTERM) in {:.1} ms", took.as_secs_f64() * 1e3));
+            if let Some(db) = &t.db {
+                self.floor(db, &seeded, group)?;
+            }
         }
+        Ok(())
+    }
+
+    /// The store's commits so far, from the server's metrics: (transactions made durable, physical
+    /// commits). None when the metrics cannot be read.
+    async fn commits(&self, t: &Target) -> Option<(f64, f64)> {
+        let mut sender = load::connect_with(t.addr, load::Engine::Hyper).await.ok()?;
+        let op = Signer::now(&operator(&self.o.creds), &self.o.region, &t.host);
+        let (status, body) = load::send(&mut sender, &api::metrics(&op)).await.ok()?;
+        if status != 200 {
+            return None;
+        }
+        let text = String::from_utf8_lossy(&body);
+        let value = |name: &str| -> Option<f64> { text.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok()) };
+        Some((value("carillon_store_commit_batch_size_sum")?, value("carillon_store_commit_batch_size_count")?))
+    }
+
+    /// SQLite's own cost of the Update's and the Describe's statements on the database just
+    /// served, on the server's core: the floor under the server's CPU per request.
+    fn floor(&mut self, db: &Path, seeded: &Seeded, group: Option<f64>) -> Result<(), String> {
+        // Without a measured group (another mix), the largest the connections allow.
+        let group = group.map(|g| g.round().max(1.0) as usize).unwrap_or(self.o.connections);
+        let endpoints: Vec<(String, String)> =
+            seeded.endpoints.iter().map(|(u, id)| (seeded.users[*u as usize].clone(), id.clone())).collect();
+        let duration = self.o.duration.min(Duration::from_secs(5));
+        out(&format!(
+            "
+== floor: SQLite's own work on {} (the store's UPDATE, {group} per durable commit as the server's group commit reached; its SELECT), {:.0} s each, on the server's core ==",
+            db.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
+            duration.as_secs_f64()
+        ));
+        let f = floor::measure(db, endpoints, group, duration, self.o.server_cpu)?;
+        for (what, m) in [("update", f.update), ("describe", f.describe)] {
+            out(&format!(
+                "  {what}: {:.1} µs of CPU per statement, {:.0}/s over {} ({:.1} s)",
+                m.cpu_us_per_op(),
+                m.ops_per_sec(),
+                report::thousands(m.ops as usize),
+                m.wall.as_secs_f64()
+            ));
+        }
+        self.report.floor = Some(f);
+        Ok(())
+    }
+
+    /// Describe and Update together at full load: with writes between the reads, SQLite drops a
+    /// read connection's page cache and memory map at its first read after each commit, which the
+    /// read-only runs never show. Its row goes into the run table.
+    async fn scale_mixed(&mut self, t: &Target, seeded: &Seeded, endpoints: usize) -> Result<(), String> {
+        let c = self.o.connections;
+        let spec = self.spec(&format!("scale mixed x{c} @{endpoints}"), vec![(MixOp::Describe, 1), (MixOp::Update, 1)], c);
+        let w = self.workload(t, seeded, &spec, None).await?;
+        let row = self.run_pair(t, &spec, w, false).await?;
+        self.report.runs.push(row);
         Ok(())
     }
 
@@ -671,6 +738,7 @@ impl Bench {
                 scale.small.insert((op, c), row.carillon);
             }
         }
+        self.scale_mixed(&t, &small, scale.small_endpoints).await?;
         let large = self.seed(&t, "scale-large", large_users, epu, 0).await?;
         for c in conns {
             for (op, m) in [(Op::Describe, MixOp::Describe), (Op::Update, MixOp::Update)] {
@@ -680,6 +748,7 @@ impl Bench {
                 scale.large.insert((op, c), row.carillon);
             }
         }
+        self.scale_mixed(&t, &large, scale.large_endpoints).await?;
         let pages = large.users.len().div_ceil(50);
         let page = self.o.scale_page.min(pages).max(1);
         scale.page = page;

@@ -49,7 +49,12 @@ fn quick_run_reports_every_figure() {
         "register",
         "deregister",
         "list-users page 1 x1",
+        "scale mixed x8 @",
+        "== floor: SQLite's own work",
+        "of CPU per statement",
         "== targets ==",
+        "Update CPU per request",
+        "Describe CPU per request",
         "Update throughput",
         "Describe p50, 1 connection",
         "Start-up to first answered request",
@@ -72,6 +77,6 @@ fn quick_run_reports_every_figure() {
     }
     // Every run reported a throughput, whatever its value.
     let runs = stdout.lines().filter(|l| l.contains(" carillon ") && !l.contains("run ")).count();
-    // Standard 5, scale 8 + 2, messaging 4 sends and 16 lists.
-    assert!(runs >= 5 + 8 + 2 + 4 + 16, "expected every run to report a carillon row, found {runs}\n{stdout}");
+    // Standard 5, scale 8 + 2 mixed + 2 list pages, messaging 4 sends and 16 lists.
+    assert!(runs >= 5 + 8 + 2 + 2 + 4 + 16, "expected every run to report a carillon row, found {runs}\n{stdout}");
 }

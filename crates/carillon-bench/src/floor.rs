@@ -1,0 +1,154 @@
+//! The floor under the server's CPU per request: what SQLite itself spends on the statements of an
+//! Update and of a Describe, on the benchmark's own database, without Carillon around them.
+//!
+//! Run on the server's core after the server has stopped, on the database it served:
+//! - updates: `BEGIN`, then `group` times the same `UPDATE` the store runs for
+//!   UpdateAppInstanceUserEndpoint, then `COMMIT` (WAL, `synchronous=FULL`: one fsync per group, as
+//!   the store's group commit at full load), with no savepoints, queues or replies;
+//! - reads: the `SELECT` the store runs for DescribeAppInstanceUserEndpoint, prepared once, each
+//!   in its own autocommit snapshot, on a connection set up like the store's read connections.
+//!
+//! The SQL repeats the store's text on purpose: when the schema moves, the statements fail to
+//! prepare and the bench says so, rather than measuring something else. CPU is the thread's own
+//! user plus system time (which includes the fsync system calls, not the wait for the disk).
+
+use rusqlite::{Connection, OpenFlags, params};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+const UPDATE: &str = "UPDATE endpoints SET name = COALESCE(?3, name), allow_messages = COALESCE(?4, allow_messages), \
+     status = COALESCE(?5, status), status_reason = CASE WHEN ?5 IS NULL THEN status_reason ELSE ?6 END, \
+     updated_ms = CASE WHEN ?7 IS NULL THEN updated_ms ELSE MAX(?7, updated_ms + 1) END \
+     WHERE user_arn = ?1 AND endpoint_id = ?2 AND EXISTS (SELECT 1 FROM users u WHERE u.arn = endpoints.user_arn) \
+     AND EXISTS (SELECT 1 FROM app_instances a WHERE a.arn = endpoints.app_instance_arn)";
+
+const SELECT: &str = "SELECT seq, user_arn, endpoint_id, app_instance_arn, name, endpoint_type, resource_arn, device_token, \
+     voip_device_token, allow_messages, status, status_reason, created_ms, updated_ms FROM endpoints \
+     WHERE user_arn = ?1 AND endpoint_id = ?2 AND EXISTS (SELECT 1 FROM users u WHERE u.arn = endpoints.user_arn) \
+     AND EXISTS (SELECT 1 FROM app_instances a WHERE a.arn = endpoints.app_instance_arn)";
+
+/// One measure: operations done, the thread's CPU and the wall time they took.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Measure {
+    pub ops: u64,
+    pub cpu: Duration,
+    pub wall: Duration,
+}
+
+impl Measure {
+    pub fn cpu_us_per_op(&self) -> f64 {
+        if self.ops == 0 { 0.0 } else { self.cpu.as_secs_f64() * 1e6 / self.ops as f64 }
+    }
+
+    pub fn ops_per_sec(&self) -> f64 {
+        if self.wall.is_zero() { 0.0 } else { self.ops as f64 / self.wall.as_secs_f64() }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Floor {
+    pub group: usize,
+    pub update: Measure,
+    pub describe: Measure,
+}
+
+/// Measures both, each for about `duration`, on a thread pinned to `cpu` when given.
+/// `endpoints` are (user ARN, EndpointId) pairs that exist in `db`.
+pub fn measure(db: &Path, endpoints: Vec<(String, String)>, group: usize, duration: Duration, cpu: Option<usize>) -> Result<Floor, String> {
+    if endpoints.is_empty() {
+        return Err("the floor needs at least one endpoint".into());
+    }
+    let db = db.to_path_buf();
+    std::thread::spawn(move || {
+        if let Some(c) = cpu {
+            core_affinity::set_for_current(core_affinity::CoreId { id: c });
+        }
+        let update = updates(&db, &endpoints, group, duration).map_err(|e| format!("the floor's updates: {e}"))?;
+        let describe = reads(&db, &endpoints, duration).map_err(|e| format!("the floor's reads: {e}"))?;
+        Ok(Floor { group, update, describe })
+    })
+    .join()
+    .map_err(|_| "the floor's thread panicked".to_string())?
+}
+
+fn updates(db: &Path, endpoints: &[(String, String)], group: usize, duration: Duration) -> rusqlite::Result<Measure> {
+    let conn = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+    conn.busy_timeout(Duration::from_secs(5))?;
+    conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get::<_, String>(0))?;
+    conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA cache_size=-8192;")?;
+    let mut begin = conn.prepare("BEGIN")?;
+    let mut commit = conn.prepare("COMMIT")?;
+    let mut update = conn.prepare(UPDATE)?;
+    let mut run = |n: usize, next: &mut usize, flip: &mut bool| -> rusqlite::Result<()> {
+        for _ in 0..n {
+            begin.execute([])?;
+            for _ in 0..group {
+                let (user, id) = &endpoints[*next % endpoints.len()];
+                *next += 1;
+                *flip = !*flip;
+                let name = if *flip { "floor-a" } else { "floor-b" };
+                let changed = update.execute(params![user, id, name, None::<&str>, None::<&str>, None::<&str>, now_ms()])?;
+                if changed != 1 {
+                    return Err(rusqlite::Error::QueryReturnedNoRows);
+                }
+            }
+            commit.execute([])?;
+        }
+        Ok(())
+    };
+    let (mut next, mut flip) = (0usize, false);
+    run(20, &mut next, &mut flip)?;
+    let (start, cpu0) = (Instant::now(), thread_cpu());
+    let mut groups = 0u64;
+    while start.elapsed() < duration {
+        run(10, &mut next, &mut flip)?;
+        groups += 10;
+    }
+    Ok(Measure { ops: groups * group as u64, cpu: thread_cpu().saturating_sub(cpu0), wall: start.elapsed() })
+}
+
+fn reads(db: &Path, endpoints: &[(String, String)], duration: Duration) -> rusqlite::Result<Measure> {
+    let conn = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+    conn.execute_batch("PRAGMA cache_size=-8192; PRAGMA query_only=ON; PRAGMA mmap_size=2147418112;")?;
+    let mut select = conn.prepare(SELECT)?;
+    let mut next = 0usize;
+    let mut run = |n: usize| -> rusqlite::Result<()> {
+        for _ in 0..n {
+            let (user, id) = &endpoints[next % endpoints.len()];
+            next += 1;
+            let mut rows = select.query(params![user, id])?;
+            let row = rows.next()?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
+            // Read every column, as the store decodes the whole record.
+            for i in 0..14 {
+                let _ = row.get_ref(i)?;
+            }
+        }
+        Ok(())
+    };
+    run(1000)?;
+    let (start, cpu0) = (Instant::now(), thread_cpu());
+    let mut ops = 0u64;
+    while start.elapsed() < duration {
+        run(1000)?;
+        ops += 1000;
+    }
+    Ok(Measure { ops, cpu: thread_cpu().saturating_sub(cpu0), wall: start.elapsed() })
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+/// This thread's user plus system CPU time, from `/proc/thread-self/stat` (clock ticks of 10 ms:
+/// over runs of seconds, well under 1%).
+fn thread_cpu() -> Duration {
+    let ticks = std::fs::read_to_string("/proc/thread-self/stat")
+        .ok()
+        .and_then(|t| {
+            let rest = t[t.rfind(')')? + 2..].to_string();
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
+        })
+        .unwrap_or(0);
+    Duration::from_secs_f64(ticks as f64 / crate::process::TICKS_PER_SEC)
+}
