@@ -28,9 +28,6 @@ use tx::{Prepared, SqliteTx};
 /// The page cache of each connection, in KiB.
 const CACHE_KIB: u32 = 8 * 1024;
 
-/// How much of the database file a read connection maps into memory: SQLite's own upper bound.
-const READ_MMAP_BYTES: u64 = 0x7fff_0000;
-
 /// The most transactions one group commit takes.
 const MAX_GROUP: usize = 512;
 
@@ -251,12 +248,6 @@ fn open_connection(location: &Location, read_only: bool) -> StoreResult<Connecti
     }
     if read_only {
         conn.execute_batch("PRAGMA query_only=ON;").map_err(tx::map_err)?;
-        if let Location::File(_) = location {
-            // Reads take the database file's pages from a read-only memory map instead of one
-            // `pread` each: a descent of a large database's indexes then costs memory accesses,
-            // not system calls (see docs/ARCHITECTURE.md, "Reads of a large database").
-            conn.execute_batch(&format!("PRAGMA mmap_size={READ_MMAP_BYTES};")).map_err(tx::map_err)?;
-        }
     }
     Ok(conn)
 }
@@ -399,16 +390,5 @@ mod tests {
             page.query_map(rusqlite::params!["a", 0, limit], |r| r.get::<_, i64>(0)).unwrap().for_each(drop);
         }
         assert_eq!(page.get_status(rusqlite::StatementStatus::RePrepare), 0);
-    }
-
-    #[test]
-    fn reads_map_the_file_and_the_writer_does_not() {
-        let dir = tempfile::tempdir().unwrap();
-        let location = Location::File(dir.path().join("map.db"));
-        let mmap = |conn: &Connection| conn.query_row("PRAGMA mmap_size", [], |r| r.get::<_, u64>(0)).unwrap();
-        let writer = open_connection(&location, false).unwrap();
-        assert_eq!(mmap(&writer), 0, "writes never go through a map");
-        let reader = open_connection(&location, true).unwrap();
-        assert_eq!(mmap(&reader), READ_MMAP_BYTES);
     }
 }
