@@ -109,7 +109,7 @@ fn updates(db: &Path, endpoints: &[(String, String)], group: usize, duration: Du
 
 fn reads(db: &Path, endpoints: &[(String, String)], duration: Duration) -> rusqlite::Result<Measure> {
     let conn = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
-    conn.execute_batch("PRAGMA cache_size=-8192; PRAGMA query_only=ON; PRAGMA mmap_size=2147418112;")?;
+    conn.execute_batch("PRAGMA cache_size=-8192; PRAGMA query_only=ON;")?;
     let mut select = conn.prepare(SELECT)?;
     let mut next = 0usize;
     let mut run = |n: usize| -> rusqlite::Result<()> {
