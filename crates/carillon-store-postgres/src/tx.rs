@@ -20,6 +20,37 @@ use tokio_postgres::{Client, Row, Statement};
 
 type Params<'p> = &'p [&'p (dyn ToSql + Sync)];
 
+/// The columns of a push-outbox entry after its id, in the order of [`push_params`].
+macro_rules! push_columns {
+    () => {
+        "time_ms, account_id, region, app_instance_arn, channel_arn, message_id, sender_arn, recipient_arn, \
+         endpoint_id, endpoint_type, resource_arn, device_token_sha256, push_type, title, body, outcome, reason"
+    };
+}
+
+/// The values of [`push_columns`], the two enums already in their stored text.
+fn push_params<'p>(e: &'p PushEntry, endpoint_type: &'p Option<&'static str>, push_type: &'p &'static str) -> [&'p (dyn ToSql + Sync); 17] {
+    [
+        &e.time_ms,
+        &e.account_id,
+        &e.region,
+        &e.app_instance_arn,
+        &e.channel_arn,
+        &e.message_id,
+        &e.sender_arn,
+        &e.recipient_arn,
+        &e.endpoint_id,
+        endpoint_type,
+        &e.resource_arn,
+        &e.device_token_sha256,
+        push_type,
+        &e.title,
+        &e.body,
+        &e.outcome,
+        &e.reason,
+    ]
+}
+
 /// One open connection of the pool, with the statements prepared on it.
 pub(crate) struct Conn {
     pub client: Client,
@@ -1342,64 +1373,31 @@ impl Tx for PgTx<'_> {
     }
 
     fn insert_push_entry(&mut self, e: &PushEntry) -> StoreResult<()> {
-        let endpoint_type = e.endpoint_type.map(StoredEnum::as_stored);
-        let push_type = e.push_type.as_stored();
+        let (endpoint_type, push_type) = (e.endpoint_type.map(StoredEnum::as_stored), e.push_type.as_stored());
         self.execute(
-            "INSERT INTO push_outbox (time_ms, account_id, region, app_instance_arn, channel_arn, message_id, sender_arn, \
-             recipient_arn, endpoint_id, endpoint_type, resource_arn, device_token_sha256, push_type, title, body, outcome, reason) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
-            &[
-                &e.time_ms,
-                &e.account_id,
-                &e.region,
-                &e.app_instance_arn,
-                &e.channel_arn,
-                &e.message_id,
-                &e.sender_arn,
-                &e.recipient_arn,
-                &e.endpoint_id,
-                &endpoint_type,
-                &e.resource_arn,
-                &e.device_token_sha256,
-                &push_type,
-                &e.title,
-                &e.body,
-                &e.outcome,
-                &e.reason,
-            ],
+            concat!(
+                "INSERT INTO push_outbox (",
+                push_columns!(),
+                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+            ),
+            &push_params(e, &endpoint_type, &push_type),
         )?;
         Ok(())
     }
 
     fn insert_push_entry_with_id(&mut self, e: &PushEntry) -> StoreResult<()> {
-        let endpoint_type = e.endpoint_type.map(StoredEnum::as_stored);
-        let push_type = e.push_type.as_stored();
+        let (endpoint_type, push_type) = (e.endpoint_type.map(StoredEnum::as_stored), e.push_type.as_stored());
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&e.id];
+        params.extend(push_params(e, &endpoint_type, &push_type));
         // The id column is GENERATED ALWAYS: an explicit id must override it.
         self.insert(
-            "INSERT INTO push_outbox (id, time_ms, account_id, region, app_instance_arn, channel_arn, message_id, sender_arn, \
-             recipient_arn, endpoint_id, endpoint_type, resource_arn, device_token_sha256, push_type, title, body, outcome, reason) \
-             OVERRIDING SYSTEM VALUE \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
-            &[
-                &e.id,
-                &e.time_ms,
-                &e.account_id,
-                &e.region,
-                &e.app_instance_arn,
-                &e.channel_arn,
-                &e.message_id,
-                &e.sender_arn,
-                &e.recipient_arn,
-                &e.endpoint_id,
-                &endpoint_type,
-                &e.resource_arn,
-                &e.device_token_sha256,
-                &push_type,
-                &e.title,
-                &e.body,
-                &e.outcome,
-                &e.reason,
-            ],
+            concat!(
+                "INSERT INTO push_outbox (id, ",
+                push_columns!(),
+                ") OVERRIDING SYSTEM VALUE \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
+            ),
+            &params,
         )?;
         // An explicit id leaves the sequence where it was: move it to the id, never back (the
         // value nextval takes here is skipped, a gap and no more).
