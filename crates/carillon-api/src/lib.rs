@@ -27,6 +27,7 @@ mod timestamp;
 
 pub use bind::MAX_BODY_BYTES;
 pub use context::RequestContext;
+pub use direct::fuzz_agreement as fuzz_direct_binding;
 pub use error::{ApiError, ErrorKind};
 pub use identity::{ChimeSdkIdentity, Operation, dispatch, shapes};
 pub use pipeline::{Answer, Request, Resolved, Wire};

@@ -103,6 +103,16 @@ fn seeds(target: &str) -> Vec<Vec<u8>> {
         "sigv4" => vec![
             b"GET\n/app-instances/arn%3Aaws%3Achime%3Aus-east-1%3A1%3Aapp-instance%2Fx\nmax-results=1\nhost:x\nx-amz-date:20261128T000000Z\nauthorization:AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261128/us-east-1/chime/aws4_request, SignedHeaders=host;x-amz-date, Signature=ab\n\n{}".to_vec(),
         ],
+        "direct" => vec![
+            b"\x00{\"Name\":\"x\",\"AllowMessages\":\"ALL\"}".to_vec(),
+            b"\x01{\"Name\":\"n\",\"ClientRequestToken\":\"tok-1\",\"Tags\":[{\"Key\":\"k\",\"Value\":\"v\"}]}".to_vec(),
+            b"\x02{\"AppInstanceArn\":\"arn:aws:chime:us-east-1:111122223333:app-instance/a\",\"AppInstanceUserId\":\"u\",\"Name\":\"n\",\"ClientRequestToken\":\"tok-1\",\"ExpirationSettings\":{\"ExpirationDays\":1,\"ExpirationCriterion\":\"CREATED_TIMESTAMP\"}}".to_vec(),
+            b"\x03{\"Type\":\"GCM\",\"ResourceArn\":\"arn:aws:mobiletargeting:us-east-1:111122223333:apps/a\",\"EndpointAttributes\":{\"DeviceToken\":\"d\"},\"ClientRequestToken\":\"tok-1\"}".to_vec(),
+            b"\x04{\"Content\":\"hi\",\"Type\":\"STANDARD\",\"Persistence\":\"PERSISTENT\",\"ClientRequestToken\":\"tok-1\",\"MessageAttributes\":{\"m\":{\"StringValues\":[\"a\"]}}}".to_vec(),
+            b"\x05{\"AppInstanceArn\":\"arn:aws:chime:us-east-1:111122223333:app-instance/a\",\"Name\":\"c\",\"ClientRequestToken\":\"tok-1\",\"Mode\":\"RESTRICTED\"}".to_vec(),
+            b"\x06{\"Preferences\":{\"PushNotifications\":{\"AllowNotifications\":\"FILTERED\",\"FilterRule\":\"{\\\"m\\\":[\\\"a\\\"]}\"}}}".to_vec(),
+            b"\x07app-instance-arn=arn%3Aaws%3Achime%3Aus-east-1%3A111122223333%3Aapp-instance%2Fa&max-results=5".to_vec(),
+        ],
         "query" => vec![
             b"app-instance-arn=arn%3Aaws%3Achime%3Aus-east-1%3A111122223333%3Aapp-instance%2Fabc&max-results=10&next-token=AAAA".to_vec(),
             b"arn=arn%3Aaws%3Achime%3Aus-east-1%3A1%3Aapp-instance%2Fa".to_vec(),

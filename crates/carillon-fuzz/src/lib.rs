@@ -1,6 +1,7 @@
 //! Fuzz targets for the parsers a client reaches: the raw path and its labels, the query string,
 //! the JSON body bound to each operation's input (all three through the server's own entry,
-//! `Wire::resolve` then `Wire::bind`), and the SigV4 Authorization header and whole signed
+//! `Wire::resolve` then `Wire::bind`), the straight binding into typed inputs checked against that
+//! full binding, and the SigV4 Authorization header and whole signed
 //! requests (their parsers live in `carillon-sigv4`). Each target takes arbitrary bytes, must never
 //! panic, and checks the invariants of its parser: every rejection is a 400 or 404 in protocol
 //! shape, and every accepted value satisfies the model.
@@ -23,7 +24,14 @@ pub type Target = fn(&[u8]);
 
 /// All targets by name.
 pub const TARGETS: &[(&str, Target)] =
-    &[("path", path), ("query", query), ("body", body), ("authorization", authorization), ("sigv4", sigv4)];
+    &[("path", path), ("query", query), ("body", body), ("direct", direct), ("authorization", authorization), ("sigv4", sigv4)];
+
+/// The first byte picks one of eight operations, the rest is its body (or a List's query): the
+/// straight binding into the typed input must accept nothing the full binding refuses, and give
+/// the same input for what both accept (`carillon-api`'s `direct.rs`).
+pub fn direct(data: &[u8]) {
+    carillon_api::fuzz_direct_binding(&WIRE, data);
+}
 
 /// Arbitrary bytes as an Authorization header value (the SigV4 header parser).
 pub fn authorization(data: &[u8]) {
