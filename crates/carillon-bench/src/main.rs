@@ -685,8 +685,7 @@ impl Bench {
             seeded.endpoints.iter().map(|(u, id)| (seeded.users[*u as usize].clone(), id.clone())).collect();
         let duration = self.o.duration.min(Duration::from_secs(5));
         out(&format!(
-            "
-== floor: SQLite's own work on {} (the store's UPDATE, {group} per durable commit as the server's group commit reached; its SELECT), {:.0} s each, on the server's core ==",
+            "\n== floor: SQLite's own work on {} (the store's UPDATE, {group} per durable commit as the server's group commit reached; its SELECT), {:.0} s each, on the server's core ==",
             db.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
             duration.as_secs_f64()
         ));
@@ -704,9 +703,9 @@ impl Bench {
         Ok(())
     }
 
-    /// Describe and Update together at full load: with writes between the reads, SQLite drops a
-    /// read connection's page cache and memory map at its first read after each commit, which the
-    /// read-only runs never show. Its row goes into the run table.
+    /// Describe and Update together at full load: with writes between the reads, SQLite empties a
+    /// read connection's page cache at its first read after each commit, which the read-only runs
+    /// never show. Its row goes into the run table.
     async fn scale_mixed(&mut self, t: &Target, seeded: &Seeded, endpoints: usize) -> Result<(), String> {
         let c = self.o.connections;
         let spec = self.spec(&format!("scale mixed x{c} @{endpoints}"), vec![(MixOp::Describe, 1), (MixOp::Update, 1)], c);
