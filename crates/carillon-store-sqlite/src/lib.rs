@@ -269,14 +269,14 @@ fn run(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
 
 fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>, stats: &GroupStats) {
     let prepared = Prepared::new(&conn);
-    let mut batch: Vec<(TxFn, Reply, bool)> = Vec::new();
+    let mut batch: Vec<GroupJob> = Vec::new();
     let mut closing: Option<oneshot::Sender<()>> = None;
     while closing.is_none() {
         let Ok(first) = rx.recv() else { break };
         let mut next = Some(first);
         while let Some(job) = next.take() {
             match job {
-                Job::Run(f, reply, writable) => batch.push((f, reply, writable)),
+                Job::Run(f, reply, writable) => batch.push((f, Some(reply), writable)),
                 Job::Close(done) => closing = Some(done),
             }
             if closing.is_none() && batch.len() < MAX_GROUP {
@@ -284,6 +284,7 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>, stats: &GroupStats) {
             }
         }
         run_group(&prepared, &mut batch, stats);
+        batch.clear();
     }
     drop(prepared);
     drop(conn);
@@ -291,6 +292,10 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>, stats: &GroupStats) {
         let _ = done.send(());
     }
 }
+
+/// A write transaction of a group: its closure, kept until the group ends since it may run again;
+/// its reply, taken when it is answered; whether it may write.
+type GroupJob = (TxFn, Option<Reply>, bool);
 
 /// Runs a group of write transactions inside one physical transaction and answers them after its
 /// commit. If SQLite drops the physical transaction midway (disk full, I/O error), everything run so
@@ -302,12 +307,11 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>, stats: &GroupStats) {
 /// is rolled back, and every job that had run in it runs again, in order, in a new one. Closures may
 /// run more than once (`carillon_store`), and each run overwrites the last one's result. The job
 /// undone does not run again, so each undo leaves one job fewer and a group always ends.
-fn run_group(prepared: &Prepared<'_>, batch: &mut Vec<(TxFn, Reply, bool)>, stats: &GroupStats) {
+fn run_group(prepared: &Prepared<'_>, jobs: &mut [GroupJob], stats: &GroupStats) {
     let conn = prepared.connection();
     // Transaction control, on statements prepared once for the writer's connection.
     let run = |sql: &'static str| prepared.with(sql, |s| s.execute([]).map(|_| ()));
-    let mut jobs: Vec<(TxFn, Option<Reply>, bool)> = batch.drain(..).map(|(f, reply, writable)| (f, Some(reply), writable)).collect();
-    let answer = |jobs: &mut Vec<(TxFn, Option<Reply>, bool)>, i: usize, out: Result<(), TxAbort>| {
+    let answer = |jobs: &mut [GroupJob], i: usize, out: Result<(), TxAbort>| {
         if let Some(reply) = jobs[i].1.take() {
             let _ = reply.send(out);
         }
@@ -321,7 +325,7 @@ fn run_group(prepared: &Prepared<'_>, batch: &mut Vec<(TxFn, Reply, bool)>, stat
     while let Some(i) = queue.pop_front() {
         if !open {
             if let Err(e) = run("BEGIN IMMEDIATE") {
-                answer(&mut jobs, i, Err(TxAbort::Store(tx::map_err(e))));
+                answer(jobs, i, Err(TxAbort::Store(tx::map_err(e))));
                 continue;
             }
             open = true;
@@ -339,9 +343,9 @@ fn run_group(prepared: &Prepared<'_>, batch: &mut Vec<(TxFn, Reply, bool)>, stat
                 _ => Err(TxAbort::Store(StoreError::Unavailable("the database could not complete the write".into()))),
             };
             for (j, earlier) in std::mem::take(&mut done) {
-                answer(&mut jobs, j, lost(earlier));
+                answer(jobs, j, lost(earlier));
             }
-            answer(&mut jobs, i, lost(out));
+            answer(jobs, i, lost(out));
             open = false;
             continue;
         }
@@ -360,7 +364,7 @@ fn run_group(prepared: &Prepared<'_>, batch: &mut Vec<(TxFn, Reply, bool)>, stat
         }
     }
     for (i, out) in undone {
-        answer(&mut jobs, i, out);
+        answer(jobs, i, out);
     }
     if !open {
         return;
@@ -381,7 +385,7 @@ fn run_group(prepared: &Prepared<'_>, batch: &mut Vec<(TxFn, Reply, bool)>, stat
                 let _ = catch_unwind(AssertUnwindSafe(|| observe(committed, took)));
             }
             for (i, out) in done {
-                answer(&mut jobs, i, out);
+                answer(jobs, i, out);
             }
         }
         Err(e) => {
@@ -392,7 +396,7 @@ fn run_group(prepared: &Prepared<'_>, batch: &mut Vec<(TxFn, Reply, bool)>, stat
                     Err(TxAbort::Caller) => Err(TxAbort::Caller),
                     _ => Err(TxAbort::Store(err.clone())),
                 };
-                answer(&mut jobs, i, out);
+                answer(jobs, i, out);
             }
         }
     }
@@ -440,7 +444,7 @@ mod tests {
                 if refuse { Err(TxAbort::Caller) } else { Ok(()) }
             });
             let (reply, answer) = oneshot::channel();
-            batch.push((f, reply, writable));
+            batch.push((f, Some(reply), writable));
             answers.push(answer);
         }
         run_group(&prepared, &mut batch, &GroupStats::default());
