@@ -8,24 +8,14 @@
 //! - reads: the `SELECT` the store runs for DescribeAppInstanceUserEndpoint, prepared once, each
 //!   in its own autocommit snapshot, on a connection set up like the store's read connections.
 //!
-//! The SQL repeats the store's text on purpose: when the schema moves, the statements fail to
-//! prepare and the bench says so, rather than measuring something else. CPU is the thread's own
-//! user plus system time (which includes the fsync system calls, not the wait for the disk).
+//! The statements and the connections' settings are the store's own (`carillon_store_sqlite::raw`).
+//! CPU is the thread's own user plus system time (which includes the fsync system calls, not the
+//! wait for the disk).
 
-use rusqlite::{Connection, OpenFlags, params};
+use carillon_store_sqlite::raw;
+use rusqlite::{Connection, params};
 use std::path::Path;
 use std::time::{Duration, Instant};
-
-const UPDATE: &str = "UPDATE endpoints SET name = COALESCE(?3, name), allow_messages = COALESCE(?4, allow_messages), \
-     status = COALESCE(?5, status), status_reason = CASE WHEN ?5 IS NULL THEN status_reason ELSE ?6 END, \
-     updated_ms = CASE WHEN ?7 IS NULL THEN updated_ms ELSE MAX(?7, updated_ms + 1) END \
-     WHERE user_arn = ?1 AND endpoint_id = ?2 AND EXISTS (SELECT 1 FROM users u WHERE u.arn = endpoints.user_arn) \
-     AND EXISTS (SELECT 1 FROM app_instances a WHERE a.arn = endpoints.app_instance_arn)";
-
-const SELECT: &str = "SELECT seq, user_arn, endpoint_id, app_instance_arn, name, endpoint_type, resource_arn, device_token, \
-     voip_device_token, allow_messages, status, status_reason, created_ms, updated_ms FROM endpoints \
-     WHERE user_arn = ?1 AND endpoint_id = ?2 AND EXISTS (SELECT 1 FROM users u WHERE u.arn = endpoints.user_arn) \
-     AND EXISTS (SELECT 1 FROM app_instances a WHERE a.arn = endpoints.app_instance_arn)";
 
 /// One measure: operations done, the thread's CPU and the wall time they took.
 #[derive(Debug, Clone, Copy, Default)]
@@ -63,22 +53,20 @@ pub fn measure(db: &Path, endpoints: Vec<(String, String)>, group: usize, durati
         if let Some(c) = cpu {
             core_affinity::set_for_current(core_affinity::CoreId { id: c });
         }
-        let update = updates(&db, &endpoints, group, duration).map_err(|e| format!("the floor's updates: {e}"))?;
-        let describe = reads(&db, &endpoints, duration).map_err(|e| format!("the floor's reads: {e}"))?;
+        let writer = raw::connection(&db, false).map_err(|e| format!("the floor's writer: {e}"))?;
+        let update = updates(&writer, &endpoints, group, duration).map_err(|e| format!("the floor's updates: {e}"))?;
+        let reader = raw::connection(&db, true).map_err(|e| format!("the floor's reader: {e}"))?;
+        let describe = reads(&reader, &endpoints, duration).map_err(|e| format!("the floor's reads: {e}"))?;
         Ok(Floor { group, update, describe })
     })
     .join()
     .map_err(|_| "the floor's thread panicked".to_string())?
 }
 
-fn updates(db: &Path, endpoints: &[(String, String)], group: usize, duration: Duration) -> rusqlite::Result<Measure> {
-    let conn = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
-    conn.busy_timeout(Duration::from_secs(5))?;
-    conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get::<_, String>(0))?;
-    conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA cache_size=-8192;")?;
+fn updates(conn: &Connection, endpoints: &[(String, String)], group: usize, duration: Duration) -> rusqlite::Result<Measure> {
     let mut begin = conn.prepare("BEGIN")?;
     let mut commit = conn.prepare("COMMIT")?;
-    let mut update = conn.prepare(UPDATE)?;
+    let mut update = conn.prepare(raw::UPDATE_ENDPOINT)?;
     let mut run = |n: usize, next: &mut usize, flip: &mut bool| -> rusqlite::Result<()> {
         for _ in 0..n {
             begin.execute([])?;
@@ -107,10 +95,9 @@ fn updates(db: &Path, endpoints: &[(String, String)], group: usize, duration: Du
     Ok(Measure { ops: groups * group as u64, cpu: thread_cpu().saturating_sub(cpu0), wall: start.elapsed() })
 }
 
-fn reads(db: &Path, endpoints: &[(String, String)], duration: Duration) -> rusqlite::Result<Measure> {
-    let conn = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
-    conn.execute_batch("PRAGMA cache_size=-8192; PRAGMA query_only=ON;")?;
-    let mut select = conn.prepare(SELECT)?;
+fn reads(conn: &Connection, endpoints: &[(String, String)], duration: Duration) -> rusqlite::Result<Measure> {
+    let mut select = conn.prepare(raw::GET_ENDPOINT)?;
+    let columns = select.column_count();
     let mut next = 0usize;
     let mut run = |n: usize| -> rusqlite::Result<()> {
         for _ in 0..n {
@@ -119,7 +106,7 @@ fn reads(db: &Path, endpoints: &[(String, String)], duration: Duration) -> rusql
             let mut rows = select.query(params![user, id])?;
             let row = rows.next()?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
             // Read every column, as the store decodes the whole record.
-            for i in 0..14 {
+            for i in 0..columns {
                 let _ = row.get_ref(i)?;
             }
         }

@@ -294,10 +294,10 @@ impl Report {
             let name = format!("{} CPU per request, {conns} connections", capital(op));
             let goal = format!("<= {goal_us:.0} µs of server CPU");
             let row = self.run(&format!("{op} x{conns}"));
-            match row.and_then(|r| Some((r.carillon.server_cpu? / r.carillon.rps * 1e6, r.baseline.as_ref()))) {
+            match row.and_then(|r| Some((cpu_us(&r.carillon)?, r.baseline.as_ref()))) {
                 Some((us, baseline)) => {
                     let mut measured = format!("{us:.1} µs");
-                    if let (Some(b), Some(f)) = (baseline.and_then(|b| Some(b.server_cpu? / b.rps * 1e6)), &self.floor) {
+                    if let (Some(b), Some(f)) = (baseline.and_then(cpu_us), &self.floor) {
                         let (sql, how) = if op == "update" {
                             (f.update.cpu_us_per_op(), format!(", {} per commit", f.group))
                         } else {

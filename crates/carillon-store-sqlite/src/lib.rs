@@ -26,6 +26,20 @@ use std::time::Instant;
 use tokio::sync::oneshot;
 use tx::{Prepared, SqliteTx};
 
+/// SQLite as the store uses it, without the store around it: the statements of the two hottest
+/// operations, and a connection to an existing database set up as the store sets up its own. For
+/// measuring SQLite's own cost beside the store's (`carillon-bench`'s floor); the store never hands
+/// out the connections it uses.
+pub mod raw {
+    pub use crate::tx::{GET_ENDPOINT, UPDATE_ENDPOINT};
+
+    /// A connection to the database at `path`, with the settings of the store's writer or, when
+    /// `read_only`, of its read connections. Migrations are not applied.
+    pub fn connection(path: &std::path::Path, read_only: bool) -> carillon_store::StoreResult<rusqlite::Connection> {
+        crate::open_connection(&crate::Location::File(path.to_path_buf()), read_only)
+    }
+}
+
 /// The page cache of each connection, in KiB.
 const CACHE_KIB: u32 = 8 * 1024;
 

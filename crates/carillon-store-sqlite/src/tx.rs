@@ -446,6 +446,21 @@ macro_rules! endpoint_alive {
     };
 }
 
+/// The statement of [`Tx::get_endpoint`], DescribeAppInstanceUserEndpoint's read: user ARN, EndpointId.
+pub const GET_ENDPOINT: &str =
+    concat!("SELECT ", endpoint_cols!(), " FROM endpoints WHERE user_arn = ?1 AND endpoint_id = ?2 AND ", endpoint_alive!());
+
+/// The statement of [`Tx::update_endpoint`], UpdateAppInstanceUserEndpoint's write: user ARN,
+/// EndpointId, then Name, AllowMessages, the state and its reason (each NULL to keep it), and the
+/// time of the update in milliseconds.
+pub const UPDATE_ENDPOINT: &str = concat!(
+    "UPDATE endpoints SET name = COALESCE(?3, name), allow_messages = COALESCE(?4, allow_messages), \
+     status = COALESCE(?5, status), status_reason = CASE WHEN ?5 IS NULL THEN status_reason ELSE ?6 END, \
+     updated_ms = CASE WHEN ?7 IS NULL THEN updated_ms ELSE MAX(?7, updated_ms + 1) END \
+     WHERE user_arn = ?1 AND endpoint_id = ?2 AND ",
+    endpoint_alive!()
+);
+
 /// The tables a purge of `kind` empties, in order, each with its row key and the column that names
 /// the purged resource.
 fn purged_tables(kind: PurgeKind) -> &'static [(&'static str, &'static str, &'static str)] {
@@ -820,20 +835,12 @@ impl Tx for SqliteTx<'_, '_> {
     }
 
     fn get_endpoint(&mut self, user_arn: &str, endpoint_id: &str) -> StoreResult<Option<EndpointRecord>> {
-        self.one(
-            concat!("SELECT ", endpoint_cols!(), " FROM endpoints WHERE user_arn = ?1 AND endpoint_id = ?2 AND ", endpoint_alive!()),
-            [user_arn, endpoint_id],
-            endpoint,
-        )
+        self.one(GET_ENDPOINT, [user_arn, endpoint_id], endpoint)
     }
 
     fn update_endpoint(&mut self, user_arn: &str, endpoint_id: &str, u: &EndpointUpdate) -> StoreResult<bool> {
         Ok(self.exec(
-            "UPDATE endpoints SET name = COALESCE(?3, name), allow_messages = COALESCE(?4, allow_messages), \
-             status = COALESCE(?5, status), status_reason = CASE WHEN ?5 IS NULL THEN status_reason ELSE ?6 END, \
-             updated_ms = CASE WHEN ?7 IS NULL THEN updated_ms ELSE MAX(?7, updated_ms + 1) END \
-             WHERE user_arn = ?1 AND endpoint_id = ?2 AND EXISTS (SELECT 1 FROM users u WHERE u.arn = endpoints.user_arn) \
-             AND EXISTS (SELECT 1 FROM app_instances a WHERE a.arn = endpoints.app_instance_arn)",
+            UPDATE_ENDPOINT,
             params![
                 user_arn,
                 endpoint_id,
