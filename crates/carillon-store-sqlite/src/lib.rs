@@ -330,11 +330,10 @@ fn run_group(prepared: &Prepared<'_>, jobs: &mut [GroupJob], stats: &GroupStats)
             let _ = reply.send(out);
         }
     };
-    // What is still to run, in order; what ran in the current physical transaction, with its
-    // outcome; and the jobs undone, whose failure stands whatever the group's fate.
+    // What is still to run, in order, and what ran in the current physical transaction, with its
+    // outcome.
     let mut queue: std::collections::VecDeque<usize> = (0..jobs.len()).collect();
     let mut done: Vec<(usize, Result<(), TxAbort>)> = Vec::with_capacity(jobs.len());
-    let mut undone: Vec<(usize, Result<(), TxAbort>)> = Vec::new();
     let mut open = false;
     while let Some(i) = queue.pop_front() {
         if !open {
@@ -369,16 +368,13 @@ fn run_group(prepared: &Prepared<'_>, jobs: &mut [GroupJob], stats: &GroupStats)
             continue;
         }
         // It must not keep rows it changed: undo the physical transaction, and run again, first,
-        // every job that had run in it.
+        // every job that had run in it. Its own failure stands whatever becomes of the group.
         let _ = run("ROLLBACK");
         open = false;
-        undone.push((i, out));
+        answer(jobs, i, out);
         for (j, _) in std::mem::take(&mut done).into_iter().rev() {
             queue.push_front(j);
         }
-    }
-    for (i, out) in undone {
-        answer(jobs, i, out);
     }
     if !open {
         return;
