@@ -144,3 +144,28 @@ async fn a_second_server_on_the_same_database_under_another_path_also_exits() {
     assert_eq!(d.app_instance().and_then(|a| a.name()), Some("held"));
     assert_eq!(server.stop(), Some(0));
 }
+
+#[tokio::test]
+async fn while_the_server_runs_no_other_process_reads_or_writes_its_database() {
+    let mut server = First::start();
+    let (c, _) = server.client();
+    let held = create_instance(&c, "held").await;
+
+    // Another process's SQLite (this test's) is refused at once, for a read as for a write:
+    // the server's WAL index lives in its own memory, so no other process could see it.
+    let other = rusqlite::Connection::open(&server.db).unwrap();
+    other.busy_timeout(Duration::ZERO).unwrap();
+    let read = other.query_row("SELECT COUNT(*) FROM app_instances", [], |r| r.get::<_, i64>(0));
+    assert!(matches!(&read, Err(e) if e.to_string().contains("locked")), "a read by another process: {read:?}");
+    let write = other.execute("DELETE FROM app_instances", []);
+    assert!(matches!(&write, Err(e) if e.to_string().contains("locked")), "a write by another process: {write:?}");
+    drop(other);
+
+    // The server still serves what it holds; once it has stopped, the file is anyone's, whole.
+    let d = c.describe_app_instance().app_instance_arn(&held).send().await.expect("describe after");
+    assert_eq!(d.app_instance().and_then(|a| a.name()), Some("held"));
+    assert_eq!(server.stop(), Some(0));
+    let after = rusqlite::Connection::open(&server.db).unwrap();
+    let names: i64 = after.query_row("SELECT COUNT(*) FROM app_instances WHERE name = 'held'", [], |r| r.get(0)).unwrap();
+    assert_eq!(names, 1);
+}
