@@ -413,6 +413,8 @@ impl Shared {
         let unavailable = |f: Failure| {
             let why = match f {
                 Failure::Timeout => "timed out".to_string(),
+                // Only a transaction's first statement can fail so; connecting runs none.
+                Failure::RanOutsideTransaction => classify(&f).0.to_string(),
                 Failure::Db(e) => match e.as_db_error() {
                     Some(db) => format!("{} ({})", db.message(), db.code().code()),
                     None => e.to_string(),
@@ -488,35 +490,34 @@ impl Shared {
         }
     }
 
-    /// One run of `f` on `conn`; gives the connection back unless it must be dropped.
+    /// One run of `f` on `conn`; gives the connection back unless it must be dropped. The
+    /// transaction's `BEGIN` goes out with its first statement, in one round trip; a closure that
+    /// runs no statement begins and commits nothing.
     fn attempt(&self, mut conn: Conn, f: &mut TxFn, writable: bool) -> (Attempt, Option<Conn>) {
         let limit = self.limit();
         let begin = if writable { "BEGIN ISOLATION LEVEL READ COMMITTED" } else { "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" };
-        if let Err(failure) = wait(&self.handle, limit, conn.client.batch_execute(begin)) {
-            let (e, fault) = classify(&failure);
+        let mut tx = PgTx::new(&mut conn, &self.handle, limit, writable, begin);
+        let ran = catch_unwind(AssertUnwindSafe(|| f(&mut tx as &mut dyn Tx)));
+        let (failure, begun, failed_to_begin) = (tx.failure.take(), tx.begun(), tx.failed_to_begin());
+        let rollback = |conn: Conn| if begun { self.rollback(conn) } else { Some(conn) };
+        if failed_to_begin && let Some((e, fault)) = failure {
+            // Nothing of the transaction ran, whatever the closure made of the error.
             return match fault {
-                // A connection that hangs says the server hangs: trying another would only wait
-                // as long again.
-                Fault::Broken if matches!(failure, Failure::Timeout) => {
-                    conn.discard();
-                    (Attempt::Done(Err(TxAbort::Store(e))), None)
-                }
+                // An idle connection the server closed (a hung one is no such failure: see
+                // `PgTx::failed_to_begin`).
                 Fault::Broken => {
                     conn.discard();
                     (Attempt::Stale(e), None)
                 }
-                Fault::Retry => (Attempt::Retry(e), self.rollback(conn)),
-                Fault::Statement => (Attempt::Done(Err(TxAbort::Store(e))), self.rollback(conn)),
+                Fault::Retry => (Attempt::Retry(e), rollback(conn)),
+                Fault::Statement => (Attempt::Done(Err(TxAbort::Store(e))), rollback(conn)),
             };
         }
-        let mut tx = PgTx::new(&mut conn, &self.handle, limit, writable);
-        let ran = catch_unwind(AssertUnwindSafe(|| f(&mut tx as &mut dyn Tx)));
-        let failure = tx.failure.take();
         let out = match ran {
             Ok(out) => out,
             Err(_) => {
                 let what = if writable { "a write transaction panicked" } else { "a read transaction panicked" };
-                return (Attempt::Done(Err(TxAbort::Store(StoreError::Internal(what.into())))), self.rollback(conn));
+                return (Attempt::Done(Err(TxAbort::Store(StoreError::Internal(what.into())))), rollback(conn));
             }
         };
         // The closure's own error wins over the store error it may have been built from.
@@ -532,7 +533,8 @@ impl Shared {
             }
             Some((e, Fault::Statement)) => (Attempt::Done(keep_caller(out, e)), self.rollback(conn)),
             None => match out {
-                Err(abort) => (Attempt::Done(Err(abort)), self.rollback(conn)),
+                Err(abort) => (Attempt::Done(Err(abort)), rollback(conn)),
+                Ok(value) if !begun => (Attempt::Done(Ok(value)), Some(conn)),
                 Ok(value) => match (Instant::now(), wait(&self.handle, limit, conn.client.batch_execute("COMMIT"))) {
                     (started, Ok(())) => {
                         // Each write transaction commits alone: a batch of one.

@@ -87,6 +87,8 @@ pub(crate) enum Fault {
 pub(crate) enum Failure {
     Db(tokio_postgres::Error),
     Timeout,
+    /// A transaction's `BEGIN` failed, but the statement sent with it ran, outside any transaction.
+    RanOutsideTransaction,
 }
 
 impl From<tokio_postgres::Error> for Failure {
@@ -112,6 +114,10 @@ where
 pub(crate) fn classify(f: &Failure) -> (StoreError, Fault) {
     let e = match f {
         Failure::Timeout => return (StoreError::Unavailable("the database did not answer in time".into()), Fault::Broken),
+        Failure::RanOutsideTransaction => {
+            let e = "the transaction could not begin, and its first statement may or may not have taken effect";
+            return (StoreError::Unavailable(e.into()), Fault::Broken);
+        }
         Failure::Db(e) => e,
     };
     let Some(code) = e.code() else {
@@ -209,18 +215,64 @@ fn refs<'e>(escaped: &'e [Escaped<'_>]) -> Vec<&'e (dyn ToSql + Sync)> {
     escaped.iter().map(|e| e as &(dyn ToSql + Sync)).collect()
 }
 
+/// A transaction's `BEGIN` while it is not sent: it goes out with the first statement, both in
+/// one round trip.
+pub(crate) struct Begin {
+    pending: Option<&'static str>,
+    /// Whether the transaction failed before it began (its `BEGIN`, or preparing its first
+    /// statement, failed): then nothing of it ran.
+    failed: bool,
+}
+
+impl Begin {
+    /// Waits for `fut`, one statement of the transaction; the first one goes out after the
+    /// transaction's `BEGIN`. PostgreSQL runs each message of a pipeline on its own, so a `BEGIN`
+    /// that failed on a live connection would leave the statement after it to run outside any
+    /// transaction: that is [`Failure::RanOutsideTransaction`], and the connection is dropped.
+    fn send<T, F>(&mut self, rt: &Handle, limit: Duration, client: &Client, fut: F) -> Result<T, Failure>
+    where
+        F: Future<Output = Result<T, tokio_postgres::Error>>,
+    {
+        let Some(begin) = self.pending.take() else { return wait(rt, limit, fut) };
+        let both = async { Ok::<_, tokio_postgres::Error>(tokio::join!(biased; client.batch_execute(begin), fut)) };
+        match wait(rt, limit, both)? {
+            (Ok(()), out) => out.map_err(Failure::Db),
+            (Err(e), out) => {
+                if e.code().is_some() && out.is_ok() {
+                    return Err(Failure::RanOutsideTransaction);
+                }
+                self.failed = true;
+                Err(Failure::Db(e))
+            }
+        }
+    }
+}
+
 pub(crate) struct PgTx<'a> {
     conn: &'a mut Conn,
     rt: &'a Handle,
     limit: Duration,
     writable: bool,
+    begin: Begin,
     /// The first failure that ended this transaction attempt.
     pub failure: Option<(StoreError, Fault)>,
 }
 
 impl<'a> PgTx<'a> {
-    pub fn new(conn: &'a mut Conn, rt: &'a Handle, limit: Duration, writable: bool) -> Self {
-        PgTx { conn, rt, limit, writable, failure: None }
+    /// A transaction that `begin` opens; it is sent with the first statement.
+    pub fn new(conn: &'a mut Conn, rt: &'a Handle, limit: Duration, writable: bool, begin: &'static str) -> Self {
+        PgTx { conn, rt, limit, writable, begin: Begin { pending: Some(begin), failed: false }, failure: None }
+    }
+
+    /// Whether the transaction's `BEGIN` went out, so that it must be committed or rolled back.
+    pub fn begun(&self) -> bool {
+        self.begin.pending.is_none()
+    }
+
+    /// Whether the failure came before the transaction began, on a connection that answered: nothing
+    /// of it ran, and another connection may run it. (A timeout is never one.)
+    pub fn failed_to_begin(&self) -> bool {
+        self.begin.failed
     }
 
     fn alive(&self) -> StoreResult<()> {
@@ -255,7 +307,12 @@ impl<'a> PgTx<'a> {
                 self.conn.stmts.insert(sql, s.clone());
                 Ok(s)
             }
-            Err(f) => Err(self.fail(f)),
+            Err(f) => {
+                // A connection that hangs says the server hangs: trying another would only wait
+                // as long again, so a timeout is not a failure to begin.
+                self.begin.failed |= self.begin.pending.is_some() && !matches!(f, Failure::Timeout);
+                Err(self.fail(f))
+            }
         }
     }
 
@@ -263,7 +320,8 @@ impl<'a> PgTx<'a> {
         self.alive()?;
         let stmt = self.statement(sql)?;
         let escaped = escaped(params);
-        wait(self.rt, self.limit, self.conn.client.query(&stmt, &refs(&escaped))).map_err(|f| self.fail(f))
+        let client = &self.conn.client;
+        self.begin.send(self.rt, self.limit, client, client.query(&stmt, &refs(&escaped))).map_err(|f| self.fail(f))
     }
 
     fn query_opt(&mut self, sql: &'static str, params: Params<'_>) -> StoreResult<Option<Row>> {
@@ -281,7 +339,8 @@ impl<'a> PgTx<'a> {
         self.writing()?;
         let stmt = self.statement(sql)?;
         let escaped = escaped(params);
-        wait(self.rt, self.limit, self.conn.client.execute(&stmt, &refs(&escaped))).map_err(|f| self.fail(f))
+        let client = &self.conn.client;
+        self.begin.send(self.rt, self.limit, client, client.execute(&stmt, &refs(&escaped))).map_err(|f| self.fail(f))
     }
 
     /// An insert that may break a uniqueness rule: it runs after a savepoint, sent together with
@@ -294,12 +353,13 @@ impl<'a> PgTx<'a> {
         let params = refs(&escaped);
         let params = &params[..];
         let both = async {
-            // `biased` polls the savepoint first, so it is sent first: one round trip for both.
+            // `biased` polls the savepoint first, so it is sent first: one round trip for both
+            // (and for the transaction's `BEGIN` when this is its first statement).
             let (savepoint, insert) = tokio::join!(biased; client.batch_execute("SAVEPOINT carillon_stmt"), client.execute(&stmt, params));
             savepoint?;
             insert
         };
-        let failure = match wait(self.rt, self.limit, both) {
+        let failure = match self.begin.send(self.rt, self.limit, client, both) {
             Ok(_) => return Ok(()),
             Err(f) => f,
         };
