@@ -42,6 +42,9 @@
 //!   unescaped (see `text`): every value the model admits round-trips.
 //! - **Reads** run in `REPEATABLE READ READ ONLY` transactions; writes through their `Tx` fail
 //!   with `StoreError::Internal` without reaching the database.
+//! - **Round trips.** A transaction's `BEGIN` is sent with its first statement, and an insert's
+//!   savepoint with the insert: an update is two round trips (the statement, then `COMMIT`), a
+//!   one-statement read two. A transaction that runs no statement sends nothing.
 //! - **Errors.** Connection failures, timeouts, a read-only or overloaded server map to
 //!   `Unavailable`; unique violations to `Conflict`; the rest to `Internal`. A panic inside a
 //!   closure is caught, its transaction rolled back (or its connection dropped), and it answers
