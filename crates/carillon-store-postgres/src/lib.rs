@@ -533,12 +533,12 @@ impl Shared {
             _ => Err(TxAbort::Store(e)),
         };
         match failure {
-            Some((e, Fault::Retry)) => (Attempt::Retry(e), self.rollback(conn)),
+            Some((e, Fault::Retry)) => (Attempt::Retry(e), rollback(conn)),
             Some((e, Fault::Broken)) => {
                 conn.discard();
                 (Attempt::Done(keep_caller(out, e)), None)
             }
-            Some((e, Fault::Statement)) => (Attempt::Done(keep_caller(out, e)), self.rollback(conn)),
+            Some((e, Fault::Statement)) => (Attempt::Done(keep_caller(out, e)), rollback(conn)),
             None => match out {
                 Err(abort) => (Attempt::Done(Err(abort)), rollback(conn)),
                 Ok(value) if !begun => (Attempt::Done(Ok(value)), Some(conn)),
@@ -552,13 +552,13 @@ impl Shared {
                         (Attempt::Done(Ok(value)), Some(conn))
                     }
                     (_, Err(failure)) => match classify(&failure) {
-                        (e, Fault::Retry) => (Attempt::Retry(e), self.rollback(conn)),
+                        (e, Fault::Retry) => (Attempt::Retry(e), rollback(conn)),
                         (e, Fault::Broken) => {
                             conn.discard();
                             let e = StoreError::Unavailable(format!("the commit may or may not have happened: {e}"));
                             (Attempt::Done(Err(TxAbort::Store(e))), None)
                         }
-                        (e, Fault::Statement) => (Attempt::Done(Err(TxAbort::Store(e))), self.rollback(conn)),
+                        (e, Fault::Statement) => (Attempt::Done(Err(TxAbort::Store(e))), rollback(conn)),
                     },
                 },
             },
