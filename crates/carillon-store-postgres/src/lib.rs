@@ -3,15 +3,18 @@
 //!
 //! # Design
 //!
-//! - **Driver.** [`tokio_postgres`], on a small tokio runtime private to the store (one I/O worker
-//!   thread that drives the connections, and a blocking pool for the transactions). The trait's
-//!   transaction closures are synchronous (`FnMut(&mut dyn Tx)`), so each transaction runs on a
-//!   blocking thread of that runtime and waits for each statement with `Handle::block_on`. This
-//!   keeps the server's own runtime free of blocking work, bounds every wait with a client-side
-//!   timeout (a server that stops answering cannot hang a request, as it could with the blocking
-//!   `postgres` crate, whose calls have no timeout), and makes the store independent of the
-//!   caller's runtime: its futures only await tasks of the private runtime, and it may be dropped
-//!   anywhere (the runtime is shut down in the background).
+//! - **Driver.** [`tokio_postgres`]. The trait's transaction closures are synchronous
+//!   (`FnMut(&mut dyn Tx)`), so each transaction runs on a blocking thread of a small tokio
+//!   runtime private to the store, and each connection has a current-thread runtime of its own:
+//!   the transaction's thread waits for each statement with `Runtime::block_on`, which writes the
+//!   request, waits on the socket and reads the answer on that thread. A transaction crosses
+//!   threads twice (to the blocking thread and back), not twice per statement as it would if one
+//!   I/O thread drove every connection. This keeps the server's own runtime free of blocking
+//!   work, bounds every wait with a client-side timeout (a server that stops answering cannot
+//!   hang a request, as it could with the blocking `postgres` crate, whose calls have no
+//!   timeout), and makes the store independent of the caller's runtime: its futures only await
+//!   tasks of the private runtime, and it may be dropped anywhere (every runtime is shut down in
+//!   the background).
 //! - **Pool.** A fixed number of connections ([`PostgresOptions::pool_size`], 16 by default): a
 //!   semaphore admits that many transactions at once and the others queue, up to
 //!   [`PostgresOptions::acquire_timeout`]. Connections are opened lazily and kept idle for reuse;
@@ -70,9 +73,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 use tokio::runtime::{Handle, Runtime};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
-use tokio_postgres::{Config, NoTls};
-use tx::{Conn, Failure, Fault, PgTx, classify, wait};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError};
+use tokio_postgres::Config;
+use tx::{Conn, Failure, Fault, PgTx, classify};
 
 /// The advisory lock key of a database's occupancy: "carillon" in ASCII, plus one (the
 /// migrations' key is "carillon").
@@ -230,9 +233,10 @@ impl PostgresStore {
             let limit = shared.limit();
             let held = match how {
                 Occupancy::Shared => {
-                    wait(&shared.handle, limit, conn.client.execute("SELECT pg_advisory_lock_shared($1)", &[&OCCUPANCY_KEY])).map(|_| true)
+                    conn.wait(limit, conn.client.execute("SELECT pg_advisory_lock_shared($1)", &[&OCCUPANCY_KEY])).map(|_| true)
                 }
-                Occupancy::Sole => wait(&shared.handle, limit, conn.client.query_one("SELECT pg_try_advisory_lock($1)", &[&OCCUPANCY_KEY]))
+                Occupancy::Sole => conn
+                    .wait(limit, conn.client.query_one("SELECT pg_try_advisory_lock($1)", &[&OCCUPANCY_KEY]))
                     .map(|row| row.get::<_, bool>(0)),
             };
             match held {
@@ -259,20 +263,24 @@ impl PostgresStore {
         &self.inner.shared.url
     }
 
+    /// Runs `f` on a blocking thread of the store's runtime, which waits for a connection, then
+    /// drives that connection itself: the request crosses threads once each way.
     fn run(&self, f: TxFn, writable: bool) -> BoxFuture<'_, Result<(), TxAbort>> {
         let shared = self.inner.shared.clone();
-        let task = self.inner.shared.handle.spawn(async move {
-            let permit = shared.permit().await.map_err(TxAbort::Store)?;
-            let running = shared.clone();
-            let job = tokio::task::spawn_blocking(move || {
-                let out = running.transaction(f, writable);
-                drop(permit);
-                out
-            });
-            job.await.unwrap_or_else(|_| Err(TxAbort::Store(StoreError::Internal("a transaction task failed".into()))))
+        let queued = Instant::now();
+        let job = self.inner.shared.handle.spawn_blocking(move || {
+            let permit = shared.permit(queued).map_err(TxAbort::Store)?;
+            let out = shared.transaction(f, writable);
+            drop(permit);
+            out
         });
-        Box::pin(async move { task.await.unwrap_or_else(|_| Err(TxAbort::Store(closed()))) })
+        Box::pin(async move { job.await.unwrap_or_else(|e| Err(TxAbort::Store(task_failed(e, "a transaction task failed")))) })
     }
+}
+
+/// What a blocking task that did not finish answers: it panicked, or the store's runtime went.
+fn task_failed(e: tokio::task::JoinError, what: &str) -> StoreError {
+    if e.is_panic() { StoreError::Internal(what.into()) } else { closed() }
 }
 
 impl Store for PostgresStore {
@@ -286,17 +294,14 @@ impl Store for PostgresStore {
 
     fn check(&self) -> BoxFuture<'_, StoreResult<()>> {
         let shared = self.inner.shared.clone();
-        let task = self.inner.shared.handle.spawn(async move {
-            let permit = shared.permit().await?;
-            let probing = shared.clone();
-            let job = tokio::task::spawn_blocking(move || {
-                let out = probing.probe();
-                drop(permit);
-                out
-            });
-            job.await.unwrap_or_else(|_| Err(StoreError::Internal("the health probe failed".into())))
+        let queued = Instant::now();
+        let job = self.inner.shared.handle.spawn_blocking(move || {
+            let permit = shared.permit(queued)?;
+            let out = shared.probe();
+            drop(permit);
+            out
         });
-        Box::pin(async move { task.await.unwrap_or_else(|_| Err(closed())) })
+        Box::pin(async move { job.await.unwrap_or_else(|e| Err(task_failed(e, "the health probe failed"))) })
     }
 
     fn close(&self) -> BoxFuture<'_, ()> {
@@ -311,7 +316,8 @@ impl Store for PostgresStore {
             let drained = tokio::time::timeout(CLOSE_WAIT, shared.permits.acquire_many(all)).await;
             shared.permits.close();
             drop(drained);
-            // Dropped clients end their sessions cleanly (their tasks send Terminate).
+            // Dropping a connection closes its socket; PostgreSQL ends the session, which holds
+            // no transaction.
             let idle = std::mem::take(&mut *lock(&shared.idle));
             drop(idle);
         });
@@ -349,18 +355,27 @@ enum Attempt {
 }
 
 impl Shared {
-    async fn permit(&self) -> StoreResult<OwnedSemaphorePermit> {
+    /// A connection's permit, for a transaction queued at `queued`: it waits at most
+    /// `acquire_timeout` from then, on the calling (blocking) thread.
+    fn permit(&self, queued: Instant) -> StoreResult<OwnedSemaphorePermit> {
         if self.closed.load(Ordering::SeqCst) {
             return Err(closed());
         }
-        let permit = match tokio::time::timeout(self.options.acquire_timeout, self.permits.clone().acquire_owned()).await {
-            Ok(Ok(p)) => p,
-            Ok(Err(_)) => return Err(closed()),
-            Err(_) => {
-                return Err(StoreError::Unavailable(format!(
-                    "all {} database connections stayed busy for {:?}",
-                    self.options.pool_size, self.options.acquire_timeout
-                )));
+        let permit = match self.permits.clone().try_acquire_owned() {
+            Ok(p) => p,
+            Err(TryAcquireError::Closed) => return Err(closed()),
+            Err(TryAcquireError::NoPermits) => {
+                let left = self.options.acquire_timeout.saturating_sub(queued.elapsed());
+                match self.handle.block_on(tokio::time::timeout(left, self.permits.clone().acquire_owned())) {
+                    Ok(Ok(p)) => p,
+                    Ok(Err(_)) => return Err(closed()),
+                    Err(_) => {
+                        return Err(StoreError::Unavailable(format!(
+                            "all {} database connections stayed busy for {:?}",
+                            self.options.pool_size, self.options.acquire_timeout
+                        )));
+                    }
+                }
             }
         };
         if self.closed.load(Ordering::SeqCst) {
@@ -376,7 +391,7 @@ impl Shared {
 
     fn migrate(&self) -> StoreResult<()> {
         let conn = self.open_now()?;
-        match migrate::apply(&conn.client, &self.handle) {
+        match migrate::apply(&conn) {
             Ok(()) => {
                 self.checkin(conn);
                 Ok(())
@@ -431,22 +446,18 @@ impl Shared {
             StoreError::Unavailable(format!("cannot connect to {}: {}", self.url, redact(&why)))
         };
         let limit = self.config.get_connect_timeout().copied().unwrap_or(self.options.connect_timeout) + CLIENT_MARGIN;
-        let (client, connection) = wait(&self.handle, limit, self.config.connect(NoTls)).map_err(unavailable)?;
-        let (kill, killed) = oneshot::channel::<()>();
-        self.handle.spawn(async move {
-            tokio::select! {
-                _ = connection => {}
-                Ok(()) = killed => {}
-            }
-        });
-        let conn = Conn::new(client, kill);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| StoreError::Internal(format!("cannot start a connection's runtime: {e}")))?;
+        let conn = Conn::open(rt, &self.config, limit).map_err(unavailable)?;
         let settings = format!(
             "SET statement_timeout = {}; SET lock_timeout = {}; SET idle_in_transaction_session_timeout = {};",
             self.options.statement_timeout.as_millis(),
             self.options.lock_timeout.as_millis(),
             self.options.idle_in_transaction_timeout.as_millis()
         );
-        match wait(&self.handle, limit, conn.client.batch_execute(&settings)) {
+        match conn.wait(limit, conn.client.batch_execute(&settings)) {
             Ok(()) => Ok(conn),
             Err(f) => {
                 conn.discard();
@@ -456,7 +467,7 @@ impl Shared {
     }
 
     fn rollback(&self, conn: Conn) -> Option<Conn> {
-        match wait(&self.handle, self.limit(), conn.client.batch_execute("ROLLBACK")) {
+        match conn.wait(self.limit(), conn.client.batch_execute("ROLLBACK")) {
             Ok(()) => Some(conn),
             Err(_) => {
                 conn.discard();
@@ -503,7 +514,7 @@ impl Shared {
     fn attempt(&self, mut conn: Conn, f: &mut TxFn, writable: bool) -> (Attempt, Option<Conn>) {
         let limit = self.limit();
         let begin = if writable { "BEGIN ISOLATION LEVEL READ COMMITTED" } else { "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" };
-        let mut tx = PgTx::new(&mut conn, &self.handle, limit, writable, begin);
+        let mut tx = PgTx::new(&mut conn, limit, writable, begin);
         let ran = catch_unwind(AssertUnwindSafe(|| f(&mut tx as &mut dyn Tx)));
         let (failure, begun, failed_to_begin) = (tx.failure.take(), tx.begun(), tx.failed_to_begin());
         let rollback = |conn: Conn| if begun { self.rollback(conn) } else { Some(conn) };
@@ -542,7 +553,7 @@ impl Shared {
             None => match out {
                 Err(abort) => (Attempt::Done(Err(abort)), rollback(conn)),
                 Ok(value) if !begun => (Attempt::Done(Ok(value)), Some(conn)),
-                Ok(value) => match (Instant::now(), wait(&self.handle, limit, conn.client.batch_execute("COMMIT"))) {
+                Ok(value) => match (Instant::now(), conn.wait(limit, conn.client.batch_execute("COMMIT"))) {
                     (started, Ok(())) => {
                         // Each write transaction commits alone: a batch of one.
                         if writable && let Some(observe) = self.commit_observer.get() {
@@ -570,7 +581,7 @@ impl Shared {
         let mut stale = 0;
         loop {
             let (conn, fresh) = self.checkout()?;
-            match wait(&self.handle, self.limit(), conn.client.batch_execute("SELECT 1")) {
+            match conn.wait(self.limit(), conn.client.batch_execute("SELECT 1")) {
                 Ok(()) => {
                     self.checkin(conn);
                     return Ok(());

@@ -6,11 +6,9 @@
 //! whatever happens to it (even a lost connection), so it never outlives a failed start.
 //! `carillon_schema_version` records each migration applied.
 
-use crate::tx::{Failure, classify, wait};
+use crate::tx::{Conn, Failure, classify};
 use carillon_store::{StoreError, StoreResult};
 use std::time::Duration;
-use tokio::runtime::Handle;
-use tokio_postgres::Client;
 
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
@@ -37,10 +35,11 @@ fn failed(context: &str, f: Failure) -> StoreError {
     }
 }
 
-/// Applies the pending migrations on `client`, which must not be inside a transaction. On error
+/// Applies the pending migrations on `conn`, which must not be inside a transaction. On error
 /// the caller drops the connection, which rolls back whatever was done.
-pub fn apply(client: &Client, rt: &Handle) -> StoreResult<()> {
-    let step = |sql: &str| wait(rt, LIMIT, client.batch_execute(sql));
+pub fn apply(conn: &Conn) -> StoreResult<()> {
+    let client = &conn.client;
+    let step = |sql: &str| conn.wait(LIMIT, client.batch_execute(sql));
     step(&format!(
         "BEGIN ISOLATION LEVEL READ COMMITTED; \
          SET LOCAL lock_timeout = {}; SET LOCAL statement_timeout = {};",
@@ -55,7 +54,8 @@ pub fn apply(client: &Client, rt: &Handle) -> StoreResult<()> {
              applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
     )
     .map_err(|f| failed("cannot create the schema version table", f))?;
-    let version: i32 = wait(rt, LIMIT, client.query_one("SELECT COALESCE(MAX(version), 0) FROM carillon_schema_version", &[]))
+    let version: i32 = conn
+        .wait(LIMIT, client.query_one("SELECT COALESCE(MAX(version), 0) FROM carillon_schema_version", &[]))
         .map_err(|f| failed("cannot read the schema version", f))?
         .try_get(0)
         .map_err(|e| StoreError::Internal(format!("cannot read the schema version: {e}")))?;
@@ -72,11 +72,11 @@ pub fn apply(client: &Client, rt: &Handle) -> StoreResult<()> {
         if i == 0 {
             let mut secret = [0u8; 32];
             getrandom::fill(&mut secret).map_err(|e| StoreError::Internal(format!("no randomness for the token secret: {e}")))?;
-            wait(rt, LIMIT, client.execute("INSERT INTO meta (key, value) VALUES ('token_secret', $1)", &[&&secret[..]]))
+            conn.wait(LIMIT, client.execute("INSERT INTO meta (key, value) VALUES ('token_secret', $1)", &[&&secret[..]]))
                 .map_err(|f| failed(&context, f))?;
         }
         let number = i as i32 + 1;
-        wait(rt, LIMIT, client.execute("INSERT INTO carillon_schema_version (version) VALUES ($1)", &[&number]))
+        conn.wait(LIMIT, client.execute("INSERT INTO carillon_schema_version (version) VALUES ($1)", &[&number]))
             .map_err(|f| failed(&context, f))?;
     }
     step("COMMIT").map_err(|f| failed("cannot commit the migrations", f))

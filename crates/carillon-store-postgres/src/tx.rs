@@ -12,11 +12,10 @@ use carillon_store::*;
 use std::collections::HashMap;
 use std::future::Future;
 use std::time::Duration;
-use tokio::runtime::Handle;
-use tokio::sync::oneshot;
+use tokio::runtime::Runtime;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{Client, Row, Statement};
+use tokio_postgres::{Client, Config, NoTls, Row, Statement};
 
 type Params<'p> = &'p [&'p (dyn ToSql + Sync)];
 
@@ -51,23 +50,63 @@ fn push_params<'p>(e: &'p PushEntry, endpoint_type: &'p Option<&'static str>, pu
     ]
 }
 
-/// One open connection of the pool, with the statements prepared on it.
+/// One open connection of the pool, with the statements prepared on it, and the runtime that
+/// drives it.
+///
+/// The runtime is the connection's own, single-threaded: the thread that waits for a statement
+/// (`Runtime::block_on`) also writes the request, waits on the socket and reads the answer
+/// itself, with no other thread to hand each statement to and back from. Between statements
+/// nothing polls the connection; a server that closed it meanwhile is noticed by the next
+/// statement (a failure to begin, which another connection retries).
 pub(crate) struct Conn {
     pub client: Client,
     stmts: HashMap<&'static str, Statement>,
-    /// Tells the task driving the connection to drop it at once (for a connection that hangs).
-    kill: Option<oneshot::Sender<()>>,
+    /// Only `None` once dropped.
+    rt: Option<Runtime>,
 }
 
 impl Conn {
-    pub fn new(client: Client, kill: oneshot::Sender<()>) -> Conn {
-        Conn { client, stmts: HashMap::new(), kill: Some(kill) }
+    /// Opens a connection with `config` on `rt`, a current-thread runtime of its own, giving up
+    /// after `limit`.
+    pub fn open(rt: Runtime, config: &Config, limit: Duration) -> Result<Conn, Failure> {
+        let (client, connection) = match rt.block_on(tokio::time::timeout(limit, config.connect(NoTls))) {
+            Ok(Ok(both)) => both,
+            Ok(Err(e)) => return Err(Failure::Db(e)),
+            Err(_) => return Err(Failure::Timeout),
+        };
+        // Polled only while a statement is waited for, on the waiting thread.
+        rt.spawn(async move {
+            let _ = connection.await;
+        });
+        Ok(Conn { client, stmts: HashMap::new(), rt: Some(rt) })
+    }
+
+    /// Runs one request on the connection on the calling (blocking) thread, giving up after
+    /// `limit`: a server that stops answering must not hang the caller.
+    pub fn wait<T, F>(&self, limit: Duration, fut: F) -> Result<T, Failure>
+    where
+        F: Future<Output = Result<T, tokio_postgres::Error>>,
+    {
+        let Some(rt) = &self.rt else { unreachable!("the runtime is only taken when dropped") };
+        match rt.block_on(tokio::time::timeout(limit, fut)) {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(Failure::Db(e)),
+            Err(_) => Err(Failure::Timeout),
+        }
     }
 
     /// Drops the connection without waiting for anything in flight on it.
-    pub fn discard(mut self) {
-        if let Some(kill) = self.kill.take() {
-            let _ = kill.send(());
+    pub fn discard(self) {
+        drop(self);
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        // Closes the socket at once, from any thread, even one that runs async code (where a
+        // plain drop of a runtime panics).
+        if let Some(rt) = self.rt.take() {
+            rt.shutdown_background();
         }
     }
 }
@@ -94,19 +133,6 @@ pub(crate) enum Failure {
 impl From<tokio_postgres::Error> for Failure {
     fn from(e: tokio_postgres::Error) -> Self {
         Failure::Db(e)
-    }
-}
-
-/// Runs one request against the database on the calling (blocking) thread, giving up after
-/// `limit`: a server that stops answering must not hang the caller.
-pub(crate) fn wait<T, F>(rt: &Handle, limit: Duration, fut: F) -> Result<T, Failure>
-where
-    F: Future<Output = Result<T, tokio_postgres::Error>>,
-{
-    match rt.block_on(tokio::time::timeout(limit, fut)) {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(Failure::Db(e)),
-        Err(_) => Err(Failure::Timeout),
     }
 }
 
@@ -229,13 +255,13 @@ impl Begin {
     /// transaction's `BEGIN`. PostgreSQL runs each message of a pipeline on its own, so a `BEGIN`
     /// that failed on a live connection would leave the statement after it to run outside any
     /// transaction: that is [`Failure::RanOutsideTransaction`], and the connection is dropped.
-    fn send<T, F>(&mut self, rt: &Handle, limit: Duration, client: &Client, fut: F) -> Result<T, Failure>
+    fn send<T, F>(&mut self, conn: &Conn, limit: Duration, fut: F) -> Result<T, Failure>
     where
         F: Future<Output = Result<T, tokio_postgres::Error>>,
     {
-        let Some(begin) = self.pending.take() else { return wait(rt, limit, fut) };
-        let both = async { Ok::<_, tokio_postgres::Error>(tokio::join!(biased; client.batch_execute(begin), fut)) };
-        match wait(rt, limit, both)? {
+        let Some(begin) = self.pending.take() else { return conn.wait(limit, fut) };
+        let both = async { Ok::<_, tokio_postgres::Error>(tokio::join!(biased; conn.client.batch_execute(begin), fut)) };
+        match conn.wait(limit, both)? {
             (Ok(()), out) => out.map_err(Failure::Db),
             (Err(e), out) => {
                 if e.code().is_some() && out.is_ok() {
@@ -250,7 +276,6 @@ impl Begin {
 
 pub(crate) struct PgTx<'a> {
     conn: &'a mut Conn,
-    rt: &'a Handle,
     limit: Duration,
     writable: bool,
     begin: Begin,
@@ -260,8 +285,8 @@ pub(crate) struct PgTx<'a> {
 
 impl<'a> PgTx<'a> {
     /// A transaction that `begin` opens; it is sent with the first statement.
-    pub fn new(conn: &'a mut Conn, rt: &'a Handle, limit: Duration, writable: bool, begin: &'static str) -> Self {
-        PgTx { conn, rt, limit, writable, begin: Begin { pending: Some(begin), failed: false }, failure: None }
+    pub fn new(conn: &'a mut Conn, limit: Duration, writable: bool, begin: &'static str) -> Self {
+        PgTx { conn, limit, writable, begin: Begin { pending: Some(begin), failed: false }, failure: None }
     }
 
     /// Whether the transaction's `BEGIN` went out, so that it must be committed or rolled back.
@@ -302,7 +327,7 @@ impl<'a> PgTx<'a> {
         if let Some(s) = self.conn.stmts.get(sql) {
             return Ok(s.clone());
         }
-        match wait(self.rt, self.limit, self.conn.client.prepare(sql)) {
+        match self.conn.wait(self.limit, self.conn.client.prepare(sql)) {
             Ok(s) => {
                 self.conn.stmts.insert(sql, s.clone());
                 Ok(s)
@@ -321,7 +346,7 @@ impl<'a> PgTx<'a> {
         let stmt = self.statement(sql)?;
         let escaped = escaped(params);
         let client = &self.conn.client;
-        self.begin.send(self.rt, self.limit, client, client.query(&stmt, &refs(&escaped))).map_err(|f| self.fail(f))
+        self.begin.send(self.conn, self.limit, client.query(&stmt, &refs(&escaped))).map_err(|f| self.fail(f))
     }
 
     fn query_opt(&mut self, sql: &'static str, params: Params<'_>) -> StoreResult<Option<Row>> {
@@ -340,7 +365,7 @@ impl<'a> PgTx<'a> {
         let stmt = self.statement(sql)?;
         let escaped = escaped(params);
         let client = &self.conn.client;
-        self.begin.send(self.rt, self.limit, client, client.execute(&stmt, &refs(&escaped))).map_err(|f| self.fail(f))
+        self.begin.send(self.conn, self.limit, client.execute(&stmt, &refs(&escaped))).map_err(|f| self.fail(f))
     }
 
     /// An insert that may break a uniqueness rule: it runs after a savepoint, sent together with
@@ -359,7 +384,7 @@ impl<'a> PgTx<'a> {
             savepoint?;
             insert
         };
-        let failure = match self.begin.send(self.rt, self.limit, client, both) {
+        let failure = match self.begin.send(self.conn, self.limit, both) {
             Ok(_) => return Ok(()),
             Err(f) => f,
         };
@@ -367,7 +392,7 @@ impl<'a> PgTx<'a> {
         if fault != Fault::Statement {
             return Err(self.fail(failure));
         }
-        match wait(self.rt, self.limit, self.conn.client.batch_execute("ROLLBACK TO SAVEPOINT carillon_stmt")) {
+        match self.conn.wait(self.limit, self.conn.client.batch_execute("ROLLBACK TO SAVEPOINT carillon_stmt")) {
             Ok(()) => Err(err),
             Err(f) => {
                 self.fail(f);
