@@ -929,6 +929,12 @@ async fn detached_instances_children_are_never_found(b: Backend) {
     .unwrap();
     assert_eq!(touched, (false, false, false, false, false, false), "updates and deletes find nothing either");
     assert_eq!(remains(s, &kept).await, ALL, "another instance is untouched");
+    let (user_arn, id) = (kept.u.arn.clone(), kept.e.endpoint_id.clone());
+    let renamed = EndpointUpdate { name: Some("y".into()), ..Default::default() };
+    assert!(
+        w(s, move |tx| tx.update_endpoint(&user_arn, &id, &renamed)).await.unwrap(),
+        "another instance's endpoint is still updated while a purge is queued"
+    );
 
     let queued = r(s, |tx| tx.pending_purges(10)).await.unwrap();
     assert_eq!(queued.len(), 1, "{queued:?}");
