@@ -84,14 +84,15 @@ pub async fn describe(
 pub async fn update(svc: &Service, ctx: &RequestContext, input: UpdateAppInstanceRequest) -> Result<UpdateAppInstanceResponse, ApiError> {
     arn::check_owner(ctx, &input.app_instance_arn)?;
     let now = svc.clock.now_ms();
-    // Name and Metadata only, in one statement: the retention settings stay as they are.
+    // Name and Metadata only, in one statement (a one-statement write): the retention settings
+    // stay as they are.
     let update = AppInstanceUpdate {
         name: Some(input.name.clone()),
         metadata: Some(input.metadata.clone()),
         retention: None,
         touched_ms: Some(now),
     };
-    svc.write(move |tx| {
+    svc.write_one(move |tx| {
         if !tx.update_app_instance(&input.app_instance_arn, &update)? {
             return Err(missing(&input.app_instance_arn).into());
         }

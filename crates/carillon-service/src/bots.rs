@@ -93,9 +93,10 @@ pub async fn update(
     arn::check_owner(ctx, &input.app_instance_bot_arn)?;
     let configuration = input.configuration.as_ref().map(configuration_json).transpose()?;
     let now = svc.clock.now_ms();
-    // The members named only, in one statement: a Configuration left out stays as it is.
+    // The members named only, in one statement (a one-statement write): a Configuration left out
+    // stays as it is.
     let update = BotUpdate { name: Some(input.name.clone()), metadata: Some(input.metadata.clone()), configuration, touched_ms: Some(now) };
-    svc.write(move |tx| {
+    svc.write_one(move |tx| {
         if !tx.update_bot(&input.app_instance_bot_arn, &update)? {
             return Err(missing(&input.app_instance_bot_arn).into());
         }

@@ -90,9 +90,10 @@ pub async fn update(
     arn::check_owner(ctx, &input.app_instance_user_arn)?;
     let now = svc.clock.now_ms();
     // Only the members named are written, in one statement: a concurrent update of another
-    // member is never undone (docs/behaviour.md, "Durability and concurrency").
+    // member is never undone (docs/behaviour.md, "Durability and concurrency"). That statement
+    // is all the write runs, and it fails only where nothing matched: a one-statement write.
     let update = EndpointUpdate { name: input.name.clone(), allow_messages: input.allow_messages, state: None, touched_ms: Some(now) };
-    svc.write(move |tx| {
+    svc.write_one(move |tx| {
         let (user, id) = (&input.app_instance_user_arn, &input.endpoint_id);
         let exists = if update.name.is_some() || update.allow_messages.is_some() {
             tx.update_endpoint(user, id, &update)?

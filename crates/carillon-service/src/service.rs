@@ -114,6 +114,23 @@ impl Service {
         F: FnMut(&mut dyn Tx) -> TxResult<R> + Send + 'static,
     {
         let out = carillon_store::write(&*self.store, f).await.map_err(|f: Failure| f.0);
+        self.note_write(out)
+    }
+
+    /// Runs `f`, a write of at most one statement that fails only where that statement changed
+    /// nothing, as [`Service::write`] does: the store may send the statement on its own
+    /// ([`carillon_store::Store::write_one`]).
+    pub(crate) async fn write_one<R, F>(&self, f: F) -> Result<R, ApiError>
+    where
+        R: Send + 'static,
+        F: FnMut(&mut dyn Tx) -> TxResult<R> + Send + 'static,
+    {
+        let out = carillon_store::write_one(&*self.store, f).await.map_err(|f: Failure| f.0);
+        self.note_write(out)
+    }
+
+    /// Notes whether the store took a write (for [`Service::health`]).
+    fn note_write<R>(&self, out: Result<R, ApiError>) -> Result<R, ApiError> {
         let failing = matches!(&out, Err(e) if e.kind == ErrorKind::ServiceUnavailable);
         if failing || out.is_ok() {
             self.writes_failing.store(failing, Ordering::Relaxed);

@@ -110,10 +110,11 @@ pub async fn update(
 ) -> Result<UpdateAppInstanceUserResponse, ApiError> {
     arn::check_owner(ctx, &input.app_instance_user_arn)?;
     let now = svc.clock.now_ms();
-    // Name and Metadata only, in one statement: the expiration settings stay as they are.
+    // Name and Metadata only, in one statement (a one-statement write): the expiration settings
+    // stay as they are.
     let update =
         UserUpdate { name: Some(input.name.clone()), metadata: Some(input.metadata.clone()), expiration: None, touched_ms: Some(now) };
-    svc.write(move |tx| {
+    svc.write_one(move |tx| {
         if !tx.update_user(&input.app_instance_user_arn, &update)? {
             return Err(missing(&input.app_instance_user_arn).into());
         }

@@ -46,8 +46,13 @@
 //! - **Reads** run in `REPEATABLE READ READ ONLY` transactions; writes through their `Tx` fail
 //!   with `StoreError::Internal` without reaching the database.
 //! - **Round trips.** A transaction's `BEGIN` is sent with its first statement, and an insert's
-//!   savepoint with the insert: an update is two round trips (the statement, then `COMMIT`), a
-//!   one-statement read two. A transaction that runs no statement sends nothing.
+//!   savepoint with the insert: a write is at least two round trips (the statement, then
+//!   `COMMIT`), a one-statement read two. A transaction that runs no statement sends nothing.
+//!   A one-statement write ([`Store::write_one`]) is one: its statement goes out without
+//!   `BEGIN`, and PostgreSQL commits it before answering (its implicit transaction, with the
+//!   same `READ COMMITTED` rules), on a connection that answered within the last second; on one
+//!   idle for longer it goes out with `BEGIN` as above, which finds out, at no risk, whether the
+//!   server closed the connection meanwhile.
 //! - **Errors.** Connection failures, timeouts, a read-only or overloaded server map to
 //!   `Unavailable`; unique violations to `Conflict`; the rest to `Internal`. A panic inside a
 //!   closure is caught, its transaction rolled back (or its connection dropped), and it answers
@@ -265,12 +270,12 @@ impl PostgresStore {
 
     /// Runs `f` on a blocking thread of the store's runtime, which waits for a connection, then
     /// drives that connection itself: the request crosses threads once each way.
-    fn run(&self, f: TxFn, writable: bool) -> BoxFuture<'_, Result<(), TxAbort>> {
+    fn run(&self, f: TxFn, kind: Kind) -> BoxFuture<'_, Result<(), TxAbort>> {
         let shared = self.inner.shared.clone();
         let queued = Instant::now();
         let job = self.inner.shared.handle.spawn_blocking(move || {
             let permit = shared.permit(queued).map_err(TxAbort::Store)?;
-            let out = shared.transaction(f, writable);
+            let out = shared.transaction(f, kind);
             drop(permit);
             out
         });
@@ -285,11 +290,15 @@ fn task_failed(e: tokio::task::JoinError, what: &str) -> StoreError {
 
 impl Store for PostgresStore {
     fn write(&self, f: TxFn) -> BoxFuture<'_, Result<(), TxAbort>> {
-        self.run(f, true)
+        self.run(f, Kind::Write)
+    }
+
+    fn write_one(&self, f: TxFn) -> BoxFuture<'_, Result<(), TxAbort>> {
+        self.run(f, Kind::WriteOne)
     }
 
     fn read(&self, f: TxFn) -> BoxFuture<'_, Result<(), TxAbort>> {
-        self.run(f, false)
+        self.run(f, Kind::Read)
     }
 
     fn check(&self) -> BoxFuture<'_, StoreResult<()>> {
@@ -344,6 +353,22 @@ fn closed() -> StoreError {
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
+
+/// What a transaction closure may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Read,
+    Write,
+    /// A write of at most one statement ([`Store::write_one`]).
+    WriteOne,
+}
+
+/// How recently a connection must have answered for a one-statement write to go out on it
+/// without `BEGIN`. On a connection idle for longer, the `BEGIN` sent with the statement also
+/// finds out whether the server still holds the connection (it may have closed it meanwhile):
+/// when it does not, nothing ran, and another connection runs the write. A statement sent alone
+/// on a connection that turns out closed may or may not have committed, so the write fails.
+const ALONE_WITHIN: Duration = Duration::from_secs(1);
 
 /// How one run of a transaction closure ended.
 enum Attempt {
@@ -436,7 +461,7 @@ impl Shared {
             let why = match f {
                 Failure::Timeout => "timed out".to_string(),
                 // Only a transaction's first statement can fail so; connecting runs none.
-                Failure::RanOutsideTransaction => classify(&f).0.to_string(),
+                Failure::RanOutsideTransaction | Failure::NotOneStatement(_) => classify(&f).0.to_string(),
                 Failure::Db(e) => match e.as_db_error() {
                     Some(db) => format!("{} ({})", db.message(), db.code().code()),
                     None => e.to_string(),
@@ -478,12 +503,12 @@ impl Shared {
 
     /// Runs `f` as one transaction, again after each serialization failure, on a connection that
     /// has not failed before it began.
-    fn transaction(&self, mut f: TxFn, writable: bool) -> Result<(), TxAbort> {
+    fn transaction(&self, mut f: TxFn, kind: Kind) -> Result<(), TxAbort> {
         let mut attempts = 0;
         let mut stale = 0;
         loop {
             let (conn, fresh) = self.checkout().map_err(TxAbort::Store)?;
-            let (outcome, conn) = self.attempt(conn, &mut f, writable);
+            let (outcome, conn) = self.attempt(conn, &mut f, kind);
             if let Some(conn) = conn {
                 self.checkin(conn);
             }
@@ -511,12 +536,20 @@ impl Shared {
     /// One run of `f` on `conn`; gives the connection back unless it must be dropped. The
     /// transaction's `BEGIN` goes out with its first statement, in one round trip; a closure that
     /// runs no statement begins and commits nothing.
-    fn attempt(&self, mut conn: Conn, f: &mut TxFn, writable: bool) -> (Attempt, Option<Conn>) {
+    fn attempt(&self, mut conn: Conn, f: &mut TxFn, kind: Kind) -> (Attempt, Option<Conn>) {
         let limit = self.limit();
+        let writable = kind != Kind::Read;
         let begin = if writable { "BEGIN ISOLATION LEVEL READ COMMITTED" } else { "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" };
-        let mut tx = PgTx::new(&mut conn, limit, writable, begin);
+        let mut tx = match kind {
+            Kind::WriteOne => {
+                let alone = conn.answered_within(ALONE_WITHIN);
+                PgTx::one_statement(&mut conn, limit, begin, alone)
+            }
+            Kind::Read | Kind::Write => PgTx::new(&mut conn, limit, writable, begin),
+        };
+        let started = Instant::now();
         let ran = catch_unwind(AssertUnwindSafe(|| f(&mut tx as &mut dyn Tx)));
-        let (failure, begun, failed_to_begin) = (tx.failure.take(), tx.begun(), tx.failed_to_begin());
+        let (failure, begun, failed_to_begin, sent_alone) = (tx.failure.take(), tx.begun(), tx.failed_to_begin(), tx.sent_alone());
         let rollback = |conn: Conn| if begun { self.rollback(conn) } else { Some(conn) };
         if failed_to_begin && let Some((e, fault)) = failure {
             // Nothing of the transaction ran, whatever the closure made of the error.
@@ -547,12 +580,19 @@ impl Shared {
             Some((e, Fault::Retry)) => (Attempt::Retry(e), rollback(conn)),
             Some((e, Fault::Broken)) => {
                 conn.discard();
+                let e = if sent_alone { StoreError::Unavailable(format!("the write may or may not have happened: {e}")) } else { e };
                 (Attempt::Done(keep_caller(out, e)), None)
             }
             Some((e, Fault::Statement)) => (Attempt::Done(keep_caller(out, e)), rollback(conn)),
             None => match out {
                 Err(abort) => (Attempt::Done(Err(abort)), rollback(conn)),
-                Ok(value) if !begun => (Attempt::Done(Ok(value)), Some(conn)),
+                Ok(value) if !begun => {
+                    // A statement sent alone committed with its answer.
+                    if sent_alone && let Some(observe) = self.commit_observer.get() {
+                        let _ = catch_unwind(AssertUnwindSafe(|| observe(1, started.elapsed())));
+                    }
+                    (Attempt::Done(Ok(value)), Some(conn))
+                }
                 Ok(value) => match (Instant::now(), conn.wait(limit, conn.client.batch_execute("COMMIT"))) {
                     (started, Ok(())) => {
                         // Each write transaction commits alone: a batch of one.

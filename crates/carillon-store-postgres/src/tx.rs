@@ -9,9 +9,10 @@
 
 use crate::text::{Escaped, unescape};
 use carillon_store::*;
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::future::Future;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::runtime::Runtime;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
@@ -61,6 +62,8 @@ fn push_params<'p>(e: &'p PushEntry, endpoint_type: &'p Option<&'static str>, pu
 pub(crate) struct Conn {
     pub client: Client,
     stmts: HashMap<&'static str, Statement>,
+    /// When the server last answered a request on this connection.
+    answered: Cell<Instant>,
     /// Only `None` once dropped.
     rt: Option<Runtime>,
 }
@@ -78,7 +81,13 @@ impl Conn {
         rt.spawn(async move {
             let _ = connection.await;
         });
-        Ok(Conn { client, stmts: HashMap::new(), rt: Some(rt) })
+        Ok(Conn { client, stmts: HashMap::new(), answered: Cell::new(Instant::now()), rt: Some(rt) })
+    }
+
+    /// Whether the server answered on this connection within `within`: so recently that it has
+    /// most likely not closed the connection since (it restarted, or ended idle sessions).
+    pub fn answered_within(&self, within: Duration) -> bool {
+        self.answered.get().elapsed() < within
     }
 
     /// Runs one request on the connection on the calling (blocking) thread, giving up after
@@ -89,7 +98,10 @@ impl Conn {
     {
         let Some(rt) = &self.rt else { unreachable!("the runtime is only taken when dropped") };
         match rt.block_on(tokio::time::timeout(limit, fut)) {
-            Ok(Ok(v)) => Ok(v),
+            Ok(Ok(v)) => {
+                self.answered.set(Instant::now());
+                Ok(v)
+            }
             Ok(Err(e)) => Err(Failure::Db(e)),
             Err(_) => Err(Failure::Timeout),
         }
@@ -128,6 +140,9 @@ pub(crate) enum Failure {
     Timeout,
     /// A transaction's `BEGIN` failed, but the statement sent with it ran, outside any transaction.
     RanOutsideTransaction,
+    /// The closure of a one-statement write asked for what it cannot do (a second statement, an
+    /// insert behind a savepoint); nothing was sent for it.
+    NotOneStatement(&'static str),
 }
 
 impl From<tokio_postgres::Error> for Failure {
@@ -143,6 +158,9 @@ pub(crate) fn classify(f: &Failure) -> (StoreError, Fault) {
         Failure::RanOutsideTransaction => {
             let e = "the transaction could not begin, and its first statement may or may not have taken effect";
             return (StoreError::Unavailable(e.into()), Fault::Broken);
+        }
+        Failure::NotOneStatement(what) => {
+            return (StoreError::Internal(format!("a one-statement write {what}")), Fault::Statement);
         }
         Failure::Db(e) => e,
     };
@@ -248,6 +266,11 @@ pub(crate) struct Begin {
     /// Whether the transaction failed before it began (its `BEGIN`, or preparing its first
     /// statement, failed): then nothing of it ran.
     failed: bool,
+    /// For a one-statement write: whether its statement went out (a second one fails unsent).
+    one: Option<bool>,
+    /// Whether that statement goes without `BEGIN`: PostgreSQL commits it on its own, in the
+    /// same round trip.
+    alone: bool,
 }
 
 impl Begin {
@@ -259,6 +282,12 @@ impl Begin {
     where
         F: Future<Output = Result<T, tokio_postgres::Error>>,
     {
+        if let Some(sent) = &mut self.one {
+            if *sent {
+                return Err(Failure::NotOneStatement("ran a second statement"));
+            }
+            *sent = true;
+        }
         let Some(begin) = self.pending.take() else { return conn.wait(limit, fut) };
         let both = async { Ok::<_, tokio_postgres::Error>(tokio::join!(biased; conn.client.batch_execute(begin), fut)) };
         match conn.wait(limit, both)? {
@@ -286,12 +315,27 @@ pub(crate) struct PgTx<'a> {
 impl<'a> PgTx<'a> {
     /// A transaction that `begin` opens; it is sent with the first statement.
     pub fn new(conn: &'a mut Conn, limit: Duration, writable: bool, begin: &'static str) -> Self {
-        PgTx { conn, limit, writable, begin: Begin { pending: Some(begin), failed: false }, failure: None }
+        PgTx { conn, limit, writable, begin: Begin { pending: Some(begin), failed: false, one: None, alone: false }, failure: None }
+    }
+
+    /// A write of at most one statement (a second one, or an insert, fails without being sent).
+    /// `alone`: the statement goes without `BEGIN`, and PostgreSQL runs it in a transaction of
+    /// its own, committed before it answers; otherwise `begin` opens the transaction, as in
+    /// [`PgTx::new`].
+    pub fn one_statement(conn: &'a mut Conn, limit: Duration, begin: &'static str, alone: bool) -> Self {
+        let begin = Begin { pending: (!alone).then_some(begin), failed: false, one: Some(false), alone };
+        PgTx { conn, limit, writable: true, begin, failure: None }
     }
 
     /// Whether the transaction's `BEGIN` went out, so that it must be committed or rolled back.
     pub fn begun(&self) -> bool {
-        self.begin.pending.is_none()
+        !self.begin.alone && self.begin.pending.is_none()
+    }
+
+    /// Whether the statement of a one-statement write went out without `BEGIN`: it committed on
+    /// its own, unless it failed.
+    pub fn sent_alone(&self) -> bool {
+        self.begin.alone && self.begin.one == Some(true)
     }
 
     /// Whether the failure came before the transaction began, on a connection that answered: nothing
@@ -335,7 +379,8 @@ impl<'a> PgTx<'a> {
             Err(f) => {
                 // A connection that hangs says the server hangs: trying another would only wait
                 // as long again, so a timeout is not a failure to begin.
-                self.begin.failed |= self.begin.pending.is_some() && !matches!(f, Failure::Timeout);
+                let nothing_sent = self.begin.pending.is_some() || (self.begin.alone && self.begin.one == Some(false));
+                self.begin.failed |= nothing_sent && !matches!(f, Failure::Timeout);
                 Err(self.fail(f))
             }
         }
@@ -372,6 +417,10 @@ impl<'a> PgTx<'a> {
     /// it, and a failure that PostgreSQL lets us recover from rolls back to that savepoint only.
     fn insert(&mut self, sql: &'static str, params: Params<'_>) -> StoreResult<()> {
         self.writing()?;
+        if self.begin.one.is_some() {
+            // The savepoint an insert runs behind needs a transaction around it.
+            return Err(self.fail(Failure::NotOneStatement("cannot insert")));
+        }
         let stmt = self.statement(sql)?;
         let client = &self.conn.client;
         let escaped = escaped(params);

@@ -32,6 +32,7 @@ macro_rules! backend_suite {
                 conflict_leaves_the_transaction_usable,
                 caller_error_rolls_back,
                 store_error_rolls_back,
+                one_statement_writes,
                 tags_keep_first_set_order,
                 token_secret_is_32_stable_bytes,
                 reads_see_committed_writes,
@@ -117,6 +118,7 @@ backend_suite!(
         messaging_unknown_enum_values_are_internal_errors,
         purge_resumes_after_reopen,
         purges_raced_by_two_nodes_leave_nothing,
+        one_statement_writes_refuse_a_second_statement,
     ]
 );
 
@@ -1215,6 +1217,83 @@ async fn store_error_rolls_back(b: Backend) {
     assert_eq!(out, Err(StoreError::Internal("invented".into())));
     let arn = a.arn.clone();
     assert_eq!(r(s, move |tx| tx.count_users(&arn)).await.unwrap(), 0);
+}
+
+/// An AppInstance with a user and an endpoint, for the one-statement writes.
+async fn one_statement_setup(s: &dyn Store) -> (AppInstanceRecord, UserRecord, EndpointRecord) {
+    let a = app_instance("one");
+    let u = user(&a, "alice");
+    let e = endpoint(&u, "e1", "token-1");
+    let (ia, iu, ie) = (a.clone(), u.clone(), e.clone());
+    w(s, move |tx| {
+        tx.insert_app_instance(&ia)?;
+        tx.insert_user(&iu)?;
+        tx.insert_endpoint(&ie)
+    })
+    .await
+    .unwrap();
+    (a, u, e)
+}
+
+/// `Store::write_one`: an update that matched is there to read and observed as a commit; one
+/// that matched nothing gives back its caller's error and changes nothing. Each is run right
+/// after another request and after a pause of over a second: on PostgreSQL the statement goes
+/// out without `BEGIN` on a connection that answered within the last second, and with it on one
+/// idle for longer.
+async fn one_statement_writes(b: Backend) {
+    let s = b.store();
+    let (_, u, e) = one_statement_setup(s).await;
+    let seen: Arc<std::sync::Mutex<Vec<usize>>> = Arc::default();
+    let noted = seen.clone();
+    s.set_commit_observer(Arc::new(move |batch, _| noted.lock().unwrap().push(batch)));
+    for (round, pause) in [(0, Duration::ZERO), (1, Duration::from_millis(1_100))] {
+        tokio::time::sleep(pause).await;
+        let name = format!("renamed {round}");
+        let (user_arn, id, new_name) = (u.arn.clone(), e.endpoint_id.clone(), name.clone());
+        let update = EndpointUpdate { name: Some(new_name), touched_ms: Some(1_800_000_000_000 + round), ..Default::default() };
+        assert!(carillon_store::write_one(s, move |tx| tx.update_endpoint(&user_arn, &id, &update)).await.unwrap(), "round {round}");
+        let (user_arn, id) = (u.arn.clone(), e.endpoint_id.clone());
+        let got = r(s, move |tx| tx.get_endpoint(&user_arn, &id)).await.unwrap().expect("still there");
+        assert_eq!((got.name, got.updated_ms), (Some(name), 1_800_000_000_000 + round));
+
+        tokio::time::sleep(pause).await;
+        let user_arn = u.arn.clone();
+        let out: Result<(), CallerError> = carillon_store::write_one(s, move |tx| {
+            let update = EndpointUpdate { name: Some("never".into()), ..Default::default() };
+            if tx.update_endpoint(&user_arn, "nope", &update)? { Ok(()) } else { Err(CallerError::Refused("no such endpoint")) }
+        })
+        .await;
+        assert!(matches!(out, Err(CallerError::Refused("no such endpoint"))), "{out:?}");
+    }
+    assert_eq!(*seen.lock().unwrap(), [1, 1], "each update that matched, and only those, observed as a commit");
+    let user_arn = u.arn.clone();
+    let names = r(s, move |tx| Ok(tx.list_endpoints(&user_arn, 0, 10)?.into_iter().map(|e| e.name).collect::<Vec<_>>())).await.unwrap();
+    assert_eq!(names, [Some("renamed 1".to_string())]);
+}
+
+/// On PostgreSQL, a one-statement write that goes on to a second statement, or that inserts
+/// (behind a savepoint, which needs a transaction), fails with `Internal` without sending it,
+/// with or without `BEGIN` (see `one_statement_writes`).
+async fn one_statement_writes_refuse_a_second_statement(b: Backend) {
+    let s = b.store();
+    let (a, u, e) = one_statement_setup(s).await;
+    for pause in [Duration::ZERO, Duration::from_millis(1_100)] {
+        tokio::time::sleep(pause).await;
+        let (user_arn, id) = (u.arn.clone(), e.endpoint_id.clone());
+        let out = carillon_store::write_one(s, move |tx| {
+            tx.get_endpoint(&user_arn, &id)?;
+            tx.get_endpoint(&user_arn, &id)
+        })
+        .await;
+        assert!(matches!(&out, Err(StoreError::Internal(m)) if m.contains("second statement")), "{out:?}");
+
+        tokio::time::sleep(pause).await;
+        let bob = user(&a, "bob");
+        let out = carillon_store::write_one(s, move |tx| tx.insert_user(&bob)).await;
+        assert!(matches!(&out, Err(StoreError::Internal(m)) if m.contains("cannot insert")), "{out:?}");
+        let arn = a.arn.clone();
+        assert_eq!(r(s, move |tx| tx.count_users(&arn)).await.unwrap(), 1, "nothing inserted");
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

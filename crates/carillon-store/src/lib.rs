@@ -70,6 +70,15 @@ pub type CommitObserver = Arc<dyn Fn(usize, std::time::Duration) + Send + Sync>;
 pub trait Store: Send + Sync + 'static {
     /// Runs `f` as one atomic transaction; resolves only once its effects are durable.
     fn write(&self, f: TxFn) -> BoxFuture<'_, Result<(), TxAbort>>;
+    /// Runs `f`, a write of at most one statement, as one atomic transaction; resolves only once
+    /// its effect is durable. A backend may run that statement on its own, without `BEGIN` and
+    /// `COMMIT` (PostgreSQL then commits it with the statement: one round trip instead of two), so
+    /// `f` must return an error only where its statement changed nothing (an update that matched
+    /// no row), and a second statement may fail with `StoreError::Internal`. The default runs it
+    /// as [`Store::write`] does.
+    fn write_one(&self, f: TxFn) -> BoxFuture<'_, Result<(), TxAbort>> {
+        self.write(f)
+    }
     /// Runs `f` over a consistent snapshot; writes through its `Tx` fail.
     fn read(&self, f: TxFn) -> BoxFuture<'_, Result<(), TxAbort>>;
     /// Whether the store is usable now (for the health endpoint).
@@ -92,6 +101,19 @@ where
 {
     let slot = Slot::new();
     let out = store.write(slot.wrap(f)).await;
+    slot.finish(out)
+}
+
+/// Runs `f`, which runs at most one statement, as a durable write of `store` (see
+/// [`Store::write_one`]): `f` returns an error only where its statement changed nothing.
+pub async fn write_one<R, E, F>(store: &dyn Store, f: F) -> Result<R, E>
+where
+    R: Send + 'static,
+    E: From<StoreError> + Send + 'static,
+    F: FnMut(&mut dyn Tx) -> Result<R, E> + Send + 'static,
+{
+    let slot = Slot::new();
+    let out = store.write_one(slot.wrap(f)).await;
     slot.finish(out)
 }
 
