@@ -69,7 +69,7 @@ pub async fn describe(
     input: DescribeAppInstanceRequest,
 ) -> Result<DescribeAppInstanceResponse, ApiError> {
     arn::check_owner(ctx, &input.app_instance_arn)?;
-    let r = svc.read(move |tx| get(tx, &input.app_instance_arn)).await?;
+    let r = svc.read_one(move |tx| get(tx, &input.app_instance_arn)).await?;
     Ok(DescribeAppInstanceResponse {
         app_instance: Some(AppInstance {
             app_instance_arn: Some(r.arn),
@@ -166,7 +166,7 @@ pub async fn get_retention(
     input: GetAppInstanceRetentionSettingsRequest,
 ) -> Result<GetAppInstanceRetentionSettingsResponse, ApiError> {
     arn::check_owner(ctx, &input.app_instance_arn)?;
-    let r = svc.read(move |tx| get(tx, &input.app_instance_arn)).await?;
+    let r = svc.read_one(move |tx| get(tx, &input.app_instance_arn)).await?;
     Ok(match r.retention_set_ms {
         None => GetAppInstanceRetentionSettingsResponse {
             app_instance_retention_settings: Some(AppInstanceRetentionSettings { channel_retention_settings: None }),

@@ -72,7 +72,7 @@ pub async fn describe(
     input: DescribeAppInstanceBotRequest,
 ) -> Result<DescribeAppInstanceBotResponse, ApiError> {
     arn::check_owner(ctx, &input.app_instance_bot_arn)?;
-    let r = svc.read(move |tx| get(tx, &input.app_instance_bot_arn)).await?;
+    let r = svc.read_one(move |tx| get(tx, &input.app_instance_bot_arn)).await?;
     Ok(DescribeAppInstanceBotResponse {
         app_instance_bot: Some(AppInstanceBot {
             configuration: serde_json::from_str(&r.configuration).ok(),

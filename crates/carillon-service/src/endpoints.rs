@@ -114,7 +114,7 @@ pub async fn describe(
     input: DescribeAppInstanceUserEndpointRequest,
 ) -> Result<DescribeAppInstanceUserEndpointResponse, ApiError> {
     arn::check_owner(ctx, &input.app_instance_user_arn)?;
-    let r = svc.read(move |tx| get(tx, &input.app_instance_user_arn, &input.endpoint_id)).await?;
+    let r = svc.read_one(move |tx| get(tx, &input.app_instance_user_arn, &input.endpoint_id)).await?;
     Ok(DescribeAppInstanceUserEndpointResponse {
         app_instance_user_endpoint: Some(AppInstanceUserEndpoint {
             r#type: Some(r.endpoint_type),

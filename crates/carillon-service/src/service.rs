@@ -154,6 +154,16 @@ impl Service {
         carillon_store::read(&*self.store, f).await.map_err(|f: Failure| f.0)
     }
 
+    /// Runs `f`, a read of at most one statement, which the store may run without a transaction
+    /// around it ([`carillon_store::Store::read_one`]).
+    pub(crate) async fn read_one<R, F>(&self, f: F) -> Result<R, ApiError>
+    where
+        R: Send + 'static,
+        F: FnMut(&mut dyn Tx) -> TxResult<R> + Send + 'static,
+    {
+        carillon_store::read_one(&*self.store, f).await.map_err(|f: Failure| f.0)
+    }
+
     /// Whether the store is usable: it reads, and, once a write failed for want of the store,
     /// a heartbeat write goes through again.
     pub async fn health(&self) -> Health {

@@ -90,7 +90,7 @@ pub async fn describe(
     input: DescribeAppInstanceUserRequest,
 ) -> Result<DescribeAppInstanceUserResponse, ApiError> {
     arn::check_owner(ctx, &input.app_instance_user_arn)?;
-    let r = svc.read(move |tx| get(tx, &input.app_instance_user_arn)).await?;
+    let r = svc.read_one(move |tx| get(tx, &input.app_instance_user_arn)).await?;
     Ok(DescribeAppInstanceUserResponse {
         app_instance_user: Some(AppInstanceUser {
             expiration_settings: settings_of(&r),

@@ -43,16 +43,21 @@
 //!   the row: two updates of one resource, on any nodes, never undo each other.
 //! - **Text**: TEXT cannot hold U+0000, so every text parameter is escaped and every text column
 //!   unescaped (see `text`): every value the model admits round-trips.
-//! - **Reads** run in `REPEATABLE READ READ ONLY` transactions; writes through their `Tx` fail
-//!   with `StoreError::Internal` without reaching the database.
+//! - **Reads** run in `REPEATABLE READ READ ONLY` transactions (a one-statement read runs in
+//!   a transaction of its own, below); writes through their `Tx` fail with
+//!   `StoreError::Internal` without reaching the database.
 //! - **Round trips.** A transaction's `BEGIN` is sent with its first statement, and an insert's
 //!   savepoint with the insert: a write is at least two round trips (the statement, then
-//!   `COMMIT`), a one-statement read two. A transaction that runs no statement sends nothing.
-//!   A one-statement write ([`Store::write_one`]) is one: its statement goes out without
+//!   `COMMIT`), a read two. A transaction that runs no statement sends nothing.
+//!   A one-statement read ([`Store::read_one`]) is one round trip: its statement goes out
+//!   without `BEGIN` and runs in PostgreSQL's implicit transaction, one snapshot; if the
+//!   connection turns out closed, it runs on another, as a failure to begin does. A
+//!   one-statement write ([`Store::write_one`]) is one too: its statement goes out without
 //!   `BEGIN`, and PostgreSQL commits it before answering (its implicit transaction, with the
 //!   same `READ COMMITTED` rules), on a connection that answered within the last second; on one
 //!   idle for longer it goes out with `BEGIN` as above, which finds out, at no risk, whether the
-//!   server closed the connection meanwhile.
+//!   server closed the connection meanwhile. In both a second statement, or an insert, fails
+//!   without being sent.
 //! - **Errors.** Connection failures, timeouts, a read-only or overloaded server map to
 //!   `Unavailable`; unique violations to `Conflict`; the rest to `Internal`. A panic inside a
 //!   closure is caught, its transaction rolled back (or its connection dropped), and it answers
@@ -301,6 +306,10 @@ impl Store for PostgresStore {
         self.run(f, Kind::Read)
     }
 
+    fn read_one(&self, f: TxFn) -> BoxFuture<'_, Result<(), TxAbort>> {
+        self.run(f, Kind::ReadOne)
+    }
+
     fn check(&self) -> BoxFuture<'_, StoreResult<()>> {
         let shared = self.inner.shared.clone();
         let queued = Instant::now();
@@ -358,6 +367,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Read,
+    /// A read of at most one statement ([`Store::read_one`]).
+    ReadOne,
     Write,
     /// A write of at most one statement ([`Store::write_one`]).
     WriteOne,
@@ -538,13 +549,16 @@ impl Shared {
     /// runs no statement begins and commits nothing.
     fn attempt(&self, mut conn: Conn, f: &mut TxFn, kind: Kind) -> (Attempt, Option<Conn>) {
         let limit = self.limit();
-        let writable = kind != Kind::Read;
+        let writable = matches!(kind, Kind::Write | Kind::WriteOne);
         let begin = if writable { "BEGIN ISOLATION LEVEL READ COMMITTED" } else { "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" };
         let mut tx = match kind {
             Kind::WriteOne => {
                 let alone = conn.answered_within(ALONE_WITHIN);
-                PgTx::one_statement(&mut conn, limit, begin, alone)
+                PgTx::one_statement(&mut conn, limit, true, begin, alone)
             }
+            // A read sent alone that meets a closed connection changed nothing: it goes to
+            // another connection, as a failure to begin does.
+            Kind::ReadOne => PgTx::one_statement(&mut conn, limit, false, begin, true),
             Kind::Read | Kind::Write => PgTx::new(&mut conn, limit, writable, begin),
         };
         let started = Instant::now();
@@ -588,7 +602,10 @@ impl Shared {
                 Err(abort) => (Attempt::Done(Err(abort)), rollback(conn)),
                 Ok(value) if !begun => {
                     // A statement sent alone committed with its answer.
-                    if sent_alone && let Some(observe) = self.commit_observer.get() {
+                    if sent_alone
+                        && writable
+                        && let Some(observe) = self.commit_observer.get()
+                    {
                         let _ = catch_unwind(AssertUnwindSafe(|| observe(1, started.elapsed())));
                     }
                     (Attempt::Done(Ok(value)), Some(conn))

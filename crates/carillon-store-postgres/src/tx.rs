@@ -266,11 +266,15 @@ pub(crate) struct Begin {
     /// Whether the transaction failed before it began (its `BEGIN`, or preparing its first
     /// statement, failed): then nothing of it ran.
     failed: bool,
-    /// For a one-statement write: whether its statement went out (a second one fails unsent).
+    /// For a one-statement transaction: whether its statement went out (a second one fails
+    /// unsent).
     one: Option<bool>,
-    /// Whether that statement goes without `BEGIN`: PostgreSQL commits it on its own, in the
-    /// same round trip.
+    /// Whether that statement goes without `BEGIN`: PostgreSQL runs it in a transaction of its
+    /// own (and commits a write before answering), in one round trip.
     alone: bool,
+    /// Whether that statement, sent alone, surely changed nothing when the connection failed
+    /// under it (a read): then nothing of the transaction ran, and another connection may run it.
+    rerunnable: bool,
 }
 
 impl Begin {
@@ -288,7 +292,18 @@ impl Begin {
             }
             *sent = true;
         }
-        let Some(begin) = self.pending.take() else { return conn.wait(limit, fut) };
+        let Some(begin) = self.pending.take() else {
+            let out = conn.wait(limit, fut);
+            if self.alone
+                && self.rerunnable
+                && let Err(f) = &out
+                && !matches!(f, Failure::Timeout)
+                && classify(f).1 == Fault::Broken
+            {
+                self.failed = true;
+            }
+            return out;
+        };
         let both = async { Ok::<_, tokio_postgres::Error>(tokio::join!(biased; conn.client.batch_execute(begin), fut)) };
         match conn.wait(limit, both)? {
             (Ok(()), out) => out.map_err(Failure::Db),
@@ -315,16 +330,17 @@ pub(crate) struct PgTx<'a> {
 impl<'a> PgTx<'a> {
     /// A transaction that `begin` opens; it is sent with the first statement.
     pub fn new(conn: &'a mut Conn, limit: Duration, writable: bool, begin: &'static str) -> Self {
-        PgTx { conn, limit, writable, begin: Begin { pending: Some(begin), failed: false, one: None, alone: false }, failure: None }
+        let begin = Begin { pending: Some(begin), failed: false, one: None, alone: false, rerunnable: false };
+        PgTx { conn, limit, writable, begin, failure: None }
     }
 
-    /// A write of at most one statement (a second one, or an insert, fails without being sent).
-    /// `alone`: the statement goes without `BEGIN`, and PostgreSQL runs it in a transaction of
-    /// its own, committed before it answers; otherwise `begin` opens the transaction, as in
-    /// [`PgTx::new`].
-    pub fn one_statement(conn: &'a mut Conn, limit: Duration, begin: &'static str, alone: bool) -> Self {
-        let begin = Begin { pending: (!alone).then_some(begin), failed: false, one: Some(false), alone };
-        PgTx { conn, limit, writable: true, begin, failure: None }
+    /// A transaction of at most one statement (a second one, or an insert, fails without being
+    /// sent). `alone`: the statement goes without `BEGIN`, and PostgreSQL runs it in a
+    /// transaction of its own, a write committed before it answers; otherwise `begin` opens the
+    /// transaction, as in [`PgTx::new`].
+    pub fn one_statement(conn: &'a mut Conn, limit: Duration, writable: bool, begin: &'static str, alone: bool) -> Self {
+        let begin = Begin { pending: (!alone).then_some(begin), failed: false, one: Some(false), alone, rerunnable: !writable };
+        PgTx { conn, limit, writable, begin, failure: None }
     }
 
     /// Whether the transaction's `BEGIN` went out, so that it must be committed or rolled back.

@@ -140,6 +140,36 @@ impl SqliteStore {
         (self.inner.stats.commits.load(Ordering::Relaxed), self.inner.stats.transactions.load(Ordering::Relaxed))
     }
 
+    /// Runs `f` on a read connection: in a transaction, or, for a read of one statement
+    /// (`one`), outside any, where SQLite runs the statement in a read transaction of its own.
+    fn read_on_reader(&self, mut f: TxFn, one: bool) -> BoxFuture<'_, Result<(), TxAbort>> {
+        if self.inner.location == Location::Memory {
+            // One connection holds an in-memory database: reads queue with the writes.
+            return self.submit(f, false);
+        }
+        // A read of a page-cached database takes microseconds: it runs right where it is awaited,
+        // which costs far less than handing it to another thread and back.
+        Box::pin(async move {
+            let conn = self.take_reader().map_err(TxAbort::Store)?;
+            if !one {
+                run(&conn, "BEGIN").map_err(|e| TxAbort::Store(tx::map_err(e)))?;
+            }
+            let mut tx = if one { SqliteTx::one_statement(&conn) } else { SqliteTx::new(&conn, false) };
+            let out = catch_unwind(AssertUnwindSafe(|| f(&mut tx)))
+                .unwrap_or_else(|_| Err(TxAbort::Store(StoreError::Internal("a read transaction panicked".into()))));
+            drop(tx);
+            // Only a connection whose transaction ended goes back to the pool.
+            let ended = if one { conn.is_autocommit() } else { run(&conn, "COMMIT").is_ok() };
+            if ended
+                && let Ok(mut readers) = self.inner.readers.lock()
+                && readers.len() < MAX_IDLE_READERS
+            {
+                readers.push(conn);
+            }
+            out
+        })
+    }
+
     fn take_reader(&self) -> StoreResult<Connection> {
         if self.inner.closed.load(std::sync::atomic::Ordering::Acquire) {
             return Err(StoreError::Unavailable("the store is closed".into()));
@@ -156,26 +186,12 @@ impl Store for SqliteStore {
         self.submit(f, true)
     }
 
-    fn read(&self, mut f: TxFn) -> BoxFuture<'_, Result<(), TxAbort>> {
-        if self.inner.location == Location::Memory {
-            // One connection holds an in-memory database: reads queue with the writes.
-            return self.submit(f, false);
-        }
-        // A read of a page-cached database takes microseconds: it runs right where it is awaited,
-        // which costs far less than handing it to another thread and back.
-        Box::pin(async move {
-            let conn = self.take_reader().map_err(TxAbort::Store)?;
-            run(&conn, "BEGIN").map_err(|e| TxAbort::Store(tx::map_err(e)))?;
-            let out = catch_unwind(AssertUnwindSafe(|| f(&mut SqliteTx::new(&conn, false))))
-                .unwrap_or_else(|_| Err(TxAbort::Store(StoreError::Internal("a read transaction panicked".into()))));
-            if run(&conn, "COMMIT").is_ok()
-                && let Ok(mut readers) = self.inner.readers.lock()
-                && readers.len() < MAX_IDLE_READERS
-            {
-                readers.push(conn);
-            }
-            out
-        })
+    fn read(&self, f: TxFn) -> BoxFuture<'_, Result<(), TxAbort>> {
+        self.read_on_reader(f, false)
+    }
+
+    fn read_one(&self, f: TxFn) -> BoxFuture<'_, Result<(), TxAbort>> {
+        self.read_on_reader(f, true)
     }
 
     fn check(&self) -> BoxFuture<'_, StoreResult<()>> {

@@ -2,7 +2,7 @@
 
 use carillon_store::*;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, Statement, params};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -70,21 +70,43 @@ pub struct SqliteTx<'t, 'c> {
     /// The connection's statements prepared once, where the connection lives as long as they do
     /// (the writer's); `None` takes them from rusqlite's cache instead.
     prepared: Option<&'t Prepared<'c>>,
+    /// For a read of one statement, run outside any transaction: whether that statement ran (a
+    /// second one fails unrun).
+    one: Cell<Option<bool>>,
 }
 
 impl<'t, 'c: 't> SqliteTx<'t, 'c> {
     pub fn new(conn: &'t Connection, writable: bool) -> Self {
-        SqliteTx { conn, writable, prepared: None }
+        SqliteTx { conn, writable, prepared: None, one: Cell::new(None) }
+    }
+
+    /// A read of at most one statement on `conn`, outside any transaction: SQLite runs the
+    /// statement in a read transaction of its own, one snapshot.
+    pub fn one_statement(conn: &'t Connection) -> Self {
+        SqliteTx { conn, writable: false, prepared: None, one: Cell::new(Some(false)) }
+    }
+
+    /// Counts a statement of a one-statement read: a second one fails unrun.
+    fn turn(&self) -> StoreResult<()> {
+        match self.one.get() {
+            Some(true) => Err(StoreError::Internal("a one-statement read ran a second statement".into())),
+            Some(false) => {
+                self.one.set(Some(true));
+                Ok(())
+            }
+            None => Ok(()),
+        }
     }
 
     /// A transaction on the connection of `prepared`, whose statements it uses.
     pub fn with_prepared(prepared: &'t Prepared<'c>, writable: bool) -> Self {
-        SqliteTx { conn: prepared.conn, writable, prepared: Some(prepared) }
+        SqliteTx { conn: prepared.conn, writable, prepared: Some(prepared), one: Cell::new(None) }
     }
 
     /// Runs `f` on the statement of `sql`: the one prepared for this connection, or rusqlite's
     /// cached one.
     fn with<T>(&self, sql: &'static str, f: impl FnOnce(&mut Statement<'_>) -> rusqlite::Result<T>) -> StoreResult<T> {
+        self.turn()?;
         match self.prepared {
             Some(p) => p.with(sql, f),
             None => self.conn.prepare_cached(sql).and_then(|mut s| f(&mut s)),
@@ -1289,6 +1311,7 @@ impl Tx for SqliteTx<'_, '_> {
 
     fn list_push_entries(&mut self, f: &PushFilter, n: usize) -> StoreResult<Vec<PushEntry>> {
         let sql = format!("SELECT {} FROM push_outbox WHERE {PUSH_FILTER} ORDER BY id LIMIT ?5", push_entry_cols!());
+        self.turn()?;
         let mut stmt = self.conn.prepare_cached(&sql).map_err(map_err)?;
         let rows =
             stmt.query_map(params![f.channel_arn, f.recipient_arn, f.message_id, f.after_id, limit(n)], push_entry).map_err(map_err)?;
@@ -1345,6 +1368,7 @@ impl Tx for SqliteTx<'_, '_> {
         let mut total = 0;
         for (table, _, column) in purged_tables(kind) {
             let sql = format!("SELECT COUNT(*) FROM (SELECT 1 FROM {table} WHERE {column} = ?1 LIMIT ?2)");
+            self.turn()?;
             let mut stmt = self.conn.prepare_cached(&sql).map_err(map_err)?;
             let n = stmt.query_row(params![arn, cap.min(i64::MAX as u64) as i64], |r| r.get::<_, i64>(0)).optional().map_err(map_err)?;
             total += n.unwrap_or(0) as u64;

@@ -33,6 +33,7 @@ macro_rules! backend_suite {
                 caller_error_rolls_back,
                 store_error_rolls_back,
                 one_statement_writes,
+                one_statement_reads,
                 tags_keep_first_set_order,
                 token_secret_is_32_stable_bytes,
                 reads_see_committed_writes,
@@ -98,6 +99,7 @@ backend_suite!(
         messaging_unknown_enum_values_are_internal_errors,
         purge_resumes_after_reopen,
         reset_of_ten_thousand_resources,
+        one_statement_reads_refuse_a_second_statement,
     ]
 );
 backend_suite!(sqlite_memory, carillon_store_tests::Backend::sqlite_memory, [writes_inside_reads_fail]);
@@ -119,6 +121,7 @@ backend_suite!(
         purge_resumes_after_reopen,
         purges_raced_by_two_nodes_leave_nothing,
         one_statement_writes_refuse_a_second_statement,
+        one_statement_reads_refuse_a_second_statement,
     ]
 );
 
@@ -1296,6 +1299,46 @@ async fn one_statement_writes_refuse_a_second_statement(b: Backend) {
     }
 }
 
+/// `Store::read_one`: it finds what is there, and what was just written, and writes through its
+/// `Tx` fail.
+async fn one_statement_reads(b: Backend) {
+    let s = b.store();
+    let (_, u, e) = one_statement_setup(s).await;
+    let (user_arn, id) = (u.arn.clone(), e.endpoint_id.clone());
+    let got = carillon_store::read_one(s, move |tx| tx.get_endpoint(&user_arn, &id)).await.unwrap();
+    assert_eq!(got.map(|g| (g.endpoint_id, g.name)), Some((e.endpoint_id.clone(), e.name.clone())));
+    let user_arn = u.arn.clone();
+    assert_eq!(carillon_store::read_one(s, move |tx| tx.get_endpoint(&user_arn, "nope")).await.unwrap(), None);
+
+    let (user_arn, id) = (u.arn.clone(), e.endpoint_id.clone());
+    let update = EndpointUpdate { name: Some("renamed".into()), ..Default::default() };
+    assert!(carillon_store::write_one(s, move |tx| tx.update_endpoint(&user_arn, &id, &update)).await.unwrap());
+    let (user_arn, id) = (u.arn.clone(), e.endpoint_id.clone());
+    let got = carillon_store::read_one(s, move |tx| tx.get_endpoint(&user_arn, &id)).await.unwrap();
+    assert_eq!(got.and_then(|g| g.name), Some("renamed".to_string()), "a read sees the write answered before it");
+
+    let (user_arn, id) = (u.arn.clone(), e.endpoint_id.clone());
+    let out = carillon_store::read_one(s, move |tx| tx.delete_endpoint(&user_arn, &id)).await;
+    assert!(matches!(&out, Err(StoreError::Internal(m)) if m.contains("read")), "{out:?}");
+}
+
+/// A one-statement read that goes on to a second statement fails with `Internal` without running
+/// it, on the backends that run it outside a transaction.
+async fn one_statement_reads_refuse_a_second_statement(b: Backend) {
+    let s = b.store();
+    let (a, u, _) = one_statement_setup(s).await;
+    let (arn, user_arn) = (a.arn.clone(), u.arn.clone());
+    let out = carillon_store::read_one(s, move |tx| {
+        tx.get_app_instance(&arn)?;
+        tx.get_user(&user_arn)
+    })
+    .await;
+    assert!(matches!(&out, Err(StoreError::Internal(m)) if m.contains("second statement")), "{out:?}");
+    // The connection is as good as before.
+    let arn = a.arn.clone();
+    assert!(carillon_store::read_one(s, move |tx| tx.get_app_instance(&arn)).await.unwrap().is_some());
+}
+
 // ---------------------------------------------------------------------------------------------
 // Tags, secrets, reads
 
@@ -1622,6 +1665,30 @@ async fn recovers_when_sessions_are_killed(b: Backend) {
     s.check().await.unwrap();
     let arn = a.arn.clone();
     assert_eq!(r(s, move |tx| tx.count_users(&arn)).await.unwrap(), 1);
+    // A one-statement read, sent without BEGIN, that meets a dead connection runs on another.
+    // (Each statement runs once first, so that it is prepared on the connection and the one
+    // after the kill fails on being sent, not on being prepared.)
+    let rename = |name: &str| {
+        let (arn, update) = (a.arn.clone(), AppInstanceUpdate { name: Some(name.into()), ..Default::default() });
+        carillon_store::write_one(s, move |tx| tx.update_app_instance(&arn, &update))
+    };
+    let get = || {
+        let arn = a.arn.clone();
+        carillon_store::read_one(s, move |tx| tx.get_app_instance(&arn))
+    };
+    assert!(rename("renamed").await.unwrap());
+    assert!(get().await.unwrap().is_some());
+    b.postgres_database().unwrap().kill_sessions().await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(get().await.unwrap().map(|x| x.name), Some("renamed".to_string()));
+    // So does a one-statement write on a connection idle for over a second: it goes out with
+    // BEGIN, which finds the connection closed before anything ran.
+    assert!(rename("renamed again").await.unwrap());
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    b.postgres_database().unwrap().kill_sessions().await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(rename("renamed once more").await.unwrap());
+    assert_eq!(get().await.unwrap().map(|x| x.name), Some("renamed once more".to_string()));
 }
 
 async fn debug_output_hides_the_password(b: Backend) {

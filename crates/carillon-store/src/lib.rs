@@ -81,6 +81,12 @@ pub trait Store: Send + Sync + 'static {
     }
     /// Runs `f` over a consistent snapshot; writes through its `Tx` fail.
     fn read(&self, f: TxFn) -> BoxFuture<'_, Result<(), TxAbort>>;
+    /// Runs `f`, a read of at most one statement, as [`Store::read`] does. One statement sees one
+    /// snapshot by itself, so a backend may run it without `BEGIN` and `COMMIT`; a second
+    /// statement may fail with `StoreError::Internal`. The default runs it as [`Store::read`].
+    fn read_one(&self, f: TxFn) -> BoxFuture<'_, Result<(), TxAbort>> {
+        self.read(f)
+    }
     /// Whether the store is usable now (for the health endpoint).
     fn check(&self) -> BoxFuture<'_, StoreResult<()>>;
     /// Finishes pending writes and releases the database. Later calls fail with `Unavailable`.
@@ -126,6 +132,18 @@ where
 {
     let slot = Slot::new();
     let out = store.read(slot.wrap(f)).await;
+    slot.finish(out)
+}
+
+/// Runs `f`, which runs at most one statement, as a read of `store` (see [`Store::read_one`]).
+pub async fn read_one<R, E, F>(store: &dyn Store, f: F) -> Result<R, E>
+where
+    R: Send + 'static,
+    E: From<StoreError> + Send + 'static,
+    F: FnMut(&mut dyn Tx) -> Result<R, E> + Send + 'static,
+{
+    let slot = Slot::new();
+    let out = store.read_one(slot.wrap(f)).await;
     slot.finish(out)
 }
 
