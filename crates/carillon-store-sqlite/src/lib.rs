@@ -157,7 +157,6 @@ impl SqliteStore {
             let mut tx = if one { SqliteTx::one_statement(&conn) } else { SqliteTx::new(&conn, false) };
             let out = catch_unwind(AssertUnwindSafe(|| f(&mut tx)))
                 .unwrap_or_else(|_| Err(TxAbort::Store(StoreError::Internal("a read transaction panicked".into()))));
-            drop(tx);
             // Only a connection whose transaction ended goes back to the pool.
             let ended = if one { conn.is_autocommit() } else { run(&conn, "COMMIT").is_ok() };
             if ended
