@@ -140,8 +140,8 @@ pub(crate) enum Failure {
     Timeout,
     /// A transaction's `BEGIN` failed, but the statement sent with it ran, outside any transaction.
     RanOutsideTransaction,
-    /// The closure of a one-statement write asked for what it cannot do (a second statement, an
-    /// insert behind a savepoint); nothing was sent for it.
+    /// The closure of a one-statement read or write asked for what it cannot do (a second
+    /// statement, an insert behind a savepoint); nothing was sent for it.
     NotOneStatement(&'static str),
 }
 
@@ -160,7 +160,7 @@ pub(crate) fn classify(f: &Failure) -> (StoreError, Fault) {
             return (StoreError::Unavailable(e.into()), Fault::Broken);
         }
         Failure::NotOneStatement(what) => {
-            return (StoreError::Internal(format!("a one-statement write {what}")), Fault::Statement);
+            return (StoreError::Internal(format!("a one-statement transaction {what}")), Fault::Statement);
         }
         Failure::Db(e) => e,
     };
@@ -348,8 +348,8 @@ impl<'a> PgTx<'a> {
         !self.begin.alone && self.begin.pending.is_none()
     }
 
-    /// Whether the statement of a one-statement write went out without `BEGIN`: it committed on
-    /// its own, unless it failed.
+    /// Whether the statement of a one-statement transaction went out without `BEGIN`: a write
+    /// committed on its own, unless it failed.
     pub fn sent_alone(&self) -> bool {
         self.begin.alone && self.begin.one == Some(true)
     }
