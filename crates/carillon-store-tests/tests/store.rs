@@ -1222,22 +1222,6 @@ async fn store_error_rolls_back(b: Backend) {
     assert_eq!(r(s, move |tx| tx.count_users(&arn)).await.unwrap(), 0);
 }
 
-/// An AppInstance with a user and an endpoint, for the one-statement writes.
-async fn one_statement_setup(s: &dyn Store) -> (AppInstanceRecord, UserRecord, EndpointRecord) {
-    let a = app_instance("one");
-    let u = user(&a, "alice");
-    let e = endpoint(&u, "e1", "token-1");
-    let (ia, iu, ie) = (a.clone(), u.clone(), e.clone());
-    w(s, move |tx| {
-        tx.insert_app_instance(&ia)?;
-        tx.insert_user(&iu)?;
-        tx.insert_endpoint(&ie)
-    })
-    .await
-    .unwrap();
-    (a, u, e)
-}
-
 /// `Store::write_one`: an update that matched is there to read and observed as a commit; one
 /// that matched nothing gives back its caller's error and changes nothing. Each is run right
 /// after another request and after a pause of over a second: on PostgreSQL the statement goes
@@ -1245,7 +1229,7 @@ async fn one_statement_setup(s: &dyn Store) -> (AppInstanceRecord, UserRecord, E
 /// idle for longer.
 async fn one_statement_writes(b: Backend) {
     let s = b.store();
-    let (_, u, e) = one_statement_setup(s).await;
+    let Populated { u, e, .. } = populate(s, "one").await;
     let seen: Arc<std::sync::Mutex<Vec<usize>>> = Arc::default();
     let noted = seen.clone();
     s.set_commit_observer(Arc::new(move |batch, _| noted.lock().unwrap().push(batch)));
@@ -1279,7 +1263,7 @@ async fn one_statement_writes(b: Backend) {
 /// with or without `BEGIN` (see `one_statement_writes`).
 async fn one_statement_writes_refuse_a_second_statement(b: Backend) {
     let s = b.store();
-    let (a, u, e) = one_statement_setup(s).await;
+    let Populated { a, u, e, .. } = populate(s, "one").await;
     for pause in [Duration::ZERO, Duration::from_millis(1_100)] {
         tokio::time::sleep(pause).await;
         let (user_arn, id) = (u.arn.clone(), e.endpoint_id.clone());
@@ -1303,7 +1287,7 @@ async fn one_statement_writes_refuse_a_second_statement(b: Backend) {
 /// `Tx` fail.
 async fn one_statement_reads(b: Backend) {
     let s = b.store();
-    let (_, u, e) = one_statement_setup(s).await;
+    let Populated { u, e, .. } = populate(s, "one").await;
     let (user_arn, id) = (u.arn.clone(), e.endpoint_id.clone());
     let got = carillon_store::read_one(s, move |tx| tx.get_endpoint(&user_arn, &id)).await.unwrap();
     assert_eq!(got.map(|g| (g.endpoint_id, g.name)), Some((e.endpoint_id.clone(), e.name.clone())));
@@ -1326,7 +1310,7 @@ async fn one_statement_reads(b: Backend) {
 /// it, on the backends that run it outside a transaction.
 async fn one_statement_reads_refuse_a_second_statement(b: Backend) {
     let s = b.store();
-    let (a, u, _) = one_statement_setup(s).await;
+    let Populated { a, u, .. } = populate(s, "one").await;
     let (arn, user_arn) = (a.arn.clone(), u.arn.clone());
     let out = carillon_store::read_one(s, move |tx| {
         tx.get_app_instance(&arn)?;
