@@ -7,13 +7,16 @@
 //!   fails after changing rows is undone without touching the others: the physical transaction is
 //!   rolled back and the others run again (see `run_group`).
 //! - Reads run where they are awaited, on a small pool of read-only connections, each in its own
-//!   snapshot transaction.
+//!   snapshot transaction. DescribeAppInstanceUserEndpoint's read of one endpoint is answered from
+//!   a cache while nothing has been committed since it was read (see `cache`).
 //! - An advisory lock on the database file keeps a second server off it, under any path; while the
 //!   server runs, the file is its alone (SQLite's `unix-excl` VFS, see [`VFS`]).
 
+mod cache;
 mod migrate;
 mod tx;
 
+use cache::EndpointCache;
 use carillon_store::{BoxFuture, CommitObserver, Store, StoreError, StoreResult, TxAbort, TxFn};
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags};
@@ -86,6 +89,8 @@ struct Inner {
     /// Physical transactions committed, and write closures answered: their ratio is the group
     /// commit's batching.
     stats: Arc<GroupStats>,
+    /// Endpoints read by one-statement reads; the writer counts its commits in it.
+    endpoints: Arc<EndpointCache>,
     closed: std::sync::atomic::AtomicBool,
     readers: Mutex<Vec<Connection>>,
     location: Location,
@@ -105,14 +110,17 @@ impl SqliteStore {
         let (tx, rx) = mpsc::channel();
         let stats = Arc::new(GroupStats::default());
         let writer_stats = stats.clone();
+        let endpoints = Arc::new(EndpointCache::default());
+        let writer_endpoints = endpoints.clone();
         std::thread::Builder::new()
             .name("carillon-sqlite-writer".into())
-            .spawn(move || writer_loop(conn, rx, &writer_stats))
+            .spawn(move || writer_loop(conn, rx, &writer_stats, &writer_endpoints))
             .map_err(|e| StoreError::Internal(format!("cannot start the writer thread: {e}")))?;
         Ok(SqliteStore {
             inner: Arc::new(Inner {
                 writer: Mutex::new(Some(tx)),
                 stats,
+                endpoints,
                 closed: Default::default(),
                 readers: Mutex::new(Vec::new()),
                 location,
@@ -154,7 +162,7 @@ impl SqliteStore {
             if !one {
                 run(&conn, "BEGIN").map_err(|e| TxAbort::Store(tx::map_err(e)))?;
             }
-            let mut tx = if one { SqliteTx::one_statement(&conn) } else { SqliteTx::new(&conn, false) };
+            let mut tx = if one { SqliteTx::one_statement(&conn, &self.inner.endpoints) } else { SqliteTx::new(&conn, false) };
             let out = catch_unwind(AssertUnwindSafe(|| f(&mut tx)))
                 .unwrap_or_else(|_| Err(TxAbort::Store(StoreError::Internal("a read transaction panicked".into()))));
             // Only a connection whose transaction ended goes back to the pool.
@@ -307,7 +315,7 @@ fn run(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
     conn.prepare_cached(sql)?.execute([]).map(|_| ())
 }
 
-fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>, stats: &GroupStats) {
+fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>, stats: &GroupStats, endpoints: &EndpointCache) {
     let prepared = Prepared::new(&conn);
     let mut batch: Vec<GroupJob> = Vec::new();
     let mut closing: Option<oneshot::Sender<()>> = None;
@@ -323,7 +331,7 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>, stats: &GroupStats) {
                 next = rx.try_recv().ok();
             }
         }
-        run_group(&prepared, &mut batch, stats);
+        run_group(&prepared, &mut batch, stats, endpoints);
         batch.clear();
     }
     drop(prepared);
@@ -347,7 +355,7 @@ type GroupJob = (TxFn, Option<Reply>, bool);
 /// is rolled back, and every job that had run in it runs again, in order, in a new one. Closures may
 /// run more than once (`carillon_store`), and each run overwrites the last one's result. The job
 /// undone does not run again, so each undo leaves one job fewer and a group always ends.
-fn run_group(prepared: &Prepared<'_>, jobs: &mut [GroupJob], stats: &GroupStats) {
+fn run_group(prepared: &Prepared<'_>, jobs: &mut [GroupJob], stats: &GroupStats, endpoints: &EndpointCache) {
     let conn = prepared.connection();
     // Transaction control, on statements prepared once for the writer's connection.
     let run = |sql: &'static str| prepared.with(sql, |s| s.execute([]).map(|_| ()));
@@ -406,7 +414,8 @@ fn run_group(prepared: &Prepared<'_>, jobs: &mut [GroupJob], stats: &GroupStats)
         return;
     }
     let started = Instant::now();
-    match run("COMMIT") {
+    // Every commit goes through the cache's count, which makes what it cached stale.
+    match endpoints.commits().around(|| run("COMMIT")) {
         Ok(()) => {
             // The commit is on stable storage (WAL, synchronous=FULL): only now is anyone answered.
             let took = started.elapsed();
@@ -483,7 +492,7 @@ mod tests {
             batch.push((f, Some(reply), writable));
             answers.push(answer);
         }
-        run_group(&prepared, &mut batch, &GroupStats::default());
+        run_group(&prepared, &mut batch, &GroupStats::default(), &EndpointCache::default());
         let outcomes: Vec<String> = answers.into_iter().map(|mut a| format!("{:?}", a.try_recv().unwrap())).collect();
         assert_eq!(outcomes, ["Ok(())", "Err(Caller)", "Err(Caller)", "Ok(())", "Ok(())"]);
         let mut names = conn.prepare("SELECT name FROM app_instances ORDER BY name").unwrap();

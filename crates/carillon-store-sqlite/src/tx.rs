@@ -1,5 +1,6 @@
 //! [`Tx`] on one SQLite connection inside an open transaction.
 
+use crate::cache::EndpointCache;
 use carillon_store::*;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, Statement, params};
 use std::cell::{Cell, RefCell};
@@ -73,17 +74,20 @@ pub struct SqliteTx<'t, 'c> {
     /// For a read of one statement, run outside any transaction: whether that statement ran (a
     /// second one fails unrun).
     one: Cell<Option<bool>>,
+    /// For a read of one statement: the cache of endpoints it reads through.
+    endpoints: Option<&'t EndpointCache>,
 }
 
 impl<'t, 'c: 't> SqliteTx<'t, 'c> {
     pub fn new(conn: &'t Connection, writable: bool) -> Self {
-        SqliteTx { conn, writable, prepared: None, one: Cell::new(None) }
+        SqliteTx { conn, writable, prepared: None, one: Cell::new(None), endpoints: None }
     }
 
     /// A read of at most one statement on `conn`, outside any transaction: SQLite runs the
-    /// statement in a read transaction of its own, one snapshot.
-    pub fn one_statement(conn: &'t Connection) -> Self {
-        SqliteTx { conn, writable: false, prepared: None, one: Cell::new(Some(false)) }
+    /// statement in a read transaction of its own, one snapshot. A read of an endpoint goes
+    /// through `endpoints`.
+    pub fn one_statement(conn: &'t Connection, endpoints: &'t EndpointCache) -> Self {
+        SqliteTx { conn, writable: false, prepared: None, one: Cell::new(Some(false)), endpoints: Some(endpoints) }
     }
 
     /// Counts a statement of a one-statement read: a second one fails unrun.
@@ -100,13 +104,18 @@ impl<'t, 'c: 't> SqliteTx<'t, 'c> {
 
     /// A transaction on the connection of `prepared`, whose statements it uses.
     pub fn with_prepared(prepared: &'t Prepared<'c>, writable: bool) -> Self {
-        SqliteTx { conn: prepared.conn, writable, prepared: Some(prepared), one: Cell::new(None) }
+        SqliteTx { conn: prepared.conn, writable, prepared: Some(prepared), one: Cell::new(None), endpoints: None }
     }
 
     /// Runs `f` on the statement of `sql`: the one prepared for this connection, or rusqlite's
     /// cached one.
     fn with<T>(&self, sql: &'static str, f: impl FnOnce(&mut Statement<'_>) -> rusqlite::Result<T>) -> StoreResult<T> {
         self.turn()?;
+        self.statement(sql, f)
+    }
+
+    /// [`Self::with`] for a statement whose turn was taken already.
+    fn statement<T>(&self, sql: &'static str, f: impl FnOnce(&mut Statement<'_>) -> rusqlite::Result<T>) -> StoreResult<T> {
         match self.prepared {
             Some(p) => p.with(sql, f),
             None => self.conn.prepare_cached(sql).and_then(|mut s| f(&mut s)),
@@ -862,7 +871,13 @@ impl Tx for SqliteTx<'_, '_> {
     }
 
     fn get_endpoint(&mut self, user_arn: &str, endpoint_id: &str) -> StoreResult<Option<EndpointRecord>> {
-        self.one(GET_ENDPOINT, [user_arn, endpoint_id], endpoint)
+        let Some(cache) = self.endpoints else { return self.one(GET_ENDPOINT, [user_arn, endpoint_id], endpoint) };
+        // The statement's turn is taken whether the cache answers or not: it is the read's one.
+        self.turn()?;
+        if let Some(known) = cache.get(user_arn, endpoint_id) {
+            return Ok(known);
+        }
+        cache.read(user_arn, endpoint_id, || self.statement(GET_ENDPOINT, |s| s.query_row([user_arn, endpoint_id], endpoint).optional()))
     }
 
     fn update_endpoint(&mut self, user_arn: &str, endpoint_id: &str, u: &EndpointUpdate) -> StoreResult<bool> {

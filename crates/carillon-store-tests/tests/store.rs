@@ -34,6 +34,8 @@ macro_rules! backend_suite {
                 store_error_rolls_back,
                 one_statement_writes,
                 one_statement_reads,
+                one_statement_reads_of_an_endpoint_follow_every_write,
+                one_statement_reads_are_linearizable_under_load,
                 tags_keep_first_set_order,
                 token_secret_is_32_stable_bytes,
                 reads_see_committed_writes,
@@ -1321,6 +1323,106 @@ async fn one_statement_reads_refuse_a_second_statement(b: Backend) {
     // The connection is as good as before.
     let arn = a.arn.clone();
     assert!(carillon_store::read_one(s, move |tx| tx.get_app_instance(&arn)).await.unwrap().is_some());
+}
+
+/// A one-statement read of an endpoint, read many times over (a backend may answer it from a
+/// cache), sees every write answered before it: an update, a delete and a new registration, the
+/// delete of its user, a reset.
+async fn one_statement_reads_of_an_endpoint_follow_every_write(b: Backend) {
+    let s = b.store();
+    let Populated { a, u, e, .. } = populate(s, "one").await;
+    let read = |user_arn: &str, id: &str| {
+        let (user_arn, id) = (user_arn.to_string(), id.to_string());
+        async move {
+            let mut seen = Vec::new();
+            for _ in 0..3 {
+                let (user_arn, id) = (user_arn.clone(), id.clone());
+                seen.push(carillon_store::read_one(s, move |tx| tx.get_endpoint(&user_arn, &id)).await.unwrap());
+            }
+            assert!(seen.windows(2).all(|w| w[0] == w[1]), "{seen:?}");
+            seen.pop().unwrap()
+        }
+    };
+    assert_eq!(read(&u.arn, &e.endpoint_id).await.and_then(|g| g.name), e.name);
+
+    let (user_arn, id) = (u.arn.clone(), e.endpoint_id.clone());
+    let update = EndpointUpdate { name: Some("renamed".into()), ..Default::default() };
+    assert!(carillon_store::write_one(s, move |tx| tx.update_endpoint(&user_arn, &id, &update)).await.unwrap());
+    assert_eq!(read(&u.arn, &e.endpoint_id).await.and_then(|g| g.name), Some("renamed".to_string()));
+
+    let (user_arn, id) = (u.arn.clone(), e.endpoint_id.clone());
+    assert!(w(s, move |tx| tx.delete_endpoint(&user_arn, &id)).await.unwrap());
+    assert_eq!(read(&u.arn, &e.endpoint_id).await, None);
+    let again = EndpointRecord { name: Some("again".into()), ..e.clone() };
+    let inserted = again.clone();
+    w(s, move |tx| tx.insert_endpoint(&inserted)).await.unwrap();
+    assert_eq!(read(&u.arn, &e.endpoint_id).await.and_then(|g| g.name), Some("again".to_string()));
+
+    // A write elsewhere, to another table, leaves the read right too.
+    let other = user(&a, "bob");
+    w(s, move |tx| tx.insert_user(&other)).await.unwrap();
+    assert_eq!(read(&u.arn, &e.endpoint_id).await.and_then(|g| g.name), Some("again".to_string()));
+
+    let user_arn = u.arn.clone();
+    assert!(w(s, move |tx| tx.delete_user(&user_arn)).await.unwrap());
+    assert_eq!(read(&u.arn, &e.endpoint_id).await, None, "the endpoint goes with its user");
+
+    let p = populate(s, "two").await;
+    assert!(read(&p.u.arn, &p.e.endpoint_id).await.is_some());
+    let scope = ResetScope { app_instance_arn: Some(p.a.arn.clone()), arn_pattern: None };
+    w(s, move |tx| tx.reset(&scope)).await.unwrap();
+    assert_eq!(read(&p.u.arn, &p.e.endpoint_id).await, None, "a reset takes the endpoint");
+
+    // Still one statement, whether the read is answered from a cache or not (an in-memory
+    // database runs its reads on the writer's connection, in a transaction).
+    let (user_arn, id) = (p.u.arn.clone(), p.e.endpoint_id.clone());
+    let out = carillon_store::read_one(s, move |tx| {
+        tx.get_endpoint(&user_arn, &id)?;
+        tx.get_endpoint(&user_arn, &id)
+    })
+    .await;
+    if b.kind != Kind::SqliteMemory {
+        assert!(matches!(&out, Err(StoreError::Internal(m)) if m.contains("second statement")), "{out:?}");
+    }
+}
+
+/// Readers keep reading one endpoint while a writer renames it, one acknowledged update after
+/// another: every reader sees the names in order, never one older than the last it saw, and a
+/// read that starts after an update was answered sees it.
+async fn one_statement_reads_are_linearizable_under_load(b: Backend) {
+    let s = b.shared();
+    let Populated { u, e, .. } = populate(&*s, "one").await;
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut readers = Vec::new();
+    for _ in 0..3 {
+        let (s, done, user_arn, id) = (s.clone(), done.clone(), u.arn.clone(), e.endpoint_id.clone());
+        readers.push(tokio::spawn(async move {
+            let (mut last, mut reads) = (0u64, 0u64);
+            while !done.load(std::sync::atomic::Ordering::Acquire) {
+                let (user_arn, id) = (user_arn.clone(), id.clone());
+                let got = carillon_store::read_one(&*s, move |tx| tx.get_endpoint(&user_arn, &id)).await.unwrap().unwrap();
+                let n = got.name.and_then(|n| n.parse::<u64>().ok()).unwrap_or(0);
+                assert!(n >= last, "read {n} after {last}");
+                (last, reads) = (n, reads + 1);
+                // A read of a cached database never waits: let the others run, and the runtime
+                // stop this task when the test fails.
+                tokio::task::yield_now().await;
+            }
+            reads
+        }));
+    }
+    for n in 1..=200u64 {
+        let (user_arn, id) = (u.arn.clone(), e.endpoint_id.clone());
+        let update = EndpointUpdate { name: Some(n.to_string()), ..Default::default() };
+        assert!(carillon_store::write_one(&*s, move |tx| tx.update_endpoint(&user_arn, &id, &update)).await.unwrap());
+        let (user_arn, id) = (u.arn.clone(), e.endpoint_id.clone());
+        let got = carillon_store::read_one(&*s, move |tx| tx.get_endpoint(&user_arn, &id)).await.unwrap().unwrap();
+        assert_eq!(got.name, Some(n.to_string()), "a read after update {n} was answered");
+    }
+    done.store(true, std::sync::atomic::Ordering::Release);
+    for reader in readers {
+        assert!(reader.await.unwrap() > 0);
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
