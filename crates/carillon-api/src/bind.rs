@@ -134,9 +134,16 @@ pub fn typed<T: DeserializeOwned>(input: Value) -> Result<T, ApiError> {
     serde_json::from_value(input).map_err(|e| ApiError::bad_request(format!("Invalid request: {e}")))
 }
 
+/// What a response body's buffer starts with: most answers (a record, an ARN and an id) fit, so
+/// serializing one grows it at most once, where `serde_json::to_vec`'s 128 bytes took three
+/// reallocations and copies for a described endpoint.
+const BODY_CAPACITY: usize = 1024;
+
 /// Serializes a typed output shape as the response body.
 pub fn body<T: Serialize>(output: &T) -> Result<Vec<u8>, ApiError> {
-    serde_json::to_vec(output).map_err(|_| ApiError::internal("The response could not be serialized"))
+    let mut out = Vec::with_capacity(BODY_CAPACITY);
+    serde_json::to_writer(&mut out, output).map_err(|_| ApiError::internal("The response could not be serialized"))?;
+    Ok(out)
 }
 
 #[cfg(test)]
