@@ -17,7 +17,7 @@ use carillon_service::Service;
 use carillon_sigv4::SignatureMismatch;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST, HeaderValue, ORIGIN, TRANSFER_ENCODING};
+use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST, HeaderName, HeaderValue, ORIGIN, TRANSFER_ENCODING};
 use hyper::http::request::Parts;
 use hyper::{Request, Response, StatusCode};
 use std::convert::Infallible;
@@ -137,7 +137,7 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>) -> Result<Reply, Infa
         }
     };
     if let Ok(v) = HeaderValue::from_str(&request_id) {
-        response.headers_mut().insert("x-amzn-RequestId", v);
+        response.headers_mut().insert(REQUEST_ID, v);
     }
     if crate::console::is_console(&path) {
         crate::console::add_headers(response.headers_mut());
@@ -319,6 +319,10 @@ fn find_ignoring_case(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
 pub fn printable_bytes(raw: &[u8]) -> String {
     printable(&String::from_utf8_lossy(raw))
 }
+
+/// The request id's header: a name made once, where a `&str` name is parsed at every insert. HTTP/1
+/// header names go out in lower case either way, and every SDK reads them in any case.
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-amzn-requestid");
 
 fn answer_response(answer: Answer) -> Reply {
     let empty = answer.body.is_empty();
