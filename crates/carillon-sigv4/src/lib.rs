@@ -76,20 +76,20 @@ pub use verifier::{
 /// `us-gov-west-1`), at most 63 characters. Any other signing region is refused: it would become
 /// part of ARNs that the model's patterns reject.
 pub fn is_region_name(s: &str) -> bool {
-    let parts: Vec<&str> = s.split('-').collect();
-    let lower = |p: &&str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase());
-    match parts.as_slice() {
-        [first, middle @ .., last] => {
-            s.len() <= 63
-                && first.len() == 2
-                && lower(first)
-                && !middle.is_empty()
-                && middle.iter().all(lower)
-                && !last.is_empty()
-                && last.bytes().all(|b| b.is_ascii_digit())
+    // Every request checks its scope's region: split the bytes in place, without collecting.
+    let lower = |p: &[u8]| !p.is_empty() && p.iter().all(u8::is_ascii_lowercase);
+    let mut parts = s.as_bytes().split(|&b| b == b'-');
+    let (Some(first), Some(last)) = (parts.next(), parts.next_back()) else {
+        return false;
+    };
+    let mut middles = 0;
+    for middle in parts {
+        if !lower(middle) {
+            return false;
         }
-        _ => false,
+        middles += 1;
     }
+    s.len() <= 63 && first.len() == 2 && lower(first) && middles > 0 && !last.is_empty() && last.iter().all(u8::is_ascii_digit)
 }
 
 /// Fuzz target: runs the `Authorization` header parser, then the credential-scope and
@@ -164,6 +164,18 @@ mod tests {
         }
         fn below(&mut self, n: usize) -> usize {
             (self.next() % n as u64) as usize
+        }
+    }
+
+    #[test]
+    fn region_names_have_a_two_letter_head_lower_case_words_and_a_number() {
+        let longest = format!("us-{}-1", "a".repeat(58));
+        for good in ["us-east-1", "us-gov-west-1", "ap-southeast-12", "xx-a-b-c-0", longest.as_str()] {
+            assert!(is_region_name(good), "{good}");
+        }
+        let too_long = format!("us-{}-1", "a".repeat(59));
+        for bad in ["", "-", "--", "us", "us-1", "us-east", "us-east-", "-east-1", "us--1", "us-east-1-", "usa-east-1", "us-éast-1", &too_long] {
+            assert!(!is_region_name(bad), "{bad}");
         }
     }
 
