@@ -174,7 +174,9 @@ mod tests {
             assert!(is_region_name(good), "{good}");
         }
         let too_long = format!("us-{}-1", "a".repeat(59));
-        for bad in ["", "-", "--", "us", "us-1", "us-east", "us-east-", "-east-1", "us--1", "us-east-1-", "usa-east-1", "us-éast-1", &too_long] {
+        for bad in
+            ["", "-", "--", "us", "us-1", "us-east", "us-east-", "-east-1", "us--1", "us-east-1-", "usa-east-1", "us-éast-1", &too_long]
+        {
             assert!(!is_region_name(bad), "{bad}");
         }
     }
