@@ -59,13 +59,16 @@ pub(crate) fn is_unreserved(b: u8) -> bool {
 /// The AWS SigV4 URI encoding: unreserved bytes are kept, every other byte becomes `%XX`
 /// (uppercase hex); `/` is kept too when `keep_slash` (the canonical URI of non-S3 services).
 pub(crate) fn uri_encode_into(input: &[u8], keep_slash: bool, out: &mut Vec<u8>) {
-    for &b in input {
-        if is_unreserved(b) || (keep_slash && b == b'/') {
-            out.push(b);
-        } else {
-            out.extend_from_slice(&[b'%', hex_upper_digit(b >> 4), hex_upper_digit(b)]);
-        }
+    let kept = |b: u8| is_unreserved(b) || (keep_slash && b == b'/');
+    // Runs of kept bytes are copied whole: a path is mostly such runs between `%` signs.
+    let mut rest = input;
+    while let Some(run) = rest.iter().position(|&b| !kept(b)) {
+        out.extend_from_slice(&rest[..run]);
+        let b = rest[run];
+        out.extend_from_slice(&[b'%', hex_upper_digit(b >> 4), hex_upper_digit(b)]);
+        rest = &rest[run + 1..];
     }
+    out.extend_from_slice(rest);
 }
 
 /// Decodes one `application/x-www-form-urlencoded` component: `+` is a space and `%XX` a byte;
