@@ -17,7 +17,9 @@
 //! The table is direct-mapped (one slot a hash, a newer entry replaces an older one), bounded at
 //! [`SLOTS`] entries, and allocated at its first use.
 
+use crate::tx::FxHasher;
 use carillon_store::EndpointRecord;
+use std::hash::Hasher;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 
@@ -66,7 +68,10 @@ impl EndpointCache {
 
     fn slot(&self, user_arn: &str, endpoint_id: &str) -> &Slot {
         let slots = self.slots.get_or_init(|| (0..SLOTS).map(|_| Mutex::new(None)).collect());
-        let h = hash(endpoint_id.as_bytes(), hash(user_arn.as_bytes(), 0));
+        let mut hasher = FxHasher::default();
+        hasher.write(user_arn.as_bytes());
+        hasher.write(endpoint_id.as_bytes());
+        let h = hasher.finish();
         &slots[(h >> 32) as usize % SLOTS]
     }
 
@@ -113,19 +118,6 @@ impl EndpointCache {
             }
         }
     }
-}
-
-/// FxHash's step over eight bytes at a time: the keys are ARNs of about a hundred bytes.
-fn hash(bytes: &[u8], seed: u64) -> u64 {
-    let step = |h: u64, word: u64| (h.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    let mut chunks = bytes.chunks_exact(8);
-    let mut h = seed;
-    for chunk in &mut chunks {
-        h = step(h, u64::from_le_bytes(chunk.try_into().unwrap_or_default()));
-    }
-    let mut last = [0u8; 8];
-    last[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
-    step(step(h, u64::from_le_bytes(last)), bytes.len() as u64)
 }
 
 #[cfg(test)]
