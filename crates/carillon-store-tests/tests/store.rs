@@ -1354,8 +1354,7 @@ async fn one_statement_reads_of_an_endpoint_follow_every_write(b: Backend) {
     assert!(w(s, move |tx| tx.delete_endpoint(&user_arn, &id)).await.unwrap());
     assert_eq!(read(&u.arn, &e.endpoint_id).await, None);
     let again = EndpointRecord { name: Some("again".into()), ..e.clone() };
-    let inserted = again.clone();
-    w(s, move |tx| tx.insert_endpoint(&inserted)).await.unwrap();
+    w(s, move |tx| tx.insert_endpoint(&again)).await.unwrap();
     assert_eq!(read(&u.arn, &e.endpoint_id).await.and_then(|g| g.name), Some("again".to_string()));
 
     // A write elsewhere, to another table, leaves the read right too.
