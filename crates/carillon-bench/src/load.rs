@@ -180,6 +180,8 @@ pub struct RunSpec {
     pub connections: usize,
     pub warmup: Duration,
     pub duration: Duration,
+    /// Pre-signed requests per operation: distinct endpoints, drawn at random from the seed.
+    pub pool: usize,
 }
 
 impl RunSpec {

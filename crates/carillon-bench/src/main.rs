@@ -483,7 +483,7 @@ impl Bench {
         let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
         let uses = |m: MixOp| spec.mix.iter().any(|(x, _)| *x == m);
         let pick = |rng: &mut Rng| -> &(u32, String) { &s.endpoints[rng.below(s.endpoints.len())] };
-        let n = self.o.pool.min(s.endpoints.len().max(1));
+        let n = spec.pool.min(s.endpoints.len().max(1));
         let mut update = Vec::new();
         let mut describe = Vec::new();
         if uses(MixOp::Update) || uses(MixOp::Describe) {
@@ -597,7 +597,13 @@ impl Bench {
     }
 
     fn spec(&self, label: &str, mix: Vec<(MixOp, u32)>, connections: usize) -> RunSpec {
-        RunSpec { label: label.to_string(), mix, connections, warmup: self.o.warmup, duration: self.o.duration }
+        RunSpec { label: label.to_string(), mix, connections, warmup: self.o.warmup, duration: self.o.duration, pool: self.o.pool }
+    }
+
+    /// A run of the scale scenario: its Describes and Updates are spread over `--scale-pool`
+    /// endpoints, so that the large database is read where it is not cached.
+    fn scale_spec(&self, label: &str, mix: Vec<(MixOp, u32)>, connections: usize) -> RunSpec {
+        RunSpec { pool: self.o.scale_pool, ..self.spec(label, mix, connections) }
     }
 
     async fn standard(&mut self) -> Result<(), String> {
@@ -708,7 +714,7 @@ impl Bench {
     /// never show. Its row goes into the run table.
     async fn scale_mixed(&mut self, t: &Target, seeded: &Seeded, endpoints: usize) -> Result<(), String> {
         let c = self.o.connections;
-        let spec = self.spec(&format!("scale mixed x{c} @{endpoints}"), vec![(MixOp::Describe, 1), (MixOp::Update, 1)], c);
+        let spec = self.scale_spec(&format!("scale mixed x{c} @{endpoints}"), vec![(MixOp::Describe, 1), (MixOp::Update, 1)], c);
         let w = self.workload(t, seeded, &spec, None).await?;
         let row = self.run_pair(t, &spec, w, false).await?;
         self.report.runs.push(row);
@@ -721,17 +727,18 @@ impl Bench {
         let large_users = self.o.scale_users;
         let mut scale = Scale { small_endpoints: small_users * epu, large_endpoints: large_users * epu, ..Scale::default() };
         out(&format!(
-            "\n== scale: {} endpoints vs {} endpoints ({} users) ==",
+            "\n== scale: {} endpoints vs {} endpoints ({} users); each run's requests spread over {} endpoints at most ==",
             report::thousands(scale.small_endpoints),
             report::thousands(scale.large_endpoints),
-            report::thousands(large_users)
+            report::thousands(large_users),
+            report::thousands(self.o.scale_pool)
         ));
         let (t, server) = self.target("scale")?;
         let small = self.seed(&t, "scale-small", small_users, epu, 0).await?;
         let conns = [1, self.o.connections];
         for c in conns {
             for (op, m) in [(Op::Describe, MixOp::Describe), (Op::Update, MixOp::Update)] {
-                let spec = self.spec(&format!("scale {} x{c} @{}", op.name(), scale.small_endpoints), vec![(m, 1)], c);
+                let spec = self.scale_spec(&format!("scale {} x{c} @{}", op.name(), scale.small_endpoints), vec![(m, 1)], c);
                 let w = self.workload(&t, &small, &spec, None).await?;
                 let row = self.run_pair(&t, &spec, w, false).await?;
                 scale.small.insert((op, c), row.carillon);
@@ -741,7 +748,7 @@ impl Bench {
         let large = self.seed(&t, "scale-large", large_users, epu, 0).await?;
         for c in conns {
             for (op, m) in [(Op::Describe, MixOp::Describe), (Op::Update, MixOp::Update)] {
-                let spec = self.spec(&format!("scale {} x{c} @{}", op.name(), scale.large_endpoints), vec![(m, 1)], c);
+                let spec = self.scale_spec(&format!("scale {} x{c} @{}", op.name(), scale.large_endpoints), vec![(m, 1)], c);
                 let w = self.workload(&t, &large, &spec, None).await?;
                 let row = self.run_pair(&t, &spec, w, false).await?;
                 scale.large.insert((op, c), row.carillon);

@@ -63,6 +63,9 @@ seeding:
   --scale-endpoints-per-user M   (10)
   --scale-small-endpoints N      the small AppInstance's endpoints (1000)
   --scale-page P           (2000)
+  --scale-pool N           pre-signed requests per operation in the scale runs, more distinct
+                           endpoints than Carillon's cache of endpoints holds (8,192), so that at
+                           1,000,000 endpoints a Describe reads the database (32768)
   --msg-members N          members of the messaging scenario's large channel (1000)
   --msg-endpoints-per-member M   endpoints of each member (2)
   --msg-small-messages N   messages of the small ListChannelMessages channel (1000)
@@ -116,6 +119,7 @@ pub struct Options {
     pub scale_endpoints_per_user: usize,
     pub scale_small_endpoints: usize,
     pub scale_page: usize,
+    pub scale_pool: usize,
     pub msg_members: usize,
     pub msg_endpoints_per_member: usize,
     pub msg_small_messages: usize,
@@ -181,6 +185,7 @@ pub fn parse(args: &[String]) -> Result<Options, String> {
         scale_endpoints_per_user: 10,
         scale_small_endpoints: 1000,
         scale_page: 2000,
+        scale_pool: 32_768,
         msg_members: 1000,
         msg_endpoints_per_member: 2,
         msg_small_messages: 1000,
@@ -204,6 +209,7 @@ pub fn parse(args: &[String]) -> Result<Options, String> {
         o.scale_endpoints_per_user = 4;
         o.scale_small_endpoints = 100;
         o.scale_page = 20;
+        o.scale_pool = 512;
         o.msg_members = 150;
         o.msg_small_messages = 100;
         o.msg_large_messages = 3000;
@@ -282,6 +288,7 @@ pub fn parse(args: &[String]) -> Result<Options, String> {
                 }
             }
             "--scale-page" => o.scale_page = num(&value)?.max(1),
+            "--scale-pool" => o.scale_pool = num(&value)?.max(1),
             "--msg-members" => o.msg_members = num(&value)?.max(2),
             "--msg-endpoints-per-member" => o.msg_endpoints_per_member = num(&value)?.clamp(1, 10),
             "--msg-small-messages" => o.msg_small_messages = num(&value)?.max(10),
