@@ -62,11 +62,11 @@ pub(crate) fn uri_encode_into(input: &[u8], keep_slash: bool, out: &mut Vec<u8>)
     let kept = |b: u8| is_unreserved(b) || (keep_slash && b == b'/');
     // Runs of kept bytes are copied whole: a path is mostly such runs between `%` signs.
     let mut rest = input;
-    while let Some(run) = rest.iter().position(|&b| !kept(b)) {
-        out.extend_from_slice(&rest[..run]);
-        let b = rest[run];
+    while let Some((run, tail)) = rest.iter().position(|&b| !kept(b)).and_then(|end| rest.split_at_checked(end)) {
+        let Some((&b, after)) = tail.split_first() else { break };
+        out.extend_from_slice(run);
         out.extend_from_slice(&[b'%', hex_upper_digit(b >> 4), hex_upper_digit(b)]);
-        rest = &rest[run + 1..];
+        rest = after;
     }
     out.extend_from_slice(rest);
 }
