@@ -81,11 +81,9 @@ pub struct Models {
 /// Parses, checks and compiles both committed models. An error names the model and what is wrong.
 pub fn load() -> Result<Models, String> {
     let mut patterns = Patterns::default();
-    let mut parse =
-        |text: &str| carillon_model::Model::parse(text).map_err(|e| e.to_string()).and_then(|def| Model::compile_with(def, &mut patterns));
     Ok(Models {
-        identity: parse(MODEL_JSON).map_err(|e| format!("the Chime SDK Identity model: {e}"))?,
-        messaging: parse(MESSAGING_JSON).map_err(|e| format!("the Chime SDK Messaging model: {e}"))?,
+        identity: Model::parse_with(MODEL_JSON, &mut patterns).map_err(|e| format!("the Chime SDK Identity model: {e}"))?,
+        messaging: Model::parse_with(MESSAGING_JSON, &mut patterns).map_err(|e| format!("the Chime SDK Messaging model: {e}"))?,
     })
 }
 
@@ -96,8 +94,13 @@ struct Patterns(HashMap<String, Arc<OnceLock<Option<Regex>>>>);
 impl Model {
     /// Parses and checks a model in botocore's JSON form, and compiles its patterns.
     pub fn parse(text: &str) -> Result<Model, String> {
+        Model::parse_with(text, &mut Patterns::default())
+    }
+
+    /// [`Model::parse`], sharing compiled patterns with the other models parsed with `patterns`.
+    fn parse_with(text: &str, patterns: &mut Patterns) -> Result<Model, String> {
         let def = carillon_model::Model::parse(text).map_err(|e| e.to_string())?;
-        Model::compile(def)
+        Model::compile_with(def, patterns)
     }
 
     /// Checks the patterns of a checked model (they are compiled at first use).
