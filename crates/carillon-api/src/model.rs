@@ -64,10 +64,12 @@ impl Pattern {
     }
 
     fn is_match(&self, source: &str, value: &str) -> bool {
+        // Should the engine refuse the short form, the pattern as written still answers.
         if let Some((short, n, compiled)) = &self.short
             && (value.len() <= *n || value.chars().count() <= *n)
+            && let Some(re) = compiled.get_or_init(|| Regex::new(short).ok())
         {
-            return compiled.get_or_init(|| Regex::new(short).ok()).as_ref().is_some_and(|re| re.is_match(value));
+            return re.is_match(value);
         }
         self.full(source).is_some_and(|re| re.is_match(value))
     }
