@@ -254,8 +254,8 @@ mod tests {
         for other in ["a|b.{0,5}", r"a\.{0,5}", "a.{0,5}b", "a[^/]{0,5}", "a.*", "(a.{0,5})+", "a.{0,5}?"] {
             assert_eq!(short(other), None, "{other}");
         }
-        // Every value over a small alphabet, up to two characters past the bound: the same answer
-        // as the pattern as written.
+        // Every value of up to eight characters over a small alphabet, within the bound and past
+        // it: the same answer as the pattern as written.
         for pattern in ["ab.{2,4}", "(a|ab)b?.{0,3}"] {
             let full = compile_pattern(pattern).unwrap();
             let compiled = Pattern::new(&whole_value_source(pattern)).unwrap();
