@@ -92,8 +92,8 @@ impl Wire {
     /// Parses and checks the served models (Identity and Messaging) and builds their route table.
     /// The server calls this before it listens; an error here is a start-up error.
     pub fn load() -> Result<Wire, String> {
-        let identity = Model::parse(crate::model::MODEL_JSON).map_err(|e| format!("the Chime SDK Identity model: {e}"))?;
-        let messaging = Model::parse(crate::model::MESSAGING_JSON).map_err(|e| format!("the Chime SDK Messaging model: {e}"))?;
+        // Loaded together, the two models share each pattern's compiled expression.
+        let crate::model::Models { identity, messaging } = crate::model::load()?;
         Wire::from_models(identity, messaging)
     }
 
@@ -364,6 +364,14 @@ mod tests {
     fn example(def: &OperationDef) -> (String, Option<&str>) {
         let (path, query) = def.request_uri.split_once('?').map_or((def.request_uri.as_str(), None), |(p, q)| (p, Some(q)));
         (path.split('/').map(|s| if s.starts_with('{') { "x%2Fy" } else { s }).collect::<Vec<_>>().join("/"), query)
+    }
+
+    #[test]
+    fn the_served_models_share_their_compiled_patterns() {
+        // The ARN pattern is in both models; the server compiles it once.
+        let wire = Wire::load().unwrap();
+        let (identity, messaging) = (wire.identity_model().shape("ChimeArn"), wire.messaging_model().shape("ChimeArn"));
+        assert!(std::ptr::eq(identity.regex().unwrap(), messaging.regex().unwrap()));
     }
 
     #[test]
