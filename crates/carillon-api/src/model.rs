@@ -33,17 +33,16 @@ pub const MESSAGING_JSON: &str = include_str!("../model/chime-sdk-messaging-2021
 #[derive(Debug)]
 pub struct Shape {
     pub def: carillon_model::Shape,
-    /// The pattern as the regex engine reads it (checked at load); `None` where there is none or it
-    /// matches everything.
-    whole_value: Option<String>,
-    /// `whole_value` compiled, at first use. Shared by every shape loaded together whose pattern
-    /// is the same.
-    compiled: Arc<Pattern>,
+    /// The pattern ready for a whole-value match; `None` where there is none or it matches
+    /// everything. Shared by every shape loaded together whose pattern is the same.
+    matcher: Option<Arc<Pattern>>,
 }
 
 /// A whole-value pattern, compiled at first use; `None` inside if the engine refused it.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Pattern {
+    /// The pattern as the regex engine reads it (its syntax checked at load).
+    source: String,
     full: OnceLock<Option<Regex>>,
     /// For a pattern `P.{m,n}` (any character, `m` to `n` times, at its very end): `P.{m,}` and `n`.
     /// A value of at most `n` characters matches one exactly when it matches the other: a split of
@@ -53,17 +52,18 @@ struct Pattern {
 }
 
 impl Pattern {
-    /// Checks the syntax of `whole_value` (compiled later, at first use).
-    fn new(whole_value: &str) -> Result<Pattern, String> {
-        let hir = regex_syntax::Parser::new().parse(whole_value).map_err(|e| e.to_string())?;
-        Ok(Pattern { full: OnceLock::new(), short: short_form(&hir).map(|(source, n)| (source, n, OnceLock::new())) })
+    /// Checks the syntax of `source`, a whole-value pattern (compiled later, at first use).
+    fn new(source: String) -> Result<Pattern, String> {
+        let hir = regex_syntax::Parser::new().parse(&source).map_err(|e| e.to_string())?;
+        let short = short_form(&hir).map(|(short, n)| (short, n, OnceLock::new()));
+        Ok(Pattern { source, full: OnceLock::new(), short })
     }
 
-    fn full(&self, source: &str) -> Option<&Regex> {
-        self.full.get_or_init(|| Regex::new(source).ok()).as_ref()
+    fn full(&self) -> Option<&Regex> {
+        self.full.get_or_init(|| Regex::new(&self.source).ok()).as_ref()
     }
 
-    fn is_match(&self, source: &str, value: &str) -> bool {
+    fn is_match(&self, value: &str) -> bool {
         // Should the engine refuse the short form, the pattern as written still answers.
         if let Some((short, n, compiled)) = &self.short
             && (value.len() <= *n || value.chars().count() <= *n)
@@ -71,7 +71,7 @@ impl Pattern {
         {
             return re.is_match(value);
         }
-        self.full(source).is_some_and(|re| re.is_match(value))
+        self.full().is_some_and(|re| re.is_match(value))
     }
 }
 
@@ -82,8 +82,11 @@ fn short_form(hir: &regex_syntax::hir::Hir) -> Option<(String, usize)> {
     use regex_syntax::hir::{Class, ClassUnicode, ClassUnicodeRange, Hir, HirKind, Look, Repetition};
     let HirKind::Concat(items) = hir.kind() else { return None };
     // The items end with the pattern's last part and the end-of-text assertion.
-    let [.., last, HirKind::Look(Look::End)] = items.iter().map(Hir::kind).collect::<Vec<_>>()[..] else { return None };
-    let HirKind::Repetition(Repetition { min, max: Some(max), greedy: true, sub }) = last else { return None };
+    let [.., last, end] = items.as_slice() else { return None };
+    let (HirKind::Repetition(Repetition { min, max: Some(max), greedy: true, sub }), HirKind::Look(Look::End)) = (last.kind(), end.kind())
+    else {
+        return None;
+    };
     let any = Hir::class(Class::Unicode(ClassUnicode::new([ClassUnicodeRange::new('\0', char::MAX)])));
     if **sub != any {
         return None;
@@ -97,16 +100,13 @@ fn short_form(hir: &regex_syntax::hir::Hir) -> Option<(String, usize)> {
 impl Shape {
     /// The compiled pattern, `None` where the shape has none (or one that matches everything).
     pub fn regex(&self) -> Option<&Regex> {
-        self.compiled.full(self.whole_value.as_ref()?)
+        self.matcher.as_ref()?.full()
     }
 
     /// Whether `value` satisfies the shape's pattern. A pattern the engine could not compile (its
     /// syntax was checked at load, so only a size limit could) matches nothing: never a silent pass.
     pub fn matches_pattern(&self, value: &str) -> bool {
-        match &self.whole_value {
-            None => true,
-            Some(source) => self.compiled.is_match(source, value),
-        }
+        self.matcher.as_ref().is_none_or(|p| p.is_match(value))
     }
 }
 
@@ -169,22 +169,21 @@ impl Model {
     fn compile_with(def: carillon_model::Model, patterns: &mut Patterns) -> Result<Model, String> {
         let mut shapes = foldhash::HashMap::default();
         for (name, shape) in def.shapes {
-            let whole_value = match &shape.pattern {
-                Some(p) if !carillon_model::matches_everything(p) => Some(whole_value_source(p)),
+            let matcher = match &shape.pattern {
+                Some(p) if !carillon_model::matches_everything(p) => {
+                    let source = whole_value_source(p);
+                    Some(match patterns.0.get(&source) {
+                        Some(known) => known.clone(),
+                        None => {
+                            let pattern = Arc::new(Pattern::new(source.clone()).map_err(|e| format!("shape {name}: {e}"))?);
+                            patterns.0.insert(source, pattern.clone());
+                            pattern
+                        }
+                    })
+                }
                 _ => None,
             };
-            let compiled = match &whole_value {
-                None => Arc::default(),
-                Some(source) => match patterns.0.get(source) {
-                    Some(known) => known.clone(),
-                    None => {
-                        let pattern = Arc::new(Pattern::new(source).map_err(|e| format!("shape {name}: {e}"))?);
-                        patterns.0.insert(source.clone(), pattern.clone());
-                        pattern
-                    }
-                },
-            };
-            shapes.insert(name, Shape { def: shape, whole_value, compiled });
+            shapes.insert(name, Shape { def: shape, matcher });
         }
         Ok(Model { metadata: def.metadata, operations: def.operations, shapes })
     }
@@ -248,7 +247,7 @@ mod tests {
 
     #[test]
     fn a_pattern_ending_in_any_characters_is_checked_unbounded_on_values_within_the_bound() {
-        let short = |p: &str| Pattern::new(&whole_value_source(p)).unwrap().short.map(|(_, n, _)| n);
+        let short = |p: &str| Pattern::new(whole_value_source(p)).unwrap().short.map(|(_, n, _)| n);
         assert_eq!(short(r"arn:[a-z0-9-\.]{1,63}:[a-z0-9-\.]{0,63}:[a-z0-9-\.]{0,63}:[a-z0-9-\.]{0,63}:[^/].{0,1023}"), Some(1023));
         assert_eq!(short("ab.{2,5}"), Some(5));
         for other in ["a|b.{0,5}", r"a\.{0,5}", "a.{0,5}b", "a[^/]{0,5}", "a.*", "(a.{0,5})+", "a.{0,5}?"] {
@@ -258,7 +257,7 @@ mod tests {
         // it: the same answer as the pattern as written.
         for pattern in ["ab.{2,4}", "(a|ab)b?.{0,3}"] {
             let full = compile_pattern(pattern).unwrap();
-            let compiled = Pattern::new(&whole_value_source(pattern)).unwrap();
+            let compiled = Pattern::new(whole_value_source(pattern)).unwrap();
             assert!(compiled.short.is_some(), "{pattern}");
             let mut values = vec![String::new()];
             for _ in 0..8 {
@@ -267,7 +266,7 @@ mod tests {
                 values.dedup();
             }
             for v in &values {
-                assert_eq!(compiled.is_match(&whole_value_source(pattern), v), full.is_match(v), "{pattern} {v:?}");
+                assert_eq!(compiled.is_match(v), full.is_match(v), "{pattern} {v:?}");
             }
         }
         // The ARN shape at its bound, past it, and with several-byte characters.
