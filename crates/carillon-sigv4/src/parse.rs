@@ -34,9 +34,13 @@ pub(crate) fn parse_authorization(value: &[u8]) -> Result<AuthorizationHeader<'_
     let mut credential = None;
     let mut signed_headers = None;
     let mut signature = None;
-    for part in rest.split(|&b| b == b',') {
-        let part = trim_spaces(part);
-        let eq = part.iter().position(|&b| b == b'=').ok_or("Authorization header component is not of the form Key=Value")?;
+    // The commas and equals signs found with `memchr`, as in `parse_credential`.
+    let mut start = 0;
+    let ends = memchr::memchr_iter(b',', rest).chain(std::iter::once(rest.len()));
+    for end in ends {
+        let part = trim_spaces(rest.get(start..end).unwrap_or_default());
+        start = end + 1;
+        let eq = memchr::memchr(b'=', part).ok_or("Authorization header component is not of the form Key=Value")?;
         let (key, value) = part.split_at_checked(eq).ok_or("malformed Authorization header")?;
         let value = value.get(1..).unwrap_or_default();
         let slot = match key {

@@ -135,7 +135,7 @@ pub fn scope_from_unverified(req: &RequestParts<'_>) -> Option<UnverifiedScope> 
 pub struct Verifier {
     credentials: Credentials,
     service: Box<str>,
-    keys: Mutex<HashMap<Box<str>, [u8; 32]>>,
+    keys: Mutex<HashMap<Box<str>, HmacSha256>>,
 }
 
 impl fmt::Debug for Verifier {
@@ -318,7 +318,9 @@ impl Verifier {
         let mut creq = Vec::with_capacity(256 + req.raw_path.len() * 2 + req.raw_query.map_or(0, str::len) * 2);
         canonical_request_prefix(req, params, claim.presigned, signed, claim.signed_headers, false, &mut creq);
         creq.extend_from_slice(first);
-        let ok = signature_matches(&sign(&key, claim, &creq)?, claim.signature);
+        // A key derived for this request is kept once the signature proves it right.
+        let to_keep = (!cached).then(|| key.clone());
+        let ok = signature_matches(&sign(key, claim, &creq), claim.signature);
         if !ok {
             let mut shown = Vec::with_capacity(creq.len());
             canonical_request_prefix(req, params, claim.presigned, signed, claim.signed_headers, true, &mut shown);
@@ -331,7 +333,7 @@ impl Verifier {
             };
             return Err(AuthError::invalid(SIGNATURE_MISMATCH).with_mismatch(mismatch));
         }
-        if !cached {
+        if let Some(key) = to_keep {
             let mut keys = self.keys.lock().unwrap_or_else(PoisonError::into_inner);
             if keys.len() >= KEY_CACHE_CAPACITY {
                 keys.clear();
@@ -345,16 +347,19 @@ impl Verifier {
         })
     }
 
-    /// The signing key of a scope: from the cache, else derived (`cached` tells which).
-    fn signing_key(&self, entry: &Entry, scope: &CredentialScope<'_>) -> Result<([u8; 32], bool), AuthError> {
+    /// The signing key of a scope, ready to sign (its HMAC state with the key absorbed): from the
+    /// cache, else derived (`cached` tells which). Keeping the keyed state rather than the key
+    /// saves the two SHA-256 blocks of the key that every HMAC starts with.
+    fn signing_key(&self, entry: &Entry, scope: &CredentialScope<'_>) -> Result<(HmacSha256, bool), AuthError> {
         if let Some(key) = self.keys.lock().unwrap_or_else(PoisonError::into_inner).get(scope.credential) {
-            return Ok((*key, true));
+            return Ok((key.clone(), true));
         }
         let derive = || {
             let k_date = hmac(&entry.k_secret, scope.date.as_bytes())?;
             let k_region = hmac(&k_date, scope.region.as_bytes())?;
             let k_service = hmac(&k_region, scope.service.as_bytes())?;
-            hmac(&k_service, b"aws4_request")
+            let k_signing = hmac(&k_service, b"aws4_request")?;
+            <HmacSha256 as Mac>::new_from_slice(&k_signing).ok()
         };
         derive().map(|k| (k, false)).ok_or(AuthError::invalid("signing key derivation failed"))
     }
@@ -370,7 +375,13 @@ fn creq_hash(creq: &[u8]) -> [u8; 64] {
     hex32(&Sha256::digest(creq).into())
 }
 
+/// The SHA-256 of an empty body, in hex: what a GET or DELETE signs.
+const EMPTY_BODY_HASH: &[u8; 64] = b"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
 fn body_hash(body: &[u8]) -> [u8; 64] {
+    if body.is_empty() {
+        return *EMPTY_BODY_HASH;
+    }
     hex32(&Sha256::digest(body).into())
 }
 
@@ -386,10 +397,10 @@ fn string_to_sign(claim: &Claim<'_>, creq_hash: &[u8; 64]) -> Vec<u8> {
     sts
 }
 
-/// The hex signature of a canonical request.
-fn sign(key: &[u8; 32], claim: &Claim<'_>, creq: &[u8]) -> Result<[u8; 64], AuthError> {
-    let sts = string_to_sign(claim, &creq_hash(creq));
-    hmac(key, &sts).map(|s| hex32(&s)).ok_or(AuthError::invalid("signature computation failed"))
+/// The hex signature of a canonical request, with the signing key's HMAC state.
+fn sign(mut key: HmacSha256, claim: &Claim<'_>, creq: &[u8]) -> [u8; 64] {
+    key.update(&string_to_sign(claim, &creq_hash(creq)));
+    hex32(&key.finalize().into_bytes().into())
 }
 
 /// Compares the expected lowercase hex signature with the one sent, in constant time (the
@@ -637,5 +648,16 @@ fn canonical_query(params: &[Param<'_>], presigned: bool, redact: bool, out: &mu
         out.extend_from_slice(slice(k));
         out.push(b'=');
         out.extend_from_slice(slice(v));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_empty_body_hash_is_the_sha256_of_nothing() {
+        assert_eq!(body_hash(b""), hex32(&Sha256::digest(b"").into()));
+        assert_eq!(body_hash(b"{}"), hex32(&Sha256::digest(b"{}").into()));
     }
 }
