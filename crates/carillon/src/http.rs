@@ -158,9 +158,11 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>) -> Result<Reply, Infa
         response.headers_mut().insert(hyper::header::CONNECTION, HeaderValue::from_static("close"));
     }
     let status = response.status().as_u16();
+    // One reading of the clock for the metrics, the log line and the journal.
+    let latency = started.elapsed();
     // Control-plane requests are not API operations: the metrics leave them out.
     if !path.starts_with(control::PREFIX) {
-        app.metrics.request(label, status, started.elapsed());
+        app.metrics.request(label, status, latency);
     }
     // With --quiet, what needs an operator's eye is still logged: every 5xx, and a 403's cause.
     let warn = status >= 500 || (status == 403 && cause.is_some());
@@ -170,7 +172,7 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>) -> Result<Reply, Infa
     if logged {
         let (account, region) = caller.as_ref().map(|(a, r)| (a.as_str(), r.as_str())).unzip();
         let fields = LogFields { request_id: &request_id, account, region, method: &method, path: &shown_path, status, label };
-        let latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        let latency_us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
         log_request(&fields, latency_us, cause.as_deref(), warn);
     }
     if journaled {
@@ -188,7 +190,7 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>) -> Result<Reply, Infa
             status,
             error_type,
             error_message,
-            latency_micros: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+            latency_micros: u64::try_from(latency.as_micros()).unwrap_or(u64::MAX),
             signature,
             bodies,
         });
