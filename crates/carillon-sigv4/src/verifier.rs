@@ -186,11 +186,19 @@ impl Verifier {
     /// `MissingAuthenticationToken`; an access key that is not configured ->
     /// `UnrecognizedClient`; anything else -> `InvalidSignature`.
     pub fn verify(&self, req: &RequestParts<'_>, now: SystemTime) -> Result<Caller, AuthError> {
+        self.verify_in_stages(req, now)?
+    }
+
+    /// [`Verifier::verify`], telling where it stopped: the outer error is the one
+    /// [`Verifier::precheck`] gives (checked from the headers and the query alone), the inner result
+    /// the signature's. A server that already has the whole request, because it has no body, calls
+    /// this instead of both, so that the head is read once.
+    pub fn verify_in_stages(&self, req: &RequestParts<'_>, now: SystemTime) -> Result<Result<Caller, AuthError>, AuthError> {
         let params = query_params(req)?;
         let (entry, claim) = self.claim(req, &params, unix_seconds(now))?;
         let signed = check_headers(req, &claim)?;
         let declared = declared_payload_hash(req, &params, claim.presigned)?;
-        self.check_signature(req, &params, entry, &claim, &signed, declared)
+        Ok(self.check_signature(req, &params, entry, &claim, &signed, declared))
     }
 
     /// Everything [`Verifier::verify`] checks that does not need the body, from the headers and

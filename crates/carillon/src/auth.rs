@@ -21,6 +21,10 @@ pub enum Auth {
     Sigv4(Verifier),
 }
 
+/// What authenticating a request gave: its caller, or the refusal and, for a signature that did
+/// not match, what the server computed (for the request journal).
+pub type Authenticated = Result<Caller, (ApiError, Option<Box<SignatureMismatch>>)>;
+
 /// The caller's account and region.
 pub struct Caller {
     pub account: String,
@@ -36,15 +40,9 @@ impl Auth {
 
     /// As [`Auth::authenticate`]; a refusal for a signature that did not match also gives what the
     /// server computed (for the request journal).
-    pub fn authenticate_detailed(&self, req: &RequestParts<'_>) -> Result<Caller, (ApiError, Option<Box<SignatureMismatch>>)> {
+    pub fn authenticate_detailed(&self, req: &RequestParts<'_>) -> Authenticated {
         match self {
-            Auth::Sigv4(verifier) => match verifier.verify(req, SystemTime::now()) {
-                Ok(c) => {
-                    let operator = verifier.credentials().is_operator(&c.access_key_id);
-                    Ok(Caller { account: c.account_id, region: c.region, operator })
-                }
-                Err(e) => Err((refusal(&e), e.mismatch().cloned().map(Box::new))),
-            },
+            Auth::Sigv4(verifier) => signed_caller(verifier, verifier.verify(req, SystemTime::now())),
             Auth::Open(credentials) => Ok(match carillon_sigv4::scope_from_unverified(req) {
                 Some(scope) if !carillon_sigv4::is_region_name(&scope.region) => {
                     return Err((
@@ -71,8 +69,33 @@ impl Auth {
         }
     }
 
+    /// In sigv4 mode, for a request that has no body (so that the whole of it is known before
+    /// any body is read): [`Auth::precheck`]'s refusal, else what [`Auth::authenticate_detailed`]
+    /// answers, in one pass over the head. Open mode: nothing, as its precheck checks nothing.
+    pub fn precheck_bodyless(&self, req: &RequestParts<'_>) -> Result<Option<Authenticated>, ApiError> {
+        match self {
+            Auth::Sigv4(verifier) => match verifier.verify_in_stages(req, SystemTime::now()) {
+                Ok(outcome) => Ok(Some(signed_caller(verifier, outcome))),
+                Err(e) => Err(refusal(&e)),
+            },
+            Auth::Open(_) => Ok(None),
+        }
+    }
+
     pub fn is_sigv4(&self) -> bool {
         matches!(self, Auth::Sigv4(_))
+    }
+}
+
+/// The caller a verified signature names, or its refusal and, for a mismatch, what the server
+/// computed.
+fn signed_caller(verifier: &Verifier, verified: Result<carillon_sigv4::Caller, carillon_sigv4::AuthError>) -> Authenticated {
+    match verified {
+        Ok(c) => {
+            let operator = verifier.credentials().is_operator(&c.access_key_id);
+            Ok(Caller { account: c.account_id, region: c.region, operator })
+        }
+        Err(e) => Err((refusal(&e), e.mismatch().cloned().map(Box::new))),
     }
 }
 

@@ -2,7 +2,7 @@
 //! the rate profile and one log line; then the wire layer (or, under `/_carillon/`, the control
 //! plane) answers it. Every failure leaves as a JSON error in protocol shape.
 
-use crate::auth::Auth;
+use crate::auth::{Auth, Authenticated};
 use crate::control::{self, Control};
 use crate::cors;
 use crate::faults::Fired;
@@ -76,8 +76,8 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>) -> Result<Reply, Infa
     let mut caller = None;
     // Set when an injected fault resets the connection instead of answering.
     let mut abort = false;
-    // What the server computed for a signature that did not match, for the journal.
-    let mut signature = None;
+    // The signature's check when made before the body, and what it computed if it did not match.
+    let mut signature = SignatureCheck::default();
     // With --journal-bodies: the request's body and the operation it addresses, if any.
     let mut request_body = None;
     // HTTP/1.1 requires Host (RFC 9112, 3.2); its body is left unread, so the connection closes.
@@ -94,10 +94,14 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>) -> Result<Reply, Infa
         Err(Unreadable::missing_host())
     } else if preflight {
         Ok(None)
-    } else if let Err(u) = before_body(&app, &req) {
-        Err(u)
     } else {
-        read_body(&app, req).await.map(Some)
+        match before_body(&app, &req) {
+            Err(u) => Err(u),
+            Ok(early) => {
+                signature.early = early;
+                read_body(&app, req).await.map(Some)
+            }
+        }
     } {
         Err(u) => {
             close = u.close;
@@ -191,7 +195,7 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>) -> Result<Reply, Infa
             error_type,
             error_message,
             latency_micros: u64::try_from(latency.as_micros()).unwrap_or(u64::MAX),
-            signature,
+            signature: signature.mismatch,
             bodies,
         });
     }
@@ -367,7 +371,7 @@ enum BodyFailure {
 /// names a parameter twice or is malformed (400), a control path that is switched off (404), and
 /// in sigv4 mode a request without a valid credential (403: unknown key, stale date, bad scope).
 /// A refused request's body is never buffered; its connection closes if it has one.
-fn before_body(app: &App, req: &Request<Incoming>) -> Result<(), Unreadable> {
+fn before_body(app: &App, req: &Request<Incoming>) -> Result<Option<Authenticated>, Unreadable> {
     let refuse = |error| Unreadable { error, close: has_body(req.headers()) };
     // The router reads the query as the signature covers it; a repeated parameter could differ.
     app.wire.check_query(req.uri().query()).map_err(refuse)?;
@@ -379,7 +383,7 @@ fn before_body(app: &App, req: &Request<Incoming>) -> Result<(), Unreadable> {
         }
         // Health and the console's files: any origin, no signature.
         if found.is_some_and(|c| !c.needs_auth()) {
-            return Ok(());
+            return Ok(None);
         }
         if let Some(origin) = req.headers().get(ORIGIN)
             && !app.cors.allows(origin.as_bytes())
@@ -388,7 +392,7 @@ fn before_body(app: &App, req: &Request<Incoming>) -> Result<(), Unreadable> {
         }
     }
     if !app.auth.is_sigv4() {
-        return Ok(());
+        return Ok(None);
     }
     let headers: Vec<(&str, &[u8])> = req.headers().iter().map(|(k, v)| (k.as_str(), v.as_bytes())).collect();
     let signed = carillon_sigv4::RequestParts {
@@ -398,7 +402,21 @@ fn before_body(app: &App, req: &Request<Incoming>) -> Result<(), Unreadable> {
         headers: &headers,
         body: b"",
     };
-    app.auth.precheck(&signed).map_err(refuse)
+    // An API request without a body is known whole already: its signature is checked here, in the
+    // same pass as the precheck, and `api` takes the outcome instead of reading the head again.
+    // What is refused here and what `api` refuses stay as they were.
+    if !has_body(req.headers()) && !path.starts_with(control::PREFIX) {
+        return app.auth.precheck_bodyless(&signed).map_err(refuse);
+    }
+    app.auth.precheck(&signed).map(|()| None).map_err(refuse)
+}
+
+/// A request's signature check, when `before_body` made it, and what the server computed for a
+/// signature that did not match (for the journal).
+#[derive(Default)]
+struct SignatureCheck {
+    early: Option<Authenticated>,
+    mismatch: Option<Box<SignatureMismatch>>,
 }
 
 /// Whether a request head announces a body.
@@ -487,22 +505,29 @@ fn header_list(parts: &Parts) -> Vec<(&str, &[u8])> {
 }
 
 /// Checks the request's signature (or, in open mode, reads its scope): the caller's context. A
-/// signature that did not match also gives what the server computed.
+/// signature that did not match also gives what the server computed. A check `before_body`
+/// already made is taken as it is.
 fn authenticate(
     app: &App,
     parts: &Parts,
     headers: &[(&str, &[u8])],
     body: &[u8],
     request_id: &str,
+    early: Option<Authenticated>,
 ) -> Result<RequestContext, (ApiError, Option<Box<SignatureMismatch>>)> {
-    let signed = carillon_sigv4::RequestParts {
-        method: parts.method.as_str(),
-        raw_path: parts.uri.path(),
-        raw_query: parts.uri.query(),
-        headers,
-        body,
+    let caller = match early {
+        Some(outcome) => outcome?,
+        None => {
+            let signed = carillon_sigv4::RequestParts {
+                method: parts.method.as_str(),
+                raw_path: parts.uri.path(),
+                raw_query: parts.uri.query(),
+                headers,
+                body,
+            };
+            app.auth.authenticate_detailed(&signed)?
+        }
     };
-    let caller = app.auth.authenticate_detailed(&signed)?;
     Ok(RequestContext { account: caller.account, region: caller.region, request_id: request_id.to_string() })
 }
 
@@ -513,13 +538,13 @@ async fn api(
     request_id: &str,
     caller: &mut Option<(String, String)>,
     abort: &mut bool,
-    signature: &mut Option<Box<SignatureMismatch>>,
+    signature: &mut SignatureCheck,
 ) -> (Label, Result<Answer, ApiError>) {
     let headers = header_list(parts);
-    let ctx = match authenticate(app, parts, &headers, body, request_id) {
+    let ctx = match authenticate(app, parts, &headers, body, request_id, signature.early.take()) {
         Ok(ctx) => ctx,
         Err((e, mismatch)) => {
-            *signature = mismatch;
+            signature.mismatch = mismatch;
             return ("-", Err(e));
         }
     };
