@@ -506,7 +506,7 @@ fn header_list(parts: &Parts) -> Vec<(&str, &[u8])> {
 
 /// Checks the request's signature (or, in open mode, reads its scope): the caller's context. A
 /// signature that did not match also gives what the server computed. A check `before_body`
-/// already made is taken as it is.
+/// already made, over an empty body, is taken as it is.
 fn authenticate(
     app: &App,
     parts: &Parts,
@@ -515,7 +515,7 @@ fn authenticate(
     request_id: &str,
     early: Option<Authenticated>,
 ) -> Result<RequestContext, (ApiError, Option<Box<SignatureMismatch>>)> {
-    let caller = match early {
+    let caller = match early.filter(|_| body.is_empty()) {
         Some(outcome) => outcome?,
         None => {
             let signed = carillon_sigv4::RequestParts {
