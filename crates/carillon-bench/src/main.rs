@@ -83,7 +83,8 @@ struct Target {
     addr: SocketAddr,
     host: String,
     pid: Option<u32>,
-    /// The SQLite file, when we started the server.
+    /// The SQLite file the server serves, when we started it on ours (not on a `--database` given
+    /// with --server-arg).
     db: Option<PathBuf>,
 }
 
@@ -354,7 +355,8 @@ impl Bench {
         if !process::wait_healthy(server.addr, Duration::from_secs(10)) {
             return Err(format!("the server did not answer /_carillon/health: {}", server.stderr_tail()));
         }
-        Ok((Target { addr: server.addr, host: server.addr.to_string(), pid: Some(server.pid), db: Some(db) }, Some(server)))
+        let served = (!names_database(&self.o.server_args)).then_some(db);
+        Ok((Target { addr: server.addr, host: server.addr.to_string(), pid: Some(server.pid), db: served }, Some(server)))
     }
 
     /// Creates an AppInstance with `users` users of `epu` endpoints each, and `spare` users with none.
@@ -661,14 +663,11 @@ impl Bench {
             }
             let took = server.stop();
             out(&format!("server stopped (SIGTERM) in {:.1} ms", took.as_secs_f64() * 1e3));
+            // The floor is SQLite's cost on the file just served: none when --server-arg sent the
+            // server to another database (PostgreSQL, say).
             match &t.db {
-                // The floor is SQLite's cost on the file just served: none when --server-arg sent the
-                // server to another database (PostgreSQL, say).
-                Some(_) if names_database(&self.o.server_args) => {
-                    out("\n== floor: not measured: the server ran on the --database given with --server-arg ==")
-                }
                 Some(db) => self.floor(db, &seeded, group)?,
-                None => {}
+                None => out("\n== floor: not measured: the server ran on the --database given with --server-arg =="),
             }
         }
         Ok(())
