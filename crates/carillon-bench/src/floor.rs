@@ -49,15 +49,36 @@ pub fn measure(db: &Path, endpoints: Vec<(String, String)>, group: usize, durati
         return Err("the floor needs at least one endpoint".into());
     }
     let db = db.to_path_buf();
-    std::thread::spawn(move || {
-        if let Some(c) = cpu {
-            core_affinity::set_for_current(core_affinity::CoreId { id: c });
-        }
+    on_core(cpu, move || {
         let writer = raw::connection(&db, false).map_err(|e| format!("the floor's writer: {e}"))?;
         let update = updates(&writer, &endpoints, group, duration).map_err(|e| format!("the floor's updates: {e}"))?;
         let reader = raw::connection(&db, true).map_err(|e| format!("the floor's reader: {e}"))?;
         let describe = reads(&reader, &endpoints, duration).map_err(|e| format!("the floor's reads: {e}"))?;
         Ok(Floor { group, update, describe })
+    })
+}
+
+/// The Describe's `SELECT` alone, for about `duration`, over `endpoints` in turn, on a thread pinned
+/// to `cpu` when given: the scale scenario's floor, measured on the large and the small AppInstance
+/// of one database.
+pub fn measure_reads(db: &Path, endpoints: Vec<(String, String)>, duration: Duration, cpu: Option<usize>) -> Result<Measure, String> {
+    if endpoints.is_empty() {
+        return Err("the floor needs at least one endpoint".into());
+    }
+    let db = db.to_path_buf();
+    on_core(cpu, move || {
+        let reader = raw::connection(&db, true).map_err(|e| format!("the floor's reader: {e}"))?;
+        reads(&reader, &endpoints, duration).map_err(|e| format!("the floor's reads: {e}"))
+    })
+}
+
+/// Runs `f` on a thread of its own, pinned to `cpu` when given.
+fn on_core<T: Send + 'static>(cpu: Option<usize>, f: impl FnOnce() -> Result<T, String> + Send + 'static) -> Result<T, String> {
+    std::thread::spawn(move || {
+        if let Some(c) = cpu {
+            core_affinity::set_for_current(core_affinity::CoreId { id: c });
+        }
+        f()
     })
     .join()
     .map_err(|_| "the floor's thread panicked".to_string())?

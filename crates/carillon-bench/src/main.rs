@@ -96,12 +96,14 @@ fn db_size_mb(db: &Path) -> f64 {
     (size(db.to_path_buf()) + size(PathBuf::from(wal))) as f64 / 1_048_576.0
 }
 
+/// A seeded endpoint: its user's index in [`Seeded::users`], its EndpointId.
+type SeededEndpoint = (u32, String);
+
 /// What seeding made.
 struct Seeded {
     app_arn: String,
     users: Vec<String>,
-    /// (user index, EndpointId)
-    endpoints: Vec<(u32, String)>,
+    endpoints: Vec<SeededEndpoint>,
     /// Users with no endpoints, one per connection, for register-deregister.
     spare_users: Vec<String>,
 }
@@ -117,6 +119,20 @@ fn pinpoint_arn(app_arn: &str) -> String {
 impl Seeded {
     fn user_arn(&self, i: usize) -> &str {
         &self.users[i]
+    }
+
+    /// The endpoints of a run's pool of `n` Updates and `n` Describes, (the Update's, the
+    /// Describe's) in the order the workload signs them: drawn from a fixed seed, so that every run
+    /// of one size, and the floor measured beside them, goes to the same endpoints.
+    fn picks(&self, n: usize) -> Vec<(&SeededEndpoint, &SeededEndpoint)> {
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        let mut pick = || &self.endpoints[rng.below(self.endpoints.len())];
+        (0..n.min(self.endpoints.len())).map(|_| (pick(), pick())).collect()
+    }
+
+    /// The (user ARN, EndpointId) of the Describes of a pool of `n`.
+    fn describe_targets(&self, n: usize) -> Vec<(String, String)> {
+        self.picks(n).into_iter().map(|(_, (u, id))| (self.user_arn(*u as usize).to_string(), id.clone())).collect()
     }
 }
 
@@ -482,21 +498,16 @@ impl Bench {
     /// The pre-signed pools for a run (signed now: they stay valid 15 minutes).
     async fn workload(&self, t: &Target, s: &Seeded, spec: &RunSpec, list: Option<Vec<Signed>>) -> Result<Workload, String> {
         let signer = self.signer(t);
-        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
         let uses = |m: MixOp| spec.mix.iter().any(|(x, _)| *x == m);
-        let pick = |rng: &mut Rng| -> &(u32, String) { &s.endpoints[rng.below(s.endpoints.len())] };
-        let n = spec.pool.min(s.endpoints.len().max(1));
         let mut update = Vec::new();
         let mut describe = Vec::new();
         if uses(MixOp::Update) || uses(MixOp::Describe) {
             if s.endpoints.is_empty() {
                 return Err("update and describe need --endpoints-per-user of at least 1".into());
             }
-            for _ in 0..n {
-                let (u, id) = pick(&mut rng);
+            for ((u, id), (du, did)) in s.picks(spec.pool) {
                 update.push(api::update(&signer, s.user_arn(*u as usize), id));
-                let (u, id) = pick(&mut rng);
-                describe.push(api::describe(&signer, s.user_arn(*u as usize), id));
+                describe.push(api::describe(&signer, s.user_arn(*du as usize), did));
             }
         }
         let list = match list {
@@ -793,6 +804,39 @@ impl Bench {
                 out(&format!("\nserver after the scale runs: RSS {:.1} MB, VmHWM {:.1} MB", rss as f64 / 1024.0, hwm as f64 / 1024.0));
             }
             server.stop();
+            // SQLite's own cost of the Describes' reads at each size, on the file just served (none
+            // when --server-arg sent the server to another database).
+            match &t.db {
+                Some(db) => {
+                    let duration = self.o.duration.min(Duration::from_secs(5));
+                    out(&format!(
+                        "\n== floor: SQLite's own SELECT of the Describes' endpoints on {}, {:.0} s at each size, on the server's core ==",
+                        db.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
+                        duration.as_secs_f64()
+                    ));
+                    let large_targets = large.describe_targets(self.o.scale_pool);
+                    let large_distinct = large_targets.iter().collect::<std::collections::HashSet<_>>().len();
+                    let small_floor = floor::measure_reads(db, small.describe_targets(self.o.scale_pool), duration, self.o.server_cpu)?;
+                    let large_floor = floor::measure_reads(db, large_targets, duration, self.o.server_cpu)?;
+                    for (size, m) in [(scale.small_endpoints, small_floor), (scale.large_endpoints, large_floor)] {
+                        out(&format!(
+                            "  at {} endpoints: {:.1} µs of CPU per statement, {:.0}/s over {} ({:.1} s)",
+                            report::thousands(size),
+                            m.cpu_us_per_op(),
+                            m.ops_per_sec(),
+                            report::thousands(m.ops as usize),
+                            m.wall.as_secs_f64()
+                        ));
+                    }
+                    scale.floor = Some(report::ScaleFloor {
+                        small: small_floor,
+                        large: large_floor,
+                        large_distinct,
+                        cache_slots: carillon_store_sqlite::raw::ENDPOINT_CACHE_SLOTS,
+                    });
+                }
+                None => out("\n== floor: not measured: the server ran on the --database given with --server-arg =="),
+            }
             // Start-up again, on the large database.
             let db = self.dir.path().join("scale.db");
             let again = self.spawn_server(&db)?;

@@ -125,6 +125,48 @@ pub struct Scale {
     pub page1: Option<Summary>,
     pub page_n: Option<Summary>,
     pub restart: Option<(f64, u64)>,
+    /// SQLite's own `SELECT` of the Describes' endpoints at each size, after the runs, on the
+    /// server's core (`floor.rs`).
+    pub floor: Option<ScaleFloor>,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct ScaleFloor {
+    pub small: crate::floor::Measure,
+    pub large: crate::floor::Measure,
+    /// The distinct endpoints the large size's Describes read, and the most the store's cache of
+    /// endpoints holds: with more, nearly every one of those Describes runs the `SELECT`.
+    pub large_distinct: usize,
+    pub cache_slots: usize,
+}
+
+impl Scale {
+    /// Describe at full load, at the large size against the small, in server CPU per request:
+    /// (measured ratio, floor ratio). The floor takes Carillon's own work as it is at the small
+    /// size, where its cache of endpoints answers, and adds SQLite's `SELECT` at the large size,
+    /// `(small + select) / small`: only when the large size's Describes read more endpoints than
+    /// the cache holds, so that they run that `SELECT` (else None).
+    pub fn describe_cpu_ratios(&self, connections: usize) -> Option<(f64, Option<f64>)> {
+        let small = cpu_us(self.small.get(&(Op::Describe, connections))?)?;
+        let large = cpu_us(self.large.get(&(Op::Describe, connections))?)?;
+        let f = self.floor?;
+        let floor = (f.large_distinct > f.cache_slots).then(|| (small + f.large.cpu_us_per_op()) / small);
+        (small > 0.0).then_some((large / small, floor))
+    }
+
+    /// The measured and floor ratios of [`Scale::describe_cpu_ratios`] in words.
+    pub fn describe_cpu_text(&self, connections: usize) -> Option<String> {
+        let (cpu, floor) = self.describe_cpu_ratios(connections)?;
+        let f = self.floor?;
+        Some(match floor {
+            Some(floor) => format!("server CPU {cpu:.2}x, floor {floor:.2}x (SQLite's SELECT on top of the cached answer)"),
+            None => format!(
+                "server CPU {cpu:.2}x, no floor: the {} endpoints read fit the cache of {}",
+                thousands(f.large_distinct),
+                thousands(f.cache_slots)
+            ),
+        })
+    }
 }
 
 /// The push decision's server CPU per recipient endpoint: the difference of CPU per send between
@@ -386,12 +428,16 @@ impl Report {
                     let most = if op == Op::Describe && c > 1 { 1.3 } else { 1.5 };
                     let goal = format!("<= {most}x p50 at {} endpoints", thousands(s.small_endpoints));
                     match (s.large.get(key), s.small.get(key)) {
-                        (Some(l), Some(sm)) => t.push(Target {
-                            name,
-                            goal,
-                            measured: format!("{:.3} ms vs {:.3} ms ({:.2}x)", l.p50, sm.p50, l.p50 / sm.p50),
-                            met: Some(l.p50 <= most * sm.p50 && l.errors.is_empty()),
-                        }),
+                        (Some(l), Some(sm)) => {
+                            let mut measured = format!("{:.3} ms vs {:.3} ms ({:.2}x)", l.p50, sm.p50, l.p50 / sm.p50);
+                            if op == Op::Describe
+                                && c > 1
+                                && let Some(text) = s.describe_cpu_text(c)
+                            {
+                                let _ = write!(measured, "; {text}");
+                            }
+                            t.push(Target { name, goal, measured, met: Some(l.p50 <= most * sm.p50 && l.errors.is_empty()) })
+                        }
                         _ => t.push(na(&name, &goal)),
                     }
                 }
@@ -558,6 +604,25 @@ impl Report {
                     p1.rps,
                     n.rps
                 );
+            }
+            if let Some(f) = &s.floor {
+                let _ = writeln!(
+                    out,
+                    "\nSQLite's own SELECT of the Describes' endpoints (the floor, on the server's core): {:.1} µs of CPU at {}, {:.1} µs at {}.",
+                    f.small.cpu_us_per_op(),
+                    thousands(s.small_endpoints),
+                    f.large.cpu_us_per_op(),
+                    thousands(s.large_endpoints)
+                );
+                let full = s.large.keys().filter(|(op, _)| *op == Op::Describe).map(|k| k.1).max().unwrap_or(0);
+                if let Some(text) = s.describe_cpu_text(full) {
+                    let _ = writeln!(
+                        out,
+                        "Describe at {full} connections, {} over {} endpoints: {text}.",
+                        thousands(s.large_endpoints),
+                        thousands(s.small_endpoints)
+                    );
+                }
             }
         }
         if let Some(m) = &self.messaging {
@@ -758,5 +823,44 @@ mod tests {
         assert_eq!(cpu_us(&s), Some(500.0));
         s.rps = 0.0;
         assert_eq!(cpu_us(&s), None);
+    }
+
+    fn run_at(rps: f64, server_cpu: f64) -> Summary {
+        Summary {
+            rps,
+            p50: 1.0,
+            p99: 1.0,
+            p999: 1.0,
+            errors: BTreeMap::new(),
+            per_op: Vec::new(),
+            server_cpu: Some(server_cpu),
+            client_cpu: None,
+            peak_rss_kib: None,
+            threads: Vec::new(),
+            switches_per_request: None,
+        }
+    }
+
+    #[test]
+    fn the_scale_floor_adds_the_large_select_to_the_small_describe_when_the_cache_misses() {
+        use crate::floor::Measure;
+        use std::time::Duration;
+        let mut s = Scale::default();
+        // 10 µs a Describe at the small size, 25 µs at the large one.
+        s.small.insert((Op::Describe, 32), run_at(100_000.0, 1.0));
+        s.large.insert((Op::Describe, 32), run_at(40_000.0, 1.0));
+        assert_eq!(s.describe_cpu_ratios(32), None, "no floor measured");
+        let select = |us: u64| Measure { ops: 1000, cpu: Duration::from_micros(us * 1000), wall: Duration::from_secs(1) };
+        s.floor = Some(ScaleFloor { small: select(2), large: select(8), large_distinct: 32_000, cache_slots: 8192 });
+        let (cpu, floor) = s.describe_cpu_ratios(32).unwrap();
+        assert!((cpu - 2.5).abs() < 1e-9, "{cpu}");
+        // (10 + 8) / 10: the small size's SELECT is not in it, its cache answered there.
+        assert!((floor.unwrap() - 1.8).abs() < 1e-9, "{floor:?}");
+        assert!(s.describe_cpu_text(32).unwrap().contains("floor 1.80x"));
+        assert_eq!(s.describe_cpu_ratios(1), None, "no run at that many connections");
+        // Describes that the cache can hold all run no SELECT: no floor.
+        s.floor = Some(ScaleFloor { small: select(2), large: select(8), large_distinct: 4000, cache_slots: 8192 });
+        assert_eq!(s.describe_cpu_ratios(32).unwrap().1, None);
+        assert!(s.describe_cpu_text(32).unwrap().contains("no floor: the 4,000 endpoints read fit the cache of 8,192"));
     }
 }

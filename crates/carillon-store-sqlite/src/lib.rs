@@ -37,6 +37,10 @@ use tx::{Prepared, SqliteTx};
 pub mod raw {
     pub use crate::tx::{GET_ENDPOINT, UPDATE_ENDPOINT};
 
+    /// The most endpoints the store's cache of Describe's reads holds: a Describe of an endpoint
+    /// beyond them runs [`GET_ENDPOINT`].
+    pub const ENDPOINT_CACHE_SLOTS: usize = crate::cache::SLOTS;
+
     /// A connection to the database at `path`, with the settings of the store's writer or, when
     /// `read_only`, of its read connections. Migrations are not applied.
     pub fn connection(path: &std::path::Path, read_only: bool) -> carillon_store::StoreResult<rusqlite::Connection> {
