@@ -63,8 +63,9 @@ pub struct Service {
     /// Set when a write failed because the store could not take it (disk full, read-only,
     /// unreachable); cleared by the next write that succeeds.
     writes_failing: Arc<AtomicBool>,
-    /// Set when a delete queued a purge; the purge loop takes it to start at once.
-    purge_queued: Arc<AtomicBool>,
+    /// Told when a delete queued a purge; wakes the purge loop to start at once. It keeps one
+    /// wake-up for a loop that is not waiting yet, so none is lost while a purge runs.
+    purge_queued: Arc<tokio::sync::Notify>,
 }
 
 /// What the health check found.
@@ -99,12 +100,13 @@ impl Service {
 
     /// Notes that a delete queued a purge (`crate::purge`).
     pub(crate) fn purge_queued(&self) {
-        self.purge_queued.store(true, Ordering::Relaxed);
+        self.purge_queued.notify_one();
     }
 
-    /// Whether a purge was queued since the last call: the purge loop's signal to start at once.
-    pub fn take_purge_queued(&self) -> bool {
-        self.purge_queued.swap(false, Ordering::Relaxed)
+    /// Resolves once a delete has queued a purge since the last time it resolved: the purge
+    /// loop's signal to start at once, so that an idle server has no reason to wake.
+    pub async fn purge_queued_wait(&self) {
+        self.purge_queued.notified().await
     }
 
     /// Runs `f` as one write transaction; notes whether the store took it (for [`Service::health`]).

@@ -323,3 +323,32 @@ async fn lists_page_in_creation_order_and_refuse_foreign_tokens() {
     assert_eq!(second.app_instances.unwrap()[0].app_instance_arn.as_deref(), Some(b.as_str()));
     assert_eq!(second.next_token, None);
 }
+
+/// A delete that leaves its children to a purge wakes the purge loop at once, and only such a
+/// delete: the loop sleeps otherwise (`Service::purge_queued_wait`).
+#[tokio::test]
+async fn a_deferred_purge_wakes_the_purge_loop_and_nothing_else_does() {
+    use std::time::Duration;
+    let svc = memory_service(Quotas::default()).await;
+    let asleep = |svc: &Service| {
+        let svc = svc.clone();
+        async move { tokio::time::timeout(Duration::from_millis(100), svc.purge_queued_wait()).await.is_err() }
+    };
+    assert!(asleep(&svc).await, "nothing queued yet");
+    // A delete of few children removes them inline: no purge, no wake-up.
+    let small = common::instance(&svc, "small").await;
+    common::user(&svc, &small, "only").await;
+    svc.delete_app_instance(&ctx(), DeleteAppInstanceRequest { app_instance_arn: small }).await.unwrap();
+    assert!(asleep(&svc).await, "an inline delete queues no purge");
+    // More children than a delete removes inline: the purge is queued and the loop woken.
+    let large = common::instance(&svc, "large").await;
+    for i in 0..=carillon_service::purge::INLINE_LIMIT {
+        common::user(&svc, &large, &format!("u{i}")).await;
+    }
+    svc.delete_app_instance(&ctx(), DeleteAppInstanceRequest { app_instance_arn: large }).await.unwrap();
+    // The wake-up waits for the loop, however late it comes to wait.
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert!(!asleep(&svc).await, "a deferred purge wakes the loop");
+    // Taken once.
+    assert!(asleep(&svc).await, "one wake-up a queued purge");
+}

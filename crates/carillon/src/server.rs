@@ -407,19 +407,15 @@ pub async fn sweep(service: &Service) -> Result<Swept, carillon_api::ApiError> {
 
 /// Runs the purges of large deletes (`carillon_service::purge`): at start, at once when a delete
 /// here queued one, and every few seconds for those queued by other nodes or left by a failure.
+/// Between them it sleeps: an idle server does not wake for it.
 async fn purge_loop(service: Service) {
-    const POLL: Duration = Duration::from_millis(50);
     const RESCAN: Duration = Duration::from_secs(5);
-    let mut last: Option<std::time::Instant> = None;
     loop {
-        if service.take_purge_queued() || last.is_none_or(|t| t.elapsed() >= RESCAN) {
-            last = Some(std::time::Instant::now());
-            if let Err(e) = service.run_purges().await {
-                let cause = e.cause.as_deref().map(|c| format!(" ({})", one_line(c))).unwrap_or_default();
-                tracing::error!(target: "carillon", "carillon: purge of a large delete failed, to be resumed: {e}{cause}");
-            }
+        if let Err(e) = service.run_purges().await {
+            let cause = e.cause.as_deref().map(|c| format!(" ({})", one_line(c))).unwrap_or_default();
+            tracing::error!(target: "carillon", "carillon: purge of a large delete failed, to be resumed: {e}{cause}");
         }
-        tokio::time::sleep(POLL).await;
+        let _ = tokio::time::timeout(RESCAN, service.purge_queued_wait()).await;
     }
 }
 
