@@ -22,7 +22,7 @@ const MAX_BATCH: usize = 50_000;
 
 /// Deletes `arn` and everything in it: at once when that is cheap, else its row now and the rest
 /// through a queued purge. `None` when it does not exist; `Some(true)` when a purge was queued
-/// (then call [`Service::purges_queued`]).
+/// (then the caller wakes the purge loop, `Service::purge_queued`).
 pub(crate) fn remove(tx: &mut dyn Tx, kind: PurgeKind, arn: &str, now_ms: i64) -> TxResult<Option<bool>> {
     if kind == PurgeKind::User && tx.get_user(arn)?.is_some() {
         // A user leaves every channel with it, in the same transaction: its memberships (with

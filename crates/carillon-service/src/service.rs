@@ -103,8 +103,9 @@ impl Service {
         self.purge_queued.notify_one();
     }
 
-    /// Resolves once a delete has queued a purge since the last time it resolved: the purge
-    /// loop's signal to start at once, so that an idle server has no reason to wake.
+    /// Resolves once a delete has queued a purge since the last time it resolved: the signal of
+    /// the server's one purge loop to start at once, so that an idle server has no reason to wake.
+    /// A second waiter would take the loop's wake-ups.
     pub async fn purge_queued_wait(&self) {
         self.purge_queued.notified().await
     }

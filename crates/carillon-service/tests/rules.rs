@@ -325,9 +325,9 @@ async fn lists_page_in_creation_order_and_refuse_foreign_tokens() {
 }
 
 /// A delete that leaves its children to a purge wakes the purge loop at once, and only such a
-/// delete: the loop sleeps otherwise (`Service::purge_queued_wait`).
+/// delete: one that removes its few children inline does not (`Service::purge_queued_wait`).
 #[tokio::test]
-async fn a_deferred_purge_wakes_the_purge_loop_and_nothing_else_does() {
+async fn a_deferred_purge_wakes_the_purge_loop_and_an_inline_delete_does_not() {
     use std::time::Duration;
     let svc = memory_service(Quotas::default()).await;
     let asleep = |svc: &Service| {
