@@ -33,6 +33,17 @@ impl Measure {
     pub fn ops_per_sec(&self) -> f64 {
         if self.wall.is_zero() { 0.0 } else { self.ops as f64 / self.wall.as_secs_f64() }
     }
+
+    /// The measure as the bench prints it: CPU per statement, rate, count and time.
+    pub fn line(&self) -> String {
+        format!(
+            "{:.1} µs of CPU per statement, {:.0}/s over {} ({:.1} s)",
+            self.cpu_us_per_op(),
+            self.ops_per_sec(),
+            crate::report::thousands(self.ops as usize),
+            self.wall.as_secs_f64()
+        )
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default)]

@@ -96,6 +96,9 @@ fn db_size_mb(db: &Path) -> f64 {
     (size(db.to_path_buf()) + size(PathBuf::from(wal))) as f64 / 1_048_576.0
 }
 
+/// What the bench says instead of a floor when the server ran on another database.
+const FLOOR_NOT_MEASURED: &str = "\n== floor: not measured: the server ran on the --database given with --server-arg ==";
+
 /// A seeded endpoint: its user's index in [`Seeded::users`], its EndpointId.
 type SeededEndpoint = (u32, String);
 
@@ -678,7 +681,7 @@ impl Bench {
             // server to another database (PostgreSQL, say).
             match &t.db {
                 Some(db) => self.floor(db, &seeded, group)?,
-                None => out("\n== floor: not measured: the server ran on the --database given with --server-arg =="),
+                None => out(FLOOR_NOT_MEASURED),
             }
         }
         Ok(())
@@ -713,16 +716,38 @@ impl Bench {
         ));
         let f = floor::measure(db, endpoints, group, duration, self.o.server_cpu)?;
         for (what, m) in [("update", f.update), ("describe", f.describe)] {
-            out(&format!(
-                "  {what}: {:.1} µs of CPU per statement, {:.0}/s over {} ({:.1} s)",
-                m.cpu_us_per_op(),
-                m.ops_per_sec(),
-                report::thousands(m.ops as usize),
-                m.wall.as_secs_f64()
-            ));
+            out(&format!("  {what}: {}", m.line()));
         }
         self.report.floor = Some(f);
         Ok(())
+    }
+
+    /// SQLite's own cost of the Describes' `SELECT` over each scale AppInstance's endpoints, on
+    /// the database just served (both in the full file), on the server's core: the floor under the
+    /// scale target's ratio. None, said, when it could not be measured: the runs' figures stand.
+    fn scale_floor(&self, db: &Path, small: &Seeded, large: &Seeded, sizes: (usize, usize)) -> Option<report::ScaleFloor> {
+        let duration = self.o.duration.min(Duration::from_secs(5));
+        out(&format!(
+            "\n== floor: SQLite's own SELECT of the Describes' endpoints on {} (both AppInstances, in the full file), {:.0} s each, on the server's core ==",
+            db.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
+            duration.as_secs_f64()
+        ));
+        let large_targets = large.describe_targets(self.o.scale_pool);
+        let large_distinct = large_targets.iter().collect::<std::collections::HashSet<_>>().len();
+        let measured = floor::measure_reads(db, small.describe_targets(self.o.scale_pool), duration, self.o.server_cpu)
+            .and_then(|s| Ok((s, floor::measure_reads(db, large_targets, duration, self.o.server_cpu)?)));
+        match measured {
+            Ok((small, large)) => {
+                for (size, m) in [(sizes.0, small), (sizes.1, large)] {
+                    out(&format!("  the {}-endpoint AppInstance's: {}", report::thousands(size), m.line()));
+                }
+                Some(report::ScaleFloor { small, large, large_distinct })
+            }
+            Err(e) => {
+                out(&format!("  not measured: {e}"));
+                None
+            }
+        }
     }
 
     /// Describe and Update together at full load: with writes between the reads, SQLite empties a
@@ -804,44 +829,11 @@ impl Bench {
                 out(&format!("\nserver after the scale runs: RSS {:.1} MB, VmHWM {:.1} MB", rss as f64 / 1024.0, hwm as f64 / 1024.0));
             }
             server.stop();
-            // SQLite's own cost of the Describes' reads at each size, on the file just served (none
-            // when --server-arg sent the server to another database).
+            // The floor is SQLite's cost on the file just served: none when --server-arg sent the
+            // server to another database.
             match &t.db {
-                Some(db) => {
-                    let duration = self.o.duration.min(Duration::from_secs(5));
-                    out(&format!(
-                        "\n== floor: SQLite's own SELECT of the Describes' endpoints on {} (both AppInstances, in the full file), {:.0} s each, on the server's core ==",
-                        db.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
-                        duration.as_secs_f64()
-                    ));
-                    let large_targets = large.describe_targets(self.o.scale_pool);
-                    let large_distinct = large_targets.iter().collect::<std::collections::HashSet<_>>().len();
-                    let measured = floor::measure_reads(db, small.describe_targets(self.o.scale_pool), duration, self.o.server_cpu)
-                        .and_then(|s| Ok((s, floor::measure_reads(db, large_targets, duration, self.o.server_cpu)?)));
-                    match measured {
-                        Ok((small_floor, large_floor)) => {
-                            for (size, m) in [(scale.small_endpoints, small_floor), (scale.large_endpoints, large_floor)] {
-                                out(&format!(
-                                    "  the {}-endpoint AppInstance's: {:.1} µs of CPU per statement, {:.0}/s over {} ({:.1} s)",
-                                    report::thousands(size),
-                                    m.cpu_us_per_op(),
-                                    m.ops_per_sec(),
-                                    report::thousands(m.ops as usize),
-                                    m.wall.as_secs_f64()
-                                ));
-                            }
-                            scale.floor = Some(report::ScaleFloor {
-                                small: small_floor,
-                                large: large_floor,
-                                large_distinct,
-                                cache_slots: carillon_store_sqlite::raw::ENDPOINT_CACHE_SLOTS,
-                            });
-                        }
-                        // The runs' figures stand without it.
-                        Err(e) => out(&format!("  not measured: {e}")),
-                    }
-                }
-                None => out("\n== floor: not measured: the server ran on the --database given with --server-arg =="),
+                Some(db) => scale.floor = self.scale_floor(db, &small, &large, (scale.small_endpoints, scale.large_endpoints)),
+                None => out(FLOOR_NOT_MEASURED),
             }
             // Start-up again, on the large database.
             let db = self.dir.path().join("scale.db");

@@ -134,13 +134,15 @@ pub struct Scale {
 pub struct ScaleFloor {
     pub small: crate::floor::Measure,
     pub large: crate::floor::Measure,
-    /// The distinct endpoints the large size's Describes read, and the most the store's cache of
-    /// endpoints holds. Each connection walks the pool in order, so a Describe comes back to an
-    /// endpoint after about the pool's length of requests: with at least twice as many endpoints
-    /// as the cache holds, nearly every Describe misses it and runs the `SELECT`.
+    /// The distinct endpoints the large size's Describes read. Each connection walks the pool in
+    /// order, so a Describe comes back to an endpoint after about the pool's length of requests:
+    /// with at least twice as many endpoints as the store's cache holds ([`CACHE_SLOTS`]), nearly
+    /// every Describe misses it and runs the `SELECT`.
     pub large_distinct: usize,
-    pub cache_slots: usize,
 }
+
+/// The most endpoints the store's cache of Describe's reads holds.
+const CACHE_SLOTS: usize = carillon_store_sqlite::raw::ENDPOINT_CACHE_SLOTS;
 
 impl Scale {
     /// Describe at full load, at the large size against the small, in server CPU per request:
@@ -154,7 +156,7 @@ impl Scale {
         let small = cpu_us(self.small.get(&(Op::Describe, connections))?)?;
         let large = cpu_us(self.large.get(&(Op::Describe, connections))?)?;
         let f = self.floor?;
-        let floor = (f.large_distinct >= 2 * f.cache_slots).then(|| (small + f.large.cpu_us_per_op()) / small);
+        let floor = (f.large_distinct >= 2 * CACHE_SLOTS).then(|| (small + f.large.cpu_us_per_op()) / small);
         (small > 0.0).then_some((large / small, floor))
     }
 
@@ -167,7 +169,7 @@ impl Scale {
             None => format!(
                 "server CPU {cpu:.2}x, no floor: the {} endpoints read are not twice the cache's {}",
                 thousands(f.large_distinct),
-                thousands(f.cache_slots)
+                thousands(CACHE_SLOTS)
             ),
         })
     }
@@ -855,7 +857,7 @@ mod tests {
         s.large.insert((Op::Describe, 32), run_at(40_000.0, 1.0));
         assert_eq!(s.describe_cpu_ratios(32), None, "no floor measured");
         let select = |us: u64| Measure { ops: 1000, cpu: Duration::from_micros(us * 1000), wall: Duration::from_secs(1) };
-        s.floor = Some(ScaleFloor { small: select(2), large: select(8), large_distinct: 32_000, cache_slots: 8192 });
+        s.floor = Some(ScaleFloor { small: select(2), large: select(8), large_distinct: 32_000 });
         let (cpu, floor) = s.describe_cpu_ratios(32).unwrap();
         assert!((cpu - 2.5).abs() < 1e-9, "{cpu}");
         // (10 + 8) / 10: the small size's SELECT is not in it, its cache answered there.
@@ -863,11 +865,11 @@ mod tests {
         assert!(s.describe_cpu_text(32).unwrap().contains("floor 1.80x"));
         assert_eq!(s.describe_cpu_ratios(1), None, "no run at that many connections");
         // Describes that the cache can hold all run no SELECT: no floor.
-        s.floor = Some(ScaleFloor { small: select(2), large: select(8), large_distinct: 4000, cache_slots: 8192 });
+        s.floor = Some(ScaleFloor { small: select(2), large: select(8), large_distinct: 4000 });
         assert_eq!(s.describe_cpu_ratios(32).unwrap().1, None);
         assert!(s.describe_cpu_text(32).unwrap().contains("no floor: the 4,000 endpoints read are not twice the cache's 8,192"));
         // Just past the cache, about half the Describes would still hit it: no floor either.
-        s.floor = Some(ScaleFloor { small: select(2), large: select(8), large_distinct: 9000, cache_slots: 8192 });
+        s.floor = Some(ScaleFloor { small: select(2), large: select(8), large_distinct: 9000 });
         assert_eq!(s.describe_cpu_ratios(32).unwrap().1, None);
     }
 }
